@@ -1,0 +1,57 @@
+// Queue event contracts (SQS bodies), versioned and validated at every consumer.
+import { z } from 'zod';
+
+const isoDate = z.string().datetime({ offset: true });
+
+export const inboundEventSchema = z.object({
+  version: z.literal(1),
+  /** The edge's queue id for this message; also the idempotency key with each recipient. */
+  id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
+  bucket: z.string().min(3),
+  key: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  receivedAt: isoDate,
+  /** Envelope sender; '' for the null reverse-path `<>`. */
+  mailFrom: z.string().max(512),
+  rcptTo: z.array(z.string().min(3).max(512)).min(1).max(1000),
+  remote: z.object({
+    ip: z.string(),
+    helo: z.string().max(512),
+    tls: z.object({ protocol: z.string(), cipher: z.string() }).nullable(),
+  }),
+  /** Account that authenticated the session (submission), or null. */
+  authenticatedUser: z.string().nullable(),
+});
+export type InboundEvent = z.infer<typeof inboundEventSchema>;
+
+export const outboundEventSchema = z.object({
+  version: z.literal(1),
+  id: z.string().min(8).max(128),
+  inboundId: z.string(),
+  bucket: z.string().min(3),
+  key: z.string().min(1),
+  mailFrom: z.string().max(512),
+  /** Recipients of one destination domain. */
+  domain: z.string().min(1),
+  recipients: z.array(z.string()).min(1),
+  firstAttemptAt: isoDate,
+  attempts: z.array(z.object({ at: isoDate, error: z.string(), recipients: z.array(z.string()) })),
+});
+export type OutboundEvent = z.infer<typeof outboundEventSchema>;
+
+export class InvalidEventError extends Error {}
+
+/** Parses an SQS body as JSON and validates it; throws InvalidEventError (the message belongs in the DLQ). */
+export function parseEvent<T>(schema: z.ZodType<T>, body: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new InvalidEventError('event body is not JSON');
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    throw new InvalidEventError(`invalid event: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return result.data;
+}

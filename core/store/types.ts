@@ -1,0 +1,132 @@
+// The contract of the mail store over DynamoDB: directory (domains, accounts, aliases),
+// mailboxes with UIDVALIDITY/UIDNEXT, and messages. Implementations live beside this file.
+import type { MessageIndex } from '../mime/types.ts';
+
+export interface Domain {
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+export interface Account {
+  /** Key form: lowercased local part @ normalised domain. */
+  readonly address: string;
+  readonly domain: string;
+  readonly createdAt: string;
+  /** Storage quota in bytes, or null for none. */
+  readonly quotaBytes: number | null;
+}
+
+export interface Alias {
+  /** `name@domain`, or `@domain` for the catch-all of a domain. */
+  readonly address: string;
+  readonly domain: string;
+  /** Account addresses (or other addresses) mail is delivered to. */
+  readonly targets: string[];
+}
+
+/** Where mail for one envelope recipient goes. */
+export type RecipientRoute =
+  | { readonly kind: 'local'; readonly accounts: string[] }
+  /** A local domain, but no account, alias or catch-all takes this address. */
+  | { readonly kind: 'unknown-local' }
+  /** Not one of our domains: relay (only for authenticated senders). */
+  | { readonly kind: 'remote'; readonly domain: string };
+
+/** Errors with a meaning callers act on (CLI messages, IMAP NO responses). */
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'not-found' | 'exists' | 'not-empty' | 'invalid' | 'conflict',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Directory {
+  addDomain(name: string): Promise<Domain>;
+  /** Refuses (not-empty) while accounts or aliases of the domain exist. */
+  removeDomain(name: string): Promise<void>;
+  listDomains(): Promise<Domain[]>;
+  isLocalDomain(name: string): Promise<boolean>;
+
+  /** Creates the account, its INBOX and the special-use mailboxes (Sent, Drafts, Trash, Junk, Archive). */
+  addAccount(address: string, password: string, options?: { quotaBytes?: number | null }): Promise<Account>;
+  setPassword(address: string, password: string): Promise<void>;
+  /** The account if the password matches, else null; takes the same time whether or not the account exists. */
+  verifyPassword(address: string, password: string): Promise<Account | null>;
+  getAccount(address: string): Promise<Account | null>;
+  listAccounts(domain?: string): Promise<Account[]>;
+  /** Removes the account and its mailboxes; blobs lose their references. */
+  removeAccount(address: string): Promise<void>;
+
+  addAlias(address: string, targets: string[]): Promise<Alias>;
+  removeAlias(address: string): Promise<void>;
+  listAliases(domain?: string): Promise<Alias[]>;
+
+  /** Account → alias → catch-all `@domain`, following alias chains to a bounded depth. */
+  resolveRecipient(address: string): Promise<RecipientRoute>;
+}
+
+export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive';
+
+export interface Mailbox {
+  readonly account: string;
+  readonly id: string;
+  /** Full name with `/` as hierarchy delimiter, in Unicode; `INBOX` is always spelled so. */
+  readonly name: string;
+  readonly uidValidity: number;
+  /** The next UID to be assigned; messages with uid < uidNext are visible. */
+  readonly uidNext: number;
+  readonly highestModSeq: number;
+  readonly subscribed: boolean;
+  readonly specialUse: SpecialUse | null;
+}
+
+export interface MessageItem {
+  readonly mailboxId: string;
+  readonly uid: number;
+  readonly blobKey: string;
+  readonly size: number;
+  /** ISO 8601 internal date. */
+  readonly internalDate: string;
+  readonly flags: string[];
+  readonly modSeq: number;
+  readonly index: MessageIndex;
+  /** Set on expunged messages, which remain as tombstones so their UID is never reused. */
+  readonly expunged: boolean;
+}
+
+export interface FileRequest {
+  readonly account: string;
+  /** Mailbox name, usually 'INBOX'. */
+  readonly mailbox: string;
+  /** Idempotency key: the same key filed twice into one mailbox gives one message. */
+  readonly deliveryKey: string;
+  readonly blobKey: string;
+  readonly size: number;
+  readonly internalDate: string;
+  readonly flags: string[];
+  readonly index: MessageIndex;
+}
+
+export interface FileResult {
+  readonly mailboxId: string;
+  readonly uid: number;
+  /** True when this delivery key had already been filed (a redelivery). */
+  readonly duplicate: boolean;
+}
+
+export interface MailStore {
+  createMailbox(account: string, name: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
+  getMailbox(account: string, name: string): Promise<Mailbox | null>;
+  listMailboxes(account: string): Promise<Mailbox[]>;
+
+  /**
+   * Files one message (invariants 2 and 3 of DESIGN.md): idempotent per deliveryKey and
+   * mailbox; UIDs strictly ascending and never reused; no UID visible before its predecessor.
+   */
+  fileMessage(request: FileRequest): Promise<FileResult>;
+
+  /** Visible messages (uid < uidNext, not expunged) in UID order; `fromUid` inclusive. */
+  listMessages(account: string, mailbox: string, options?: { fromUid?: number; limit?: number }): Promise<MessageItem[]>;
+}
