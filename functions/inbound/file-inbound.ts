@@ -1,0 +1,189 @@
+// Files one inbound message (a validated queue event) into the INBOX of every local mailbox
+// it is addressed to: resolve recipients, read and index the blob once, file idempotently.
+import type { InboundEvent } from '../../core/contracts.ts';
+import { InvalidEventError } from '../../core/contracts.ts';
+import { addressKey } from '../../core/addresses.ts';
+import type { MessageIndex } from '../../core/mime/types.ts';
+import { StoreError, type Directory, type MailStore } from '../../core/store/types.ts';
+
+/** The metrics this function emits (CloudWatch EMF through Powertools in the handler). */
+export type InboundMetric =
+  | 'MessagesFiled'
+  | 'DuplicateDeliveries'
+  | 'InvalidEvents'
+  | 'RemoteRecipientsPending'
+  | 'UnknownRecipients'
+  | 'FailedEvents';
+
+/** The slice of Powertools' Logger used here; structured fields only, never message bodies. */
+export interface InboundLogger {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+/** The slice of Powertools' Metrics used here. */
+export interface InboundMetrics {
+  addMetric(name: InboundMetric, unit: 'Count', value: number): unknown;
+}
+
+export interface InboundDeps {
+  readonly directory: Pick<Directory, 'resolveRecipient'>;
+  readonly store: Pick<MailStore, 'fileMessage'>;
+  /** The configured raw-message bucket and a whole-object read of it. */
+  readonly blobs: { readonly bucket: string; getBuffer(key: string): Promise<Buffer> };
+  readonly indexMessage: (raw: Buffer) => MessageIndex | Promise<MessageIndex>;
+  readonly logger: InboundLogger;
+  readonly metrics: InboundMetrics;
+}
+
+export interface FiledCopy {
+  readonly account: string;
+  readonly mailboxId: string;
+  readonly uid: number;
+  readonly duplicate: boolean;
+}
+
+export interface InboundOutcome {
+  readonly filed: FiledCopy[];
+  /** Recipients with no local destination at filing time (removed after RCPT). */
+  readonly unknown: string[];
+  /** Recipients on other domains, by destination domain: the relay's work. */
+  readonly remote: Map<string, string[]>;
+}
+
+/** Where each envelope recipient goes, with local destinations deduplicated to final mailboxes. */
+interface DeliveryPlan {
+  /** Final accounts in key form; two recipients reaching one account file once. */
+  readonly accounts: string[];
+  readonly unknown: string[];
+  readonly remote: Map<string, string[]>;
+}
+
+const INBOX = 'INBOX';
+
+async function planDelivery(event: InboundEvent, directory: InboundDeps['directory']): Promise<DeliveryPlan> {
+  const accounts = new Map<string, string>();
+  const unknown: string[] = [];
+  const remote = new Map<string, string[]>();
+  // Lookups are independent reads; a transient failure of any of them fails the record (retried).
+  const routes = await Promise.all(event.rcptTo.map(async (rcpt) => [rcpt, await directory.resolveRecipient(rcpt)] as const));
+  for (const [rcpt, route] of routes) {
+    switch (route.kind) {
+      case 'local':
+        for (const account of route.accounts) {
+          const key = addressKey(account) ?? account.toLowerCase();
+          if (!accounts.has(key)) accounts.set(key, account);
+        }
+        break;
+      case 'unknown-local':
+        unknown.push(rcpt);
+        break;
+      case 'remote': {
+        const list = remote.get(route.domain) ?? [];
+        list.push(rcpt);
+        remote.set(route.domain, list);
+        break;
+      }
+    }
+  }
+  return { accounts: [...accounts.values()], unknown, remote };
+}
+
+/**
+ * Files `event` into INBOX of every local mailbox it reaches. Idempotent per (inbound id,
+ * mailbox) through the store's delivery key, so SQS redelivery (at-least-once in) never
+ * duplicates (DESIGN.md invariant 2). Throws when any copy could not be filed for a
+ * transient reason: the caller reports the record as failed and SQS retries it, and the
+ * copies already filed come back as duplicates.
+ */
+export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promise<InboundOutcome> {
+  const { logger, metrics } = deps;
+  // The event names a bucket, but this function only ever reads its own: an event pointing
+  // elsewhere is a producer bug (or forged) and belongs in the DLQ, not in an S3 call.
+  if (event.bucket !== deps.blobs.bucket) {
+    throw new InvalidEventError(`event names bucket ${event.bucket}, expected ${deps.blobs.bucket}`);
+  }
+  const plan = await planDelivery(event, deps.directory);
+  const unknown = [...plan.unknown];
+  const filed: FiledCopy[] = [];
+  const failures: unknown[] = [];
+
+  if (plan.accounts.length > 0) {
+    // One GET and one parse for all recipients; the index is stored on every copy.
+    const raw = await deps.blobs.getBuffer(event.key);
+    if (raw.length !== event.size) {
+      logger.warn('blob size differs from the event', { inboundId: event.id, eventSize: event.size, blobSize: raw.length });
+    }
+    const index = await deps.indexMessage(raw);
+    const results = await Promise.allSettled(
+      plan.accounts.map((account) =>
+        deps.store.fileMessage({
+          account,
+          mailbox: INBOX,
+          deliveryKey: event.id,
+          blobKey: event.key,
+          size: raw.length,
+          internalDate: event.receivedAt,
+          flags: [],
+          index,
+        }),
+      ),
+    );
+    results.forEach((result, i) => {
+      const account = plan.accounts[i]!;
+      if (result.status === 'fulfilled') {
+        const copy = { account, ...result.value };
+        filed.push(copy);
+        metrics.addMetric(copy.duplicate ? 'DuplicateDeliveries' : 'MessagesFiled', 'Count', 1);
+        logger.info(copy.duplicate ? 'already filed (redelivery)' : 'filed', {
+          inboundId: event.id, account, mailboxId: copy.mailboxId, uid: copy.uid,
+        });
+      } else if (result.reason instanceof StoreError && result.reason.code === 'not-found') {
+        // The account (or its INBOX) went away between RCPT and filing: retrying cannot
+        // help, and the edge already answered 250, so record it instead of looping.
+        unknown.push(account);
+      } else {
+        failures.push(result.reason);
+        logger.error('filing failed; the event will be retried', { inboundId: event.id, account, error: describe(result.reason) });
+      }
+    });
+  }
+
+  for (const rcpt of unknown) {
+    metrics.addMetric('UnknownRecipients', 'Count', 1);
+    logger.warn('no local mailbox for recipient at filing time; not delivered', { inboundId: event.id, recipient: rcpt });
+  }
+  routeRemote(event, plan.remote, deps);
+
+  if (failures.length > 0) {
+    throw new AggregateError(failures, `${failures.length} of ${plan.accounts.length} copies of ${event.id} not filed`);
+  }
+  return { filed, unknown, remote: plan.remote };
+}
+
+/**
+ * The seam for the relay (functions/relay/): recipients on other domains, grouped by
+ * destination domain as the outbound event wants them. Until the relay exists they are
+ * recorded (log + RemoteRecipientsPending), never dropped silently. The relay issue
+ * replaces this with one outbound event per domain, keyed by (inbound id, domain) so a
+ * retried record does not enqueue twice, and must re-check that the sender authenticated
+ * (invariant 5; the edge only accepts remote RCPT after AUTH).
+ */
+export function routeRemote(event: InboundEvent, remote: ReadonlyMap<string, string[]>, deps: Pick<InboundDeps, 'logger' | 'metrics'>): void {
+  for (const [domain, recipients] of remote) {
+    deps.metrics.addMetric('RemoteRecipientsPending', 'Count', recipients.length);
+    deps.logger.warn('remote recipients pending: relay not implemented yet', {
+      inboundId: event.id,
+      recipientDomain: domain,
+      recipients: recipients.length,
+      authenticatedUser: event.authenticatedUser,
+    });
+  }
+}
+
+/** An error as a short loggable value: name and message, no stack or payloads. */
+export function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
