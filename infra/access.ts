@@ -1,0 +1,49 @@
+// Least-privilege grants, spelt out action by action so a reviewer can read what each role may do.
+// Nothing here grants s3:DeleteObject: blobs leave only through the bucket's lifecycle rule.
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { BUCKET } from '../core/resources.ts';
+
+const rawObjects = (bucket: s3.IBucket) => bucket.arnForObjects(`${BUCKET.rawPrefix}*`);
+
+/** Write new raw blobs (streaming multipart put, and aborting one that failed). */
+export function allowPutRawBlobs(grantee: iam.IGrantable, bucket: s3.IBucket): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+    resources: [rawObjects(bucket)],
+  }));
+}
+
+/** Read raw blobs, including ranged GETs. */
+export function allowGetRawBlobs(grantee: iam.IGrantable, bucket: s3.IBucket): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['s3:GetObject'],
+    resources: [rawObjects(bucket)],
+  }));
+}
+
+/** Tag a blob whose last reference went, so the lifecycle rule expires it. */
+export function allowTagRawBlobs(grantee: iam.IGrantable, bucket: s3.IBucket): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['s3:PutObjectTagging'],
+    resources: [rawObjects(bucket)],
+  }));
+}
+
+export function allowSendMessage(grantee: iam.IGrantable, queue: sqs.IQueue): void {
+  queue.grant(grantee, 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl');
+}
+
+const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
+const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/** Table.grant adds the table's index ARNs when it has global indexes. */
+export function allowReadTable(grantee: iam.IGrantable, table: dynamodb.ITable): void {
+  table.grant(grantee, ...READ_ACTIONS);
+}
+
+export function allowReadWriteTable(grantee: iam.IGrantable, table: dynamodb.ITable): void {
+  table.grant(grantee, ...READ_ACTIONS, ...WRITE_ACTIONS);
+}

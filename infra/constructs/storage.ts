@@ -1,0 +1,85 @@
+// The raw-mail bucket and the DynamoDB tables, generated from core's resource definitions.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { BUCKET, TABLES, type KeyAttribute, type TableName, physicalTableName } from '../../core/resources.ts';
+
+export interface StorageProps {
+  readonly prefix: string;
+  readonly retainData: boolean;
+  readonly deletionProtection: boolean;
+}
+
+const attribute = (key: KeyAttribute): dynamodb.Attribute => ({
+  name: key.name,
+  type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
+});
+
+export class Storage extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly accessLogs: s3.Bucket;
+  readonly tables: Record<TableName, dynamodb.Table>;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+      removalPolicy,
+      autoDeleteObjects: false,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Raw', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'raw-bucket/',
+      // No service holds s3:DeleteObject: the last reference tags a blob, and this rule
+      // expires tagged blobs after a grace period that doubles as an undelete window.
+      lifecycleRules: [
+        {
+          id: 'expire-orphaned-blobs',
+          prefix: BUCKET.rawPrefix,
+          tagFilters: { [BUCKET.orphanTag.key]: BUCKET.orphanTag.value },
+          expiration: Duration.days(BUCKET.orphanGraceDays),
+        },
+        // A streaming put that dies mid-way leaves parts nobody references.
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy,
+    });
+
+    this.tables = Object.fromEntries(Object.values(TABLES).map((definition) => {
+      const table = new dynamodb.Table(this, `Table-${definition.id}`, {
+        tableName: physicalTableName(props.prefix, definition.id as TableName),
+        partitionKey: attribute(definition.partitionKey),
+        sortKey: 'sortKey' in definition ? attribute(definition.sortKey) : undefined,
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: props.deletionProtection,
+        timeToLiveAttribute: 'ttlAttribute' in definition ? definition.ttlAttribute : undefined,
+        removalPolicy,
+      });
+      for (const index of definition.globalIndexes) {
+        table.addGlobalSecondaryIndex({
+          indexName: index.indexName,
+          partitionKey: attribute(index.partitionKey),
+          sortKey: 'sortKey' in index ? attribute(index.sortKey) : undefined,
+          projectionType: dynamodb.ProjectionType.ALL,
+        });
+      }
+      return [definition.id, table];
+    })) as Record<TableName, dynamodb.Table>;
+  }
+}

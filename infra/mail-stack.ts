@@ -1,0 +1,218 @@
+// The whole mail system as one stack: storage, queues, functions, the SMTP edge and mailbox
+// services behind one Network Load Balancer, DNS and monitoring. See infra/README.md.
+import * as path from 'node:path';
+import { Annotations, CfnOutput, IgnoreMode, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { FUNCTIONS, QUEUES, type QueueName } from '../core/resources.ts';
+import { allowGetRawBlobs, allowPutRawBlobs, allowReadTable, allowReadWriteTable, allowSendMessage, allowTagRawBlobs } from './access.ts';
+import { QueueConsumer } from './constructs/functions.ts';
+import { MailDns } from './constructs/dns.ts';
+import { MailService } from './constructs/mail-service.ts';
+import { Monitoring } from './constructs/monitoring.ts';
+import { Queues } from './constructs/queues.ts';
+import { Storage } from './constructs/storage.ts';
+import { coreEnvironment, outputKeyForEnv } from './environment.ts';
+import { EDGE_PORTS, ENTRY_POINTS, MAILBOX_PORTS, RELAY_ENV, SERVICE_ENV, type Component } from './service-contract.ts';
+import type { DeploymentSettings } from './settings.ts';
+
+export interface MailStackProps extends StackProps {
+  readonly settings: DeploymentSettings;
+  /** Repository root: the Docker build context and the esbuild project root. */
+  readonly repoRoot: string;
+  /**
+   * Absolute path of each component's entry point, or undefined while it is not written yet:
+   * a missing component is left out with a synth warning (see `resolveEntryPoints`).
+   */
+  readonly entryPoints: Readonly<Record<Component, string | undefined>>;
+}
+
+export class MailStack extends Stack {
+  readonly storage: Storage;
+  readonly queues: Queues;
+  readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
+  readonly edge?: MailService;
+  readonly mailbox?: MailService;
+  readonly inbound?: QueueConsumer;
+  readonly relay?: QueueConsumer;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: MailStackProps) {
+    super(scope, id, props);
+    const { settings, repoRoot, entryPoints } = props;
+    const missing = (c: Component) => {
+      Annotations.of(this).addWarningV2(`mail:missing-${c}`, `${ENTRY_POINTS[c]} does not exist yet: the ${c} component is left out of this synth.`);
+    };
+
+    // --- data ---
+    this.storage = new Storage(this, 'Storage', { prefix: settings.prefix, retainData: settings.retainData, deletionProtection: settings.deletionProtection });
+    this.queues = new Queues(this, 'Queues', { prefix: settings.prefix });
+    const { bucket, tables } = this.storage;
+    const queue = (q: QueueName) => this.queues.queues[q];
+    const environment = coreEnvironment(settings, this.storage, this.queues);
+
+    // --- network: public subnets only, no NAT gateway (see README: cost trade-off) ---
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+      // Free gateway endpoints keep blob and table traffic on the AWS network.
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+    });
+    vpc.addFlowLog('RejectedFlows', {
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH })),
+    });
+
+    const loadBalancerSecurityGroup = this.loadBalancerSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc, description: 'Public mail ports: SMTP, submission, IMAP, POP3', allowAllOutbound: false,
+    });
+    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
+      vpc, internetFacing: true, crossZoneEnabled: true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      securityGroups: [loadBalancerSecurityGroup],
+    });
+    const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+
+    const tls = secretFrom(this, 'TlsCertificate', settings.tlsCertificateSecret);
+    const serviceEnvironment = { ...environment, [SERVICE_ENV.listenHost]: '0.0.0.0', NODE_ENV: 'production' };
+    const tlsSecrets = {
+      [SERVICE_ENV.tlsKey]: ecs.Secret.fromSecretsManager(tls, 'key'),
+      [SERVICE_ENV.tlsCert]: ecs.Secret.fromSecretsManager(tls, 'chain'),
+    };
+    const image = (dockerfile: string) => ecs.ContainerImage.fromAsset(repoRoot, {
+      file: dockerfile, platform: Platform.LINUX_ARM64, ignoreMode: IgnoreMode.DOCKER,
+    });
+    const openPorts = (ports: readonly { listener: number }[]) => {
+      for (const p of ports) loadBalancerSecurityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(p.listener), `mail port ${p.listener} from the internet`);
+    };
+
+    // --- SMTP edge: MX on 25, submission on 587/465 ---
+    if (entryPoints.edge) {
+      const ports = Object.values(EDGE_PORTS);
+      openPorts(ports);
+      this.edge = new MailService(this, 'SmtpEdge', {
+        cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
+        image: image('smtp-edge/Dockerfile'), ports,
+        environment: serviceEnvironment, secrets: tlsSecrets,
+        ...settings.services.edge,
+        scaleOnConnections: false,
+        // SMTP sessions are short; a DATA transfer of a large message may take a minute or two.
+        drainSeconds: 120,
+        logRetentionDays: settings.logRetentionDays,
+      });
+      const role = this.edge.taskDefinition.taskRole;
+      allowPutRawBlobs(role, bucket);
+      allowSendMessage(role, queue('inbound').queue);
+      allowReadTable(role, tables.directory);
+    } else missing('edge');
+
+    // --- mailbox server: IMAP 143/993, POP3 110/995 ---
+    if (entryPoints.mailbox) {
+      const ports = Object.values(MAILBOX_PORTS);
+      openPorts(ports);
+      this.mailbox = new MailService(this, 'MailboxServer', {
+        cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
+        image: image('mailbox-server/Dockerfile'), ports,
+        environment: serviceEnvironment, secrets: tlsSecrets,
+        ...settings.services.mailbox,
+        // IMAP sessions (IDLE) live for many minutes: connections, not CPU, fill a task.
+        scaleOnConnections: true,
+        drainSeconds: 300,
+        logRetentionDays: settings.logRetentionDays,
+      });
+      const role = this.mailbox.taskDefinition.taskRole;
+      allowGetRawBlobs(role, bucket);
+      // APPEND stores a new blob; EXPUNGE of a blob's last reference tags it for the lifecycle rule.
+      allowPutRawBlobs(role, bucket);
+      allowTagRawBlobs(role, bucket);
+      allowReadTable(role, tables.directory); // LOGIN checks the account
+      for (const t of ['mailboxes', 'messages', 'blobrefs'] as const) allowReadWriteTable(role, tables[t]);
+    } else missing('mailbox');
+
+    // --- functions ---
+    const consumer = (id: string, name: 'inbound' | 'relay', entry: string, extraEnv: Record<string, string> = {}) => new QueueConsumer(this, id, {
+      entry, repoRoot, queue: queue(name === 'inbound' ? 'inbound' : 'outbound').queue,
+      timeoutSeconds: FUNCTIONS[name].timeoutSeconds,
+      ...settings.functions[name],
+      environment: { ...environment, ...extraEnv },
+      serviceName: `mail-${name}`,
+      logRetentionDays: settings.logRetentionDays,
+    });
+    if (entryPoints.inbound) {
+      this.inbound = consumer('Inbound', 'inbound', entryPoints.inbound);
+      const fn = this.inbound.function;
+      allowGetRawBlobs(fn, bucket);
+      allowTagRawBlobs(fn, bucket); // a message nobody accepted leaves an orphan blob
+      allowReadTable(fn, tables.directory);
+      for (const t of ['mailboxes', 'messages', 'deliveries', 'blobrefs'] as const) allowReadWriteTable(fn, tables[t]);
+      allowSendMessage(fn, queue('outbound').queue); // external recipients
+    } else missing('inbound');
+
+    if (entryPoints.relay) {
+      const smarthost = settings.smarthost ? secretFrom(this, 'SmarthostCredentials', settings.smarthost.credentialsSecret) : undefined;
+      this.relay = consumer('Relay', 'relay', entryPoints.relay, settings.smarthost && smarthost ? {
+        [RELAY_ENV.smarthostHost]: settings.smarthost.host,
+        [RELAY_ENV.smarthostPort]: String(settings.smarthost.port),
+        [RELAY_ENV.smarthostSecretArn]: smarthost.secretArn,
+      } : {});
+      const fn = this.relay.function;
+      smarthost?.grantRead(fn);
+      allowGetRawBlobs(fn, bucket);
+      // A bounce (DSN) is a new blob filed through the inbound queue like any other message.
+      allowPutRawBlobs(fn, bucket);
+      allowTagRawBlobs(fn, bucket);
+      allowSendMessage(fn, queue('inbound').queue);
+      allowSendMessage(fn, queue('outbound').queue); // re-queue with a delay for the next attempt
+      allowReadTable(fn, tables.directory); // DKIM keys and sender domains
+      allowReadWriteTable(fn, tables.blobrefs);
+    } else missing('relay');
+
+    // --- DNS and monitoring ---
+    if (settings.hostedZone) {
+      new MailDns(this, 'Dns', { settings, zone: settings.hostedZone, loadBalancer: this.loadBalancer, mailboxDeployed: this.mailbox !== undefined });
+    }
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      prefix: settings.prefix,
+      alarmEmail: settings.alarmEmail,
+      inboundBacklogAlarmSeconds: settings.inboundBacklogAlarmSeconds,
+      queues: Object.keys(QUEUES).map((q) => ({ name: q, ...queue(q as QueueName) })),
+      functions: [
+        ...(this.inbound ? [{ name: 'Inbound', fn: this.inbound.function }] : []),
+        ...(this.relay ? [{ name: 'Relay', fn: this.relay.function }] : []),
+      ],
+      targetGroups: [...(this.edge?.targets ?? []), ...(this.mailbox?.targets ?? [])]
+        .map((t) => ({ name: `Port${t.port.listener}`, targetGroup: t.targetGroup })),
+    });
+
+    // --- outputs mailctl reads: one per MAIL_* variable, named by outputKeyForEnv ---
+    for (const [name, value] of Object.entries(environment)) {
+      new CfnOutput(this, outputKeyForEnv(name), { value, description: `${name} for mailctl and local tools` });
+    }
+    new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancerDnsName, description: 'Point the host name (A/ALIAS or CNAME) here' });
+    new CfnOutput(this, 'Dashboard', { value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}` });
+  }
+}
+
+function secretFrom(scope: Construct, id: string, nameOrArn: string): secretsmanager.ISecret {
+  return nameOrArn.startsWith('arn:')
+    ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, nameOrArn)
+    : secretsmanager.Secret.fromSecretNameV2(scope, id, nameOrArn);
+}
+
+/** Entry points that exist on disk, relative to the repository root. */
+export function resolveEntryPoints(repoRoot: string, exists: (p: string) => boolean): Record<Component, string | undefined> {
+  return Object.fromEntries((Object.keys(ENTRY_POINTS) as Component[]).map((c) => {
+    const file = path.join(repoRoot, ENTRY_POINTS[c]);
+    return [c, exists(file) ? file : undefined];
+  })) as Record<Component, string | undefined>;
+}

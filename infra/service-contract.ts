@@ -1,0 +1,54 @@
+// What the stack promises the two container services: the ports they listen on inside the task
+// and the extra environment they read beside core's MAIL_* variables (coreConfigToEnv).
+// The containers listen on the same unprivileged ports as the local stack (DESIGN.md), so they
+// run as a non-root user without CAP_NET_BIND_SERVICE; the load balancer maps 25 -> 2525 etc.
+
+export interface PublicPort {
+  /** Port clients connect to on the load balancer. */
+  readonly listener: number;
+  /** Port the container listens on (the local stack's port). */
+  readonly container: number;
+  /** Environment variable that tells the service its container port. */
+  readonly env: string;
+  /** RFC 6186 / RFC 8314 SRV service label, when the protocol has one. */
+  readonly srv?: string;
+}
+
+export const EDGE_PORTS = {
+  smtp: { listener: 25, container: 2525, env: 'SMTP_PORT' },
+  submission: { listener: 587, container: 2587, env: 'SMTP_SUBMISSION_PORT', srv: '_submission._tcp' },
+  smtps: { listener: 465, container: 2465, env: 'SMTP_SMTPS_PORT', srv: '_submissions._tcp' },
+} as const satisfies Record<string, PublicPort>;
+
+export const MAILBOX_PORTS = {
+  imap: { listener: 143, container: 1143, env: 'IMAP_PORT', srv: '_imap._tcp' },
+  imaps: { listener: 993, container: 1993, env: 'IMAPS_PORT', srv: '_imaps._tcp' },
+  pop3: { listener: 110, container: 1110, env: 'POP3_PORT', srv: '_pop3._tcp' },
+  pop3s: { listener: 995, container: 1995, env: 'POP3S_PORT', srv: '_pop3s._tcp' },
+} as const satisfies Record<string, PublicPort>;
+
+/** Environment every container service reads beside the MAIL_* core configuration. */
+export const SERVICE_ENV = {
+  /** Address to bind; the local stack uses loopback, a task must bind all interfaces. */
+  listenHost: 'MAIL_LISTEN_HOST',
+  /** PEM private key and certificate chain for STARTTLS and implicit TLS, injected from Secrets Manager. */
+  tlsKey: 'MAIL_TLS_KEY',
+  tlsCert: 'MAIL_TLS_CERT',
+} as const;
+
+/** Environment the relay function reads for smarthost delivery. */
+export const RELAY_ENV = {
+  smarthostHost: 'MAIL_SMARTHOST_HOST',
+  smarthostPort: 'MAIL_SMARTHOST_PORT',
+  /** ARN of a secret with JSON {"username","password"}; the function reads it at cold start. */
+  smarthostSecretArn: 'MAIL_SMARTHOST_SECRET_ARN',
+} as const;
+
+/** Entry points, relative to the repository root: the same files the local stack runs. */
+export const ENTRY_POINTS = {
+  edge: 'smtp-edge/main.ts',
+  mailbox: 'mailbox-server/main.ts',
+  inbound: 'functions/inbound/handler.ts',
+  relay: 'functions/relay/handler.ts',
+} as const;
+export type Component = keyof typeof ENTRY_POINTS;

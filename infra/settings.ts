@@ -1,0 +1,94 @@
+// Deployment settings: everything a user chooses lives in cdk.json context under `mail:*` keys,
+// read and validated once here into a typed object the constructs receive.
+import { z } from 'zod';
+import { parseConfig } from '../core/config.ts';
+import { FUNCTIONS } from '../core/resources.ts';
+
+const hostName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'a fully qualified host name');
+
+const functionSettings = (defaults: { memoryMb: number; batchSize: number; maxBatchingWindowSeconds: number }) =>
+  z.object({
+    memoryMb: z.number().int().min(128).max(10240).default(defaults.memoryMb),
+    batchSize: z.number().int().min(1).max(10).default(defaults.batchSize),
+    maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(defaults.maxBatchingWindowSeconds),
+    /** Caps concurrent invocations from the queue (protects DynamoDB and remote MXs); 2..1000. */
+    maxConcurrency: z.number().int().min(2).max(1000).optional(),
+  }).prefault({});
+
+const serviceSettings = (defaults: { cpu: number; memoryMiB: number; maxTasks: number }) =>
+  z.object({
+    /** Fargate vCPU units (256 = 0.25 vCPU) and memory; must be a valid Fargate pair. */
+    cpu: z.number().int().default(defaults.cpu),
+    memoryMiB: z.number().int().default(defaults.memoryMiB),
+    minTasks: z.number().int().min(1).default(1),
+    maxTasks: z.number().int().min(1).default(defaults.maxTasks),
+    /** Auto scaling targets: average CPU percent, and open connections per task. */
+    targetCpuPercent: z.number().int().min(10).max(90).default(60),
+    connectionsPerTask: z.number().int().min(10).default(500),
+  }).prefault({});
+
+export const deploymentSettingsSchema = z.object({
+  /** Prefix of physical names (tables `<prefix>-directory`, queues `<prefix>-inbound`); one per deployment in an account/region. */
+  prefix: z.string().regex(/^[a-z][a-z0-9-]{1,20}$/).default('mail'),
+  /** Mail domains this system receives for (MX, SPF, DMARC are published for each one inside the hosted zone). */
+  domains: z.array(hostName).min(1),
+  /** Public host name of the load balancer: MX target, EHLO name, IMAP/POP3/submission server name. */
+  hostname: hostName,
+  /** Secrets Manager secret (name or full ARN) with JSON `{"key": "<PEM private key>", "chain": "<PEM certificate chain>"}`. */
+  tlsCertificateSecret: z.string().min(1),
+  /** Where outbound mail goes: a smarthost (SES SMTP by default in AWS, since port 25 egress is blocked), or direct MX delivery. */
+  smarthost: z.object({
+    host: hostName,
+    port: z.number().int().min(1).max(65535).default(587),
+    /** Secrets Manager secret (name or ARN) with JSON `{"username": "...", "password": "..."}`. */
+    credentialsSecret: z.string().min(1),
+  }).nullable().default(null),
+  /** Optional Route 53 hosted zone to publish the records in; without it, the README lists the records to set by hand. */
+  hostedZone: z.object({ id: z.string().min(1), name: hostName }).nullable().default(null),
+  /** DKIM public records printed by `mailctl dkim generate <domain>`: domain -> { selector, value }. */
+  dkim: z.record(hostName, z.object({ selector: z.string().regex(/^[a-z0-9-]+$/i), value: z.string().min(1) })).default({}),
+  /** DMARC policy published for each domain. */
+  dmarcPolicy: z.enum(['none', 'quarantine', 'reject']).default('quarantine'),
+  /** Keep tables and the bucket when the stack is deleted (RETAIN) — turn off only for throw-away stacks. */
+  retainData: z.boolean().default(true),
+  /** DynamoDB deletion protection on every table. */
+  deletionProtection: z.boolean().default(true),
+  limits: z.object({
+    maxMessageBytes: z.number().int().positive().default(25 * 1024 * 1024),
+    maxRecipients: z.number().int().positive().default(100),
+  }).prefault({}),
+  functions: z.object({
+    inbound: functionSettings({ memoryMb: 1024, batchSize: FUNCTIONS.inbound.batchSize, maxBatchingWindowSeconds: FUNCTIONS.inbound.maxBatchingWindowSeconds }),
+    relay: functionSettings({ memoryMb: 512, batchSize: FUNCTIONS.relay.batchSize, maxBatchingWindowSeconds: FUNCTIONS.relay.maxBatchingWindowSeconds }),
+  }).prefault({}),
+  services: z.object({
+    edge: serviceSettings({ cpu: 256, memoryMiB: 512, maxTasks: 4 }),
+    mailbox: serviceSettings({ cpu: 256, memoryMiB: 512, maxTasks: 4 }),
+  }).prefault({}),
+  /** Days CloudWatch keeps logs. */
+  logRetentionDays: z.number().int().positive().default(30),
+  /** E-mail address subscribed to the alarm topic (optional). */
+  alarmEmail: z.string().email().nullable().default(null),
+  /** Age in seconds of the oldest inbound message before the backlog alarm fires. */
+  inboundBacklogAlarmSeconds: z.number().int().positive().default(300),
+});
+export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
+
+/** The context keys, `mail:<name>`, one per top-level setting. */
+export const SETTING_KEYS = Object.keys(deploymentSettingsSchema.shape) as (keyof DeploymentSettings)[];
+
+/**
+ * Reads the settings from CDK context. Values given on the command line (`-c mail:domains='["a.example"]'`)
+ * arrive as strings, so a string that parses as JSON is taken as JSON.
+ */
+export function settingsFromContext(tryGetContext: (key: string) => unknown): DeploymentSettings {
+  const raw: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    let value = tryGetContext(`mail:${key}`);
+    if (typeof value === 'string' && /^[[{]|^(true|false|null|-?\d+(\.\d+)?)$/.test(value.trim())) {
+      try { value = JSON.parse(value); } catch { /* a plain string */ }
+    }
+    if (value !== undefined) raw[key] = value;
+  }
+  return parseConfig(deploymentSettingsSchema, raw, 'cdk.json context (mail:*)');
+}
