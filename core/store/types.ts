@@ -26,7 +26,11 @@ export interface Alias {
 
 /** Where mail for one envelope recipient goes. */
 export type RecipientRoute =
-  | { readonly kind: 'local'; readonly accounts: string[] }
+  /**
+   * Delivered here: to local `accounts` (key form, deduplicated) and, when an alias points
+   * off-site, to `forwards` (remote addresses, for the relay). Either list may be empty, not both.
+   */
+  | { readonly kind: 'local'; readonly accounts: string[]; readonly forwards?: string[] }
   /** A local domain, but no account, alias or catch-all takes this address. */
   | { readonly kind: 'unknown-local' }
   /** Not one of our domains: relay (only for authenticated senders). */
@@ -129,4 +133,33 @@ export interface MailStore {
 
   /** Visible messages (uid < uidNext, not expunged) in UID order; `fromUid` inclusive. */
   listMessages(account: string, mailbox: string, options?: { fromUid?: number; limit?: number }): Promise<MessageItem[]>;
+}
+
+/** A change to the flags of messages (RFC 3501 §6.4.6 STORE: FLAGS, +FLAGS, -FLAGS). */
+export interface FlagChange {
+  readonly op: 'replace' | 'add' | 'remove';
+  readonly flags: string[];
+}
+
+export interface SetFlagsResult {
+  /** Messages whose flags changed, each with its new mod-sequence (RFC 7162 §3.1). */
+  readonly updated: Array<{ readonly uid: number; readonly flags: string[]; readonly modSeq: number }>;
+  /** UIDs left alone because their modSeq exceeded UNCHANGEDSINCE (RFC 7162 §3.1.3, the MODIFIED list). */
+  readonly modified: number[];
+}
+
+/** The operations IMAP needs beyond filing and listing. */
+export interface MessageStore extends MailStore {
+  getMailboxById(account: string, mailboxId: string): Promise<Mailbox | null>;
+  /** RFC 3501 §6.3.5: renames the mailbox and its inferiors; keeps ids and UIDVALIDITY. */
+  renameMailbox(account: string, from: string, to: string): Promise<Mailbox>;
+  /** RFC 3501 §6.3.4: removes the mailbox and its messages (not its inferiors); INBOX cannot be deleted. */
+  deleteMailbox(account: string, name: string): Promise<void>;
+  /** RFC 3501 §6.3.6/§6.3.7 SUBSCRIBE/UNSUBSCRIBE. */
+  subscribe(account: string, name: string, subscribed: boolean): Promise<void>;
+  /** The live messages among `uids`, in UID order; missing and expunged UIDs are left out. */
+  getMessages(mailboxId: string, uids: readonly number[]): Promise<MessageItem[]>;
+  setFlags(account: string, mailboxId: string, uids: readonly number[], change: FlagChange, options?: { unchangedSince?: number }): Promise<SetFlagsResult>;
+  /** Turns the messages into tombstones (their UIDs stay taken) and drops their blob references; returns the UIDs expunged now. */
+  expunge(account: string, mailboxId: string, uids: readonly number[]): Promise<number[]>;
 }

@@ -1,0 +1,360 @@
+// The directory over DynamoDB: domains, accounts (scrypt hashes), aliases with catch-all, and
+// the recipient resolution the SMTP edge and the inbound handler route mail by.
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { ResourceNames } from '../config.ts';
+import { addressKey, normaliseDomain, parseAddress } from '../addresses.ts';
+import { hashPassword, verifyPassword } from '../passwords.ts';
+import { DEFAULT_MAILBOXES } from './mailbox-names.ts';
+import type { DynamoMailStore } from './mailstore.ts';
+import { StoreError, type Account, type Alias, type Directory, type Domain, type RecipientRoute } from './types.ts';
+
+type Tables = ResourceNames['tables'];
+type Item = Record<string, unknown>;
+
+/** Alias chains longer than this are cut off (they are almost surely loops or mistakes). */
+export const MAX_ALIAS_DEPTH = 5;
+const MAX_ALIAS_TARGETS = 100;
+const MAX_PASSWORD = 1024;
+
+const isConditionFailure = (err: unknown) => (err as { name?: string }).name === 'ConditionalCheckFailedException';
+const domainPk = (domain: string) => `domain#${domain}`;
+const accountPk = (address: string) => `account#${address}`;
+const aliasPk = (address: string) => `alias#${address}`;
+
+function requireDomain(name: string): string {
+  const domain = normaliseDomain(name);
+  if (!domain) throw new StoreError('invalid', `Invalid domain: ${name}`);
+  return domain;
+}
+
+function requireAddress(input: string): string {
+  const key = addressKey(input);
+  if (!key) throw new StoreError('invalid', `Invalid address: ${input}`);
+  return key;
+}
+
+function checkPassword(password: string): void {
+  if (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD) {
+    throw new StoreError('invalid', 'Password must be 1 to 1024 characters');
+  }
+}
+
+/** An alias address in key form: `name@domain`, or `@domain` for the catch-all. */
+function aliasKey(input: string): { key: string; domain: string } {
+  const trimmed = input.trim();
+  if (trimmed.startsWith('@')) {
+    const domain = requireDomain(trimmed.slice(1));
+    return { key: `@${domain}`, domain };
+  }
+  const key = requireAddress(trimmed);
+  return { key, domain: key.slice(key.lastIndexOf('@') + 1) };
+}
+
+const domainOf = (key: string) => key.slice(key.lastIndexOf('@') + 1);
+
+function toAccount(item: Item): Account {
+  return {
+    address: item.address as string,
+    domain: item.domain as string,
+    createdAt: item.createdAt as string,
+    quotaBytes: (item.quotaBytes as number | null | undefined) ?? null,
+  };
+}
+
+function toAlias(item: Item): Alias {
+  return { address: item.address as string, domain: item.domain as string, targets: item.targets as string[] };
+}
+
+export class DynamoDirectory implements Directory {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tables: Tables,
+    /** Creates and removes the mailboxes that come and go with accounts. */
+    private readonly mailStore: DynamoMailStore,
+  ) {}
+
+  private async get(pk: string, sk: string): Promise<Item | null> {
+    const got = await this.doc.send(new GetCommand({ TableName: this.tables.directory, Key: { pk, sk }, ConsistentRead: true }));
+    return got.Item ?? null;
+  }
+
+  private async putNew(item: Item, what: string): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tables.directory, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('exists', `${what} already exists`);
+      throw err;
+    }
+  }
+
+  private async deleteExisting(pk: string, sk: string, what: string): Promise<void> {
+    try {
+      await this.doc.send(new DeleteCommand({ TableName: this.tables.directory, Key: { pk, sk }, ConditionExpression: 'attribute_exists(pk)' }));
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('not-found', `No such ${what}`);
+      throw err;
+    }
+  }
+
+  private async scanKind(sk: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tables.directory,
+          FilterExpression: 'sk = :sk',
+          ExpressionAttributeValues: { ':sk': sk },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /** Accounts and aliases of a domain through the byDomain index (domain items are not in it). */
+  private async queryDomain(domain: string, prefix: string, limit?: number): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tables.directory,
+          IndexName: 'byDomain',
+          KeyConditionExpression: '#domain = :d AND begins_with(pk, :prefix)',
+          ExpressionAttributeNames: { '#domain': 'domain' },
+          ExpressionAttributeValues: { ':d': domain, ':prefix': prefix },
+          ...(limit ? { Limit: limit } : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((page.Items ?? []) as Item[]));
+      start = limit && items.length >= limit ? undefined : page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  // ---- domains ---------------------------------------------------------------------------
+
+  async addDomain(name: string): Promise<Domain> {
+    const domain = requireDomain(name);
+    const item = { pk: domainPk(domain), sk: 'domain', name: domain, createdAt: new Date().toISOString() };
+    await this.putNew(item, `Domain ${domain}`);
+    return { name: domain, createdAt: item.createdAt };
+  }
+
+  /** The byDomain index is eventually consistent: an account added in the same instant may slip by. */
+  async removeDomain(name: string): Promise<void> {
+    const domain = requireDomain(name);
+    if (!(await this.get(domainPk(domain), 'domain'))) throw new StoreError('not-found', `No such domain ${domain}`);
+    if ((await this.queryDomain(domain, '', 1)).length > 0) {
+      throw new StoreError('not-empty', `Domain ${domain} still has accounts or aliases`);
+    }
+    await this.deleteExisting(domainPk(domain), 'domain', `domain ${domain}`);
+  }
+
+  async listDomains(): Promise<Domain[]> {
+    const items = await this.scanKind('domain');
+    return items.map((i) => ({ name: i.name as string, createdAt: i.createdAt as string })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  async isLocalDomain(name: string): Promise<boolean> {
+    const domain = normaliseDomain(name);
+    return domain ? (await this.get(domainPk(domain), 'domain')) !== null : false;
+  }
+
+  // ---- accounts --------------------------------------------------------------------------
+
+  /**
+   * Mailboxes are made before the account item, so an account that exists always has them;
+   * a crash in between leaves mailboxes that the next attempt adopts.
+   */
+  async addAccount(address: string, password: string, options: { quotaBytes?: number | null } = {}): Promise<Account> {
+    const key = requireAddress(address);
+    checkPassword(password);
+    const quotaBytes = options.quotaBytes ?? null;
+    if (quotaBytes !== null && !(Number.isSafeInteger(quotaBytes) && quotaBytes >= 0)) throw new StoreError('invalid', 'Quota must be a whole number of bytes');
+    const domain = domainOf(key);
+    if (!(await this.isLocalDomain(domain))) throw new StoreError('not-found', `No such domain ${domain}`);
+    if (await this.get(accountPk(key), 'account')) throw new StoreError('exists', `Account ${key} already exists`);
+    if (await this.get(aliasPk(key), 'alias')) throw new StoreError('exists', `${key} is already an alias`);
+    const passwordHash = await hashPassword(password);
+    for (const mailbox of DEFAULT_MAILBOXES) {
+      await this.mailStore.createMailbox(key, mailbox.name, mailbox.specialUse).catch((err: unknown) => {
+        if (!(err instanceof StoreError && err.code === 'exists')) throw err;
+      });
+    }
+    const item = { pk: accountPk(key), sk: 'account', address: key, domain, createdAt: new Date().toISOString(), quotaBytes, passwordHash };
+    await this.putNew(item, `Account ${key}`);
+    return toAccount(item);
+  }
+
+  async setPassword(address: string, password: string): Promise<void> {
+    const key = requireAddress(address);
+    checkPassword(password);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.directory,
+          Key: { pk: accountPk(key), sk: 'account' },
+          UpdateExpression: 'SET passwordHash = :h',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':h': await hashPassword(password) },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('not-found', `No such account ${key}`);
+      throw err;
+    }
+  }
+
+  async verifyPassword(address: string, password: string): Promise<Account | null> {
+    const key = addressKey(address);
+    const item = key ? await this.get(accountPk(key), 'account') : null;
+    const ok = await verifyPassword(String(password), (item?.passwordHash as string | undefined) ?? null);
+    return ok && item ? toAccount(item) : null;
+  }
+
+  async getAccount(address: string): Promise<Account | null> {
+    const key = addressKey(address);
+    if (!key) return null;
+    const item = await this.get(accountPk(key), 'account');
+    return item ? toAccount(item) : null;
+  }
+
+  async listAccounts(domain?: string): Promise<Account[]> {
+    const items = domain === undefined ? await this.scanKind('account') : await this.queryDomain(requireDomain(domain), 'account#');
+    return items.map(toAccount).sort((a, b) => (a.address < b.address ? -1 : 1));
+  }
+
+  /** The account item goes first (logins and deliveries stop), then its mailboxes; a retry finishes a crashed removal. */
+  async removeAccount(address: string): Promise<void> {
+    const key = requireAddress(address);
+    const existed = (await this.get(accountPk(key), 'account')) !== null;
+    const mailboxes = await this.mailStore.listMailboxes(key);
+    if (!existed && mailboxes.length === 0) throw new StoreError('not-found', `No such account ${key}`);
+    if (existed) await this.doc.send(new DeleteCommand({ TableName: this.tables.directory, Key: { pk: accountPk(key), sk: 'account' } }));
+    await this.mailStore.removeAllMailboxes(key);
+  }
+
+  // ---- aliases ---------------------------------------------------------------------------
+
+  async addAlias(address: string, targets: string[]): Promise<Alias> {
+    const { key, domain } = aliasKey(address);
+    if (!(await this.isLocalDomain(domain))) throw new StoreError('not-found', `No such domain ${domain}`);
+    if (!Array.isArray(targets) || targets.length === 0 || targets.length > MAX_ALIAS_TARGETS) {
+      throw new StoreError('invalid', `An alias needs 1 to ${MAX_ALIAS_TARGETS} targets`);
+    }
+    const cleaned: string[] = [];
+    const seen = new Set<string>();
+    for (const target of targets) {
+      const parsed = parseAddress(target);
+      if (!parsed) throw new StoreError('invalid', `Invalid target address: ${target}`);
+      const targetKey = addressKey(parsed.address)!;
+      if (targetKey === key) throw new StoreError('invalid', 'An alias cannot point at itself');
+      if (seen.has(targetKey)) continue;
+      seen.add(targetKey);
+      // A local target must exist now, so a typo is refused rather than silently dropping mail.
+      if (await this.isLocalDomain(parsed.domain)) {
+        const exists = (await this.get(accountPk(targetKey), 'account')) ?? (await this.get(aliasPk(targetKey), 'alias'));
+        if (!exists) throw new StoreError('invalid', `No local account or alias ${targetKey}`);
+        cleaned.push(targetKey);
+      } else {
+        cleaned.push(parsed.address);
+      }
+    }
+    if (!key.startsWith('@') && (await this.get(accountPk(key), 'account'))) throw new StoreError('exists', `${key} is already an account`);
+    const item = { pk: aliasPk(key), sk: 'alias', address: key, domain, targets: cleaned, createdAt: new Date().toISOString() };
+    await this.putNew(item, `Alias ${key}`);
+    return toAlias(item);
+  }
+
+  async removeAlias(address: string): Promise<void> {
+    const { key } = aliasKey(address);
+    await this.deleteExisting(aliasPk(key), 'alias', `alias ${key}`);
+  }
+
+  async listAliases(domain?: string): Promise<Alias[]> {
+    const items = domain === undefined ? await this.scanKind('alias') : await this.queryDomain(requireDomain(domain), 'alias#');
+    return items.map(toAlias).sort((a, b) => (a.address < b.address ? -1 : 1));
+  }
+
+  // ---- routing ---------------------------------------------------------------------------
+
+  /** Domain, account, alias and catch-all of one address in a single round trip. */
+  private async lookup(key: string): Promise<{ local: boolean; account: boolean; alias: Item | null; catchAll: Item | null }> {
+    const domain = domainOf(key);
+    const keys = [
+      { pk: domainPk(domain), sk: 'domain' },
+      { pk: accountPk(key), sk: 'account' },
+      { pk: aliasPk(key), sk: 'alias' },
+      { pk: aliasPk(`@${domain}`), sk: 'alias' },
+    ];
+    const found: Item[] = [];
+    let pending: Item[] = keys;
+    while (pending.length) {
+      const result = await this.doc.send(
+        new BatchGetCommand({ RequestItems: { [this.tables.directory]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, targets' } } }),
+      );
+      found.push(...((result.Responses?.[this.tables.directory] ?? []) as Item[]));
+      pending = (result.UnprocessedKeys?.[this.tables.directory]?.Keys ?? []) as Item[];
+    }
+    const byPk = new Map(found.map((i) => [i.pk as string, i]));
+    return {
+      local: byPk.has(keys[0]!.pk),
+      account: byPk.has(keys[1]!.pk),
+      alias: byPk.get(keys[2]!.pk) ?? null,
+      catchAll: byPk.get(keys[3]!.pk) ?? null,
+    };
+  }
+
+  /**
+   * Exact account, then alias, then the domain's catch-all; alias targets are resolved the same
+   * way up to MAX_ALIAS_DEPTH hops, loops and duplicates dropped, remote targets collected as forwards.
+   */
+  async resolveRecipient(address: string): Promise<RecipientRoute> {
+    const key = requireAddress(address);
+    const first = await this.lookup(key);
+    if (!first.local) return { kind: 'remote', domain: domainOf(key) };
+    const accounts = new Set<string>();
+    const forwards = new Map<string, string>();
+    const visited = new Set<string>();
+    const expand = async (target: string, depth: number, known?: Awaited<ReturnType<DynamoDirectory['lookup']>>): Promise<void> => {
+      const targetKey = addressKey(target);
+      if (!targetKey || visited.has(targetKey) || depth > MAX_ALIAS_DEPTH) return;
+      visited.add(targetKey);
+      const found = known ?? (await this.lookup(targetKey));
+      if (!found.local) {
+        forwards.set(targetKey, target);
+        return;
+      }
+      if (found.account) {
+        accounts.add(targetKey);
+        return;
+      }
+      const via = found.alias ?? found.catchAll;
+      if (!via) return;
+      if (!found.alias) {
+        // The catch-all is one alias: expanding it twice in one resolution would only repeat it.
+        const catchAllKey = `@${domainOf(targetKey)}`;
+        if (visited.has(catchAllKey)) return;
+        visited.add(catchAllKey);
+      }
+      for (const next of via.targets as string[]) await expand(next, depth + 1);
+    };
+    await expand(key, 0, first);
+    if (accounts.size === 0 && forwards.size === 0) return { kind: 'unknown-local' };
+    return { kind: 'local', accounts: [...accounts].sort(), forwards: [...forwards.values()] };
+  }
+}

@@ -1,0 +1,31 @@
+// Composition of the DynamoDB store: one directory and one mail store over the shared tables.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AwsClients } from '../aws.ts';
+import type { ResourceNames } from '../config.ts';
+import { DynamoDirectory } from './directory.ts';
+import { DynamoMailStore, type MailStoreOptions } from './mailstore.ts';
+
+export { DynamoDirectory, MAX_ALIAS_DEPTH } from './directory.ts';
+export { DynamoMailStore, type MailStoreOptions } from './mailstore.ts';
+export { DEFAULT_MAILBOXES, normaliseMailboxName } from './mailbox-names.ts';
+export * from './types.ts';
+
+export interface Store {
+  readonly directory: DynamoDirectory;
+  readonly mailStore: DynamoMailStore;
+}
+
+/**
+ * Accepts the AWS clients or just the document client, and the resource names or just the
+ * table names, so composition roots pass whichever they hold.
+ */
+export function createStore(
+  clients: Pick<AwsClients, 'doc'> | DynamoDBDocumentClient,
+  resources: Pick<ResourceNames, 'tables'> | ResourceNames['tables'],
+  options: MailStoreOptions = {},
+): Store {
+  const doc = 'doc' in clients ? clients.doc : clients;
+  const tables = 'tables' in resources ? resources.tables : resources;
+  const mailStore = new DynamoMailStore(doc, tables, options);
+  return { directory: new DynamoDirectory(doc, tables, mailStore), mailStore };
+}
