@@ -2,7 +2,7 @@
 // it is addressed to: resolve recipients, read and index the blob once, file idempotently.
 import type { InboundEvent } from '../../core/contracts.ts';
 import { InvalidEventError } from '../../core/contracts.ts';
-import { addressKey } from '../../core/addresses.ts';
+import { addressKey, parseAddress } from '../../core/addresses.ts';
 import type { MessageIndex } from '../../core/mime/types.ts';
 import { StoreError, type Directory, type MailStore } from '../../core/store/types.ts';
 
@@ -66,6 +66,11 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
   const accounts = new Map<string, string>();
   const unknown: string[] = [];
   const remote = new Map<string, string[]>();
+  const addRemote = (domain: string, address: string) => {
+    const list = remote.get(domain) ?? [];
+    if (!list.includes(address)) list.push(address);
+    remote.set(domain, list);
+  };
   // Lookups are independent reads; a transient failure of any of them fails the record (retried).
   const routes = await Promise.all(event.rcptTo.map(async (rcpt) => [rcpt, await directory.resolveRecipient(rcpt)] as const));
   for (const [rcpt, route] of routes) {
@@ -75,16 +80,15 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
           const key = addressKey(account) ?? account.toLowerCase();
           if (!accounts.has(key)) accounts.set(key, account);
         }
+        // An alias pointing off-site: the forward is the relay's work, like a remote RCPT.
+        for (const forward of route.forwards ?? []) addRemote(parseAddress(forward)?.domain ?? '(unparseable)', forward);
         break;
       case 'unknown-local':
         unknown.push(rcpt);
         break;
-      case 'remote': {
-        const list = remote.get(route.domain) ?? [];
-        list.push(rcpt);
-        remote.set(route.domain, list);
+      case 'remote':
+        addRemote(route.domain, rcpt);
         break;
-      }
     }
   }
   return { accounts: [...accounts.values()], unknown, remote };

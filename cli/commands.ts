@@ -1,0 +1,253 @@
+// mailctl's commands as data: name, usage, options and what each does to the store.
+// Parsing and error reporting live in cli/mailctl.ts; this file only says what a command means.
+import type { Readable, Writable } from 'node:stream';
+import type { ParseArgsOptionDescriptor } from 'node:util';
+import libmime from 'libmime';
+import { StoreError, type Directory, type MailStore, type MessageItem } from '../core/store/types.ts';
+import type { EnvelopeAddress } from '../core/mime/types.ts';
+import { Output } from './output.ts';
+import { readNewPassword } from './password.ts';
+
+export interface Services {
+  readonly directory: Directory;
+  readonly mailStore: MailStore;
+}
+
+export interface CommandContext {
+  readonly services: Services;
+  readonly out: Output;
+  readonly stdin: Readable;
+  readonly stderr: Writable;
+}
+
+type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface Command {
+  /** `group action`, as typed. */
+  readonly name: string;
+  /** Positional arguments, `<required>` and `[optional]`, `...` for a list. */
+  readonly args: string;
+  readonly summary: string;
+  readonly options?: Record<string, ParseArgsOptionDescriptor & { readonly help: string; readonly valueName?: string }>;
+  readonly minArgs: number;
+  readonly maxArgs: number;
+  /** Lists accept --json; changes print their result with it too. */
+  run(ctx: CommandContext, args: string[], values: OptionValues): Promise<void>;
+}
+
+/** A mistake in how mailctl was called: exit code 2, with a pointer to --help. */
+export class UsageError extends Error {}
+
+const date = (iso: string) => iso.replace('T', ' ').replace(/(\.\d+)?Z$/, 'Z');
+
+function positiveInteger(value: OptionValues[string], option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(`--${option} wants a positive whole number, got '${String(value)}'`);
+  }
+  return n;
+}
+
+/** Display form of an ENVELOPE address (raw header text): RFC 2047 words decoded. */
+function displayAddress(a: EnvelopeAddress): string {
+  const address = a.mailbox !== null && a.host !== null ? `${a.mailbox}@${a.host}` : (a.mailbox ?? '');
+  const name = a.name ? libmime.decodeWords(a.name).trim() : '';
+  return name ? `${name} <${address}>` : address;
+}
+
+function fromOf(message: MessageItem): string {
+  // Group syntax (RFC 3501 §7.4.2: host null) marks group start/end, not a sender.
+  const from = (message.index.envelope.from ?? []).filter((a) => a.host !== null);
+  return from.map(displayAddress).join(', ');
+}
+
+const subjectOf = (message: MessageItem) => {
+  const raw = message.index.envelope.subject;
+  return raw === null ? '' : libmime.decodeWords(raw);
+};
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: 'domain add',
+    args: '<domain>',
+    summary: 'Accept mail for a domain.',
+    minArgs: 1,
+    maxArgs: 1,
+    async run({ services, out }, [name]) {
+      const domain = await services.directory.addDomain(name!);
+      out.done(`added domain ${domain.name}`, domain);
+    },
+  },
+  {
+    name: 'domain list',
+    args: '',
+    summary: 'List the local domains.',
+    minArgs: 0,
+    maxArgs: 0,
+    async run({ services, out }) {
+      const domains = await services.directory.listDomains();
+      out.list(domains, [{ header: 'DOMAIN', value: (d) => d.name }, { header: 'CREATED', value: (d) => date(d.createdAt) }], (d) => d, '(no domains)');
+    },
+  },
+  {
+    name: 'domain remove',
+    args: '<domain>',
+    summary: 'Stop accepting mail for a domain (it must have no accounts or aliases left).',
+    minArgs: 1,
+    maxArgs: 1,
+    async run({ services, out }, [name]) {
+      await services.directory.removeDomain(name!);
+      out.done(`removed domain ${name}`, { name, removed: true });
+    },
+  },
+  {
+    name: 'account add',
+    args: '<address>',
+    summary: 'Create an account with its INBOX and special-use mailboxes. Without --password, asks for one (or reads the first line of piped stdin).',
+    options: {
+      password: { type: 'string', help: 'the password (visible to other local users in the process list; prefer the prompt)', valueName: 'secret' },
+      quota: { type: 'string', help: 'storage quota in bytes', valueName: 'bytes' },
+    },
+    minArgs: 1,
+    maxArgs: 1,
+    async run({ services, out, stdin, stderr }, [address], values) {
+      const quotaBytes = positiveInteger(values.quota, 'quota') ?? null;
+      const password = await readNewPassword(values.password as string | undefined, stdin, stderr);
+      const account = await services.directory.addAccount(address!, password, { quotaBytes });
+      out.done(`added account ${account.address}`, account);
+    },
+  },
+  {
+    name: 'account passwd',
+    args: '<address>',
+    summary: 'Set the password of an account. Without --password, asks for one (or reads the first line of piped stdin).',
+    options: { password: { type: 'string', help: 'the new password (prefer the prompt)', valueName: 'secret' } },
+    minArgs: 1,
+    maxArgs: 1,
+    async run({ services, out, stdin, stderr }, [address], values) {
+      const password = await readNewPassword(values.password as string | undefined, stdin, stderr);
+      await services.directory.setPassword(address!, password);
+      out.done(`password of ${address} changed`, { address, passwordChanged: true });
+    },
+  },
+  {
+    name: 'account list',
+    args: '[domain]',
+    summary: 'List accounts, of one domain or all.',
+    minArgs: 0,
+    maxArgs: 1,
+    async run({ services, out }, [domain]) {
+      const accounts = await services.directory.listAccounts(domain);
+      out.list(
+        accounts,
+        [
+          { header: 'ACCOUNT', value: (a) => a.address },
+          { header: 'QUOTA', value: (a) => (a.quotaBytes === null ? '-' : a.quotaBytes), align: 'right' },
+          { header: 'CREATED', value: (a) => date(a.createdAt) },
+        ],
+        (a) => a,
+        '(no accounts)',
+      );
+    },
+  },
+  {
+    name: 'account remove',
+    args: '<address>',
+    summary: 'Remove an account and all its mailboxes and messages.',
+    minArgs: 1,
+    maxArgs: 1,
+    async run({ services, out }, [address]) {
+      await services.directory.removeAccount(address!);
+      out.done(`removed account ${address}`, { address, removed: true });
+    },
+  },
+  {
+    name: 'alias add',
+    args: '<address|@domain> <target>...',
+    summary: 'Deliver mail for an address (or, as @domain, for every unknown address of the domain) to the targets.',
+    minArgs: 2,
+    maxArgs: Infinity,
+    async run({ services, out }, [address, ...targets]) {
+      const alias = await services.directory.addAlias(address!, targets);
+      out.done(`added alias ${alias.address} → ${alias.targets.join(', ')}`, alias);
+    },
+  },
+  {
+    name: 'alias list',
+    args: '[domain]',
+    summary: 'List aliases, of one domain or all.',
+    minArgs: 0,
+    maxArgs: 1,
+    async run({ services, out }, [domain]) {
+      const aliases = await services.directory.listAliases(domain);
+      out.list(aliases, [{ header: 'ALIAS', value: (a) => a.address }, { header: 'TARGETS', value: (a) => a.targets.join(', ') }], (a) => a, '(no aliases)');
+    },
+  },
+  {
+    name: 'alias remove',
+    args: '<address|@domain>',
+    summary: 'Remove an alias or a catch-all.',
+    minArgs: 1,
+    maxArgs: 1,
+    async run({ services, out }, [address]) {
+      await services.directory.removeAlias(address!);
+      out.done(`removed alias ${address}`, { address, removed: true });
+    },
+  },
+  {
+    name: 'mailbox list',
+    args: '<account>',
+    summary: "List an account's mailboxes with UIDVALIDITY and UIDNEXT.",
+    minArgs: 1,
+    maxArgs: 1,
+    async run({ services, out }, [account]) {
+      if (!(await services.directory.getAccount(account!))) throw new StoreError('not-found', `no account ${account}`);
+      const mailboxes = await services.mailStore.listMailboxes(account!);
+      out.list(
+        mailboxes,
+        [
+          { header: 'MAILBOX', value: (m) => m.name },
+          { header: 'UIDVALIDITY', value: (m) => m.uidValidity, align: 'right' },
+          { header: 'UIDNEXT', value: (m) => m.uidNext, align: 'right' },
+          { header: 'SPECIAL-USE', value: (m) => m.specialUse ?? '-' },
+        ],
+        (m) => m,
+        '(no mailboxes)',
+      );
+    },
+  },
+  {
+    name: 'message list',
+    args: '<account> [mailbox]',
+    summary: 'List the messages of a mailbox (INBOX by default): UID, date, from, subject, size.',
+    options: { limit: { type: 'string', help: 'show at most this many, from the lowest UID', valueName: 'n' } },
+    minArgs: 1,
+    maxArgs: 2,
+    async run({ services, out }, [account, mailbox = 'INBOX'], values) {
+      const limit = positiveInteger(values.limit, 'limit');
+      if (!(await services.directory.getAccount(account!))) throw new StoreError('not-found', `no account ${account}`);
+      if (!(await services.mailStore.getMailbox(account!, mailbox))) throw new StoreError('not-found', `no mailbox ${mailbox} in ${account}`);
+      const messages = await services.mailStore.listMessages(account!, mailbox, limit === undefined ? {} : { limit });
+      out.list(
+        messages,
+        [
+          { header: 'UID', value: (m) => m.uid, align: 'right' },
+          { header: 'DATE', value: (m) => date(m.internalDate) },
+          { header: 'FROM', value: fromOf },
+          { header: 'SIZE', value: (m) => m.size, align: 'right' },
+          { header: 'SUBJECT', value: subjectOf },
+        ],
+        (m) => ({ uid: m.uid, internalDate: m.internalDate, from: fromOf(m), subject: subjectOf(m), size: m.size, flags: m.flags }),
+        '(no messages)',
+      );
+    },
+  },
+];
+
+/** The `group action` names, grouped, for help and for telling a typo from an unknown group. */
+export const GROUPS: ReadonlyMap<string, Command[]> = COMMANDS.reduce((groups, command) => {
+  const group = command.name.split(' ')[0]!;
+  groups.set(group, [...(groups.get(group) ?? []), command]);
+  return groups;
+}, new Map<string, Command[]>());
