@@ -132,9 +132,10 @@ export class DynamoDirectory implements Directory {
         new QueryCommand({
           TableName: this.tables.directory,
           IndexName: 'byDomain',
-          KeyConditionExpression: '#domain = :d AND begins_with(pk, :prefix)',
+          // DynamoDB refuses an empty string even in begins_with on a key, so no prefix means no condition.
+          KeyConditionExpression: prefix ? '#domain = :d AND begins_with(pk, :prefix)' : '#domain = :d',
           ExpressionAttributeNames: { '#domain': 'domain' },
-          ExpressionAttributeValues: { ':d': domain, ':prefix': prefix },
+          ExpressionAttributeValues: { ':d': domain, ...(prefix ? { ':prefix': prefix } : {}) },
           ...(limit ? { Limit: limit } : {}),
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
