@@ -27,6 +27,8 @@ const LEAN_STRING = 100;
 const LEAN_PARAMS = 4;
 /** Room held back by a multipart for the synthetic part it needs when no boundary is found. */
 const SYNTHETIC_PART_RESERVE = 400;
+/** A part whose full extension data is larger than this is stored lean, so one part cannot starve the rest. */
+const MAX_FULL_PART_BYTES = 8 * 1024;
 
 interface IndexContext {
   readonly raw: Buffer;
@@ -100,7 +102,7 @@ function leanStrings<T extends Omit<LeafBase, 'offsets' | 'type' | 'subtype'>>(p
  */
 function admit<T extends object>(ctx: IndexContext, full: T, lean: () => T, extra: number, force: boolean): T | null {
   const fullSize = storedSize(full) + extra;
-  if (chargePart(ctx.budget, fullSize)) return full;
+  if (fullSize <= MAX_FULL_PART_BYTES && chargePart(ctx.budget, fullSize)) return full;
   const leaner = lean();
   return chargePart(ctx.budget, storedSize(leaner) + extra, force) ? leaner : null;
 }
