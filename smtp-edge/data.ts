@@ -1,0 +1,165 @@
+// DATA (RFC 5321 §4.1.1.4): the message streams into S3 behind the trace headers while its
+// bytes are counted and checked, then the inbound event goes to SQS. Only then is it accepted
+// (DESIGN.md invariant 1); every failure before that is a 4xx or 5xx and leaves no event.
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type { SMTPServerDataStream } from 'smtp-server';
+import type { BlobStore } from '../core/blobs.ts';
+import { rawBlobKey } from '../core/blobs.ts';
+import type { InboundEvent } from '../core/contracts.ts';
+import { SmtpError, temporaryFailure } from '../core/errors.ts';
+import type { QueueSender } from '../core/queues.ts';
+import { LineEndingCheck } from './line-endings.ts';
+import type { EdgeLog } from './log.ts';
+import { traceHeaders, type TraceFacts } from './trace.ts';
+
+/** Random, URL-safe, 20 characters (120 bits): the queue id, blob name and idempotency key. */
+export function newQueueId(): string {
+  return randomBytes(15).toString('base64url');
+}
+
+export const DATA_REPLIES = {
+  tooBig: (limit: number) => new SmtpError(552, '5.3.4', `Message exceeds fixed maximum message size ${limit}`),
+  // RFC 5321 §2.3.8; Postfix answers the same condition with 5.5.2, we call it a content error
+  bareLineEnding: (what: string) => new SmtpError(554, '5.6.0', `Message refused: ${what} in data, lines must end with CRLF`),
+  accepted: (id: string) => `2.0.0 Ok: queued as ${id}`,
+};
+
+export interface MessageFiling {
+  readonly blobs: BlobStore;
+  readonly queue: QueueSender;
+  readonly inboundQueueUrl: string;
+  readonly maxMessageBytes: number;
+  readonly log: EdgeLog;
+}
+
+export interface Transaction extends Omit<TraceFacts, 'id' | 'receivedAt' | 'recipients'> {
+  /** Recipients in normal form, for the event. */
+  readonly recipients: readonly string[];
+  /** Recipients as the client wrote them, for the Received: `for` clause. */
+  readonly traceRecipients: readonly string[];
+  readonly authenticatedUser: string | null;
+  readonly sessionId: string;
+  /** True once the client connection has closed. */
+  isGone(): boolean;
+}
+
+export interface QueuedMessage {
+  readonly id: string;
+  readonly key: string;
+  readonly size: number;
+}
+
+/** Resolves when the data stream ended normally; rejects if the client went away first. */
+function endOfData(stream: SMTPServerDataStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (stream.readableEnded) return resolve();
+    stream.once('end', resolve);
+    stream.once('error', reject);
+    stream.once('close', () => {
+      if (!stream.readableEnded) reject(new Error('connection closed during DATA'));
+    });
+  });
+}
+
+/**
+ * Reads the whole DATA stream (smtp-server needs it consumed before it replies), storing it
+ * under `raw/YYYY/MM/DD/<id>.eml` with Return-Path and Received in front. A reason to refuse
+ * (too big, bare CR/LF, S3 down) switches to discarding: the upload is aborted, the rest of
+ * the message is read and dropped, and the reason is thrown once the client has sent it all.
+ */
+export async function receiveMessage(stream: SMTPServerDataStream, transaction: Transaction, filing: MessageFiling): Promise<QueuedMessage> {
+  const id = newQueueId();
+  const receivedAt = new Date();
+  const key = rawBlobKey(id, receivedAt);
+  const trace = traceHeaders({ ...transaction, id, receivedAt, recipients: transaction.traceRecipients });
+  const body = new PassThrough();
+  const lineEndings = new LineEndingCheck();
+  let refusal: SmtpError | null = null;
+  let size = trace.length;
+
+  const refuse = (reason: SmtpError) => {
+    if (refusal) return;
+    refusal = reason;
+    body.destroy(new Error(reason.message)); // aborts the upload; no object is completed
+    stream.resume();
+  };
+  const uploaded = filing.blobs.put(key, body).then(
+    () => true,
+    (err: unknown) => {
+      if (!refusal) {
+        filing.log.error('blob-put-failed', { id, key, err });
+        refuse(temporaryFailure());
+      }
+      return false;
+    },
+  );
+
+  body.write(trace);
+  stream.on('data', (chunk: Buffer) => {
+    if (refusal) return;
+    if (stream.sizeExceeded) return refuse(DATA_REPLIES.tooBig(filing.maxMessageBytes));
+    const problem = lineEndings.scan(chunk);
+    if (problem) return refuse(DATA_REPLIES.bareLineEnding(problem));
+    size += chunk.length;
+    if (!body.write(chunk)) {
+      stream.pause();
+      body.once('drain', () => stream.resume());
+    }
+  });
+
+  try {
+    await endOfData(stream);
+  } catch (err) {
+    // the client went away mid-DATA: nothing is queued, the upload is abandoned
+    refuse(temporaryFailure());
+    await uploaded;
+    throw err;
+  }
+  if (!refusal && stream.sizeExceeded) refuse(DATA_REPLIES.tooBig(filing.maxMessageBytes));
+  const lastProblem = lineEndings.finish();
+  if (!refusal && lastProblem) refuse(DATA_REPLIES.bareLineEnding(lastProblem));
+  if (!refusal) body.end();
+  const stored = await uploaded;
+  if (refusal) throw refusal;
+  if (!stored) throw temporaryFailure();
+
+  const event: InboundEvent = {
+    version: 1,
+    id,
+    bucket: filing.blobs.bucket,
+    key,
+    size,
+    receivedAt: receivedAt.toISOString(),
+    mailFrom: transaction.mailFrom,
+    rcptTo: [...transaction.recipients],
+    remote: { ip: transaction.remoteIp, helo: transaction.helo, tls: transaction.tls ? { ...transaction.tls } : null },
+    authenticatedUser: transaction.authenticatedUser,
+  };
+  if (transaction.isGone()) {
+    // nobody is left to tell "250": the client will retry, so queueing now would only duplicate
+    await orphan(filing, key, id, 'client-gone');
+    throw new Error('connection closed before the message was queued');
+  }
+  try {
+    await filing.queue.sendInbound(filing.inboundQueueUrl, event);
+  } catch (err) {
+    filing.log.error('inbound-event-failed', { id, key, err });
+    await orphan(filing, key, id, 'queue-failed');
+    throw temporaryFailure();
+  }
+  return { id, key, size };
+}
+
+/**
+ * A stored blob without an event: tag it so the bucket lifecycle rule expires it. Best effort
+ * (S3 may be what failed); an untagged orphan only costs storage and is logged for a sweep.
+ */
+async function orphan(filing: MessageFiling, key: string, id: string, reason: string): Promise<void> {
+  try {
+    await filing.blobs.markOrphan(key);
+    filing.log.warn('blob-orphaned', { id, key, reason, tagged: true });
+  } catch (err) {
+    filing.log.warn('blob-orphaned', { id, key, reason, tagged: false, err });
+  }
+}

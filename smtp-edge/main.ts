@@ -1,0 +1,84 @@
+// Process entry of the SMTP edge (Fargate task, or a child of the local supervisor): reads the
+// configuration from the environment, listens, prints `{"event":"ready","ports":{...}}`, and
+// drains on SIGTERM/SIGINT (stop accepting, finish transactions in flight, exit).
+//   Core config: see core/config.ts coreConfigFromEnv (MAIL_*).
+//   SMTP_PORT (MX, default 25), SMTP_HOST (default 0.0.0.0),
+//   TLS_KEY_FILE + TLS_CERT_FILE, or else TLS_DIR: folder caching a self-signed certificate
+//   (default <tmpdir>/mail-smtp-edge-tls),
+//   SMTP_MAX_CONNECTIONS_PER_IP, SMTP_IDLE_TIMEOUT_MS, SMTP_DRAIN_GRACE_MS (optional limits).
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { createAwsClients } from '../core/aws.ts';
+import { BlobStore } from '../core/blobs.ts';
+import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
+import { QueueSender } from '../core/queues.ts';
+import { createStore } from '../core/store/index.ts';
+import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
+import { jsonLog } from './log.ts';
+import { startSmtpEdge, type SmtpEdgeLimits } from './server.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const edgeEnvSchema = z.object({
+  SMTP_PORT: port.default(25),
+  SMTP_HOST: z.string().min(1).default('0.0.0.0'),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-smtp-edge-tls')),
+  SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().optional(),
+  SMTP_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  SMTP_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
+}).refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' });
+
+async function main(): Promise<void> {
+  const log = jsonLog((line) => process.stdout.write(line));
+  const config = coreConfigFromEnv();
+  const env = parseConfig(edgeEnvSchema, process.env, 'SMTP edge environment');
+  const tls = env.TLS_KEY_FILE && env.TLS_CERT_FILE
+    ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
+    : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
+  const clients = createAwsClients(config.aws);
+  const limits: Partial<Record<keyof SmtpEdgeLimits, number>> = {};
+  if (env.SMTP_MAX_CONNECTIONS_PER_IP !== undefined) limits.maxConnectionsPerIp = env.SMTP_MAX_CONNECTIONS_PER_IP;
+  if (env.SMTP_IDLE_TIMEOUT_MS !== undefined) limits.idleTimeoutMs = env.SMTP_IDLE_TIMEOUT_MS;
+  if (env.SMTP_DRAIN_GRACE_MS !== undefined) limits.drainGraceMs = env.SMTP_DRAIN_GRACE_MS;
+
+  const edge = await startSmtpEdge({
+    mail: config.mail,
+    directory: createStore(clients, config.resources).directory,
+    blobs: new BlobStore(clients.s3, config.resources.bucket),
+    queue: new QueueSender(clients.sqs),
+    inboundQueueUrl: config.resources.queues.inbound,
+    tls,
+    listeners: [{ name: 'mx', role: 'mx', port: env.SMTP_PORT, host: env.SMTP_HOST }],
+    limits,
+    log,
+  });
+  process.stdout.write(`${JSON.stringify({ event: 'ready', ports: edge.ports })}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('draining', { signal });
+    edge.close().then(
+      () => {
+        log.info('stopped');
+        for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
+        // pipes to a parent are written synchronously on Linux, so nothing logged is lost
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error('stop-failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`smtp-edge: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
