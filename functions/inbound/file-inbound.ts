@@ -4,7 +4,7 @@ import type { InboundEvent } from '../../core/contracts.ts';
 import { InvalidEventError } from '../../core/contracts.ts';
 import { addressKey, parseAddress } from '../../core/addresses.ts';
 import type { MessageIndex } from '../../core/mime/types.ts';
-import { StoreError, type Directory, type MailStore } from '../../core/store/types.ts';
+import { StoreError, type Directory, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
 
 /** The metrics this function emits (CloudWatch EMF through Powertools in the handler). */
 export type InboundMetric =
@@ -62,6 +62,19 @@ interface DeliveryPlan {
 
 const INBOX = 'INBOX';
 
+/**
+ * A recipient the directory calls invalid can never be delivered; treating it as unknown keeps
+ * one bad address from sending the whole message (and its good recipients) to the DLQ.
+ */
+async function resolveOrUnknown(directory: InboundDeps['directory'], rcpt: string): Promise<RecipientRoute> {
+  try {
+    return await directory.resolveRecipient(rcpt);
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'invalid') return { kind: 'unknown-local' };
+    throw err;
+  }
+}
+
 async function planDelivery(event: InboundEvent, directory: InboundDeps['directory']): Promise<DeliveryPlan> {
   const accounts = new Map<string, string>();
   const unknown: string[] = [];
@@ -72,7 +85,7 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
     remote.set(domain, list);
   };
   // Lookups are independent reads; a transient failure of any of them fails the record (retried).
-  const routes = await Promise.all(event.rcptTo.map(async (rcpt) => [rcpt, await directory.resolveRecipient(rcpt)] as const));
+  const routes = await Promise.all(event.rcptTo.map(async (rcpt) => [rcpt, await resolveOrUnknown(directory, rcpt)] as const));
   for (const [rcpt, route] of routes) {
     switch (route.kind) {
       case 'local':
