@@ -1,0 +1,106 @@
+// The typed form of an IMAP command after parsing: what a handler receives, free of wire detail.
+import type { SequenceSet } from '../sequence-set.ts';
+
+/** A calendar date of SEARCH (RFC 3501 §9 date), month 1-12. */
+export interface ImapDate {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+}
+
+/** An APPEND date-time: the instant and the zone offset the client wrote, in minutes east of UTC. */
+export interface ImapDateTime {
+  readonly instant: Date;
+  readonly zoneMinutes: number;
+}
+
+/** RFC 3501 §6.4.5 section-text, after the optional part number. */
+export type SectionText =
+  | { readonly kind: 'HEADER' }
+  | { readonly kind: 'TEXT' }
+  | { readonly kind: 'MIME' }
+  | { readonly kind: 'HEADER.FIELDS'; readonly fields: readonly string[]; readonly not: boolean };
+
+/** BODY[section]: `part` is empty for the whole message; `text` null means the part's whole content. */
+export interface Section {
+  readonly part: readonly number[];
+  readonly text: SectionText | null;
+}
+
+export type FetchAttribute =
+  | { readonly kind: 'ENVELOPE' | 'FLAGS' | 'INTERNALDATE' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.SIZE' | 'RFC822.TEXT' | 'BODY' | 'BODYSTRUCTURE' | 'UID' | 'MODSEQ' }
+  | {
+      readonly kind: 'BODY[]';
+      /** BODY.PEEK: do not set \Seen. */
+      readonly peek: boolean;
+      readonly section: Section;
+      /** <offset.length> */
+      readonly partial: { readonly offset: number; readonly length: number } | null;
+    };
+
+/** RFC 3501 §6.4.4 search-key, with NEW/OLD and the flag keys folded into `flag`. */
+export type SearchKey =
+  | { readonly kind: 'all' }
+  /** A system flag (canonical case, e.g. "\\Seen") or keyword, present or absent. */
+  | { readonly kind: 'flag'; readonly flag: string; readonly present: boolean }
+  /** BCC/CC/FROM/SUBJECT/TO are HEADER searches on that field. */
+  | { readonly kind: 'header'; readonly field: string; readonly value: string }
+  | { readonly kind: 'body' | 'text'; readonly value: string }
+  | { readonly kind: 'date'; readonly of: 'internal' | 'sent'; readonly op: 'before' | 'on' | 'since'; readonly date: ImapDate }
+  | { readonly kind: 'size'; readonly op: 'larger' | 'smaller'; readonly octets: number }
+  | { readonly kind: 'sequence' | 'uid'; readonly set: SequenceSet }
+  | { readonly kind: 'modseq'; readonly modseq: bigint; readonly entry: { readonly name: string; readonly type: 'priv' | 'shared' | 'all' } | null }
+  | { readonly kind: 'not'; readonly key: SearchKey }
+  | { readonly kind: 'or'; readonly left: SearchKey; readonly right: SearchKey }
+  | { readonly kind: 'and'; readonly keys: readonly SearchKey[] };
+
+export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'HIGHESTMODSEQ' | 'SIZE' | 'APPENDLIMIT' | 'DELETED';
+
+/** LIST-EXTENDED (RFC 5258) return options we understand. */
+export interface ListReturnOptions {
+  readonly subscribed: boolean;
+  readonly children: boolean;
+  readonly specialUse: boolean;
+  /** RFC 5819 LIST-STATUS. */
+  readonly status: readonly StatusItem[] | null;
+}
+
+type Tagged<T> = T & { readonly tag: string };
+
+/** Mailbox names are as on the wire (modified UTF-7 still encoded), except "INBOX" in any case becomes "INBOX". */
+export type ImapCommand = Tagged<
+  | { readonly name: 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' }
+  | { readonly name: 'AUTHENTICATE'; readonly mechanism: string; readonly initialResponse: string | null }
+  | { readonly name: 'LOGIN'; readonly username: string; readonly password: string }
+  | { readonly name: 'SELECT' | 'EXAMINE'; readonly mailbox: string; readonly condstore: boolean }
+  | { readonly name: 'CREATE' | 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'; readonly mailbox: string }
+  | { readonly name: 'RENAME'; readonly mailbox: string; readonly newName: string }
+  | {
+      readonly name: 'LIST';
+      readonly selectOptions: readonly string[];
+      readonly reference: string;
+      readonly patterns: readonly string[];
+      readonly returnOptions: ListReturnOptions;
+    }
+  | { readonly name: 'LSUB'; readonly reference: string; readonly pattern: string }
+  | { readonly name: 'STATUS'; readonly mailbox: string; readonly items: readonly StatusItem[] }
+  | { readonly name: 'APPEND'; readonly mailbox: string; readonly flags: readonly string[]; readonly date: ImapDateTime | null; readonly message: Buffer }
+  | { readonly name: 'ENABLE'; readonly capabilities: readonly string[] }
+  | { readonly name: 'ID'; readonly parameters: ReadonlyArray<readonly [string, string | null]> | null }
+  /** `uidSet` is set for UID EXPUNGE (RFC 4315 §2.1). */
+  | { readonly name: 'EXPUNGE'; readonly uidSet: SequenceSet | null }
+  | { readonly name: 'SEARCH'; readonly uid: boolean; readonly charset: string | null; readonly criteria: SearchKey }
+  | { readonly name: 'FETCH'; readonly uid: boolean; readonly sequence: SequenceSet; readonly attributes: readonly FetchAttribute[]; readonly changedSince: bigint | null }
+  | {
+      readonly name: 'STORE';
+      readonly uid: boolean;
+      readonly sequence: SequenceSet;
+      readonly action: 'replace' | 'add' | 'remove';
+      readonly silent: boolean;
+      readonly flags: readonly string[];
+      readonly unchangedSince: bigint | null;
+    }
+  | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly sequence: SequenceSet; readonly mailbox: string }
+>;
+
+export type ImapCommandName = ImapCommand['name'];

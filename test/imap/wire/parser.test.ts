@@ -1,0 +1,203 @@
+// The IMAP command grammar (RFC 3501 §9 and extensions): client line → typed command, or BAD.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isIdleDone, parseCommand } from '../../../mailbox-server/imap/wire/parser.ts';
+import { ParseError } from '../../../mailbox-server/imap/wire/parse-error.ts';
+import { ImapCommandReader } from '../../../mailbox-server/imap/wire/reader.ts';
+import { defaultImapWireLimits } from '../../../mailbox-server/imap/wire/limits.ts';
+
+const options = { maxDepth: 32, maxSequenceRanges: 100, allowSavedResult: false };
+
+/** Frames client bytes as the session would (literals included) and parses the one command. */
+function parse(wire: string | Buffer) {
+  const events = new ImapCommandReader(defaultImapWireLimits).push(Buffer.isBuffer(wire) ? wire : Buffer.from(wire.endsWith('\n') ? wire : `${wire}\r\n`));
+  const command = events.find((e) => e.kind === 'command');
+  assert.ok(command && command.kind === 'command', `no command framed from ${String(wire)}`);
+  return parseCommand(command.chunks, options);
+}
+
+function bad(wire: string, response?: RegExp) {
+  try {
+    parse(wire);
+  } catch (error) {
+    assert.ok(error instanceof ParseError, `${wire}: ${String(error)}`);
+    if (response) assert.match(error.response, response);
+    return error;
+  }
+  assert.fail(`expected BAD for ${wire}`);
+}
+
+test('commands without arguments, case-insensitive', () => {
+  assert.deepEqual(parse('a001 capability'), { tag: 'a001', name: 'CAPABILITY' });
+  assert.deepEqual(parse('A1 NOOP'), { tag: 'A1', name: 'NOOP' });
+  assert.deepEqual(parse('x IDLE'), { tag: 'x', name: 'IDLE' });
+  bad('A1 NOOP extra', /^A1 BAD Unexpected extra arguments$/);
+});
+
+test('LOGIN with atom, quoted (escapes) and literal arguments', () => {
+  // RFC 3501 §6.2.3: C: a001 LOGIN SMITH SESAME
+  assert.deepEqual(parse('a001 LOGIN SMITH SESAME'), { tag: 'a001', name: 'LOGIN', username: 'SMITH', password: 'SESAME' });
+  assert.deepEqual(parse('a2 LOGIN "fred \\"the\\" \\\\ user" "pässword"').password, 'pässword');
+  assert.equal((parse('a2 LOGIN "fred \\"the\\" \\\\ user" x') as { username: string }).username, 'fred "the" \\ user');
+  assert.deepEqual(parse('a3 LOGIN {4}\r\nfred {6+}\r\nsecret\r\n'), { tag: 'a3', name: 'LOGIN', username: 'fred', password: 'secret' });
+  bad('a4 LOGIN "unterminated', /^a4 BAD Unterminated quoted string$/);
+  bad('a5 LOGIN "bad \\escape" x', /Invalid escape/);
+  bad('a6 LOGIN {3}\r\na\x00b x\r\n', /NUL/);
+});
+
+test('AUTHENTICATE with and without SASL-IR', () => {
+  assert.deepEqual(parse('a AUTHENTICATE plain'), { tag: 'a', name: 'AUTHENTICATE', mechanism: 'PLAIN', initialResponse: null });
+  assert.deepEqual(parse('a AUTHENTICATE PLAIN AGZyZWQAc2VjcmV0').initialResponse, 'AGZyZWQAc2VjcmV0');
+  assert.deepEqual(parse('a AUTHENTICATE PLAIN =').initialResponse, '=');
+  bad('a AUTHENTICATE PLAIN ab$c', /base64/);
+});
+
+test('mailbox commands; INBOX is case-insensitive', () => {
+  assert.deepEqual(parse('A142 SELECT inbox'), { tag: 'A142', name: 'SELECT', mailbox: 'INBOX', condstore: false });
+  assert.deepEqual(parse('A142 EXAMINE "blurdybloop" (CONDSTORE)'), { tag: 'A142', name: 'EXAMINE', mailbox: 'blurdybloop', condstore: true });
+  assert.deepEqual(parse('A003 CREATE owatagusiam/'), { tag: 'A003', name: 'CREATE', mailbox: 'owatagusiam/' });
+  assert.deepEqual(parse('A683 RENAME blurdybloop sarasoop'), { tag: 'A683', name: 'RENAME', mailbox: 'blurdybloop', newName: 'sarasoop' });
+  assert.deepEqual(parse('A002 SUBSCRIBE #news.comp.mail.mime').name, 'SUBSCRIBE');
+  assert.deepEqual(parse('a DELETE &ZeVnLIqe-'), { tag: 'a', name: 'DELETE', mailbox: '&ZeVnLIqe-' });
+  bad('a SELECT INBOX (QRESYNC (1 2))', /Unsupported SELECT parameter/);
+  bad('a CREATE', /Expected a space/);
+});
+
+test('LIST, LIST-EXTENDED and LSUB', () => {
+  assert.deepEqual(parse('A101 LIST "" ""'), {
+    tag: 'A101', name: 'LIST', selectOptions: [], reference: '', patterns: [''],
+    returnOptions: { subscribed: false, children: false, specialUse: false, status: null },
+  });
+  const extended = parse('A02 LIST (SUBSCRIBED) "" ("*" %/x) RETURN (CHILDREN SPECIAL-USE STATUS (MESSAGES UNSEEN))');
+  assert.deepEqual(extended, {
+    tag: 'A02', name: 'LIST', selectOptions: ['SUBSCRIBED'], reference: '', patterns: ['*', '%/x'],
+    returnOptions: { subscribed: false, children: true, specialUse: true, status: ['MESSAGES', 'UNSEEN'] },
+  });
+  assert.deepEqual(parse('A002 LSUB "#news." "comp.mail.*"'), { tag: 'A002', name: 'LSUB', reference: '#news.', pattern: 'comp.mail.*' });
+});
+
+test('STATUS, ENABLE, ID', () => {
+  assert.deepEqual(parse('A042 STATUS blurdybloop (UIDNEXT MESSAGES HIGHESTMODSEQ)').items, ['UIDNEXT', 'MESSAGES', 'HIGHESTMODSEQ']);
+  bad('A042 STATUS x (BOGUS)', /Unknown STATUS item/);
+  assert.deepEqual(parse('t2 ENABLE CONDSTORE X-GOOD-IDEA'), { tag: 't2', name: 'ENABLE', capabilities: ['CONDSTORE', 'X-GOOD-IDEA'] });
+  assert.deepEqual(parse('a023 ID ("name" "sodr" "version" NIL)').parameters, [['name', 'sodr'], ['version', null]]);
+  assert.deepEqual(parse('a ID NIL').parameters, null);
+});
+
+test('APPEND with flags, date-time and literal (RFC 3501 §6.3.11)', () => {
+  const message = 'Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\nSubject: afternoon meeting\r\n\r\nHello Joe\r\n';
+  const command = parse(`A003 APPEND saved-messages (\\seen $Junk) " 7-Feb-1994 21:52:25 -0800" {${Buffer.byteLength(message)}}\r\n${message}\r\n`);
+  assert.equal(command.name, 'APPEND');
+  if (command.name !== 'APPEND') return;
+  assert.deepEqual(command.flags, ['\\Seen', '$Junk']);
+  assert.equal(command.date?.instant.toISOString(), '1994-02-08T05:52:25.000Z');
+  assert.equal(command.date?.zoneMinutes, -480);
+  assert.equal(command.message.toString(), message);
+  assert.equal((parse('a APPEND INBOX {3+}\r\nabc\r\n') as { message: Buffer }).message.toString(), 'abc');
+  bad('a APPEND INBOX (\\Recent) {1+}\r\nx\r\n', /\\Recent/);
+  bad('a APPEND INBOX "31-Feb-2020 00:00:00 +0000" {1+}\r\nx\r\n', /Invalid date-time/);
+  bad('a APPEND INBOX "message as quoted"', /^a BAD /);
+  bad('a APPEND INBOX abc', /literal/);
+});
+
+test('FETCH: macros, attributes, sections, partials, CHANGEDSINCE', () => {
+  assert.deepEqual(parse('a FETCH 1:* FAST'), {
+    tag: 'a', name: 'FETCH', uid: false, sequence: { kind: 'ranges', ranges: [{ from: 1, to: '*' }] },
+    attributes: [{ kind: 'FLAGS' }, { kind: 'INTERNALDATE' }, { kind: 'RFC822.SIZE' }], changedSince: null,
+  });
+  assert.equal((parse('a fetch 1 full') as { attributes: unknown[] }).attributes.length, 5);
+  // RFC 3501 §6.4.5: A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])
+  const command = parse('A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)] body.peek[1.2.MIME] BODY[]<0.2048> BODY[3.TEXT] BODY[HEADER.FIELDS.NOT ("X-Spam")] RFC822.SIZE MODSEQ)');
+  assert.deepEqual((command as { attributes: unknown[] }).attributes, [
+    { kind: 'FLAGS' },
+    { kind: 'BODY[]', peek: false, section: { part: [], text: { kind: 'HEADER.FIELDS', fields: ['DATE', 'FROM'], not: false } }, partial: null },
+    { kind: 'BODY[]', peek: true, section: { part: [1, 2], text: { kind: 'MIME' } }, partial: null },
+    { kind: 'BODY[]', peek: false, section: { part: [], text: null }, partial: { offset: 0, length: 2048 } },
+    { kind: 'BODY[]', peek: false, section: { part: [3], text: { kind: 'TEXT' } }, partial: null },
+    { kind: 'BODY[]', peek: false, section: { part: [], text: { kind: 'HEADER.FIELDS', fields: ['X-Spam'], not: true } }, partial: null },
+    { kind: 'RFC822.SIZE' },
+    { kind: 'MODSEQ' },
+  ]);
+  const uid = parse('s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)');
+  assert.deepEqual([uid.name, (uid as { uid: boolean }).uid, (uid as { changedSince: bigint }).changedSince], ['FETCH', true, 12345n]);
+  assert.equal((parse('a FETCH 4 BODYSTRUCTURE') as { attributes: Array<{ kind: string }> }).attributes[0]?.kind, 'BODYSTRUCTURE');
+  bad('a FETCH 1 BODY[MIME]', /Invalid section/);
+  bad('a FETCH 1 BODY[0]', /part number/);
+  bad('a FETCH 1 BODY[1.]', /Invalid section/);
+  bad('a FETCH 1 BODY[]<10.0>', /partial length/);
+  bad('a FETCH 1 (FLAGS', /Expected/);
+  bad('a FETCH 1 BINARY[1]', /Unknown FETCH attribute/);
+  bad('a FETCH 0 FLAGS', /Invalid number/);
+  bad('a FETCH $ FLAGS', /SEARCHRES/);
+});
+
+test('STORE forms (RFC 3501 §6.4.6, RFC 7162 UNCHANGEDSINCE)', () => {
+  assert.deepEqual(parse('A003 STORE 2:4 +FLAGS (\\Deleted)'), {
+    tag: 'A003', name: 'STORE', uid: false, sequence: { kind: 'ranges', ranges: [{ from: 2, to: 4 }] },
+    action: 'add', silent: false, flags: ['\\Deleted'], unchangedSince: null,
+  });
+  const silent = parse('d105 UID STORE 7,5,9 (UNCHANGEDSINCE 320162338) -FLAGS.SILENT \\seen $Forwarded');
+  assert.deepEqual(silent, {
+    tag: 'd105', name: 'STORE', uid: true, sequence: { kind: 'ranges', ranges: [{ from: 7, to: 7 }, { from: 5, to: 5 }, { from: 9, to: 9 }] },
+    action: 'remove', silent: true, flags: ['\\Seen', '$Forwarded'], unchangedSince: 320162338n,
+  });
+  assert.deepEqual((parse('a STORE 1 FLAGS ()') as { flags: string[] }).flags, []);
+  bad('a STORE 1 LABELS (x)', /FLAGS/);
+});
+
+test('COPY, MOVE, EXPUNGE, UID EXPUNGE', () => {
+  assert.deepEqual(parse('A003 COPY 2:4 MEETING'), { tag: 'A003', name: 'COPY', uid: false, sequence: { kind: 'ranges', ranges: [{ from: 2, to: 4 }] }, mailbox: 'MEETING' });
+  assert.deepEqual(parse('a UID MOVE 42:69 foo').name, 'MOVE');
+  assert.deepEqual(parse('A202 EXPUNGE'), { tag: 'A202', name: 'EXPUNGE', uidSet: null });
+  assert.deepEqual(parse('A003 UID EXPUNGE 3000:3002'), { tag: 'A003', name: 'EXPUNGE', uidSet: { kind: 'ranges', ranges: [{ from: 3000, to: 3002 }] } });
+  bad('a UID NOOP', /Unknown command NOOP/);
+});
+
+test('SEARCH keys (RFC 3501 §6.4.4 examples and every key)', () => {
+  assert.deepEqual(parse('A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"'), {
+    tag: 'A282', name: 'SEARCH', uid: false, charset: null,
+    criteria: { kind: 'and', keys: [
+      { kind: 'flag', flag: '\\Flagged', present: true },
+      { kind: 'date', of: 'internal', op: 'since', date: { year: 1994, month: 2, day: 1 } },
+      { kind: 'not', key: { kind: 'header', field: 'From', value: 'Smith' } },
+    ] },
+  });
+  const charset = parse('A284 SEARCH CHARSET UTF-8 TEXT {6}\r\nXXXXXX\r\n');
+  assert.deepEqual([(charset as { charset: string }).charset, (charset as { criteria: unknown }).criteria], ['UTF-8', { kind: 'text', value: 'XXXXXX' }]);
+  const every = parse(
+    'a UID SEARCH ALL ANSWERED BCC x BEFORE "2-Mar-2020" BODY y CC z DELETED DRAFT FLAGGED FROM f HEADER X-Foo bar ' +
+      'KEYWORD $Junk LARGER 100 NEW OLD ON 29-Feb-2020 OR SEEN (UNSEEN RECENT) SENTBEFORE 1-Jan-2000 SENTON 1-Jan-2000 ' +
+      'SENTSINCE 1-Jan-2000 SMALLER 5 SUBJECT s TEXT t TO u UID 1:5 UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNKEYWORD k 2,4:* MODSEQ 5 ' +
+      'MODSEQ "/flags/\\\\draft" all 620162338',
+  );
+  assert.equal(every.name, 'SEARCH');
+  if (every.name !== 'SEARCH' || every.criteria.kind !== 'and') return assert.fail();
+  assert.equal(every.uid, true);
+  assert.equal(every.criteria.keys.length, 33);
+  assert.deepEqual(every.criteria.keys.at(-1), { kind: 'modseq', modseq: 620162338n, entry: { name: '/flags/\\draft', type: 'all' } });
+  assert.deepEqual(every.criteria.keys[13], { kind: 'and', keys: [{ kind: 'flag', flag: '\\Recent', present: true }, { kind: 'flag', flag: '\\Seen', present: false }] });
+  bad('a SEARCH', /Expected a space/);
+  bad('a SEARCH BEFORE 30-Feb-2020', /Invalid date/);
+  bad('a SEARCH KEYWORD \\Seen', /keyword/);
+  bad('a SEARCH (SEEN', /Expected/);
+  bad('a SEARCH SEEN)', /^a BAD Expected a space$/);
+  bad('a SEARCH BOGUS', /Unknown search key/);
+  bad('a SEARCH OR SEEN', /Expected a space/);
+});
+
+test('nesting and sequence ranges are capped', () => {
+  bad(`a SEARCH ${'('.repeat(40)}ALL${')'.repeat(40)}`, /nested too deeply/);
+  bad(`a SEARCH ${'NOT '.repeat(40)}ALL`, /nested too deeply/);
+  bad(`a FETCH ${Array.from({ length: 101 }, (_, i) => i + 1).join(',')} FLAGS`, /Too many ranges/);
+});
+
+test('tag problems give an untagged BAD', () => {
+  assert.equal(bad('+bad NOOP').response, '* BAD Invalid tag');
+  assert.equal(bad('justatag').response, '* BAD Missing command');
+  assert.equal(bad('a BOGUS').response, 'a BAD Unknown command BOGUS');
+});
+
+test('DONE ends IDLE', () => {
+  assert.ok(isIdleDone([{ kind: 'line', bytes: Buffer.from('done') }]));
+  assert.ok(!isIdleDone([{ kind: 'line', bytes: Buffer.from('a DONE') }]));
+});
