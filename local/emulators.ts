@@ -35,7 +35,9 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     mkdirSync(fauxDir, { recursive: true });
     mkdirSync(dynaDir, { recursive: true });
   }
-  const faux = await startFauxqs({ port: options.objectQueuePort ?? 0, host, logger: false, ...(fauxDir ? { dataDir: fauxDir } : {}) });
+  // fauxqs's `host` only names queue URLs (`sqs.<region>.<host>:<port>`); with an IP address
+  // that name is not a valid URL for zod, and the SDK sends to the configured endpoint anyway.
+  const faux = await startFauxqs({ port: options.objectQueuePort ?? 0, host: 'localhost', logger: false, ...(fauxDir ? { dataDir: fauxDir } : {}) });
   let dyna: Server;
   try {
     dyna = dynalite({ ...(dynaDir ? { path: dynaDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
