@@ -2,18 +2,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIdleDone, parseCommand } from '../../../mailbox-server/imap/wire/parser.ts';
+import type { ImapCommand } from '../../../mailbox-server/imap/wire/ast.ts';
 import { ParseError } from '../../../mailbox-server/imap/wire/parse-error.ts';
 import { ImapCommandReader } from '../../../mailbox-server/imap/wire/reader.ts';
 import { defaultImapWireLimits } from '../../../mailbox-server/imap/wire/limits.ts';
 
 const options = { maxDepth: 32, maxSequenceRanges: 100, allowSavedResult: false };
 
-/** Frames client bytes as the session would (literals included) and parses the one command. */
-function parse(wire: string | Buffer) {
+/** Frames client bytes as the session would (literals included) and parses the one command; loosely typed for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function parse(wire: string | Buffer): any {
   const events = new ImapCommandReader(defaultImapWireLimits).push(Buffer.isBuffer(wire) ? wire : Buffer.from(wire.endsWith('\n') ? wire : `${wire}\r\n`));
   const command = events.find((e) => e.kind === 'command');
   assert.ok(command && command.kind === 'command', `no command framed from ${String(wire)}`);
-  return parseCommand(command.chunks, options);
+  return parseCommand(command.chunks, options) as ImapCommand;
 }
 
 function bad(wire: string, response?: RegExp) {
