@@ -304,6 +304,17 @@ export function storeContract(label: string, startWorld: () => Promise<StoreWorl
         assert.equal(afterStale.uid, 5);
       });
 
+      test('the same delivery filed concurrently by several writers gives one message', async () => {
+        const writers = Array.from({ length: 4 }, () => createStore(world.doc, world.tables).mailStore);
+        const results = await Promise.all(writers.map((w) => w.fileMessage(fileRequest(account, 'race-1', { mailbox: 'Trash' }))));
+        const live = await store.mailStore.listMessages(account, 'Trash');
+        assert.equal(live.length, 1);
+        assert.deepEqual(new Set(results.map((r) => r.uid)), new Set([live[0]!.uid]));
+        assert.equal(results.filter((r) => !r.duplicate).length, 1);
+        assert.equal(await store.mailStore.blobReferences('raw/2026/11/02/race-1.eml'), 1);
+        assert.equal((await store.mailStore.fileMessage(fileRequest(account, 'race-1', { mailbox: 'Trash' }))).uid, live[0]!.uid);
+      });
+
       test('a large MIME index is stored compressed and read back intact', async () => {
         const index = fakeIndex('big');
         const huge = { ...index, envelope: { ...index.envelope, subject: 'x'.repeat(200_000) + 'y'.repeat(200_000) } };
