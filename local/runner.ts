@@ -29,7 +29,12 @@ export interface SqsEventSourceOptions {
   readonly reportBatchItemFailures?: boolean;
   /** Batches in flight at once (Lambda scales out over pollers). Default 2. */
   readonly concurrency?: number;
-  /** Longest long poll, seconds (SQS allows 0..20); tests may shorten it. Default 20. */
+  /**
+   * Longest long poll, seconds (SQS allows 0..20). Default 20. stop() waits for polls in
+   * progress rather than abandoning them: an emulator may still hand an abandoned poll's
+   * records to the closed connection, hiding them for a whole visibility timeout. So this also
+   * bounds how long stop() takes.
+   */
   readonly waitTimeSeconds?: number;
   /** Told about every finished invocation (logs, tests). */
   readonly onBatch?: (outcome: BatchOutcome) => void;
@@ -112,6 +117,7 @@ async function runPoller(options: SqsEventSourceOptions, stopping: AbortSignal):
  * batching window or the payload limit (AWS Lambda's three batch triggers).
  */
 async function gatherBatch(options: SqsEventSourceOptions, stopping: AbortSignal): Promise<Message[]> {
+  // `stopping` ends gathering between polls, never during one (see waitTimeSeconds).
   const batch: Message[] = [];
   let payloadBytes = 0;
   let windowEnds = Infinity;
@@ -135,10 +141,6 @@ async function gatherBatch(options: SqsEventSourceOptions, stopping: AbortSignal
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
-      // Only an empty-handed poll is abandoned on stop: one holding records could lose them
-      // to the visibility timeout. (A poll aborted just as it returns has the same effect;
-      // SQS is at-least-once, so those records come back after the timeout.)
-      batch.length === 0 ? { abortSignal: stopping } : {},
     );
     const messages = received.Messages ?? [];
     if (messages.length > 0 && batch.length === 0) windowEnds = Date.now() + options.maxBatchingWindowSeconds * 1000;

@@ -35,6 +35,9 @@ const source = startSqsEventSource({
   maxBatchingWindowSeconds: Number(process.env.RUNNER_BATCHING_WINDOW_SECONDS ?? fn.maxBatchingWindowSeconds),
   timeoutSeconds: Number(process.env.RUNNER_TIMEOUT_SECONDS ?? fn.timeoutSeconds),
   concurrency: Number(process.env.RUNNER_CONCURRENCY ?? 2),
+  // Short long polls: a stop (Ctrl-C, restart) waits for them to end, and after a SIGKILL the
+  // emulator's orphaned poll (which may swallow a record for a visibility timeout) lives no longer.
+  waitTimeSeconds: Number(process.env.RUNNER_WAIT_TIME_SECONDS ?? 2),
   onBatch: (o) =>
     log({
       ...(o.verdict === 'success' || o.verdict === 'partial' ? {} : { level: 'WARN' }),

@@ -93,7 +93,7 @@ function runner(
     maxBatchingWindowSeconds: 0,
     timeoutSeconds: 10,
     concurrency: 1,
-    waitTimeSeconds: 2,
+    waitTimeSeconds: 1,
     onBatch: outcomes.record,
     ...overrides,
   });
@@ -295,17 +295,20 @@ test('stop() lets the in-flight batch finish and settle, then stops polling', as
       await gate;
     },
     outcomes,
-    { concurrency: 2 },
+    { concurrency: 2, waitTimeSeconds: 1 },
   );
   t.after(() => release());
   await invoked;
   let stopped = false;
   const stopping = source.stop().then(() => (stopped = true));
-  await send(queue.url, 'after stop');
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(stopped, false, 'stop waits for the in-flight batch');
   release();
   await stopping;
   assert.deepEqual(outcomes.all.map((o) => [o.verdict, o.deleted]), [['success', [id]]]);
-  assert.equal(events.length, 1, 'nothing was polled after stop');
+  // Nobody polls any more: a new message stays on the queue for others.
+  const later = await send(queue.url, 'after stop');
+  const left = await world.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 1 }));
+  assert.equal(left.Messages?.[0]?.MessageId, later);
+  assert.equal(events.length, 1);
 });
