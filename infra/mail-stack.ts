@@ -84,10 +84,10 @@ export class MailStack extends Stack {
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
     const tls = secretFrom(this, 'TlsCertificate', settings.tlsCertificateSecret);
-    const serviceEnvironment = { ...environment, [SERVICE_ENV.listenHost]: '0.0.0.0', NODE_ENV: 'production' };
+    const serviceEnvironment = { ...environment, NODE_ENV: 'production' };
     const tlsSecrets = {
-      [SERVICE_ENV.tlsKey]: ecs.Secret.fromSecretsManager(tls, 'key'),
-      [SERVICE_ENV.tlsCert]: ecs.Secret.fromSecretsManager(tls, 'chain'),
+      [SERVICE_ENV.tlsKeyPem]: ecs.Secret.fromSecretsManager(tls, 'key'),
+      [SERVICE_ENV.tlsCertPem]: ecs.Secret.fromSecretsManager(tls, 'chain'),
     };
     const image = (dockerfile: string) => ecs.ContainerImage.fromAsset(repoRoot, {
       file: dockerfile, platform: Platform.LINUX_ARM64, ignoreMode: IgnoreMode.DOCKER,
@@ -98,12 +98,14 @@ export class MailStack extends Stack {
 
     // --- SMTP edge: MX on 25, submission on 587/465 ---
     if (entryPoints.edge) {
-      const ports = Object.values(EDGE_PORTS);
+      // Submission (587/465) arrives with the outbound work (issue 4), together with the relay; a
+      // listener whose port the task does not open would fail its health checks and every deploy.
+      const ports = entryPoints.relay ? Object.values(EDGE_PORTS) : [EDGE_PORTS.smtp];
       openPorts(ports);
       this.edge = new MailService(this, 'SmtpEdge', {
         cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
         image: image('smtp-edge/Dockerfile'), ports,
-        environment: serviceEnvironment, secrets: tlsSecrets,
+        environment: { ...serviceEnvironment, [SERVICE_ENV.edgeHost]: '0.0.0.0' }, secrets: tlsSecrets,
         ...settings.services.edge,
         scaleOnConnections: false,
         // SMTP sessions are short; a DATA transfer of a large message may take a minute or two.
@@ -123,7 +125,7 @@ export class MailStack extends Stack {
       this.mailbox = new MailService(this, 'MailboxServer', {
         cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
         image: image('mailbox-server/Dockerfile'), ports,
-        environment: serviceEnvironment, secrets: tlsSecrets,
+        environment: { ...serviceEnvironment, [SERVICE_ENV.mailboxHost]: '0.0.0.0' }, secrets: tlsSecrets,
         ...settings.services.mailbox,
         // IMAP sessions (IDLE) live for many minutes: connections, not CPU, fill a task.
         scaleOnConnections: true,
@@ -179,7 +181,9 @@ export class MailStack extends Stack {
 
     // --- DNS and monitoring ---
     if (settings.hostedZone) {
-      new MailDns(this, 'Dns', { settings, zone: settings.hostedZone, loadBalancer: this.loadBalancer, mailboxDeployed: this.mailbox !== undefined });
+      new MailDns(this, 'Dns', { settings, zone: settings.hostedZone, loadBalancer: this.loadBalancer,
+        ports: [...(this.edge?.targets ?? []), ...(this.mailbox?.targets ?? [])].map((t) => t.port),
+      });
     }
     this.monitoring = new Monitoring(this, 'Monitoring', {
       prefix: settings.prefix,

@@ -27,13 +27,18 @@ export const MAILBOX_PORTS = {
   pop3s: { listener: 995, container: 1995, env: 'POP3S_PORT', srv: '_pop3s._tcp' },
 } as const satisfies Record<string, PublicPort>;
 
-/** Environment every container service reads beside the MAIL_* core configuration. */
+/**
+ * Environment the container services read beside the MAIL_* core configuration. ECS injects the
+ * PEM key and chain from Secrets Manager as TLS_KEY_PEM / TLS_CERT_PEM; the image's entrypoint
+ * (infra/images/tls-from-env.sh) writes them to the task's scratch volume and passes the services
+ * TLS_KEY_FILE / TLS_CERT_FILE, the variables they read locally too.
+ */
 export const SERVICE_ENV = {
-  /** Address to bind; the local stack uses loopback, a task must bind all interfaces. */
-  listenHost: 'MAIL_LISTEN_HOST',
-  /** PEM private key and certificate chain for STARTTLS and implicit TLS, injected from Secrets Manager. */
-  tlsKey: 'MAIL_TLS_KEY',
-  tlsCert: 'MAIL_TLS_CERT',
+  tlsKeyPem: 'TLS_KEY_PEM',
+  tlsCertPem: 'TLS_CERT_PEM',
+  /** Address to bind, per service: the local stack uses loopback, a task binds all interfaces. */
+  edgeHost: 'SMTP_HOST',
+  mailboxHost: 'MAILBOX_HOST',
 } as const;
 
 /** Environment the relay function reads for smarthost delivery. */

@@ -5,15 +5,15 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { EDGE_PORTS, MAILBOX_PORTS, type PublicPort } from '../service-contract.ts';
+import type { PublicPort } from '../service-contract.ts';
 import type { DeploymentSettings } from '../settings.ts';
 
 export interface MailDnsProps {
   readonly settings: DeploymentSettings;
   readonly zone: { readonly id: string; readonly name: string };
   readonly loadBalancer: elbv2.INetworkLoadBalancer;
-  /** Publish SRV records for the mailbox protocols only when the mailbox server is deployed. */
-  readonly mailboxDeployed: boolean;
+  /** The ports the load balancer listens on: SRV records are published for these only. */
+  readonly ports: readonly PublicPort[];
 }
 
 const within = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
@@ -59,8 +59,7 @@ export class MailDns extends Construct {
       if (dkim) {
         new route53.TxtRecord(this, `Dkim-${label}`, { zone, recordName: `${dkim.selector}._domainkey.${domain}.`, ttl, values: [dkim.value] });
       }
-      const srvPorts: PublicPort[] = [EDGE_PORTS.submission, EDGE_PORTS.smtps, ...(props.mailboxDeployed ? Object.values(MAILBOX_PORTS) : [])];
-      for (const port of srvPorts) {
+      for (const port of props.ports) {
         if (!port.srv) continue;
         new route53.SrvRecord(this, `Srv-${label}-${port.listener}`, {
           zone, recordName: `${port.srv}.${domain}.`, ttl,

@@ -1,0 +1,317 @@
+// CDK assertions on what matters for a mail system: ports, event sources, dead letters,
+// encryption and TLS-only policies, least privilege, DNS, alarms and the outputs mailctl reads.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { coreConfigToEnv } from '../../core/config.ts';
+import { FUNCTIONS, QUEUES, TABLES, BUCKET, physicalQueueName, physicalTableName, type TableName } from '../../core/resources.ts';
+import { outputKeyForEnv } from '../../infra/environment.ts';
+import { EDGE_PORTS, MAILBOX_PORTS } from '../../infra/service-contract.ts';
+import { asArray, fullStack, policyStatements, resourcesOfType } from './synth.ts';
+
+const { template, json, stack } = fullStack();
+const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.resolve(stack.getLogicalId(c.node.defaultChild as never)) as string;
+
+describe('load balancer', () => {
+  const ports = [...Object.values(EDGE_PORTS), ...Object.values(MAILBOX_PORTS)];
+
+  it('has one internet-facing NLB with a TCP listener on each mail port and nothing else', () => {
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'network', Scheme: 'internet-facing' });
+    const listeners = resourcesOfType(json, 'AWS::ElasticLoadBalancingV2::Listener').map(([, l]) => l);
+    assert.deepEqual(listeners.map((l) => l.Port).sort((a, b) => a - b), ports.map((p) => p.listener).sort((a, b) => a - b));
+    for (const l of listeners) assert.equal(l.Protocol, 'TCP');
+  });
+
+  it('forwards each public port to the container port, preserving the client IP and draining', () => {
+    for (const p of ports) {
+      const [, listener] = resourcesOfType(json, 'AWS::ElasticLoadBalancingV2::Listener').find(([, l]) => l.Port === p.listener)!;
+      const tgId = listener.DefaultActions[0].TargetGroupArn.Ref as string;
+      const tg = json.Resources[tgId]!.Properties;
+      assert.equal(tg.Port, p.container, `${p.listener} -> ${p.container}`);
+      assert.equal(tg.TargetType, 'ip');
+      assert.equal(tg.HealthCheckProtocol, 'TCP');
+      const attrs = Object.fromEntries(tg.TargetGroupAttributes.map((a: { Key: string; Value: string }) => [a.Key, a.Value]));
+      assert.equal(attrs['preserve_client_ip.enabled'], 'true');
+      assert.equal(attrs['deregistration_delay.connection_termination.enabled'], 'true');
+      assert.ok(Number(attrs['deregistration_delay.timeout_seconds']) >= 60);
+    }
+  });
+
+  it('opens exactly the mail ports to the internet, and the tasks only to the load balancer', () => {
+    const lbSg = logicalId(stack.loadBalancerSecurityGroup);
+    const ingress = json.Resources[lbSg]!.Properties.SecurityGroupIngress as { FromPort: number; ToPort: number; CidrIp: string }[];
+    assert.deepEqual(ingress.map((r) => r.FromPort).sort((a, b) => a - b), ports.map((p) => p.listener).sort((a, b) => a - b));
+    for (const r of ingress) assert.equal(r.FromPort, r.ToPort);
+    for (const service of [stack.edge!, stack.mailbox!]) {
+      const sg = json.Resources[logicalId(service.securityGroup)]!.Properties;
+      assert.equal(sg.SecurityGroupIngress, undefined, 'no CIDR ingress on task security groups');
+    }
+    const taskIngress = resourcesOfType(json, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r);
+    assert.equal(taskIngress.length, ports.length);
+    for (const r of taskIngress) assert.deepEqual(r.SourceSecurityGroupId, { 'Fn::GetAtt': [lbSg, 'GroupId'] });
+  });
+});
+
+describe('containers', () => {
+  it('run arm64 Fargate tasks as a non-root user with a read-only root file system', () => {
+    const tasks = resourcesOfType(json, 'AWS::ECS::TaskDefinition').map(([, t]) => t);
+    assert.equal(tasks.length, 2);
+    for (const t of tasks) {
+      assert.deepEqual(t.RuntimePlatform, { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' });
+      assert.deepEqual(t.RequiresCompatibilities, ['FARGATE']);
+      const [c] = t.ContainerDefinitions;
+      assert.equal(c.User, 'node');
+      assert.equal(c.ReadonlyRootFilesystem, true);
+      assert.deepEqual(c.Secrets.map((s: { Name: string }) => s.Name).sort(), ['TLS_CERT_PEM', 'TLS_KEY_PEM']);
+      const env = Object.fromEntries(c.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
+      for (const name of Object.keys(sampleCoreEnv())) assert.ok(name in env, `${name} is set`);
+    }
+  });
+
+  it('tell each service its container ports', () => {
+    const edge = containerEnv(stack.edge!.taskDefinition);
+    for (const p of Object.values(EDGE_PORTS)) assert.equal(edge[p.env], String(p.container));
+    assert.equal(edge.SMTP_HOST, '0.0.0.0');
+    const mailbox = containerEnv(stack.mailbox!.taskDefinition);
+    for (const p of Object.values(MAILBOX_PORTS)) assert.equal(mailbox[p.env], String(p.container));
+  });
+
+  it('run in public subnets without a NAT gateway, with rollback and auto scaling', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
+    template.allResourcesProperties('AWS::ECS::Service', {
+      NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'ENABLED' } },
+      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100 }),
+    });
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 2);
+    const policies = resourcesOfType(json, 'AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) => p.PolicyType);
+    assert.equal(policies.filter((t) => t === 'TargetTrackingScaling').length, 2, 'CPU target tracking on both services');
+    assert.ok(policies.includes('StepScaling'), 'connection-count step scaling on the mailbox server');
+  });
+});
+
+function containerEnv(taskDefinition: { node: { defaultChild?: unknown } }): Record<string, unknown> {
+  const t = json.Resources[logicalId(taskDefinition)]!.Properties;
+  return Object.fromEntries(t.ContainerDefinitions[0].Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
+}
+
+function sampleCoreEnv(): Record<string, string> {
+  const names = (keys: string[], f: (k: string) => string) => Object.fromEntries(keys.map((k) => [k, f(k)]));
+  return coreConfigToEnv({
+    aws: { region: 'r', endpoints: { s3: undefined, sqs: undefined, dynamodb: undefined } },
+    resources: {
+      bucket: 'b',
+      tables: names(Object.keys(TABLES), (k) => k) as never,
+      queues: names(Object.keys(QUEUES), (k) => `https://q/${k}`) as never,
+      deadLetterQueues: names(Object.keys(QUEUES), (k) => `https://q/${k}-dlq`) as never,
+    },
+    mail: { hostname: 'h.example', maxMessageBytes: 1, maxRecipients: 1 },
+  });
+}
+
+describe('functions', () => {
+  const functions = () => resourcesOfType(json, 'AWS::Lambda::Function').filter(([, f]) => f.Runtime?.startsWith('nodejs'));
+
+  it('run Node 24 on arm64 with the core environment and Powertools settings', () => {
+    const fns = functions();
+    assert.equal(fns.length, 2);
+    for (const [, f] of fns) {
+      assert.equal(f.Runtime, 'nodejs24.x');
+      assert.deepEqual(f.Architectures, ['arm64']);
+      const env = f.Environment.Variables;
+      for (const name of Object.keys(sampleCoreEnv())) assert.ok(name in env, `${name} is set`);
+      assert.match(env.POWERTOOLS_SERVICE_NAME, /^mail-(inbound|relay)$/);
+      assert.equal(env.MAIL_HOSTNAME, 'mail.example.com');
+    }
+  });
+
+  it('consume their queue in batches with ReportBatchItemFailures', () => {
+    const mappings = resourcesOfType(json, 'AWS::Lambda::EventSourceMapping').map(([, m]) => m);
+    assert.equal(mappings.length, 2);
+    for (const [queueName, fnName] of [['inbound', 'inbound'], ['outbound', 'relay']] as const) {
+      const queueId = logicalId(stack.queues.queues[queueName].queue);
+      const m = mappings.find((x) => x.EventSourceArn['Fn::GetAtt'][0] === queueId);
+      assert.ok(m, `${queueName} has a consumer`);
+      assert.deepEqual(m.FunctionResponseTypes, ['ReportBatchItemFailures']);
+      assert.equal(m.BatchSize, FUNCTIONS[fnName].batchSize);
+      assert.equal(m.FunctionName.Ref, logicalId((fnName === 'inbound' ? stack.inbound : stack.relay)!.function));
+    }
+  });
+
+  it('time out well inside their queue visibility timeout (AWS: at least 6x)', () => {
+    for (const [queueName, consumer] of [['inbound', stack.inbound!], ['outbound', stack.relay!]] as const) {
+      const q = json.Resources[logicalId(stack.queues.queues[queueName].queue)]!.Properties;
+      const f = json.Resources[logicalId(consumer.function)]!.Properties;
+      assert.ok(q.VisibilityTimeout >= 6 * f.Timeout, `${queueName}: ${q.VisibilityTimeout} >= 6 x ${f.Timeout}`);
+    }
+  });
+});
+
+describe('queues', () => {
+  it('redrive to their own dead-letter queue after maxReceiveCount', () => {
+    for (const def of Object.values(QUEUES)) {
+      const pair = stack.queues.queues[def.id];
+      const q = json.Resources[logicalId(pair.queue)]!.Properties;
+      assert.equal(q.QueueName, physicalQueueName('mail', def.id));
+      assert.deepEqual(q.RedrivePolicy, { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(pair.deadLetterQueue), 'Arn'] }, maxReceiveCount: def.maxReceiveCount });
+      const dlq = json.Resources[logicalId(pair.deadLetterQueue)]!.Properties;
+      assert.equal(dlq.QueueName, physicalQueueName('mail', def.id, true));
+      assert.equal(dlq.MessageRetentionPeriod, def.dlqRetentionSeconds);
+    }
+  });
+
+  it('are encrypted and refuse requests without TLS', () => {
+    const queues = resourcesOfType(json, 'AWS::SQS::Queue');
+    assert.equal(queues.length, 4);
+    for (const [id, q] of queues) {
+      assert.equal(q.SqsManagedSseEnabled, true, id);
+      const policy = resourcesOfType(json, 'AWS::SQS::QueuePolicy').find(([, p]) => p.Queues.some((r: { Ref: string }) => r.Ref === id));
+      assert.ok(policy, `${id} has a queue policy`);
+      assert.ok(denyWithoutTls(policy[1].PolicyDocument.Statement), `${id} denies aws:SecureTransport=false`);
+    }
+  });
+});
+
+function denyWithoutTls(statements: any[]): boolean {
+  return statements.some((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false' && asArray(s.Principal?.AWS ?? s.Principal).includes('*'));
+}
+
+describe('storage', () => {
+  it('keeps raw mail in an encrypted, private, TLS-only, access-logged bucket', () => {
+    const raw = json.Resources[logicalId(stack.storage.bucket)]!.Properties;
+    assert.equal(raw.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm, 'AES256');
+    assert.deepEqual(raw.PublicAccessBlockConfiguration, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    assert.deepEqual(raw.LoggingConfiguration.DestinationBucketName, { Ref: logicalId(stack.storage.accessLogs) });
+    for (const [id, bucket] of resourcesOfType(json, 'AWS::S3::Bucket')) {
+      assert.ok(bucket.PublicAccessBlockConfiguration?.BlockPublicPolicy, `${id} blocks public access`);
+      const policy = resourcesOfType(json, 'AWS::S3::BucketPolicy').find(([, p]) => p.Bucket.Ref === id);
+      assert.ok(policy && denyWithoutTls(policy[1].PolicyDocument.Statement), `${id} denies requests without TLS`);
+    }
+  });
+
+  it('expires tagged orphans after the grace period and aborts incomplete uploads', () => {
+    const rules = json.Resources[logicalId(stack.storage.bucket)]!.Properties.LifecycleConfiguration.Rules as any[];
+    const orphan = rules.find((r) => r.TagFilters);
+    assert.deepEqual(orphan.TagFilters, [{ Key: BUCKET.orphanTag.key, Value: BUCKET.orphanTag.value }]);
+    assert.equal(orphan.ExpirationInDays, BUCKET.orphanGraceDays);
+    assert.equal(orphan.Prefix, BUCKET.rawPrefix);
+    assert.ok(rules.some((r) => r.AbortIncompleteMultipartUpload?.DaysAfterInitiation === 1));
+    assert.equal(rules.filter((r) => r.ExpirationInDays !== undefined && !r.TagFilters).length, 0, 'nothing else expires mail');
+  });
+
+  it('creates every table of core/resources.ts on demand, with PITR, deletion protection, TTL and indexes', () => {
+    const tables = resourcesOfType(json, 'AWS::DynamoDB::Table').map(([, t]) => t);
+    assert.equal(tables.length, Object.keys(TABLES).length);
+    for (const def of Object.values(TABLES)) {
+      const t = tables.find((x) => x.TableName === physicalTableName('mail', def.id as TableName));
+      assert.ok(t, def.id);
+      assert.equal(t.BillingMode, 'PAY_PER_REQUEST');
+      assert.equal(t.DeletionProtectionEnabled, true);
+      assert.deepEqual(t.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+      assert.equal(t.SSESpecification.SSEEnabled, true);
+      assert.deepEqual(t.KeySchema[0], { AttributeName: def.partitionKey.name, KeyType: 'HASH' });
+      assert.deepEqual(t.TimeToLiveSpecification, 'ttlAttribute' in def ? { AttributeName: def.ttlAttribute, Enabled: true } : undefined);
+      assert.deepEqual((t.GlobalSecondaryIndexes ?? []).map((g: { IndexName: string }) => g.IndexName), def.globalIndexes.map((g) => g.indexName));
+    }
+    template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+  });
+});
+
+describe('least privilege', () => {
+  const statements = policyStatements(json);
+  const allowsOf = (role: { node: { defaultChild?: unknown } }) => statements.filter((s) => s.roles.includes(logicalId(role)) && s.statement.Effect === 'Allow').map((s) => s.statement);
+  const actions = (ss: any[]) => ss.flatMap((s) => asArray(s.Action as string | string[]));
+  const mentions = (s: any, resource: { node: { defaultChild?: unknown } }) => JSON.stringify(s.Resource).includes(`"${logicalId(resource)}"`);
+
+  it('grants s3:DeleteObject (or any s3 wildcard) to nobody', () => {
+    for (const { policy, statement } of statements) {
+      if (statement.Effect !== 'Allow') continue;
+      for (const a of asArray(statement.Action as string | string[])) {
+        assert.ok(!/^s3:(Delete|\*)|^s3:.*\*|^\*$/.test(a), `${policy} allows ${a}`);
+      }
+    }
+    for (const [id, role] of resourcesOfType(json, 'AWS::IAM::Role')) {
+      for (const arn of role.ManagedPolicyArns ?? []) assert.match(JSON.stringify(arn), /AWSLambdaBasicExecutionRole/, `${id} has only the basic Lambda logging policy`);
+    }
+  });
+
+  it('lets the edge put raw blobs, send to the inbound queue and read the directory, nothing else', () => {
+    const allowed = allowsOf(stack.edge!.taskDefinition.taskRole);
+    assert.deepEqual([...new Set(actions(allowed).map((a) => a.split(':')[0]))].sort(), ['dynamodb', 's3', 'sqs']);
+    assert.deepEqual(actions(allowed.filter((s) => actions([s]).some((a) => a.startsWith('s3:')))).sort(), ['s3:AbortMultipartUpload', 's3:PutObject']);
+    for (const s of allowed) {
+      for (const t of ['mailboxes', 'messages', 'deliveries', 'blobrefs'] as const) assert.ok(!mentions(s, stack.storage.tables[t]), `edge must not touch ${t}`);
+      assert.ok(!mentions(s, stack.queues.queues.outbound.queue), 'edge must not send to outbound');
+    }
+    const dynamo = allowed.filter((s) => actions([s]).some((a) => a.startsWith('dynamodb:')));
+    assert.ok(dynamo.every((s) => mentions(s, stack.storage.tables.directory)));
+    assert.ok(actions(dynamo).every((a) => /^dynamodb:(Get|BatchGet|Query|ConditionCheck|Describe)/.test(a)), 'directory is read-only for the edge');
+    assert.deepEqual(actions(allowed.filter((s) => mentions(s, stack.queues.queues.inbound.queue))).filter((a) => !a.startsWith('sqs:Get')), ['sqs:SendMessage']);
+  });
+
+  it('lets the mailbox server read blobs and the mailbox tables, never send to a queue', () => {
+    const allowed = allowsOf(stack.mailbox!.taskDefinition.taskRole);
+    assert.ok(actions(allowed).includes('s3:GetObject'));
+    assert.ok(!actions(allowed).some((a) => a.startsWith('sqs:')));
+    for (const t of ['mailboxes', 'messages'] as const) assert.ok(allowed.some((s) => mentions(s, stack.storage.tables[t]) && actions([s]).includes('dynamodb:PutItem')), `${t} read/write`);
+    assert.ok(!allowed.some((s) => mentions(s, stack.storage.tables.deliveries)), 'deliveries belong to the inbound function');
+    assert.ok(!allowed.some((s) => mentions(s, stack.storage.tables.directory) && actions([s]).includes('dynamodb:PutItem')), 'directory is read-only');
+  });
+
+  it('scopes every S3 object grant to the raw/ prefix of the mail bucket', () => {
+    for (const { policy, statement } of statements) {
+      if (statement.Effect !== 'Allow' || !actions([statement]).some((a) => a.startsWith('s3:'))) continue;
+      assert.match(JSON.stringify(statement.Resource), /\/raw\/\*"/, policy);
+    }
+  });
+});
+
+describe('dns', () => {
+  it('publishes MX, A alias, SPF, DMARC, DKIM and RFC 6186 SRV records for domains in the zone', () => {
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Type: 'MX', Name: 'example.com.', ResourceRecords: ['10 mail.example.com'] });
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Type: 'A', Name: 'mail.example.com.', AliasTarget: Match.anyValue() });
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Type: 'TXT', Name: 'example.com.', ResourceRecords: ['"v=spf1 mx include:amazonses.com -all"'] });
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Type: 'TXT', Name: '_dmarc.example.com.', ResourceRecords: [Match.stringLikeRegexp('v=DMARC1; p=quarantine')] });
+    template.hasResourceProperties('AWS::Route53::RecordSet', { Type: 'TXT', Name: 'mail2026._domainkey.example.com.' });
+    for (const [srv, port] of [['_submission._tcp', 587], ['_submissions._tcp', 465], ['_imap._tcp', 143], ['_imaps._tcp', 993], ['_pop3._tcp', 110], ['_pop3s._tcp', 995]] as const) {
+      template.hasResourceProperties('AWS::Route53::RecordSet', { Type: 'SRV', Name: `${srv}.example.com.`, ResourceRecords: [`0 1 ${port} mail.example.com`] });
+    }
+    const names = resourcesOfType(json, 'AWS::Route53::RecordSet').map(([, r]) => r.Name as string);
+    assert.ok(!names.some((n) => n.endsWith('example.org.')), 'a domain outside the zone gets no records');
+  });
+});
+
+describe('monitoring', () => {
+  const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm').map(([, a]) => a);
+  it('alarms on every dead-letter queue holding a message', () => {
+    for (const def of Object.values(QUEUES)) {
+      const dlqId = logicalId(stack.queues.queues[def.id].deadLetterQueue);
+      const a = alarms.find((x) => x.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(x.Dimensions).includes(dlqId));
+      assert.ok(a, `${def.id} DLQ alarm`);
+      assert.equal(a.Threshold, 1);
+      assert.equal(a.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+      assert.ok(a.AlarmActions.length > 0);
+    }
+  });
+  it('alarms on inbound backlog age, function errors and throttles, and unhealthy targets', () => {
+    assert.ok(alarms.some((a) => a.MetricName === 'ApproximateAgeOfOldestMessage' && JSON.stringify(a.Dimensions).includes(logicalId(stack.queues.queues.inbound.queue))));
+    assert.equal(alarms.filter((a) => a.MetricName === 'Errors').length, 2);
+    assert.equal(alarms.filter((a) => a.MetricName === 'Throttles').length, 2);
+    assert.equal(alarms.filter((a) => a.MetricName === 'UnHealthyHostCount').length, 7);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
+
+describe('outputs', () => {
+  it('export every MAIL_* variable for mailctl, named by outputKeyForEnv', () => {
+    for (const name of Object.keys(sampleCoreEnv())) {
+      assert.ok(json.Outputs[outputKeyForEnv(name)], `output for ${name}`);
+    }
+    assert.equal(outputKeyForEnv('MAIL_TABLE_DIRECTORY'), 'MailTableDirectory');
+    assert.deepEqual(json.Outputs.MailQueueInbound.Value, { Ref: logicalId(stack.queues.queues.inbound.queue) });
+    assert.deepEqual(json.Outputs.MailRegion.Value, { Ref: 'AWS::Region' });
+  });
+});
