@@ -11,7 +11,7 @@ let port: number;
 
 before(async () => {
   world = await startEdgeWorld({ mail: { maxRecipients: 3, maxMessageBytes: 64 * 1024 } });
-  edge = await startSmtpEdge({ ...world.edgeOptions, limits: { maxConnectionsPerIp: 6 } });
+  edge = await startSmtpEdge({ ...world.edgeOptions, limits: { ...world.edgeOptions.limits, maxConnectionsPerIp: 6 } });
   port = edge.ports.mx!;
 });
 after(async () => {
@@ -163,7 +163,7 @@ test('per-IP connection limit: the connection over the limit gets 421 4.7.0', as
 });
 
 test('idle timeout: a silent client gets 421 and is disconnected', async (t) => {
-  const quick = await startSmtpEdge({ ...world.edgeOptions, limits: { idleTimeoutMs: 300 } });
+  const quick = await startSmtpEdge({ ...world.edgeOptions, limits: { ...world.edgeOptions.limits, idleTimeoutMs: 300 } });
   t.after(() => quick.close());
   const { wire, greeting } = await SmtpWire.connect(quick.ports.mx!);
   t.after(() => wire.destroy());

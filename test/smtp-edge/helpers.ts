@@ -58,6 +58,8 @@ export async function startEdgeWorld(options: { mail?: Partial<CoreConfig['mail'
       tls,
       listeners: [{ name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' }],
       resolver: fixedResolver,
+      // a test that ends with a session mid-transaction must not wait the production grace
+      limits: { drainGraceMs: 2000 },
     };
     return { world, directory, tls, blobs, edgeOptions, close: () => world.close() };
   } catch (err) {
@@ -68,7 +70,7 @@ export async function startEdgeWorld(options: { mail?: Partial<CoreConfig['mail'
 
 /** An in-process edge, closed when the test ends (even on failure). */
 export async function startEdge(t: TestContext, world: EdgeWorld, overrides: Partial<SmtpEdgeOptions> = {}): Promise<SmtpEdge & { port: number }> {
-  const edge = await startSmtpEdge({ ...world.edgeOptions, ...overrides });
+  const edge = await startSmtpEdge({ ...world.edgeOptions, ...overrides, limits: { ...world.edgeOptions.limits, ...overrides.limits } });
   t.after(() => edge.close());
   return Object.assign(edge, { port: edge.ports.mx! });
 }
