@@ -10,7 +10,6 @@ import { defaultImapWireLimits } from '../../../mailbox-server/imap/wire/limits.
 const options = { maxDepth: 32, maxSequenceRanges: 100, allowSavedResult: false };
 
 /** Frames client bytes as the session would (literals included) and parses the one command; loosely typed for assertions. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function parse(wire: string | Buffer): any {
   const events = new ImapCommandReader(defaultImapWireLimits).push(Buffer.isBuffer(wire) ? wire : Buffer.from(wire.endsWith('\n') ? wire : `${wire}\r\n`));
   const command = events.find((e) => e.kind === 'command');
