@@ -17,7 +17,7 @@ export interface Io {
 }
 
 /** Opens the store for a configuration; `close` releases its clients. */
-export type Connect = (config: CoreConfig) => Services & { close(): void };
+export type Connect = (config: CoreConfig) => Promise<Services & { close(): void }>;
 
 /** Exit codes: 0 done, 1 the operation failed, 2 mailctl was called wrongly. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -108,10 +108,10 @@ export async function mailctl(argv: string[], io: Io, connect: Connect): Promise
     return EXIT.usage;
   }
 
-  let services: ReturnType<Connect> | undefined;
+  let services: Awaited<ReturnType<Connect>> | undefined;
   try {
     const config = await resolveTarget({ dataDir: values['data-dir'] as string | undefined, stack: values.stack as string | undefined, region: values.region as string | undefined }, io.env);
-    services = connect(config);
+    services = await connect(config);
     await command.run({ services, out, stdin: io.stdin, stderr: io.stderr }, args, values);
     return EXIT.ok;
   } catch (err) {

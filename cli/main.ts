@@ -1,9 +1,10 @@
 // mailctl's composition root: real stdio and environment, the DynamoDB store, process exit code.
-import { createAwsClients } from '../core/aws.ts';
-import { createStore } from '../core/store/index.ts';
 import { mailctl, type Connect } from './mailctl.ts';
 
-const connect: Connect = (config) => {
+// The AWS SDK and the store are loaded only when a command needs them, so --help and usage
+// errors answer at once.
+const connect: Connect = async (config) => {
+  const [{ createAwsClients }, { createStore }] = await Promise.all([import('../core/aws.ts'), import('../core/store/index.ts')]);
   const clients = createAwsClients(config.aws);
   const store = createStore(clients, config.resources);
   return {

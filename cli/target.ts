@@ -3,7 +3,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ConfigError, coreConfigSchema, parseConfig, type CoreConfig } from '../core/config.ts';
 import { z } from 'zod';
 
@@ -85,6 +84,8 @@ async function configFromStackFile(dataDir: string): Promise<CoreConfig> {
 }
 
 async function configFromCloudFormation(stackName: string, region: string): Promise<CoreConfig> {
+  // Loaded only for --stack: the local default should not pay for it.
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const cfn = new CloudFormationClient({ region });
   let outputs: Map<string, string>;
   try {

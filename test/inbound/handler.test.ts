@@ -17,12 +17,7 @@ const originalWrites = { stdout: process.stdout.write, stderr: process.stderr.wr
 
 before(async () => {
   world = await startTestWorld();
-  const env = coreConfigToEnv(world.config);
-  // fauxqs names queues `http://sqs.<region>.127.0.0.1:<port>/…`, which WHATWG URL parsing (and
-  // so the config schema) rejects: a host ending in a number must be an IPv4 address. Until
-  // local/ and core/config agree on a form, hand the function the plain endpoint form.
-  for (const [name, value] of Object.entries(env)) env[name] = value.replace(/^http:\/\/sqs\.[^./]+\.(127\.0\.0\.1:\d+)/, 'http://$1');
-  Object.assign(process.env, env);
+  Object.assign(process.env, coreConfigToEnv(world.config));
   // Powertools writes strings through a Console (errors to stderr); the test runner's own
   // traffic is not JSON text, so JSON lines are taken aside and everything else passes through.
   for (const name of ['stdout', 'stderr'] as const) {

@@ -94,7 +94,7 @@ export function sqsRecord(body: string, receiveCount = 1): SQSRecord {
 }
 
 /** A two-part message with CRLF line ends, an encoded-word subject and a base64 attachment. */
-export function sampleMessage(subject = '=?UTF-8?B?R3LDvN/DnyBhdXMgQmVybGlu?='): Buffer {
+export function sampleMessage(subject = '=?UTF-8?B?R3LDvMOfIGF1cyBCZXJsaW4=?='): Buffer {
   return Buffer.from(
     [
       'Return-Path: <sender@elsewhere.example>',
