@@ -31,7 +31,7 @@ export interface LocalPorts {
   /** dynalite: DynamoDB. */
   readonly dynamo: number;
 }
-type PortName = keyof LocalPorts;
+export type PortName = keyof LocalPorts;
 
 export const DEFAULT_PORTS: LocalPorts = {
   smtp: 2525,
@@ -105,6 +105,8 @@ export interface LocalStack {
   readonly config: CoreConfig;
   /** Ports actually bound, for the components that run (others keep their requested value). */
   readonly ports: LocalPorts;
+  /** The ports some component reported listening on in its ready line. */
+  readonly listening: ReadonlySet<PortName>;
   readonly endpoints: Readonly<Record<string, string>>;
   readonly components: readonly ComponentName[];
   readonly demo: DemoAccount;
@@ -158,15 +160,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     graceMs: options.graceMs ?? 10_000,
     cwd: REPO_ROOT,
   });
+  const listening = new Set<PortName>();
   const pinPorts = (info: ReadyInfo, single?: PortName) => {
     const reported = info.ports;
     if (reported && typeof reported === 'object') {
       for (const [name, port] of Object.entries(reported as Record<string, unknown>)) {
         const ours = PORT_ALIASES[name];
-        if (ours && typeof port === 'number') ports[ours] = port;
+        if (ours && typeof port === 'number') {
+          ports[ours] = port;
+          listening.add(ours);
+        }
       }
     } else if (single && typeof info.port === 'number') {
       ports[single] = info.port;
+      listening.add(single);
     }
   };
   const extra = (c: ComponentName) => options.componentEnv?.[c] ?? {};
@@ -256,18 +263,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (failed.length) throw new AggregateError(failed.map((f) => f.reason), failed.map((f) => String((f.reason as Error).message ?? f.reason)).join('\n'));
 
     const endpoints: Record<string, string> = { s3: objectQueueEndpoint, sqs: objectQueueEndpoint, dynamodb: dynamoEndpoint };
-    if (components.includes('smtp-edge')) endpoints.smtp = `smtp://${bindHost}:${ports.smtp}`;
-    if (components.includes('mailbox-server')) {
-      endpoints.imap = `imap://${bindHost}:${ports.imap}`;
-      endpoints.imaps = `imaps://${bindHost}:${ports.imaps}`;
-      endpoints.pop3 = `pop3://${bindHost}:${ports.pop3}`;
-      endpoints.pop3s = `pop3s://${bindHost}:${ports.pop3s}`;
+    const schemes: Partial<Record<PortName, string>> = {
+      smtp: 'smtp', submission: 'smtp', smtps: 'smtps', imap: 'imap', imaps: 'imaps', pop3: 'pop3', pop3s: 'pop3s',
+    };
+    for (const name of listening) {
+      const scheme = schemes[name];
+      if (scheme) endpoints[name] = `${scheme}://${bindHost}:${ports[name]}`;
     }
     const ownClients = clients;
     return {
       dataDir,
       config,
       ports,
+      listening,
       endpoints,
       components,
       demo,
