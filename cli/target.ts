@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, coreConfigSchema, parseConfig, type CoreConfig } from '../core/config.ts';
+import { ConfigError, coreConfigFromEnv, coreConfigSchema, parseConfig, type CoreConfig } from '../core/config.ts';
 import { z } from 'zod';
 
 /** The repository root (this file is `<root>/cli/target.ts`), so the default works from any cwd. */
@@ -99,6 +99,34 @@ async function configFromCloudFormation(stackName: string, region: string): Prom
   } finally {
     cfn.destroy();
   }
+  return configFromStackOutputs(stackName, region, outputs);
+}
+
+/** `MailTableDirectory` -> `MAIL_TABLE_DIRECTORY`: infra/ names one output per MAIL_* variable. */
+const envNameOfOutput = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+/**
+ * CoreConfig from a stack's outputs. Two forms are read: the named outputs of STACK_OUTPUTS
+ * (the documented contract), or, as infra/mail-stack.ts writes them today, one output per
+ * MAIL_* variable (`MailBucket`, `MailTableDirectory`, `MailQueueInbound`, ...), read back
+ * through coreConfigFromEnv. The region is always the one asked for, and no endpoint overrides.
+ */
+export function configFromStackOutputs(stackName: string, region: string, outputs: ReadonlyMap<string, string>): CoreConfig {
+  const fail = (err: unknown): never => {
+    if (err instanceof ConfigError) throw new TargetError(err.message.split('\n').join(' '));
+    throw err;
+  };
+  if (!outputs.has(STACK_OUTPUTS.bucket) && outputs.has('MailBucket')) {
+    const env: Record<string, string> = {};
+    for (const [key, value] of outputs) if (key.startsWith('Mail')) env[envNameOfOutput(key)] = value;
+    for (const name of ['MAIL_S3_ENDPOINT', 'MAIL_SQS_ENDPOINT', 'MAIL_DYNAMODB_ENDPOINT', 'MAIL_ACCESS_KEY_ID', 'MAIL_SECRET_ACCESS_KEY']) delete env[name];
+    env.MAIL_REGION = region;
+    try {
+      return coreConfigFromEnv(env);
+    } catch (err) {
+      return fail(err);
+    }
+  }
   const missing: string[] = [];
   const output = (name: string) => {
     const value = outputs.get(name);
@@ -121,7 +149,6 @@ async function configFromCloudFormation(stackName: string, region: string): Prom
   try {
     return parseConfig(coreConfigSchema, candidate, `outputs of stack ${stackName}`);
   } catch (err) {
-    if (err instanceof ConfigError) throw new TargetError(err.message.split('\n').join(' '));
-    throw err;
+    return fail(err);
   }
 }
