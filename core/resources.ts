@@ -90,7 +90,9 @@ export const QUEUES = {
   outbound: {
     id: 'outbound',
     visibilityTimeoutSeconds: 900,
-    retentionSeconds: 14 * 24 * 3600,
+    // The relay re-enqueues a fresh message for each retry, so one copy never waits long;
+    // shorter than the DLQ's retention because SQS keeps the original enqueue time on redrive.
+    retentionSeconds: 7 * 24 * 3600,
     maxReceiveCount: 10,
     dlqRetentionSeconds: 14 * 24 * 3600,
   },
