@@ -35,7 +35,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-test('first run creates the demo account once; data written survives a stop and a start on the same folder', async (t) => {
+test('first run creates the demo account once; data survives an emulator crash, and a stop and a start on the same folder', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'mail-stack-persist-'));
   let stack: LocalStack | undefined;
   t.after(async () => {
@@ -63,6 +63,17 @@ test('first run creates the demo account once; data written survives a stop and 
   await first.clients.doc.send(new PutCommand({ TableName: table, Item: { pk: 'persist-test', refs: 2 } }));
   // A message left on the queue must also be there after the restart.
   await first.clients.sqs.send(new SendMessageCommand({ QueueUrl: first.config.resources.queues.outbound, MessageBody: 'pending' }));
+  // A crash of the emulators: restarted on the same (randomly chosen) ports, nothing lost.
+  const crashedPid = first.pid('emulators');
+  const portsBefore = { ...first.ports };
+  first.kill('emulators', 'SIGKILL');
+  const again = await first.whenReady('emulators');
+  assert.notEqual(first.pid('emulators'), crashedPid);
+  assert.deepEqual(again.ports, { objectQueue: portsBefore.objectQueue, dynamo: portsBefore.dynamo });
+  const survived = await first.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'raw/persist/1.eml' }));
+  assert.equal(await survived.Body!.transformToString(), 'Subject: kept\r\n\r\nhello\r\n');
+  assert.ok((await first.clients.doc.send(new GetCommand({ TableName: table, Key: { pk: 'persist-test' } }))).Item);
+
   const emulatorPid = first.pid('emulators');
   await first.stop();
   stack = undefined;
