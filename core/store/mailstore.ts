@@ -23,6 +23,7 @@ import {
   type FlagChange,
   type Mailbox,
   type MessageItem,
+  type MessageState,
   type MessageStore,
   type SetFlagsResult,
   type SpecialUse,
@@ -629,6 +630,28 @@ export class DynamoMailStore implements MessageStore {
       start = page.LastEvaluatedKey;
     } while (start);
     return messages;
+  }
+
+  async listMessageStates(mailboxId: string, uidNext: number, options: { fromUid?: number } = {}): Promise<MessageState[]> {
+    const from = Math.max(1, options.fromUid ?? 1);
+    const last = uidNext - 1;
+    if (last < from) return [];
+    const items = await this.queryAll({
+      TableName: this.tables.messages,
+      KeyConditionExpression: 'mailboxId = :m AND #uid BETWEEN :from AND :last',
+      ProjectionExpression: '#uid, #flags, #modSeq, #size, #internalDate, #expunged',
+      ExpressionAttributeNames: { '#uid': 'uid', '#flags': 'flags', '#modSeq': 'modSeq', '#size': 'size', '#internalDate': 'internalDate', '#expunged': 'expunged' },
+      ExpressionAttributeValues: { ':m': mailboxId, ':from': from, ':last': last },
+      ConsistentRead: true,
+    });
+    return items.map((item) => ({
+      uid: item.uid as number,
+      flags: (item.flags as string[] | undefined) ?? [],
+      modSeq: (item.modSeq as number | undefined) ?? 0,
+      size: (item.size as number | undefined) ?? 0,
+      internalDate: (item.internalDate as string | undefined) ?? new Date(0).toISOString(),
+      expunged: Boolean(item.expunged),
+    }));
   }
 
   async getMessages(mailboxId: string, uids: readonly number[]): Promise<MessageItem[]> {

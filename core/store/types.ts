@@ -148,6 +148,18 @@ export interface SetFlagsResult {
   readonly modified: number[];
 }
 
+/** What a session needs to keep its view of a mailbox in step: no MIME index, no blob key. */
+export interface MessageState {
+  readonly uid: number;
+  readonly flags: string[];
+  readonly modSeq: number;
+  readonly size: number;
+  /** ISO 8601 internal date. */
+  readonly internalDate: string;
+  /** Tombstone of an expunged message. */
+  readonly expunged: boolean;
+}
+
 /** The operations IMAP needs beyond filing and listing. */
 export interface MessageStore extends MailStore {
   getMailboxById(account: string, mailboxId: string): Promise<Mailbox | null>;
@@ -157,6 +169,12 @@ export interface MessageStore extends MailStore {
   deleteMailbox(account: string, name: string): Promise<void>;
   /** RFC 3501 §6.3.6/§6.3.7 SUBSCRIBE/UNSUBSCRIBE. */
   subscribe(account: string, name: string, subscribed: boolean): Promise<void>;
+  /**
+   * The state of every UID below `uidNext` (read the mailbox item first, so the answer is a
+   * gap-free prefix), tombstones included, in UID order; `fromUid` inclusive. A projection:
+   * it reads no MIME index, so a session can resynchronise a large mailbox cheaply.
+   */
+  listMessageStates(mailboxId: string, uidNext: number, options?: { fromUid?: number }): Promise<MessageState[]>;
   /** The live messages among `uids`, in UID order; missing and expunged UIDs are left out. */
   getMessages(mailboxId: string, uids: readonly number[]): Promise<MessageItem[]>;
   setFlags(account: string, mailboxId: string, uids: readonly number[], change: FlagChange, options?: { unchangedSince?: number }): Promise<SetFlagsResult>;
