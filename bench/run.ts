@@ -1,0 +1,26 @@
+// `npm run bench`: runs the benchmarks, prints tables and writes results to bench/results/.
+//   BENCH_MESSAGES (default 500), BENCH_CONNECTIONS (8), BENCH_SIZE (10240), BENCH_ONLY (name)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { printIngest, runIngestBenchmark } from './ingest.ts';
+
+const env = process.env;
+const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version };
+const only = env.BENCH_ONLY;
+
+if (!only || only === 'ingest') {
+  const ingest = await runIngestBenchmark({
+    messages: Number(env.BENCH_MESSAGES ?? 500),
+    connections: Number(env.BENCH_CONNECTIONS ?? 8),
+    sizeBytes: Number(env.BENCH_SIZE ?? 10 * 1024),
+  });
+  printIngest(ingest);
+  results.ingest = ingest;
+}
+
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify(results, null, 2));
+console.log(`\nresults written to ${file}`);
