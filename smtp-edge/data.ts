@@ -39,6 +39,8 @@ export interface Transaction extends Omit<TraceFacts, 'id' | 'receivedAt' | 'rec
   /** Recipients as the client wrote them, for the Received: `for` clause. */
   readonly traceRecipients: readonly string[];
   readonly authenticatedUser: string | null;
+  /** The client's address, for the event; `remoteIp` (the trace's) may be withheld. */
+  readonly clientIp: string;
   readonly sessionId: string;
   /** True once the client connection has closed. */
   isGone(): boolean;
@@ -133,7 +135,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
     receivedAt: receivedAt.toISOString(),
     mailFrom: transaction.mailFrom,
     rcptTo: [...transaction.recipients],
-    remote: { ip: transaction.remoteIp, helo: transaction.helo, tls: transaction.tls ? { ...transaction.tls } : null },
+    remote: { ip: transaction.clientIp, helo: transaction.helo, tls: transaction.tls ? { ...transaction.tls } : null },
     authenticatedUser: transaction.authenticatedUser,
   };
   if (transaction.isGone()) {

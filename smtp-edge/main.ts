@@ -3,6 +3,11 @@
 // drains on SIGTERM/SIGINT (stop accepting, finish transactions in flight, exit).
 //   Core config: see core/config.ts coreConfigFromEnv (MAIL_*).
 //   SMTP_PORT (MX, default 25), SMTP_HOST (default 0.0.0.0),
+//   SMTP_SUBMISSION_PORT (587 STARTTLS + AUTH; also read as SUBMISSION_PORT) and SMTPS_PORT
+//   (465 implicit TLS; also read as SMTP_SMTPS_PORT): each listener runs only when its port is set,
+//   SUBMISSION_MAX_MESSAGES_PER_HOUR (default 200, per account, shared through DynamoDB),
+//   SUBMISSION_MAX_RECIPIENTS (default 100 per message), SUBMISSION_HIDE_CLIENT_IP (true|false,
+//   default false: leave the client IP out of submitted mail's Received: header),
 //   TLS_KEY_FILE + TLS_CERT_FILE, or else TLS_DIR: folder caching a self-signed certificate
 //   (default <tmpdir>/mail-smtp-edge-tls),
 //   SMTP_MAX_CONNECTIONS_PER_IP, SMTP_IDLE_TIMEOUT_MS, SMTP_DRAIN_GRACE_MS (optional limits).
@@ -13,15 +18,24 @@ import { createAwsClients } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { QueueSender } from '../core/queues.ts';
+import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { jsonLog } from './log.ts';
-import { startSmtpEdge, type SmtpEdgeLimits } from './server.ts';
+import { startSmtpEdge, type ListenerOptions, type SmtpEdgeLimits } from './server.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const edgeEnvSchema = z.object({
   SMTP_PORT: port.default(25),
   SMTP_HOST: z.string().min(1).default('0.0.0.0'),
+  // infra/service-contract.ts and local/stack.ts spell these differently; both are accepted
+  SMTP_SUBMISSION_PORT: port.optional(),
+  SUBMISSION_PORT: port.optional(),
+  SMTPS_PORT: port.optional(),
+  SMTP_SMTPS_PORT: port.optional(),
+  SUBMISSION_MAX_MESSAGES_PER_HOUR: z.coerce.number().int().positive().default(DEFAULT_SENDING_LIMITS.maxMessagesPerHour),
+  SUBMISSION_MAX_RECIPIENTS: z.coerce.number().int().positive().default(DEFAULT_SENDING_LIMITS.maxRecipientsPerMessage),
+  SUBMISSION_HIDE_CLIENT_IP: z.enum(['true', 'false']).default('false'),
   TLS_KEY_FILE: z.string().min(1).optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-smtp-edge-tls')),
@@ -43,15 +57,27 @@ async function main(): Promise<void> {
   if (env.SMTP_IDLE_TIMEOUT_MS !== undefined) limits.idleTimeoutMs = env.SMTP_IDLE_TIMEOUT_MS;
   if (env.SMTP_DRAIN_GRACE_MS !== undefined) limits.drainGraceMs = env.SMTP_DRAIN_GRACE_MS;
 
+  const { directory } = createStore(clients, config.resources);
+  const listeners: ListenerOptions[] = [{ name: 'mx', role: 'mx', port: env.SMTP_PORT, host: env.SMTP_HOST }];
+  const submissionPort = env.SMTP_SUBMISSION_PORT ?? env.SUBMISSION_PORT;
+  const submissionsPort = env.SMTPS_PORT ?? env.SMTP_SMTPS_PORT;
+  if (submissionPort !== undefined) listeners.push({ name: 'submission', role: 'submission', port: submissionPort, host: env.SMTP_HOST });
+  if (submissionsPort !== undefined) listeners.push({ name: 'submissions', role: 'submissions', port: submissionsPort, host: env.SMTP_HOST });
+
   const edge = await startSmtpEdge({
     mail: config.mail,
-    directory: createStore(clients, config.resources).directory,
+    directory,
     blobs: new BlobStore(clients.s3, config.resources.bucket),
     queue: new QueueSender(clients.sqs),
     inboundQueueUrl: config.resources.queues.inbound,
     tls,
-    listeners: [{ name: 'mx', role: 'mx', port: env.SMTP_PORT, host: env.SMTP_HOST }],
+    listeners,
     limits,
+    submission: {
+      limits: { maxMessagesPerHour: env.SUBMISSION_MAX_MESSAGES_PER_HOUR, maxRecipientsPerMessage: env.SUBMISSION_MAX_RECIPIENTS },
+      counter: directory,
+      hideClientIp: env.SUBMISSION_HIDE_CLIENT_IP === 'true',
+    },
     log,
   });
   process.stdout.write(`${JSON.stringify({ event: 'ready', ports: edge.ports })}\n`);

@@ -1,5 +1,6 @@
 // smtp-server, adapted to the edge: replies that carry their own enhanced status code
-// (core/errors.ts SmtpError.reply), EXPN and VRFY that disclose nothing, and draining on shutdown.
+// (core/errors.ts SmtpError.reply), EXPN and VRFY that disclose nothing, AUTH only under TLS,
+// and draining on shutdown.
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
@@ -8,11 +9,21 @@ import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp
 /** `2.1.5 text`: a reply text that already starts with an RFC 3463 enhanced status code. */
 const LEADING_ENHANCED_CODE = /^([245])\.\d{1,3}\.\d{1,3} /;
 
+/** RFC 4954 §6: AUTH PLAIN and LOGIN send the password in the clear, so only over TLS. */
+export const ENCRYPTION_REQUIRED = '5.7.11 Encryption required for requested authentication mechanism';
+
 /** RFC 3463 4.3.2: system not accepting network messages. */
 export const SHUTTING_DOWN = '4.3.2 Service shutting down, try again later';
 
 class EdgeConnection extends SMTPConnection {
   declare _server: EdgeSmtpServer;
+  /** Set while the EHLO reply of a cleartext session is being sent, to leave AUTH out of it. */
+  private hidingAuth = false;
+
+  /** AUTH is neither offered nor accepted until the session is under TLS. */
+  private get authNeedsTls(): boolean {
+    return !this.secure && !this._server.options.allowInsecureAuth;
+  }
 
   /**
    * smtp-server derives the enhanced code from the basic code alone (554 → 5.6.0, 452 → 4.2.2),
@@ -20,6 +31,7 @@ class EdgeConnection extends SMTPConnection {
    * is sent as is; everything else keeps the library's mapping.
    */
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    if (this.hidingAuth && Array.isArray(data)) data = data.filter((line) => !/^AUTH\b/i.test(line));
     const own = typeof data === 'string' ? LEADING_ENHANCED_CODE.exec(data) : null;
     super.send(code, data, own && own[1] === String(code)[0] ? false : context);
   }
@@ -36,6 +48,29 @@ class EdgeConnection extends SMTPConnection {
       if (name !== 'QUIT') return this.send(421, SHUTTING_DOWN, false);
     }
     super._onCommand(command, callback);
+  }
+
+  /**
+   * RFC 3207 §4.2 and RFC 8314 §3.3 (no credentials before TLS): a cleartext session is not
+   * told about AUTH at all, so no client is tempted to send a password in the clear.
+   */
+  override handler_EHLO(command: Buffer, callback: () => void): void {
+    if (!this.authNeedsTls) return super.handler_EHLO(command, callback);
+    this.hidingAuth = true;
+    try {
+      super.handler_EHLO(command, callback); // replies synchronously
+    } finally {
+      this.hidingAuth = false;
+    }
+  }
+
+  /** RFC 4954 §4, §6: AUTH before STARTTLS gets 538 5.7.11 (smtp-server would say 5.7.0). */
+  override handler_AUTH(command: Buffer, callback: () => void): void {
+    if (this.authNeedsTls) {
+      this.send(538, ENCRYPTION_REQUIRED);
+      return callback();
+    }
+    super.handler_AUTH(command, callback);
   }
 
   /** RFC 5321 §3.5.3: 252 when the server will not verify; never disclose accounts (§7.3). */

@@ -1,12 +1,14 @@
 // The SMTP edge: smtp-server listeners wired to the Directory (RCPT), S3 and SQS (DATA).
-// One listener per port, each with a role; MX (port 25) now, submission 587/465 later.
+// One listener per port, each with a role: MX (25), submission with STARTTLS (587), submissions (465).
 import type { AddressInfo } from 'node:net';
-import type { SMTPServerDataStream, SMTPServerOptions, SMTPServerResolver, SMTPServerSession } from 'smtp-server';
-import { parseAddress } from '../core/addresses.ts';
+import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions, SMTPServerResolver, SMTPServerSession } from 'smtp-server';
+import { addressKey, parseAddress } from '../core/addresses.ts';
+import { AuthThrottleCache, type AuthThrottleOptions } from '../core/auth-throttle.ts';
 import type { BlobStore } from '../core/blobs.ts';
 import type { MailConfig } from '../core/config.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
 import type { QueueSender } from '../core/queues.ts';
+import { checkEnvelopeSender, countAgainstHourlyLimit, type SendingLimits, type SubmissionCounter } from '../core/sending-policy.ts';
 import type { Directory } from '../core/store/types.ts';
 import type { TlsCredentials } from '../core/tls.ts';
 import { DATA_REPLIES, receiveMessage, type Transaction } from './data.ts';
@@ -17,9 +19,10 @@ import { transmissionProtocol } from './trace.ts';
 
 /**
  * What a listener is for. `mx`: mail from the internet to local domains, no AUTH, STARTTLS
- * offered. Submission (587 STARTTLS + AUTH, 465 implicit TLS) will add roles here.
+ * offered (RFC 5321). `submission`: users' clients, STARTTLS then AUTH before any mail
+ * (RFC 6409, port 587). `submissions`: the same over implicit TLS (RFC 8314 §3.3, port 465).
  */
-export type ListenerRole = 'mx';
+export type ListenerRole = 'mx' | 'submission' | 'submissions';
 
 export interface ListenerOptions {
   /** Key of this listener in `SmtpEdge.ports`, e.g. `mx`. */
@@ -56,6 +59,20 @@ export const DEFAULT_LIMITS: SmtpEdgeLimits = {
   recipientCacheTtlMs: 10_000,
 };
 
+/** What the submission listeners need beyond the MX. */
+export interface SubmissionSettings {
+  readonly limits: SendingLimits;
+  /** Shared per-account counters (DynamoDirectory.countSubmission). */
+  readonly counter: SubmissionCounter;
+  readonly authThrottle?: AuthThrottleOptions;
+  /**
+   * Privacy: leave the client's IP out of the Received: header of submitted mail, so a
+   * user's home or mobile address does not travel with every message. The inbound event
+   * still records it (logs, abuse handling).
+   */
+  readonly hideClientIp?: boolean;
+}
+
 export interface SmtpEdgeOptions {
   readonly mail: MailConfig;
   readonly directory: Directory;
@@ -65,6 +82,8 @@ export interface SmtpEdgeOptions {
   readonly tls: TlsCredentials;
   readonly listeners: readonly ListenerOptions[];
   readonly limits?: Partial<SmtpEdgeLimits>;
+  /** Required when a listener has a submission role. */
+  readonly submission?: SubmissionSettings;
   /** Reverse DNS for the Received: header; the system resolver when omitted. */
   readonly resolver?: SMTPServerResolver;
   readonly log?: EdgeLog;
@@ -83,11 +102,36 @@ function toReply(err: unknown): Error {
   return Object.assign(new Error(smtp.reply), { responseCode: smtp.code });
 }
 
-function roleSettings(role: ListenerRole): Partial<SMTPServerOptions> {
+export const AUTH_REPLIES = {
+  // RFC 4954 §6
+  invalid: () => new SmtpError(535, '5.7.8', 'Authentication credentials invalid'),
+  // RFC 4954 §6: 454 4.7.0 temporary authentication failure; used for a locked-out IP and a store failure
+  throttled: () => new SmtpError(454, '4.7.0', 'Too many failed authentication attempts, try again later'),
+  unavailable: () => new SmtpError(454, '4.7.0', 'Temporary authentication failure, try again later'),
+};
+
+/** RFC 4954 §4: 530 5.7.0 to MAIL/RCPT/DATA before AUTH on a listener that requires it. */
+const AUTH_REQUIRED = '5.7.0 Authentication required';
+
+function roleSettings(role: ListenerRole, submission: SubmissionSettings | undefined): Partial<SMTPServerOptions> {
   switch (role) {
     case 'mx':
       // RFC 5321 §4.5.4: MX accepts mail for its own domains without authentication
       return { disabledCommands: ['AUTH'] };
+    case 'submission':
+    case 'submissions':
+      if (!submission) throw new Error(`a ${role} listener needs the submission settings`);
+      return {
+        secure: role === 'submissions',
+        authMethods: ['PLAIN', 'LOGIN'],
+        // RFC 6409 §4.3: MSA requires authentication; RFC 4954 §4: and never before TLS
+        authOptional: false,
+        allowInsecureAuth: false,
+        authRequiredMessage: AUTH_REQUIRED,
+        maxRecipients: submission.limits.maxRecipientsPerMessage,
+        // the Received: header of submitted mail needs no client name (RFC 6409 §8.1)
+        disableReverseLookup: true,
+      };
   }
 }
 
@@ -120,6 +164,8 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   const recipientRouteCache = new RecipientRouteCache(options.directory, limits.recipientCacheTtlMs);
   const perIp = new ConnectionsPerIp(limits.maxConnectionsPerIp);
   const closedSessions = new WeakSet<SMTPServerSession>();
+  const authThrottle = new AuthThrottleCache(options.submission?.authThrottle);
+  const submission = options.submission;
   const filing = {
     blobs: options.blobs,
     queue: options.queue,
@@ -136,7 +182,8 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
       hostname: options.mail.hostname,
       helo: session.hostNameAppearsAs || '',
       reverseName: session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : null,
-      remoteIp: session.remoteAddress,
+      remoteIp: session.user && submission?.hideClientIp ? null : session.remoteAddress,
+      clientIp: session.remoteAddress,
       protocol: transmissionProtocol({
         ehlo: session.openingCommand === 'EHLO',
         utf8: Boolean(envelope.smtpUtf8),
@@ -153,6 +200,59 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
     };
   };
 
+  const ipOf = (session: SMTPServerSession) => session.remoteAddress;
+
+  /** The account address on success; an SmtpError (535, 454) otherwise. */
+  const authenticate = async (auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<string> => {
+    const ip = ipOf(session);
+    const username = auth.username ?? '';
+    const verdict = authThrottle.verdict(ip, username);
+    if (verdict.refuse) {
+      log.warn('auth-refused', { session: session.id, ip, reason: 'throttled' });
+      throw AUTH_REPLIES.throttled();
+    }
+    if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
+    // RFC 4616 §2: an authorization identity other than the login would be acting as someone else
+    const proxying = Boolean(auth.authzid && auth.authcid && addressKey(auth.authzid) !== addressKey(auth.authcid));
+    let account: Awaited<ReturnType<Directory['verifyPassword']>> = null;
+    if (!proxying) {
+      try {
+        account = await options.directory.verifyPassword(username, auth.password ?? '');
+      } catch (err) {
+        log.error('auth-lookup-failed', { session: session.id, err });
+        throw AUTH_REPLIES.unavailable();
+      }
+    }
+    if (!account) {
+      authThrottle.recordFailure(ip, username);
+      log.warn('auth-failed', { session: session.id, ip, method: auth.method, delayedMs: verdict.delayMs });
+      throw AUTH_REPLIES.invalid();
+    }
+    authThrottle.recordSuccess(ip, username);
+    log.info('auth-ok', { session: session.id, ip, user: account.address, method: auth.method });
+    return account.address;
+  };
+
+  /** RFC 6409 §8.1 sender policy, then the account's hourly limit (counted per transaction). */
+  const authorizeSubmission = async (user: string, mailFrom: string, session: SMTPServerSession): Promise<void> => {
+    if (!submission) throw temporaryFailure();
+    const senderKey = addressKey(mailFrom);
+    try {
+      await checkEnvelopeSender(user, mailFrom, () => recipientRouteCache.resolve(senderKey!));
+    } catch (err) {
+      if (!(err instanceof SmtpError)) log.error('sender-lookup-failed', { session: session.id, err });
+      else log.warn('sender-refused', { session: session.id, user, mailFrom });
+      throw err instanceof SmtpError ? err : temporaryFailure();
+    }
+    try {
+      await countAgainstHourlyLimit(submission.counter, user, submission.limits);
+    } catch (err) {
+      if (!(err instanceof SmtpError)) log.error('submission-count-failed', { session: session.id, err });
+      else log.warn('sending-limit', { session: session.id, user });
+      throw err instanceof SmtpError ? err : temporaryFailure();
+    }
+  };
+
   const handlers: Partial<SMTPServerOptions> = {
     onConnect(session, callback) {
       if (!perIp.admit(session)) {
@@ -165,12 +265,23 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
       closedSessions.add(session);
       perIp.release(session);
     },
-    // RFC 5321 §4.1.1.2; the null reverse-path `<>` (address '') is accepted for bounces
-    onMailFrom(address, _session, callback) {
+    // RFC 4954 §4 AUTH with PLAIN (RFC 4616) and LOGIN; throttled per IP and per account
+    onAuth(auth, session, callback) {
+      authenticate(auth, session).then(
+        (user) => callback(null, { user }),
+        (err: unknown) => callback(toReply(err)),
+      );
+    },
+    // RFC 5321 §4.1.1.2; on MX the null reverse-path `<>` (address '') is accepted for bounces
+    onMailFrom(address, session, callback) {
       if (address.address !== '' && !parseAddress(address.address)) {
         return callback(toReply(new SmtpError(501, '5.1.7', 'Bad sender address syntax')));
       }
-      callback();
+      if (!session.user) return callback();
+      authorizeSubmission(String(session.user), address.address, session).then(
+        () => callback(),
+        (err: unknown) => callback(toReply(err)),
+      );
     },
     // RFC 5321 §4.1.1.3
     onRcptTo(address, session, callback) {
@@ -188,13 +299,13 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
         (queued) => {
           log.info('message-queued', {
             id: queued.id, key: queued.key, size: queued.size, recipients: transaction.recipients.length,
-            ip: transaction.remoteIp, tls: transaction.tls !== null,
+            ip: transaction.clientIp, tls: transaction.tls !== null,
           });
           callback(null, DATA_REPLIES.accepted(queued.id));
         },
         (err: unknown) => {
           log.info('message-refused', {
-            session: session.id, ip: transaction.remoteIp,
+            session: session.id, ip: transaction.clientIp,
             reply: err instanceof SmtpError ? `${err.code} ${err.reply}` : 'client-gone', err: err instanceof SmtpError ? undefined : err,
           });
           callback(toReply(err));
@@ -224,7 +335,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
         maxCommandLength: limits.maxCommandLength,
         logger: false,
         ...(options.resolver ? { resolver: options.resolver } : {}),
-        ...roleSettings(listener.role),
+        ...roleSettings(listener.role, options.submission),
         ...handlers,
       });
       server.on('error', (err: Error) => log.warn('connection-error', { listener: listener.name, err }));

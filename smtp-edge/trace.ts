@@ -11,7 +11,8 @@ export interface TraceFacts {
   readonly helo: string;
   /** Reverse DNS name of the client, if one was found. */
   readonly reverseName: string | null;
-  readonly remoteIp: string;
+  /** The client's IP, or null to leave the TCP-info out (a submission privacy setting). */
+  readonly remoteIp: string | null;
   /** `with` keyword: SMTP, ESMTP, ESMTPS, ESMTPSA, UTF8SMTPS, ... */
   readonly protocol: string;
   readonly tls: { readonly protocol: string; readonly cipher: string } | null;
@@ -62,9 +63,10 @@ function headerSafe(value: string): string {
  * to each other (RFC 5321 §7.2).
  */
 export function traceHeaders(facts: TraceFacts): Buffer {
-  const literal = addressLiteral(facts.remoteIp);
-  const tcpInfo = facts.reverseName ? `${headerSafe(facts.reverseName)} ${literal}` : literal;
-  const lines = [`Received: from ${headerSafe(facts.helo)} (${tcpInfo})`];
+  // RFC 5321 §4.4: Extended-Domain may be the bare Domain, without TCP-info
+  const literal = facts.remoteIp === null ? null : addressLiteral(facts.remoteIp);
+  const tcpInfo = literal === null ? null : facts.reverseName ? `${headerSafe(facts.reverseName)} ${literal}` : literal;
+  const lines = [`Received: from ${headerSafe(facts.helo)}${tcpInfo === null ? '' : ` (${tcpInfo})`}`];
   if (facts.tls) lines.push(`\t(using ${headerSafe(facts.tls.protocol)} with cipher ${headerSafe(facts.tls.cipher)})`);
   lines.push(`\tby ${facts.hostname} with ${facts.protocol} id ${facts.id}`);
   const only = facts.recipients.length === 1 ? facts.recipients[0] : undefined;

@@ -13,6 +13,7 @@ import {
 import type { ResourceNames } from '../config.ts';
 import { addressKey, normaliseDomain, parseAddress } from '../addresses.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
+import { hourWindowExpiry, type SubmissionCounter } from '../sending-policy.ts';
 import { DEFAULT_MAILBOXES } from './mailbox-names.ts';
 import type { DynamoMailStore } from './mailstore.ts';
 import { StoreError, type Account, type Alias, type Directory, type Domain, type RecipientRoute } from './types.ts';
@@ -29,6 +30,8 @@ const isConditionFailure = (err: unknown) => (err as { name?: string }).name ===
 const domainPk = (domain: string) => `domain#${domain}`;
 const accountPk = (address: string) => `account#${address}`;
 const aliasPk = (address: string) => `alias#${address}`;
+/** Submission counter of an account: pk `sent#<account>`, sk `hour#<YYYY-MM-DDTHH>` (core/sending-policy.ts). */
+const sentPk = (address: string) => `sent#${address}`;
 
 function requireDomain(name: string): string {
   const domain = normaliseDomain(name);
@@ -74,7 +77,7 @@ function toAlias(item: Item): Alias {
   return { address: item.address as string, domain: item.domain as string, targets: item.targets as string[] };
 }
 
-export class DynamoDirectory implements Directory {
+export class DynamoDirectory implements Directory, SubmissionCounter {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: Tables,
@@ -289,6 +292,27 @@ export class DynamoDirectory implements Directory {
   async listAliases(domain?: string): Promise<Alias[]> {
     const items = domain === undefined ? await this.scanKind('alias') : await this.queryDomain(requireDomain(domain), 'alias#');
     return items.map(toAlias).sort((a, b) => (a.address < b.address ? -1 : 1));
+  }
+
+  // ---- submission counters ---------------------------------------------------------------
+
+  /**
+   * One atomic ADD per submission, so every edge task shares the count. The item carries no
+   * `domain` (it stays out of byDomain) and an `expiresAt` for DynamoDB TTL.
+   */
+  async countSubmission(account: string, hourWindow: string): Promise<number> {
+    const key = requireAddress(account);
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tables.directory,
+        Key: { pk: sentPk(key), sk: `hour#${hourWindow}` },
+        UpdateExpression: 'ADD #count :one SET expiresAt = if_not_exists(expiresAt, :expiresAt)',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':one': 1, ':expiresAt': hourWindowExpiry(hourWindow) },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(out.Attributes?.count ?? 0);
   }
 
   // ---- routing ---------------------------------------------------------------------------

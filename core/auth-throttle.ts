@@ -1,0 +1,131 @@
+// Login throttling for every service that checks passwords (SMTP AUTH, IMAP LOGIN, POP3 USER/PASS):
+// failures slow further attempts per client IP and per account, and an IP that keeps failing is refused.
+
+export interface AuthThrottleOptions {
+  /** Failures (per IP, per account) that cost nothing; delays start after them. */
+  readonly freeFailures?: number;
+  /** Delay after the first counted failure; doubled with each further one. */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /**
+   * Failures from one IP after which its attempts are refused without checking the password.
+   * Only IPs are locked out: locking accounts would let anyone lock a user out of their mail,
+   * so an account under attack is only slowed down.
+   */
+  readonly lockoutFailures?: number;
+  /** A counter forgets its failures this long after the last one. */
+  readonly forgetAfterMs?: number;
+  /** Bound on tracked keys, so a flood of made-up names cannot grow memory without limit. */
+  readonly maxEntries?: number;
+  readonly now?: () => number;
+}
+
+/** What to do with a login attempt before its password is looked at. */
+export interface AuthVerdict {
+  /** Refuse at once (the client IP is locked out). */
+  readonly refuse: boolean;
+  /** Wait this long before checking the password. */
+  readonly delayMs: number;
+}
+
+interface FailureRecord {
+  failures: number;
+  lastFailureAt: number;
+}
+
+export const DEFAULT_AUTH_THROTTLE = {
+  freeFailures: 2,
+  baseDelayMs: 1000,
+  maxDelayMs: 15_000,
+  lockoutFailures: 10,
+  forgetAfterMs: 15 * 60_000,
+  maxEntries: 100_000,
+} as const;
+
+/**
+ * Failure counters keyed by `ip:<addr>` and `account:<name>`, in memory, one per process
+ * (a cache: a restart or another task starts from zero, which costs an attacker little time
+ * and the store nothing). The delay is applied to every attempt from a throttled IP or
+ * against a throttled account, right or wrong, and before the password is checked, so the
+ * answer time reveals neither whether the account exists nor whether the password was right.
+ */
+export class AuthThrottleCache {
+  private readonly failureCache = new Map<string, FailureRecord>();
+  private readonly settings: Required<Omit<AuthThrottleOptions, 'now'>>;
+  private readonly now: () => number;
+
+  constructor(options: AuthThrottleOptions = {}) {
+    const { now, ...rest } = options;
+    this.settings = { ...DEFAULT_AUTH_THROTTLE, ...stripUndefined(rest) };
+    this.now = now ?? Date.now;
+  }
+
+  verdict(ip: string, account: string): AuthVerdict {
+    const ipFailures = this.failuresOf(ipKey(ip));
+    if (ipFailures >= this.settings.lockoutFailures) return { refuse: true, delayMs: 0 };
+    return { refuse: false, delayMs: Math.max(this.delayAfter(ipFailures), this.delayAfter(this.failuresOf(accountKey(account)))) };
+  }
+
+  /** Milliseconds to wait before checking a login from `ip` for `account`. */
+  delayFor(ip: string, account: string): number {
+    return this.verdict(ip, account).delayMs;
+  }
+
+  /** Waits the throttle delay (at once when nothing is throttled); an abort ends the wait early. */
+  async wait(ip: string, account: string, signal?: AbortSignal): Promise<void> {
+    const ms = this.delayFor(ip, account);
+    if (ms <= 0 || signal?.aborted) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+  }
+
+  recordFailure(ip: string, account: string): void {
+    this.bump(ipKey(ip));
+    if (account.trim()) this.bump(accountKey(account));
+  }
+
+  /**
+   * A success clears the account's counter, not the IP's: otherwise a guesser holding one
+   * valid account could reset its IP between guesses at others.
+   */
+  recordSuccess(_ip: string, account: string): void {
+    this.failureCache.delete(accountKey(account));
+  }
+
+  private failuresOf(key: string): number {
+    const record = this.failureCache.get(key);
+    if (!record) return 0;
+    if (this.now() - record.lastFailureAt > this.settings.forgetAfterMs) {
+      this.failureCache.delete(key);
+      return 0;
+    }
+    return record.failures;
+  }
+
+  private delayAfter(failures: number): number {
+    const counted = failures - this.settings.freeFailures;
+    if (counted <= 0) return 0;
+    return Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** Math.min(counted - 1, 30));
+  }
+
+  private bump(key: string): void {
+    const failures = this.failuresOf(key) + 1;
+    // delete then set: Map order stays least-recently-failed first, which is what gets evicted
+    this.failureCache.delete(key);
+    if (this.failureCache.size >= this.settings.maxEntries) {
+      const oldest = this.failureCache.keys().next();
+      if (!oldest.done) this.failureCache.delete(oldest.value);
+    }
+    this.failureCache.set(key, { failures, lastFailureAt: this.now() });
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const ipKey = (ip: string) => `ip:${ip}`;
+// Account names are addresses compared case-insensitively: "Bob@x" and "bob@x" share a counter.
+const accountKey = (account: string) => `account:${account.trim().toLowerCase()}`;
