@@ -1,0 +1,71 @@
+// What a POP3 command handler may use: the services behind the server and the session's
+// connection, kept apart from socket handling so each command reads as its RFC section.
+import type { Readable } from 'node:stream';
+import type { Directory } from '../../core/store/types.ts';
+import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
+import type { AuthThrottleCache } from '../auth-throttle.ts';
+import type { Maildrop, MaildropStore } from './maildrop.ts';
+import type { ByteSink } from './message-output.ts';
+import type { Pop3State } from './state.ts';
+
+export type LogFields = Record<string, unknown>;
+export interface Pop3Log {
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+}
+export const silentPop3Log: Pop3Log = { info() {}, warn() {}, error() {} };
+
+/** The blob reads POP3 needs: whole messages and the leading range TOP wants. */
+export interface Pop3Blobs {
+  getStream(key: string, range?: { start: number; end: number }): Promise<Readable>;
+}
+
+/** The shared login throttle (mailbox-server/auth-throttle.ts), as far as POP3 uses it. */
+export type LoginThrottle = Pick<AuthThrottleCache, 'wait' | 'recordFailure' | 'recordSuccess'>;
+
+export interface Pop3Services {
+  readonly directory: Pick<Directory, 'verifyPassword'>;
+  readonly store: MaildropStore;
+  readonly blobs: Pop3Blobs;
+  readonly locks: MaildropLocks;
+  readonly throttle: LoginThrottle;
+  readonly log: Pop3Log;
+  /** RFC 2449 §6.9 IMPLEMENTATION. */
+  readonly implementation: string;
+}
+
+export interface Pop3Connection {
+  readonly remoteAddress: string;
+  readonly tls: boolean;
+  /** RFC 2595 §2.3: plaintext logins only over TLS, or from loopback unless told to treat it as remote. */
+  readonly plaintextLoginAllowed: boolean;
+  /** STLS is possible: not TLS yet and the server has credentials. */
+  readonly canStartTls: boolean;
+}
+
+export interface Pop3Context {
+  readonly services: Pop3Services;
+  readonly connection: Pop3Connection;
+  /** Sends a complete response (status line or short multi-line), honouring back-pressure. */
+  reply(response: Buffer): Promise<void>;
+  /** Raw bytes of a response in progress (message bodies). */
+  readonly send: ByteSink;
+  /** False once the client is gone: long outputs stop early. */
+  isOpen(): boolean;
+  /** Ends the session after a protocol failure mid-response, without another status line. */
+  abort(reason: string, err?: unknown): void;
+  setState(state: Pop3State): void;
+  /** Moves to TRANSACTION holding the lease, which the session keeps alive until it ends. */
+  enterTransaction(account: string, maildrop: Maildrop, lease: Pop3LeaseHandle): void;
+  /** Counts a failed login; the session closes after too many. */
+  loginFailed(): Promise<void>;
+  /** RFC 5034 §4: sends "+ challenge" and returns the client's line, or null if the exchange ended. */
+  saslExchange(challengeBase64: string): Promise<string | null>;
+  /** RFC 2595 §4: negotiates TLS on the connection after "+OK" was sent. */
+  startTls(): Promise<void>;
+  /** Sends a last response and closes the connection. */
+  close(final?: Buffer): Promise<void>;
+}
+
+export type Pop3LeaseHandle = Extract<Pop3State, { kind: 'transaction' }>['lease'];
