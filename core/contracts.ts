@@ -36,6 +36,15 @@ export const outboundEventSchema = z.object({
   recipients: z.array(z.string()).min(1),
   firstAttemptAt: isoDate,
   attempts: z.array(z.object({ at: isoDate, error: z.string(), recipients: z.array(z.string()) })),
+  /**
+   * Generation of this delivery's queue copy (the outbound record's `sequence`): a copy older
+   * than the record is stale (a redelivered or superseded message) and is dropped. Absent = 0.
+   */
+  sequence: z.number().int().nonnegative().optional(),
+  /** Not to be attempted before this time: SQS delays at most 900 s, so longer waits re-delay. */
+  notBefore: isoDate.optional(),
+  /** The delay warning DSN has been sent (it goes once per delivery). */
+  delayWarned: z.boolean().optional(),
 });
 export type OutboundEvent = z.infer<typeof outboundEventSchema>;
 
