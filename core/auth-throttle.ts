@@ -104,10 +104,11 @@ export class AuthThrottleCache {
     return record.failures;
   }
 
+  /** No delay for the first `freeFailures`; the attempt after them waits baseDelayMs, then doubling. */
   private delayAfter(failures: number): number {
-    const counted = failures - this.settings.freeFailures;
-    if (counted <= 0) return 0;
-    return Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** Math.min(counted - 1, 30));
+    const over = failures - this.settings.freeFailures;
+    if (over < 0) return 0;
+    return Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** Math.min(over, 30));
   }
 
   private bump(key: string): void {

@@ -3,6 +3,7 @@
 // clients (python smtplib, curl, swaks), and readers for what landed in S3 and SQS.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -23,6 +24,30 @@ export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 /** Reverse DNS answer the edge gets for every client, so Received: is predictable. */
 export const CLIENT_RDNS = 'client.rdns.test';
 export const fixedResolver = { reverse: (_ip: string, cb: (err: Error | null, names?: string[]) => void) => cb(null, [CLIENT_RDNS]) };
+
+/** The demo account's credentials (startEdgeWorld creates it). */
+export const DEMO = { user: 'demo@example.test', password: 'correct horse battery staple' } as const;
+
+/** RFC 4616 PLAIN initial response: authzid NUL authcid NUL password, base64. */
+export function plainToken(user: string, password: string, authzid = ''): string {
+  return Buffer.from(`${authzid}\0${user}\0${password}`, 'utf8').toString('base64');
+}
+
+/** An in-process edge with the MX and both submission listeners, closed when the test ends. */
+export async function startSubmissionEdge(t: TestContext, world: EdgeWorld, overrides: Partial<SmtpEdgeOptions> = {}): Promise<SmtpEdge & { mx: number; submission: number; submissions: number }> {
+  const edge = await startSmtpEdge({
+    ...world.edgeOptions,
+    listeners: [
+      { name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' },
+      { name: 'submission', role: 'submission', port: 0, host: '127.0.0.1' },
+      { name: 'submissions', role: 'submissions', port: 0, host: '127.0.0.1' },
+    ],
+    ...overrides,
+    limits: { ...world.edgeOptions.limits, ...overrides.limits },
+  });
+  t.after(() => edge.close());
+  return Object.assign(edge, { mx: edge.ports.mx!, submission: edge.ports.submission!, submissions: edge.ports.submissions! });
+}
 
 export interface EdgeWorld {
   readonly world: TestWorld;
@@ -58,6 +83,12 @@ export async function startEdgeWorld(options: { mail?: Partial<CoreConfig['mail'
       tls,
       listeners: [{ name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' }],
       resolver: fixedResolver,
+      // lenient defaults; the submission tests that need tight limits start their own edge
+      submission: {
+        limits: { maxMessagesPerHour: 1000, maxRecipientsPerMessage: 100 },
+        counter: directory,
+        authThrottle: { freeFailures: 1000 },
+      },
       // a test that ends with a session mid-transaction must not wait the production grace
       limits: { drainGraceMs: 2000 },
     };
@@ -132,8 +163,25 @@ export class SmtpWire {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  static async connect(port: number, options: { waitGreeting?: boolean } = {}): Promise<{ wire: SmtpWire; greeting: string }> {
-    const socket = net.connect(port, '127.0.0.1');
+  /** Implicit TLS (RFC 8314, port 465); the edge's certificate is self-signed. */
+  static async connectTls(port: number, options: { localAddress?: string } = {}): Promise<{ wire: SmtpWire; greeting: string }> {
+    const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, ...options });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    const wire = new SmtpWire(socket);
+    return { wire, greeting: await wire.reply() };
+  }
+
+  /** RFC 3207: STARTTLS, then the same session continues on a new wire over TLS. */
+  async startTls(): Promise<SmtpWire> {
+    const reply = await this.command('STARTTLS');
+    if (!reply.startsWith('220 ')) throw new Error(`STARTTLS refused: ${reply}`);
+    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
+    return new SmtpWire(secure);
+  }
+
+  static async connect(port: number, options: { waitGreeting?: boolean; localAddress?: string } = {}): Promise<{ wire: SmtpWire; greeting: string }> {
+    const socket = net.connect({ port, host: '127.0.0.1', ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const wire = new SmtpWire(socket);
     const greeting = options.waitGreeting === false ? '' : await wire.reply();
