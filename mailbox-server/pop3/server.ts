@@ -74,7 +74,7 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
   };
 
   const plainServer = createPlainServer((socket) => open(socket, false));
-  const tlsServer = createTlsServer({ secureContext }, (socket) => open(socket, true));
+  const tlsServer = createTlsServer({ key: options.tls.key, cert: options.tls.cert }, (socket) => open(socket, true));
   // A failed handshake on the TLS port concerns one client, not the server.
   tlsServer.on('tlsClientError', (error, socket) => {
     log.info('pop3.tls-failed', { ip: socket.remoteAddress, err: error });
