@@ -1,9 +1,10 @@
 // Files one inbound message (a validated queue event) into the INBOX of every local mailbox
 // it is addressed to: resolve recipients, read and index the blob once, file idempotently.
-import type { InboundEvent } from '../../core/contracts.ts';
+import type { InboundEvent, OutboundEvent } from '../../core/contracts.ts';
 import { InvalidEventError } from '../../core/contracts.ts';
 import { addressKey, parseAddress } from '../../core/addresses.ts';
 import type { MessageIndex } from '../../core/mime/types.ts';
+import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound.ts';
 import { StoreError, type Directory, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
 
 /** The metrics this function emits (CloudWatch EMF through Powertools in the handler). */
@@ -12,6 +13,8 @@ export type InboundMetric =
   | 'DuplicateDeliveries'
   | 'InvalidEvents'
   | 'RemoteRecipientsPending'
+  | 'RemoteRecipientsQueued'
+  | 'UnauthenticatedRelayRefused'
   | 'UnknownRecipients'
   | 'FailedEvents';
 
@@ -35,6 +38,13 @@ export interface InboundDeps {
   readonly indexMessage: (raw: Buffer) => MessageIndex | Promise<MessageIndex>;
   readonly logger: InboundLogger;
   readonly metrics: InboundMetrics;
+  /**
+   * The outbound queue and its records (core/outbound.ts). Without it remote recipients are
+   * only recorded (log + RemoteRecipientsPending), as before the relay existed.
+   */
+  readonly outbound?: OutboundEnqueuer;
+  /** The clock of firstAttemptAt; tests pin it. */
+  readonly now?: () => Date;
 }
 
 export interface FiledCopy {
@@ -58,6 +68,8 @@ interface DeliveryPlan {
   readonly accounts: string[];
   readonly unknown: string[];
   readonly remote: Map<string, string[]>;
+  /** The addresses in `remote` that came from alias forwards (relayed whoever sent the message). */
+  readonly forwards: Set<string>;
 }
 
 const INBOX = 'INBOX';
@@ -79,6 +91,7 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
   const accounts = new Map<string, string>();
   const unknown: string[] = [];
   const remote = new Map<string, string[]>();
+  const forwards = new Set<string>();
   const addRemote = (domain: string, address: string) => {
     const list = remote.get(domain) ?? [];
     if (!list.includes(address)) list.push(address);
@@ -94,7 +107,10 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
           if (!accounts.has(key)) accounts.set(key, account);
         }
         // An alias pointing off-site: the forward is the relay's work, like a remote RCPT.
-        for (const forward of route.forwards ?? []) addRemote(parseAddress(forward)?.domain ?? '(unparseable)', forward);
+        for (const forward of route.forwards ?? []) {
+          addRemote(parseAddress(forward)?.domain ?? '(unparseable)', forward);
+          forwards.add(forward);
+        }
         break;
       case 'unknown-local':
         unknown.push(rcpt);
@@ -104,7 +120,7 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
         break;
     }
   }
-  return { accounts: [...accounts.values()], unknown, remote };
+  return { accounts: [...accounts.values()], unknown, remote, forwards };
 }
 
 /**
@@ -171,29 +187,67 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
     metrics.addMetric('UnknownRecipients', 'Count', 1);
     logger.warn('no local mailbox for recipient at filing time; not delivered', { inboundId: event.id, recipient: rcpt });
   }
-  routeRemote(event, plan.remote, deps);
+  try {
+    await routeRemote(event, plan.remote, plan.forwards, deps);
+  } catch (err) {
+    failures.push(err);
+    logger.error('queuing remote recipients failed; the event will be retried', { inboundId: event.id, error: describe(err) });
+  }
 
   if (failures.length > 0) {
-    throw new AggregateError(failures, `${failures.length} of ${plan.accounts.length} copies of ${event.id} not filed`);
+    throw new AggregateError(failures, `${failures.length} steps of ${event.id} failed (filing ${plan.accounts.length} copies, queuing remote)`);
   }
   return { filed, unknown, remote: plan.remote };
 }
 
 /**
- * The seam for the relay (functions/relay/): recipients on other domains, grouped by
- * destination domain as the outbound event wants them. Until the relay exists they are
- * recorded (log + RemoteRecipientsPending), never dropped silently. The relay issue
- * replaces this with one outbound event per domain, keyed by (inbound id, domain) so a
- * retried record does not enqueue twice, and must re-check that the sender authenticated
- * (invariant 5; the edge only accepts remote RCPT after AUTH).
+ * Recipients on other domains become one outbound event per destination domain (the relay's
+ * work), queued once per (inbound id, domain) through the outbound record (core/outbound.ts), so
+ * a redelivered inbound record does not queue twice. Invariant 5 (no open relay) is re-checked
+ * here: only a message from an authenticated session, or an alias forward, leaves; any other
+ * remote recipient means the edge let it through, which is a bug: logged and counted, not sent.
  */
-export function routeRemote(event: InboundEvent, remote: ReadonlyMap<string, string[]>, deps: Pick<InboundDeps, 'logger' | 'metrics'>): void {
-  for (const [domain, recipients] of remote) {
-    deps.metrics.addMetric('RemoteRecipientsPending', 'Count', recipients.length);
-    deps.logger.warn('remote recipients pending: relay not implemented yet', {
+export async function routeRemote(
+  event: InboundEvent,
+  remote: ReadonlyMap<string, string[]>,
+  forwards: ReadonlySet<string>,
+  deps: Pick<InboundDeps, 'logger' | 'metrics' | 'outbound' | 'now'>,
+): Promise<void> {
+  const now = (deps.now ?? (() => new Date()))();
+  for (const [domain, all] of remote) {
+    const recipients = event.authenticatedUser ? all : all.filter((r) => forwards.has(r));
+    const refused = all.length - recipients.length;
+    if (refused > 0) {
+      deps.metrics.addMetric('UnauthenticatedRelayRefused', 'Count', refused);
+      deps.logger.error('REMOTE RECIPIENT WITHOUT AUTHENTICATION: not relayed (the edge should have refused it)', {
+        inboundId: event.id, recipientDomain: domain, recipients: refused,
+      });
+    }
+    if (recipients.length === 0) continue;
+    if (!deps.outbound) {
+      deps.metrics.addMetric('RemoteRecipientsPending', 'Count', recipients.length);
+      deps.logger.warn('remote recipients pending: no outbound queue configured', {
+        inboundId: event.id, recipientDomain: domain, recipients: recipients.length, authenticatedUser: event.authenticatedUser,
+      });
+      continue;
+    }
+    const outbound: OutboundEvent = {
+      version: 1,
+      id: outboundIdFor(event.id, domain),
       inboundId: event.id,
-      recipientDomain: domain,
-      recipients: recipients.length,
+      bucket: event.bucket,
+      key: event.key,
+      mailFrom: event.mailFrom,
+      domain,
+      recipients,
+      firstAttemptAt: now.toISOString(),
+      attempts: [],
+      sequence: 0,
+    };
+    const queuedNow = await enqueueOutbound(outbound, deps.outbound);
+    deps.metrics.addMetric('RemoteRecipientsQueued', 'Count', queuedNow ? recipients.length : 0);
+    deps.logger.info(queuedNow ? 'queued for relay' : 'already queued for relay (redelivery)', {
+      inboundId: event.id, outboundId: outbound.id, recipientDomain: domain, recipients: recipients.length,
       authenticatedUser: event.authenticatedUser,
     });
   }

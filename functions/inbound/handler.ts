@@ -8,6 +8,8 @@ import { createAwsClients } from '../../core/aws.ts';
 import { BlobStore } from '../../core/blobs.ts';
 import { createStore } from '../../core/store/index.ts';
 import { indexMessage } from '../../core/mime/index.ts';
+import { QueueSender } from '../../core/queues.ts';
+import { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
 import { createBatchProcessor } from './process-batch.ts';
 
 interface InboundRuntime {
@@ -36,6 +38,11 @@ function buildRuntime(env: Record<string, string | undefined>): InboundRuntime {
     indexMessage,
     logger,
     metrics,
+    outbound: {
+      records: new OutboundQueueStore(clients.doc, config.resources.tables.deliveries),
+      queue: new QueueSender(clients.sqs),
+      queueUrl: config.resources.queues.outbound,
+    },
   });
   return { logger, metrics, processBatch };
 }
