@@ -24,7 +24,7 @@ after(async () => {
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** 465: implicit TLS, EHLO, AUTH PLAIN as `user`; returns the wire ready for MAIL. */
-async function loggedIn(port: number, user = DEMO.user, password = DEMO.password): Promise<SmtpWire> {
+async function loggedIn(port: number, user: string = DEMO.user, password: string = DEMO.password): Promise<SmtpWire> {
   const { wire } = await SmtpWire.connectTls(port);
   await expectReply(wire.command('EHLO client.test'), /^250 /m);
   await expectReply(wire.command(`AUTH PLAIN ${plainToken(user, password)}`), /^235 2\.7\.0 /);
