@@ -1,0 +1,22 @@
+// The capability list (RFC 3501 §7.2.1), which depends on the connection: STARTTLS and AUTH=
+// before login, LOGINDISABLED on cleartext from a remote client (RFC 3501 §6.2.3, RFC 8314 spirit).
+
+export interface CapabilityContext {
+  readonly authenticated: boolean;
+  readonly secure: boolean;
+  /** Whether LOGIN/AUTHENTICATE may be used on this connection now. */
+  readonly cleartextAuthAllowed: boolean;
+  readonly appendLimit: number;
+}
+
+// COMPRESS=DEFLATE is deliberately absent (issue 3).
+const extensions = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN', 'SPECIAL-USE', 'CONDSTORE'];
+
+export function capabilityList(context: CapabilityContext): string[] {
+  const caps = ['IMAP4rev1', ...extensions, `APPENDLIMIT=${context.appendLimit}`];
+  if (context.authenticated) return caps;
+  if (!context.secure) caps.push('STARTTLS');
+  if (context.cleartextAuthAllowed) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');
+  else caps.push('LOGINDISABLED');
+  return caps;
+}

@@ -1,0 +1,19 @@
+// RFC 3501 §6.4.2 CLOSE (silent expunge of \Deleted unless read-only) and RFC 3691 UNSELECT.
+import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import type { SelectedState } from '../state.ts';
+
+export async function close(_command: CommandOf<'CLOSE'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
+  const { view } = state;
+  if (!view.readOnly) {
+    const current = await ctx.services.store.listMessageStates(view.mailbox.id, Number.MAX_SAFE_INTEGER);
+    const deleted = current.filter((s) => !s.expunged && s.flags.includes('\\Deleted') && view.msnOf(s.uid) > 0).map((s) => s.uid);
+    if (deleted.length > 0) await ctx.services.store.expunge(state.account, view.mailbox.id, deleted);
+  }
+  ctx.setState({ kind: 'authenticated', account: state.account });
+  return { text: 'CLOSE completed' };
+}
+
+export async function unselect(_command: CommandOf<'UNSELECT'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
+  ctx.setState({ kind: 'authenticated', account: state.account });
+  return { text: 'UNSELECT completed' };
+}

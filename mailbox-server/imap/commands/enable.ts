@@ -1,0 +1,17 @@
+// RFC 5161 ENABLE; only CONDSTORE (RFC 7162 §3.1) is enable-able here.
+import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import { atom, untagged } from '../wire/writer.ts';
+
+const enableable = new Set(['CONDSTORE']);
+
+export async function enable(command: CommandOf<'ENABLE'>, ctx: CommandContext): Promise<Completion> {
+  const now: string[] = [];
+  for (const name of command.capabilities.map((c) => c.toUpperCase())) {
+    if (enableable.has(name) && !ctx.enabled.has(name)) {
+      ctx.enabled.add(name);
+      now.push(name);
+    }
+  }
+  await ctx.send(untagged(atom('ENABLED'), ...now.map(atom)));
+  return { text: 'ENABLE completed' };
+}

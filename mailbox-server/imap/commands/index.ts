@@ -1,0 +1,64 @@
+// The table from command name to handler (which states may run it is in ../state.ts).
+import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import type { ImapCommandName } from '../wire/ast.ts';
+import { append } from './append.ts';
+import { authenticate } from './authenticate.ts';
+import { capability } from './capability.ts';
+import { close, unselect } from './close.ts';
+import { copy } from './copy.ts';
+import { create } from './create.ts';
+import { deleteMailbox } from './delete.ts';
+import { enable } from './enable.ts';
+import { expunge } from './expunge.ts';
+import { fetch } from './fetch.ts';
+import { id } from './id.ts';
+import { idle } from './idle.ts';
+import { list, lsub } from './list.ts';
+import { login } from './login.ts';
+import { logout } from './logout.ts';
+import { move } from './move.ts';
+import { namespace } from './namespace.ts';
+import { check, noop } from './noop.ts';
+import { rename } from './rename.ts';
+import { search } from './search.ts';
+import { select } from './select.ts';
+import { starttls } from './starttls.ts';
+import { status } from './status.ts';
+import { store } from './store.ts';
+import { subscribe } from './subscribe.ts';
+
+/** `state: never` lets each handler declare the narrower state it needs; the dispatcher has checked it. */
+type Handler<N extends ImapCommandName> = (command: CommandOf<N>, ctx: CommandContext, state: never) => Promise<Completion>;
+
+export const commandHandlers: { readonly [N in ImapCommandName]: Handler<N> } = {
+  CAPABILITY: capability,
+  NOOP: noop,
+  LOGOUT: logout,
+  ID: id,
+  STARTTLS: starttls,
+  AUTHENTICATE: authenticate,
+  LOGIN: login,
+  ENABLE: enable,
+  SELECT: select,
+  EXAMINE: select,
+  CREATE: create,
+  DELETE: deleteMailbox,
+  RENAME: rename,
+  SUBSCRIBE: subscribe,
+  UNSUBSCRIBE: subscribe,
+  LIST: list,
+  LSUB: lsub,
+  STATUS: status,
+  APPEND: append,
+  NAMESPACE: namespace,
+  IDLE: idle,
+  CHECK: check,
+  CLOSE: close,
+  UNSELECT: unselect,
+  EXPUNGE: expunge,
+  SEARCH: search,
+  FETCH: fetch,
+  STORE: store,
+  COPY: copy,
+  MOVE: move,
+};

@@ -1,0 +1,38 @@
+// RFC 3501 §6.3.1 SELECT and §6.3.2 EXAMINE; RFC 7162 §3.2.5 HIGHESTMODSEQ and the CONDSTORE
+// parameter; RFC 3501 §7.3.2 RECENT is always 0 (no session owns \Recent across processes).
+import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import { MailboxView } from '../mailbox-view.ts';
+import { resolveMailbox } from '../resolve.ts';
+import type { UserState } from '../state.ts';
+import { atom, statusLine, untagged } from '../wire/writer.ts';
+
+const systemFlags = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+export async function select(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx: CommandContext, state: UserState): Promise<Completion> {
+  // §6.3.1: a SELECT that fails leaves the session authenticated, with no mailbox selected.
+  ctx.setState({ kind: 'authenticated', account: state.account });
+  if (command.condstore) ctx.enabled.add('CONDSTORE');
+  const mailbox = await resolveMailbox(ctx, state.account, command.mailbox);
+  const readOnly = command.name === 'EXAMINE';
+  const view = await MailboxView.open(ctx.services.store, mailbox, readOnly);
+  const keywords = new Set<string>();
+  let firstUnseen = 0;
+  view.allUids().forEach((uid, i) => {
+    const flags = view.stateOf(uid)!.flags;
+    for (const f of flags) if (!f.startsWith('\\')) keywords.add(f);
+    if (firstUnseen === 0 && !flags.includes('\\Seen')) firstUnseen = i + 1;
+  });
+  const flags = [...systemFlags, ...[...keywords].sort()];
+  await ctx.send(
+    untagged(atom('FLAGS'), flags.map(atom)),
+    statusLine(null, 'OK', 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
+    untagged(view.exists, atom('EXISTS')),
+    untagged(0, atom('RECENT')),
+    ...(firstUnseen > 0 ? [statusLine(null, 'OK', 'First unseen', `UNSEEN ${firstUnseen}`)] : []),
+    statusLine(null, 'OK', 'UIDs valid', `UIDVALIDITY ${view.uidValidity}`),
+    statusLine(null, 'OK', 'Predicted next UID', `UIDNEXT ${view.nextUid}`),
+    statusLine(null, 'OK', 'Highest', `HIGHESTMODSEQ ${view.modSeq}`),
+  );
+  ctx.setState({ kind: 'selected', account: state.account, view });
+  return { text: `${command.name} completed`, code: readOnly ? 'READ-ONLY' : 'READ-WRITE' };
+}

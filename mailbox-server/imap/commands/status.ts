@@ -1,0 +1,55 @@
+// RFC 3501 §6.3.10 STATUS, with RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 7889 APPENDLIMIT,
+// RFC 9051 DELETED. Counts come from the projection of message states (no MIME index read).
+import type { Mailbox } from '../../../core/store/types.ts';
+import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import { mailboxNameToWire } from '../names.ts';
+import { resolveMailbox } from '../resolve.ts';
+import type { UserState } from '../state.ts';
+import type { StatusItem } from '../wire/ast.ts';
+import { atom, untagged, type ImapValue } from '../wire/writer.ts';
+
+/** The untagged STATUS response of one mailbox; shared with LIST-STATUS. */
+export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, items: readonly StatusItem[]): Promise<Buffer> {
+  const needsMessages = items.some((i) => i === 'MESSAGES' || i === 'UNSEEN' || i === 'SIZE' || i === 'DELETED');
+  const live = needsMessages ? (await ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext)).filter((s) => !s.expunged) : [];
+  const values: ImapValue[] = [];
+  for (const item of items) {
+    values.push(atom(item));
+    switch (item) {
+      case 'MESSAGES':
+        values.push(live.length);
+        break;
+      case 'RECENT':
+        values.push(0);
+        break;
+      case 'UIDNEXT':
+        values.push(mailbox.uidNext);
+        break;
+      case 'UIDVALIDITY':
+        values.push(mailbox.uidValidity);
+        break;
+      case 'UNSEEN':
+        values.push(live.filter((s) => !s.flags.includes('\\Seen')).length);
+        break;
+      case 'HIGHESTMODSEQ':
+        values.push(mailbox.highestModSeq);
+        break;
+      case 'SIZE':
+        values.push(live.reduce((n, s) => n + s.size, 0));
+        break;
+      case 'APPENDLIMIT':
+        values.push(ctx.services.appendLimit);
+        break;
+      case 'DELETED':
+        values.push(live.filter((s) => s.flags.includes('\\Deleted')).length);
+        break;
+    }
+  }
+  return untagged(atom('STATUS'), mailboxNameToWire(mailbox.name), values);
+}
+
+export async function status(command: CommandOf<'STATUS'>, ctx: CommandContext, state: UserState): Promise<Completion> {
+  const mailbox = await resolveMailbox(ctx, state.account, command.mailbox);
+  await ctx.send(await statusResponse(ctx, mailbox, command.items));
+  return { text: 'STATUS completed' };
+}

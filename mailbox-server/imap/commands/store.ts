@@ -1,0 +1,7 @@
+// placeholder
+import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import { no } from '../errors.ts';
+
+export async function store(_command: CommandOf<'STORE'>, _ctx: CommandContext): Promise<Completion> {
+  throw no('Not implemented yet');
+}

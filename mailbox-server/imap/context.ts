@@ -1,0 +1,57 @@
+// What a command handler sees of its session and of the server: the services (store, blobs,
+// directory, throttle), the connection's facts, the state, and a way to answer. No sockets.
+import type { BlobStore } from '../../core/blobs.ts';
+import type { Directory, MessageStore } from '../../core/store/types.ts';
+import type { AuthThrottleCache } from '../auth-throttle.ts';
+import type { ServerLog } from './log.ts';
+import type { SessionState } from './state.ts';
+import type { ImapCommand, ImapCommandName } from './wire/ast.ts';
+
+export interface ImapServices {
+  readonly store: MessageStore;
+  readonly directory: Pick<Directory, 'verifyPassword'>;
+  readonly blobs: Pick<BlobStore, 'put' | 'getRange'>;
+  readonly throttle: AuthThrottleCache;
+  readonly log: ServerLog;
+  readonly hostname: string;
+  /** RFC 7889 APPENDLIMIT: the largest message APPEND accepts (the wire's literal limit). */
+  readonly appendLimit: number;
+  /** How often IDLE looks at the mailbox item (RFC 2177 gives no interval; deliveries must show within 2 s). */
+  readonly idlePollMs: number;
+}
+
+/** The tagged OK of a completed command; `after` runs once it is written (STARTTLS, LOGOUT). */
+export interface Completion {
+  readonly text: string;
+  readonly code?: string;
+  readonly after?: () => Promise<void>;
+}
+
+export interface CommandContext {
+  readonly services: ImapServices;
+  readonly remoteAddress: string;
+  readonly secure: boolean;
+  readonly cleartextAuthAllowed: boolean;
+  /** Extensions turned on by ENABLE or SELECT (CONDSTORE), RFC 5161. */
+  readonly enabled: Set<string>;
+  setState(state: SessionState): void;
+  /** Writes response bytes, waiting while the socket is congested. */
+  send(...chunks: Buffer[]): Promise<void>;
+  /** The next raw line from the client (SASL responses, IDLE's DONE); null when the connection ends. */
+  readClientLine(signal?: AbortSignal): Promise<Buffer | null>;
+  /** Announces changes of the selected mailbox (if any) as untagged responses. */
+  syncSelected(allowExpunge: boolean): Promise<void>;
+  capabilities(): string[];
+  /** Upgrades the connection to TLS (RFC 3501 §6.2.1); only from an `after` hook. */
+  startTls(): Promise<void>;
+  close(): void;
+}
+
+/** The command form(s) named N (some AST members share one shape for several names). */
+export type CommandOf<N extends ImapCommandName> = ImapCommand extends infer C
+  ? C extends { readonly name: infer M }
+    ? N extends M
+      ? C
+      : never
+    : never
+  : never;

@@ -1,0 +1,125 @@
+// The IMAP listeners: cleartext with STARTTLS (143) and implicit TLS (993), one ImapSession per
+// connection, and a drain on close (stop accepting, BYE to every session, wait for sockets).
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import type { BlobStore } from '../../core/blobs.ts';
+import type { Directory, MessageStore } from '../../core/store/types.ts';
+import type { TlsCredentials } from '../../core/tls.ts';
+import { AuthThrottleCache } from '../auth-throttle.ts';
+import type { ImapServices } from './context.ts';
+import { silentLog, type ServerLog } from './log.ts';
+import { ImapSession, type ImapSessionLimits } from './session.ts';
+import { defaultImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
+
+export interface ImapListener {
+  /** Key of the port in `ports` (e.g. "imap", "imaps"). */
+  readonly name: string;
+  readonly port: number;
+  readonly host?: string;
+  readonly implicitTls: boolean;
+}
+
+export interface ImapServerOptions {
+  readonly store: MessageStore;
+  readonly directory: Pick<Directory, 'verifyPassword'>;
+  readonly blobs: Pick<BlobStore, 'put' | 'getRange'>;
+  readonly tls: TlsCredentials;
+  readonly hostname: string;
+  readonly listeners: readonly ImapListener[];
+  /** Shared with POP3 so a guesser cannot alternate protocols; one is made if absent. */
+  readonly throttle?: AuthThrottleCache;
+  readonly log?: ServerLog;
+  readonly limits?: Partial<Omit<ImapSessionLimits, 'wire'>> & { readonly wire?: Partial<ImapWireLimits>; readonly idlePollMs?: number };
+  /** Tests: treat loopback clients as remote, so cleartext LOGIN is refused (LOGINDISABLED). */
+  readonly loopbackIsRemote?: boolean;
+}
+
+export interface ImapServer {
+  readonly ports: Readonly<Record<string, number>>;
+  readonly sessionCount: number;
+  /** Stops accepting, says BYE to every session and waits for the sockets to close. */
+  close(): Promise<void>;
+}
+
+export async function startImapServer(options: ImapServerOptions): Promise<ImapServer> {
+  const wire: ImapWireLimits = { ...defaultImapWireLimits, ...options.limits?.wire };
+  const limits: ImapSessionLimits = {
+    unauthenticatedTimeoutMs: options.limits?.unauthenticatedTimeoutMs ?? 60_000,
+    idleTimeoutMs: options.limits?.idleTimeoutMs ?? 30 * 60_000,
+    maxBadCommands: options.limits?.maxBadCommands ?? 10,
+    wire,
+  };
+  const log = options.log ?? silentLog;
+  const services: ImapServices = {
+    store: options.store,
+    directory: options.directory,
+    blobs: options.blobs,
+    throttle: options.throttle ?? new AuthThrottleCache(),
+    log,
+    hostname: options.hostname,
+    appendLimit: wire.maxLiteralOctets,
+    idlePollMs: options.limits?.idlePollMs ?? 1000,
+  };
+  const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
+  const sessions = new Set<ImapSession>();
+  const sockets = new Set<Socket>();
+
+  const serve = (secure: boolean) => (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const session = new ImapSession(socket, {
+      services,
+      limits,
+      secureContext,
+      secure,
+      loopbackIsRemote: options.loopbackIsRemote ?? false,
+      onClose: () => sessions.delete(session),
+    });
+    sessions.add(session);
+    void session.run();
+  };
+
+  const servers: Server[] = [];
+  const ports: Record<string, number> = {};
+  try {
+    for (const listener of options.listeners) {
+      const server = listener.implicitTls
+        ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, serve(true))
+        : createTcpServer(serve(false));
+      // A failed TLS handshake must not take the process down.
+      server.on('tlsClientError', () => undefined);
+      server.on('error', (err) => log.error('listener-error', { err, listener: listener.name }));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listener.port, listener.host ?? '0.0.0.0', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      servers.push(server);
+      const address = server.address();
+      ports[listener.name] = typeof address === 'object' && address ? address.port : listener.port;
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw err;
+  }
+  log.info('imap-listening', { ports });
+
+  return {
+    ports,
+    get sessionCount() {
+      return sessions.size;
+    },
+    async close() {
+      const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const session of [...sessions]) await session.shutdown();
+      const deadline = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, 3000);
+      await Promise.all(closed);
+      clearTimeout(deadline);
+    },
+  };
+}

@@ -1,0 +1,304 @@
+// One IMAP connection: frames commands with the wire reader, guards (greeting first, too many bad
+// commands, timeouts of RFC 3501 §5.4), dispatches through the state table, and announces mailbox
+// changes after each command. Commands run one at a time, in order.
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { capabilityList } from './capabilities.ts';
+import { commandHandlers } from './commands/index.ts';
+import type { CommandContext, Completion, ImapServices } from './context.ts';
+import { imapErrorFromStore } from './errors.ts';
+import { allowedStates, type SessionState } from './state.ts';
+import type { ImapCommand } from './wire/ast.ts';
+import { type ImapWireLimits } from './wire/limits.ts';
+import { ParseError } from './wire/parse-error.ts';
+import { parseCommand, type ParserOptions } from './wire/parser.ts';
+import { ImapCommandReader, type ImapReaderEvent } from './wire/reader.ts';
+import { continuation, statusLine } from './wire/writer.ts';
+
+export interface ImapSessionLimits {
+  /** RFC 3501 §5.4 allows closing unauthenticated connections sooner than the 30-minute autologout. */
+  readonly unauthenticatedTimeoutMs: number;
+  /** RFC 3501 §5.4: an inactivity autologout timer of at least 30 minutes. */
+  readonly idleTimeoutMs: number;
+  readonly maxBadCommands: number;
+  readonly wire: ImapWireLimits;
+}
+
+export interface SessionOptions {
+  readonly services: ImapServices;
+  readonly limits: ImapSessionLimits;
+  readonly secureContext: SecureContext;
+  /** Implicit TLS (port 993). */
+  readonly secure: boolean;
+  /** Treat loopback clients as remote (tests of LOGINDISABLED). */
+  readonly loopbackIsRemote: boolean;
+  readonly onClose: () => void;
+}
+
+/** Paused reading once this many framed events wait (back-pressure on pipelining clients). */
+const MAX_QUEUED_EVENTS = 64;
+
+/** RFC 3501 §7.4.1: no EXPUNGE while answering FETCH, STORE, SEARCH; their UID forms may. */
+function expungeAllowedAfter(command: ImapCommand): boolean {
+  if (command.name === 'FETCH' || command.name === 'STORE' || command.name === 'SEARCH') return command.uid;
+  return true;
+}
+
+const isLoopback = (address: string) => address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+
+export class ImapSession {
+  private socket: Socket;
+  private secure: boolean;
+  private reader: ImapCommandReader;
+  private state: SessionState = { kind: 'notAuthenticated' };
+  private readonly events: ImapReaderEvent[] = [];
+  private wake: (() => void) | null = null;
+  private closed = false;
+  private badCommands = 0;
+  private readonly enabled = new Set<string>();
+  private readonly remoteAddress: string;
+  private readonly parserOptions: ParserOptions;
+  private readonly onData = (data: Buffer) => this.receive(data);
+  private readonly onEnd = () => this.close();
+  private readonly onError = () => this.close();
+  private readonly onTimeout = () => this.timeOut();
+
+  constructor(
+    socket: Socket,
+    private readonly options: SessionOptions,
+  ) {
+    this.socket = socket;
+    this.secure = options.secure;
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.reader = new ImapCommandReader(options.limits.wire);
+    this.parserOptions = { maxDepth: options.limits.wire.maxDepth, maxSequenceRanges: options.limits.wire.maxSequenceRanges, allowSavedResult: false };
+    this.attach(socket);
+  }
+
+  /** Sends the greeting and serves commands until the connection ends. */
+  async run(): Promise<void> {
+    try {
+      await this.write(statusLine(null, 'OK', `${this.options.services.hostname} IMAP4rev1 ready`, `CAPABILITY ${this.capabilities().join(' ')}`));
+      for (;;) {
+        const event = await this.nextEvent();
+        if (!event) break;
+        await this.handleEvent(event);
+        if (this.closed) break;
+      }
+    } catch (err) {
+      if (!this.closed) this.options.services.log.error('session-failed', { err, remote: this.remoteAddress });
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Server shutdown: RFC 3501 §7.1.5 BYE, then close. */
+  async shutdown(text = 'Server shutting down'): Promise<void> {
+    if (this.closed) return;
+    this.socket.write(statusLine(null, 'BYE', text));
+    this.close();
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('timeout', this.onTimeout);
+    this.armTimeout();
+  }
+
+  private detach(socket: Socket): void {
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('close', this.onEnd);
+    socket.off('error', this.onError);
+    socket.off('timeout', this.onTimeout);
+    socket.setTimeout(0);
+  }
+
+  private armTimeout(): void {
+    const limits = this.options.limits;
+    this.socket.setTimeout(this.state.kind === 'notAuthenticated' ? limits.unauthenticatedTimeoutMs : limits.idleTimeoutMs);
+  }
+
+  private timeOut(): void {
+    if (this.closed) return;
+    this.socket.write(statusLine(null, 'BYE', 'Autologout; idle for too long'));
+    this.close();
+  }
+
+  private receive(data: Buffer): void {
+    for (const event of this.reader.push(data)) this.events.push(event);
+    if (this.events.length >= MAX_QUEUED_EVENTS) this.socket.pause();
+    this.wake?.();
+  }
+
+  private async nextEvent(signal?: AbortSignal): Promise<ImapReaderEvent | null> {
+    for (;;) {
+      const event = this.events.shift();
+      if (event) {
+        if (this.events.length < MAX_QUEUED_EVENTS / 2 && this.socket.isPaused()) this.socket.resume();
+        return event;
+      }
+      if (this.closed || signal?.aborted) return null;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.wake = null;
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.wake = done;
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  private async handleEvent(event: ImapReaderEvent): Promise<void> {
+    switch (event.kind) {
+      case 'continue':
+        await this.write(continuation());
+        return;
+      case 'reject':
+        await this.write(statusLine(event.tag, event.status, event.text, event.code));
+        if (event.status === 'BAD') await this.countBad();
+        return;
+      case 'close':
+        await this.write(statusLine(null, 'BYE', event.text, event.code));
+        this.close();
+        return;
+      case 'command': {
+        let command: ImapCommand;
+        try {
+          command = parseCommand(event.chunks, this.parserOptions);
+        } catch (err) {
+          if (!(err instanceof ParseError)) throw err;
+          await this.write(Buffer.from(`${err.response}\r\n`));
+          await this.countBad();
+          return;
+        }
+        await this.execute(command);
+      }
+    }
+  }
+
+  private async countBad(): Promise<void> {
+    this.badCommands += 1;
+    if (this.badCommands >= this.options.limits.maxBadCommands) {
+      await this.write(statusLine(null, 'BYE', 'Too many invalid commands'));
+      this.close();
+    }
+  }
+
+  private async execute(command: ImapCommand): Promise<void> {
+    const allowed = allowedStates[command.name];
+    if (!allowed.includes(this.state.kind)) {
+      await this.write(statusLine(command.tag, 'BAD', `${command.name} is not valid in this state`));
+      await this.countBad();
+      return;
+    }
+    const context = this.context();
+    const handler = commandHandlers[command.name] as (c: ImapCommand, ctx: CommandContext, state: never) => Promise<Completion>;
+    let completion: Completion;
+    try {
+      completion = await handler(command, context, this.state as never);
+      await this.syncSelected(expungeAllowedAfter(command));
+    } catch (err) {
+      const answer = imapErrorFromStore(err);
+      if (!answer) {
+        this.options.services.log.error('command-failed', { err, command: command.name, remote: this.remoteAddress });
+        if (this.closed) return;
+        await this.write(statusLine(command.tag, 'NO', 'Server error, try again later', 'SERVERBUG'));
+        return;
+      }
+      if (this.closed) return;
+      await this.write(statusLine(command.tag, answer.status, answer.message, answer.code));
+      if (answer.status === 'BAD') await this.countBad();
+      return;
+    }
+    if (this.closed && command.name !== 'LOGOUT') return;
+    await this.write(statusLine(command.tag, 'OK', completion.text, completion.code ?? null));
+    this.armTimeout();
+    await completion.after?.();
+  }
+
+  private async syncSelected(allowExpunge: boolean): Promise<void> {
+    const state = this.state;
+    if (state.kind !== 'selected' || this.closed) return;
+    const responses = await state.view.sync(this.options.services.store, { allowExpunge, condstore: this.enabled.has('CONDSTORE') });
+    if (responses.length > 0) await this.write(...responses);
+  }
+
+  private capabilities(): string[] {
+    return capabilityList({
+      authenticated: this.state.kind === 'authenticated' || this.state.kind === 'selected',
+      secure: this.secure,
+      cleartextAuthAllowed: this.cleartextAuthAllowed(),
+      appendLimit: this.options.services.appendLimit,
+    });
+  }
+
+  private cleartextAuthAllowed(): boolean {
+    return this.secure || (isLoopback(this.remoteAddress) && !this.options.loopbackIsRemote);
+  }
+
+  private context(): CommandContext {
+    return {
+      services: this.options.services,
+      remoteAddress: this.remoteAddress,
+      secure: this.secure,
+      cleartextAuthAllowed: this.cleartextAuthAllowed(),
+      enabled: this.enabled,
+      setState: (state) => {
+        this.state = state;
+      },
+      send: (...chunks) => this.write(...chunks),
+      readClientLine: async (signal) => {
+        const event = await this.nextEvent(signal);
+        if (!event) return null;
+        // A SASL response or DONE is one plain line; anything else is not what we asked for.
+        if (event.kind === 'command' && event.chunks.length === 1) return event.chunks[0]!.bytes;
+        return Buffer.from('*');
+      },
+      syncSelected: (allowExpunge) => this.syncSelected(allowExpunge),
+      capabilities: () => this.capabilities(),
+      startTls: () => this.startTls(),
+      close: () => this.close(),
+    };
+  }
+
+  private async write(...chunks: Buffer[]): Promise<void> {
+    if (this.closed) return;
+    const socket = this.socket;
+    let ok = true;
+    for (const chunk of chunks) ok = socket.write(chunk);
+    if (!ok && !this.closed) {
+      await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    }
+  }
+
+  /** RFC 3501 §6.2.1; RFC 2595 §3.1: data pipelined after STARTTLS is discarded, not executed. */
+  private async startTls(): Promise<void> {
+    const plain = this.socket;
+    this.detach(plain);
+    this.events.length = 0;
+    this.reader = new ImapCommandReader(this.options.limits.wire);
+    const secured = new TLSSocket(plain, { isServer: true, secureContext: this.options.secureContext });
+    this.secure = true;
+    this.attach(secured);
+    await Promise.race([once(secured, 'secure'), once(secured, 'close')]).catch(() => undefined);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = { kind: 'logout' };
+    this.socket.end();
+    // A client that never reads must not hold the socket open.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+    this.wake?.();
+    this.options.onClose();
+  }
+}

@@ -1,0 +1,107 @@
+// Process entry of the mailbox server (Fargate task, or a child of the local supervisor): IMAP
+// (143 STARTTLS, 993 TLS) and POP3 (110 STLS, 995 TLS) over the DynamoDB store and S3 blobs.
+// Prints `{"event":"ready","ports":{"imap","imaps","pop3","pop3s"}}` and drains on SIGTERM/SIGINT.
+//   Core config: core/config.ts coreConfigFromEnv (MAIL_*).
+//   MAILBOX_HOST (default 0.0.0.0), IMAP_PORT (143), IMAPS_PORT (993), POP3_PORT (110), POP3S_PORT (995);
+//   a port of -1 turns that listener off.
+//   TLS_KEY_FILE + TLS_CERT_FILE, or else TLS_DIR caching a self-signed certificate.
+//   IMAP_MAX_APPEND_BYTES (APPENDLIMIT, default MAIL_MAX_MESSAGE_BYTES).
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { createAwsClients } from '../core/aws.ts';
+import { BlobStore } from '../core/blobs.ts';
+import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
+import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
+import { createStore } from '../core/store/index.ts';
+import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
+import { AuthThrottleCache } from './auth-throttle.ts';
+import { jsonLog } from './imap/log.ts';
+import { startImapServer, type ImapListener } from './imap/server.ts';
+import { startPop3Server } from './pop3/server.ts';
+
+const port = z.coerce.number().int().min(-1).max(65535);
+const envSchema = z
+  .object({
+    MAILBOX_HOST: z.string().min(1).default('0.0.0.0'),
+    IMAP_PORT: port.default(143),
+    IMAPS_PORT: port.default(993),
+    POP3_PORT: port.default(110),
+    POP3S_PORT: port.default(995),
+    TLS_KEY_FILE: z.string().min(1).optional(),
+    TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-mailbox-server-tls')),
+    IMAP_MAX_APPEND_BYTES: z.coerce.number().int().positive().optional(),
+  })
+  .refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' });
+
+async function main(): Promise<void> {
+  const log = jsonLog((line) => process.stdout.write(line));
+  const config = coreConfigFromEnv();
+  const env = parseConfig(envSchema, process.env, 'mailbox server environment');
+  const tls =
+    env.TLS_KEY_FILE && env.TLS_CERT_FILE
+      ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
+      : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
+  const clients = createAwsClients(config.aws);
+  const { directory, mailStore } = createStore(clients, config.resources);
+  const blobs = new BlobStore(clients.s3, config.resources.bucket);
+  // One throttle for both protocols, so a guesser cannot alternate between them.
+  const throttle = new AuthThrottleCache();
+
+  const listeners: ImapListener[] = [];
+  if (env.IMAP_PORT >= 0) listeners.push({ name: 'imap', port: env.IMAP_PORT, host: env.MAILBOX_HOST, implicitTls: false });
+  if (env.IMAPS_PORT >= 0) listeners.push({ name: 'imaps', port: env.IMAPS_PORT, host: env.MAILBOX_HOST, implicitTls: true });
+  const imap = await startImapServer({
+    store: mailStore,
+    directory,
+    blobs,
+    tls,
+    hostname: config.mail.hostname,
+    listeners,
+    throttle,
+    log,
+    limits: { wire: { maxLiteralOctets: env.IMAP_MAX_APPEND_BYTES ?? config.mail.maxMessageBytes, maxCommandOctets: (env.IMAP_MAX_APPEND_BYTES ?? config.mail.maxMessageBytes) + 1024 * 1024 } },
+  });
+  const pop3 = await startPop3Server({
+    directory,
+    store: mailStore,
+    blobs,
+    locks: new DynamoMaildropLocks(clients.doc, config.resources.tables),
+    throttle,
+    tls,
+    host: env.MAILBOX_HOST,
+    ports: { plain: env.POP3_PORT >= 0 ? env.POP3_PORT : null, tls: env.POP3S_PORT >= 0 ? env.POP3S_PORT : null },
+    hostname: config.mail.hostname,
+    log,
+  });
+  const ports: Record<string, number> = { ...imap.ports };
+  if (pop3.ports.plain !== null) ports.pop3 = pop3.ports.plain;
+  if (pop3.ports.tls !== null) ports.pop3s = pop3.ports.tls;
+  process.stdout.write(`${JSON.stringify({ event: 'ready', ports })}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('draining', { signal });
+    Promise.all([imap.close(), pop3.close()]).then(
+      () => {
+        log.info('stopped');
+        for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error('stop-failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`mailbox-server failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
