@@ -104,11 +104,11 @@ export class AuthThrottleCache {
     return record.failures;
   }
 
-  /** No delay for the first `freeFailures`; the attempt after them waits baseDelayMs, then doubling. */
+  /** The first `freeFailures` failures cost nothing; each one after them doubles the delay from baseDelayMs. */
   private delayAfter(failures: number): number {
     const over = failures - this.settings.freeFailures;
-    if (over < 0) return 0;
-    return Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** Math.min(over, 30));
+    if (over <= 0) return 0;
+    return Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** Math.min(over - 1, 30));
   }
 
   private bump(key: string): void {

@@ -158,7 +158,7 @@ test('hourly limit: counted in DynamoDB, so a second edge task sees the same cou
 test('login throttle: failures slow the next attempts, then the IP is refused with 454 4.7.0; the account is slowed from other IPs too', async (t) => {
   const baseDelayMs = 300;
   const edge = await startSubmissionEdge(t, world, {
-    submission: { ...world.edgeOptions.submission!, authThrottle: { freeFailures: 2, baseDelayMs, maxDelayMs: 600, lockoutFailures: 4 } },
+    submission: { ...world.edgeOptions.submission!, authThrottle: { freeFailures: 1, baseDelayMs, maxDelayMs: 600, lockoutFailures: 4 } },
   });
   const { wire } = await SmtpWire.connectTls(edge.submissions);
   t.after(() => wire.destroy());
@@ -172,7 +172,7 @@ test('login throttle: failures slow the next attempts, then the IP is refused wi
   const second = await attempt('guess 2');
   assert.equal(first.reply, '535 5.7.8 Authentication credentials invalid');
   assert.equal(second.reply, '535 5.7.8 Authentication credentials invalid');
-  // two free failures; the third attempt waits baseDelayMs before the password is looked at
+  // one free failure; after the second, the next attempt waits baseDelayMs before the password is looked at
   const third = await attempt('guess 3');
   assert.equal(third.reply, '535 5.7.8 Authentication credentials invalid');
   assert.ok(third.ms >= baseDelayMs - 20, `third attempt took ${third.ms} ms`);
