@@ -1,0 +1,139 @@
+// Renders FETCH data items (RFC 3501 §7.4.2) for one message from its stored item: metadata from
+// the item, ENVELOPE/BODYSTRUCTURE from the MIME index, BODY[section]<partial> by ranged reads of
+// the blob through the part map (core/mime sectionRange), never by re-parsing the message.
+import type { MessageItem, MessageState } from '../../core/store/types.ts';
+import { sectionRange, type ByteRange, type SectionSpec } from '../../core/mime/index.ts';
+import type { FetchAttribute, Section } from './wire/ast.ts';
+import { atom, bodyNonExtensibleValue, bodyStructureValue, envelopeValue, Literal, serialize, type ImapValue } from './wire/writer.ts';
+
+type BodyAttribute = Extract<FetchAttribute, { kind: 'BODY[]' }>;
+
+export interface BlobReader {
+  getRange(key: string, start: number, end: number): Promise<Buffer>;
+}
+
+const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE, in UTC. */
+export function formatInternalDate(iso: string): string {
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${String(d.getUTCDate()).padStart(2, ' ')}-${months[d.getUTCMonth()]}-${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+/** The section as echoed in the response: BODY[1.2.HEADER.FIELDS (From To)]. */
+function sectionName(section: Section): string {
+  const parts = section.part.join('.');
+  if (!section.text) return parts;
+  const text = section.text.kind === 'HEADER.FIELDS' ? `HEADER.FIELDS${section.text.not ? '.NOT' : ''} (${section.text.fields.join(' ')})` : section.text.kind;
+  return parts ? `${parts}.${text}` : text;
+}
+
+function specOf(section: Section): SectionSpec {
+  const text = section.text;
+  const kind = !text ? 'body' : text.kind === 'TEXT' ? 'text' : text.kind === 'MIME' ? 'mime' : 'header';
+  return { part: section.part, kind };
+}
+
+/** Keeps (or drops, for .NOT) the named fields of a header block; ends with the blank line (RFC 3501 §6.4.5). */
+export function filterHeaderFields(header: Buffer, fields: readonly string[], not: boolean): Buffer {
+  const wanted = new Set(fields.map((f) => f.toLowerCase()));
+  const out: string[] = [];
+  let keep = false;
+  for (const line of header.toString('latin1').split(/(?<=\n)/)) {
+    if (line === '\r\n' || line === '\n' || line === '') break;
+    if (line[0] !== ' ' && line[0] !== '\t') {
+      const colon = line.indexOf(':');
+      keep = wanted.has((colon === -1 ? line : line.slice(0, colon)).trim().toLowerCase()) !== not;
+    }
+    if (keep) out.push(line.endsWith('\n') ? line : `${line}\r\n`);
+  }
+  return Buffer.from(`${out.join('')}\r\n`, 'latin1');
+}
+
+/** The bytes of BODY[section]<partial>: one ranged read (two for HEADER.FIELDS, which filters first). */
+export async function sectionBytes(blobs: BlobReader, message: MessageItem, attribute: Pick<BodyAttribute, 'section' | 'partial'>): Promise<Buffer> {
+  const range: ByteRange | null = sectionRange(message.index, specOf(attribute.section));
+  if (!range) return Buffer.alloc(0);
+  const partial = attribute.partial;
+  const text = attribute.section.text;
+  if (text?.kind === 'HEADER.FIELDS') {
+    const filtered = filterHeaderFields(await blobs.getRange(message.blobKey, range.start, range.end), text.fields, text.not);
+    return partial ? filtered.subarray(partial.offset, partial.offset + partial.length) : filtered;
+  }
+  if (!partial) return blobs.getRange(message.blobKey, range.start, range.end);
+  const start = Math.min(range.end, range.start + partial.offset);
+  return blobs.getRange(message.blobKey, start, Math.min(range.end, start + partial.length));
+}
+
+export interface RenderOptions {
+  readonly uid: boolean;
+  readonly modseq: boolean;
+}
+
+/** The parenthesised list of one FETCH response; `state` carries the flags after any implicit \Seen. */
+/** Items answered from the message state alone, without the stored item (its MIME index). */
+const stateOnly = new Set<FetchAttribute['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ']);
+
+export const needsMessageItem = (attributes: readonly FetchAttribute[]) => attributes.some((a) => !stateOnly.has(a.kind));
+
+export async function renderFetch(
+  blobs: BlobReader,
+  state: MessageState,
+  /** The stored item; needed unless every attribute is answered from the state. */
+  item: MessageItem | null,
+  attributes: readonly FetchAttribute[],
+  options: RenderOptions,
+): Promise<Buffer> {
+  const message = item ?? ({ ...state, blobKey: '', index: null } as unknown as MessageItem);
+  const { flags, modSeq } = state;
+  const items: ImapValue[] = [];
+  const push = (name: string, value: ImapValue) => items.push(atom(name), value);
+  const kinds = new Set(attributes.map((a) => a.kind));
+  // RFC 3501 §6.4.8: UID FETCH responses always include UID; RFC 7162 §3.2.4: MODSEQ with CONDSTORE.
+  if (options.uid && !kinds.has('UID')) push('UID', message.uid);
+  for (const attribute of attributes) {
+    switch (attribute.kind) {
+      case 'UID':
+        push('UID', message.uid);
+        break;
+      case 'FLAGS':
+        push('FLAGS', flags.map(atom));
+        break;
+      case 'INTERNALDATE':
+        push('INTERNALDATE', formatInternalDate(message.internalDate));
+        break;
+      case 'RFC822.SIZE':
+        push('RFC822.SIZE', message.size);
+        break;
+      case 'MODSEQ':
+        push('MODSEQ', [modSeq]);
+        break;
+      case 'ENVELOPE':
+        push('ENVELOPE', envelopeValue(message.index.envelope));
+        break;
+      case 'BODYSTRUCTURE':
+        push('BODYSTRUCTURE', bodyStructureValue(message.index.body));
+        break;
+      case 'BODY':
+        push('BODY', bodyNonExtensibleValue(message.index.body));
+        break;
+      case 'RFC822':
+        push('RFC822', new Literal(await sectionBytes(blobs, message, { section: { part: [], text: null }, partial: null })));
+        break;
+      case 'RFC822.HEADER':
+        push('RFC822.HEADER', new Literal(await sectionBytes(blobs, message, { section: { part: [], text: { kind: 'HEADER' } }, partial: null })));
+        break;
+      case 'RFC822.TEXT':
+        push('RFC822.TEXT', new Literal(await sectionBytes(blobs, message, { section: { part: [], text: { kind: 'TEXT' } }, partial: null })));
+        break;
+      case 'BODY[]': {
+        const name = `BODY[${sectionName(attribute.section)}]${attribute.partial ? `<${attribute.partial.offset}>` : ''}`;
+        push(name, new Literal(await sectionBytes(blobs, message, attribute)));
+        break;
+      }
+    }
+  }
+  if (options.modseq && !kinds.has('MODSEQ')) push('MODSEQ', [modSeq]);
+  return serialize(items);
+}
