@@ -1,0 +1,97 @@
+// The relay's configuration beside core's: the schedule, SMTP timeouts, smarthost or direct MX,
+// and a transport map. Read once at the composition root (handler.ts) from the environment.
+import { z } from 'zod';
+import { parseConfig } from '../../core/config.ts';
+import { relayPolicyFromEnv, type RelayPolicy } from '../../core/relay-policy.ts';
+import type { SmtpTimeouts } from './smtp-client.ts';
+
+export interface Smarthost {
+  readonly host: string;
+  readonly port: number;
+  /** `implicit` = TLS from the first byte (465); `starttls` = STARTTLS required (587, SES). */
+  readonly tls: 'implicit' | 'starttls';
+  readonly verifyCertificate: boolean;
+  /** ARN of a Secrets Manager secret with JSON {"username","password"} (AWS). */
+  readonly secretArn: string | null;
+  /** Credentials given directly (local stack, tests). */
+  readonly username: string | null;
+  readonly password: string | null;
+}
+
+export interface RelayConfig {
+  readonly policy: RelayPolicy;
+  readonly timeouts: SmtpTimeouts;
+  /** Port of remote MX hosts (25; tests point it at their fake MX). */
+  readonly mxPort: number;
+  /** All mail through this host instead of MX delivery; null = direct MX. */
+  readonly smarthost: Smarthost | null;
+  /** Per-domain next hops that skip MX lookup, like Postfix's transport_maps: domain -> host:port. */
+  readonly transports: Readonly<Record<string, { host: string; port: number }>>;
+  /** Time kept back from the Lambda deadline to settle a batch (re-enqueue, records, DSNs). */
+  readonly settleMarginMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/).transform((v) => {
+  const i = v.lastIndexOf(':');
+  return { host: v.slice(0, i), port: Number(v.slice(i + 1)) };
+});
+
+/**
+ * MAIL_RELAY_MX_PORT, MAIL_RELAY_TRANSPORTS (JSON {"domain": "host:port"}),
+ * MAIL_RELAY_CONNECT_TIMEOUT_MS, MAIL_RELAY_GREETING_TIMEOUT_MS, MAIL_RELAY_IDLE_TIMEOUT_MS,
+ * MAIL_RELAY_SETTLE_MARGIN_MS, the policy's MAIL_RELAY_* (core/relay-policy.ts), and for a
+ * smarthost MAIL_SMARTHOST_HOST, MAIL_SMARTHOST_PORT (587), MAIL_SMARTHOST_TLS (starttls |
+ * implicit; implicit by default on 465), MAIL_SMARTHOST_VERIFY_TLS (true),
+ * MAIL_SMARTHOST_SECRET_ARN or MAIL_SMARTHOST_USERNAME + MAIL_SMARTHOST_PASSWORD.
+ */
+export function relayConfigFromEnv(env: Env): RelayConfig {
+  const n = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+  let transports: unknown = {};
+  try {
+    transports = env.MAIL_RELAY_TRANSPORTS ? JSON.parse(env.MAIL_RELAY_TRANSPORTS) : {};
+  } catch {
+    transports = 'not JSON';
+  }
+  const port = n('MAIL_SMARTHOST_PORT', 587);
+  const schema = z.object({
+    timeouts: z.object({ connectMs: z.number().int().positive(), greetingMs: z.number().int().positive(), idleMs: z.number().int().positive() }),
+    mxPort: z.number().int().min(1).max(65535),
+    smarthost: z.object({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535),
+      tls: z.enum(['implicit', 'starttls']),
+      verifyCertificate: z.boolean(),
+      secretArn: z.string().min(1).nullable(),
+      username: z.string().min(1).nullable(),
+      password: z.string().nullable(),
+    }).nullable(),
+    transports: z.record(z.string().min(1), hostPort),
+    settleMarginMs: z.number().int().nonnegative(),
+  });
+  const parsed = parseConfig(schema, {
+    // Connect has no RFC figure; the rest are RFC 5321 §4.5.3.2's minimums. A Lambda cannot wait
+    // 10 minutes (its timeout is FUNCTIONS.relay), so each attempt also stops at the deadline.
+    timeouts: {
+      connectMs: n('MAIL_RELAY_CONNECT_TIMEOUT_MS', 30_000),
+      greetingMs: n('MAIL_RELAY_GREETING_TIMEOUT_MS', 5 * 60_000),
+      idleMs: n('MAIL_RELAY_IDLE_TIMEOUT_MS', 10 * 60_000),
+    },
+    mxPort: n('MAIL_RELAY_MX_PORT', 25),
+    smarthost: env.MAIL_SMARTHOST_HOST
+      ? {
+          host: env.MAIL_SMARTHOST_HOST,
+          port,
+          tls: (env.MAIL_SMARTHOST_TLS ?? (port === 465 ? 'implicit' : 'starttls')),
+          verifyCertificate: env.MAIL_SMARTHOST_VERIFY_TLS !== 'false',
+          secretArn: env.MAIL_SMARTHOST_SECRET_ARN || null,
+          username: env.MAIL_SMARTHOST_USERNAME || null,
+          password: env.MAIL_SMARTHOST_PASSWORD ?? null,
+        }
+      : null,
+    transports,
+    settleMarginMs: n('MAIL_RELAY_SETTLE_MARGIN_MS', 15_000),
+  }, 'relay configuration (environment)');
+  return { ...parsed, policy: relayPolicyFromEnv(env) };
+}

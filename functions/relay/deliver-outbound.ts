@@ -1,0 +1,223 @@
+// One outbound event, one delivery attempt: drop stale copies, wait out `notBefore`, detect loops,
+// sign, try the next hops, then settle each recipient (delivered, retry later, or bounce).
+import type { OutboundEvent } from '../../core/contracts.ts';
+import { countReceivedHeaders, headerValue, statusOfReply, type DsnRecipient } from '../../core/dsn.ts';
+import { signMessage, type DkimKey } from '../../core/dkim.ts';
+import { parseAddress } from '../../core/addresses.ts';
+import { SmtpError } from '../../core/errors.ts';
+import { decideRetry, expiryOf, queueDelayUntil } from '../../core/relay-policy.ts';
+import { TERMINAL_STATES, type OutboundQueueStore } from '../../core/store/outbound-queue.ts';
+import { sendDsn, type BounceDeps } from './bounce.ts';
+import type { RelayConfig } from './config.ts';
+import { resolveDestination, type DnsResolver } from './mx.ts';
+import { sendTransaction, type RecipientReply, type SmtpTarget, type TransactionResult } from './smtp-client.ts';
+
+export interface RelayDeps extends BounceDeps {
+  readonly config: RelayConfig;
+  readonly records: Pick<OutboundQueueStore, 'get' | 'advance'>;
+  readonly blobs: BounceDeps['blobs'] & { getBuffer(key: string): Promise<Buffer> };
+  readonly queue: { sendOutbound(queueUrl: string, event: OutboundEvent, delaySeconds?: number): Promise<void>; readonly queueUrl: string };
+  readonly dkimKeys: { get(domain: string): Promise<DkimKey | null> };
+  readonly resolver: DnsResolver;
+  /** Smarthost credentials, read lazily (Secrets Manager in AWS). */
+  readonly smarthostCredentials: () => Promise<{ user: string; pass: string } | undefined>;
+  readonly now: () => Date;
+  readonly random?: () => number;
+}
+
+export type RelayOutcome = 'delivered' | 'bounced' | 'deferred' | 'partial' | 'stale' | 'cancelled' | 'redelayed';
+
+/** The event's generation; events from before generations existed count as 0. */
+const sequenceOf = (event: OutboundEvent) => event.sequence ?? 0;
+
+/**
+ * Handles one queue copy. Resolves when SQS may delete it: everything that must outlive it
+ * (a retry copy, DSNs, the record) is written first, so a crash at any point loses nothing and
+ * at worst repeats the attempt. Rejects when the copy should come back (transient AWS trouble).
+ */
+export async function deliverOutbound(event: OutboundEvent, deps: RelayDeps, deadline: number): Promise<RelayOutcome> {
+  const { logger, metrics } = deps;
+  const now = deps.now();
+  const record = await deps.records.get(event.id);
+  if (record && record.state === 'cancelled') {
+    metrics.addMetric('CancelledDropped', 'Count', 1);
+    logger.warn('delivery cancelled by an operator; copy dropped without a bounce', { outboundId: event.id });
+    return 'cancelled';
+  }
+  if (record && (TERMINAL_STATES.includes(record.state) || record.sequence > sequenceOf(event))) {
+    metrics.addMetric('StaleCopiesDropped', 'Count', 1);
+    logger.info('stale copy dropped (a newer one settled this delivery)', {
+      outboundId: event.id, copySequence: sequenceOf(event), recordSequence: record.sequence, state: record.state,
+    });
+    return 'stale';
+  }
+
+  // SQS delays at most 900 s: a longer wait comes back early and is delayed again.
+  if (event.notBefore && new Date(event.notBefore).getTime() > now.getTime()) {
+    const { delaySeconds, notBefore } = queueDelayUntil(new Date(event.notBefore), now);
+    const { notBefore: _drop, ...rest } = event;
+    await deps.queue.sendOutbound(deps.queue.queueUrl, notBefore ? event : rest, delaySeconds);
+    metrics.addMetric('Redelayed', 'Count', 1);
+    return 'redelayed';
+  }
+
+  const raw = await deps.blobs.getBuffer(event.key);
+  const policy = deps.config.policy;
+  let replies: RecipientReply[];
+  let remoteMta: string | null = null;
+  const hops = countReceivedHeaders(raw);
+  if (hops > policy.maxHops) {
+    // RFC 5321 §6.3: a loop is a permanent failure; the message is not sent on.
+    metrics.addMetric('LoopsDetected', 'Count', 1);
+    logger.warn('mail loop detected: too many Received headers', { outboundId: event.id, hops, maxHops: policy.maxHops });
+    replies = event.recipients.map((address) => ({ address, class: 5, reply: `554 5.4.6 Too many hops (${hops} Received headers, limit ${policy.maxHops})` }));
+  } else {
+    ({ replies, remoteMta } = await attempt(event, raw, deps, deadline));
+  }
+
+  const delivered = replies.filter((r) => r.class === 2);
+  const temporary = replies.filter((r) => r.class === 4);
+  const permanent = replies.filter((r) => r.class === 5);
+  const failed: DsnRecipient[] = permanent.map((r) => ({
+    address: r.address, action: 'failed', status: statusOfReply(r.reply, 5), diagnostic: r.reply, remoteMta,
+  }));
+  metrics.addMetric('Delivered', 'Count', delivered.length);
+  if (delivered.length) logger.info('delivered', { outboundId: event.id, recipients: delivered.length, remoteMta, attempt: event.attempts.length + 1 });
+
+  let next: OutboundEvent | null = null;
+  let nextAt: Date | null = null;
+  let warnNow = false;
+  if (temporary.length > 0) {
+    const decision = decideRetry({
+      now, firstAttemptAt: new Date(event.firstAttemptAt), failures: event.attempts.length + 1, warned: event.delayWarned ?? false, policy,
+    });
+    if (decision.kind === 'expire') {
+      metrics.addMetric('Expired', 'Count', temporary.length);
+      // RFC 3463 X.4.7: delivery time expired; the last reply says why.
+      for (const r of temporary) failed.push({ address: r.address, action: 'failed', status: '5.4.7', diagnostic: `${r.reply} (gave up after ${formatAge(policy.maxAgeSeconds)})`, remoteMta });
+    } else {
+      warnNow = decision.warnNow;
+      nextAt = decision.at;
+      const { delaySeconds, notBefore } = queueDelayUntil(decision.at, now);
+      const { notBefore: _old, ...base } = event;
+      next = {
+        ...base,
+        recipients: temporary.map((r) => r.address),
+        attempts: [...event.attempts, { at: now.toISOString(), error: temporary[0]!.reply, recipients: temporary.map((r) => r.address) }],
+        sequence: sequenceOf(event) + 1,
+        delayWarned: (event.delayWarned ?? false) || warnNow,
+        ...(notBefore ? { notBefore: notBefore.toISOString() } : {}),
+      };
+      // The retry copy goes first: the original is deleted only after this succeeded.
+      await deps.queue.sendOutbound(deps.queue.queueUrl, next, delaySeconds);
+      metrics.addMetric('Deferred', 'Count', temporary.length);
+      logger.warn('deferred', { outboundId: event.id, recipients: temporary.length, reply: temporary[0]!.reply, nextAttemptAt: decision.at.toISOString(), attempt: event.attempts.length + 1 });
+    }
+  }
+
+  const attemptNo = event.attempts.length + 1;
+  if (failed.length > 0) {
+    metrics.addMetric('Bounced', 'Count', failed.length);
+    logger.warn('failed permanently', { outboundId: event.id, recipients: failed.length, reply: failed[0]!.diagnostic });
+    await sendDsn({ event, original: raw, recipients: failed, tag: `failed-${attemptNo}`, now }, deps);
+  }
+  if (warnNow) {
+    metrics.addMetric('DelayWarnings', 'Count', 1);
+    await sendDsn({
+      event, original: raw, tag: 'delayed', now, willRetryUntil: expiryOf(new Date(event.firstAttemptAt), policy),
+      recipients: temporary.map((r) => ({ address: r.address, action: 'delayed', status: statusOfReply(r.reply, 4), diagnostic: r.reply, remoteMta })),
+    }, deps);
+  }
+
+  const lastError = temporary[0]?.reply ?? failed[0]?.diagnostic ?? null;
+  const state = next ? 'deferred' : failed.length > 0 ? 'bounced' : 'delivered';
+  const advanced = await deps.records.advance(event.id, sequenceOf(event), {
+    state, lastError, nextAttemptAt: nextAt ? nextAt.toISOString() : null, ...(next ? { event: next } : {}),
+  });
+  if (!advanced) logger.warn('another copy settled this delivery meanwhile (at-least-once duplicate)', { outboundId: event.id, sequence: sequenceOf(event) });
+  if (next) return delivered.length > 0 || failed.length > 0 ? 'partial' : 'deferred';
+  return failed.length > 0 ? (delivered.length > 0 ? 'partial' : 'bounced') : 'delivered';
+}
+
+function formatAge(seconds: number): string {
+  return seconds >= 86400 ? `${+(seconds / 86400).toFixed(1)} days` : seconds >= 3600 ? `${+(seconds / 3600).toFixed(1)} hours` : `${seconds} s`;
+}
+
+/** The domain whose key signs: the From header's (DMARC alignment, RFC 7489 §3.1.1), else the envelope's. */
+export function signingDomainOf(raw: Buffer, mailFrom: string): string | null {
+  const from = headerValue(raw, 'from');
+  const angle = from ? /<([^<>\s]+@[^<>\s]+)>/.exec(from)?.[1] ?? /([^\s<>,;"]+@[^\s<>,;"]+)/.exec(from)?.[1] : undefined;
+  return parseAddress(angle ?? '')?.domain ?? parseAddress(mailFrom)?.domain ?? null;
+}
+
+async function signed(event: OutboundEvent, raw: Buffer, deps: RelayDeps): Promise<Buffer> {
+  const domain = signingDomainOf(raw, event.mailFrom);
+  const key = domain ? await deps.dkimKeys.get(domain) : null;
+  if (!key) {
+    deps.metrics.addMetric('DkimUnsigned', 'Count', 1);
+    deps.logger.info('no DKIM key for the sender domain; sent unsigned', { outboundId: event.id, domain });
+    return raw;
+  }
+  try {
+    const out = await signMessage(raw, key);
+    deps.metrics.addMetric('DkimSigned', 'Count', 1);
+    return out;
+  } catch (err) {
+    // An unsigned message still beats none; the metric makes the broken key visible.
+    deps.metrics.addMetric('DkimUnsigned', 'Count', 1);
+    deps.logger.error('DKIM signing failed; sent unsigned', { outboundId: event.id, domain, error: String(err) });
+    return raw;
+  }
+}
+
+/** The hosts to try, in order: smarthost, transport map, or MX (RFC 5321 §5.1). */
+async function nextHops(event: OutboundEvent, deps: RelayDeps): Promise<SmtpTarget[] | SmtpError> {
+  const { config } = deps;
+  if (config.smarthost) {
+    const s = config.smarthost;
+    const auth = await deps.smarthostCredentials();
+    return [{
+      name: s.host, address: s.host, port: s.port, secure: s.tls === 'implicit', requireTls: s.tls === 'starttls',
+      verifyCertificate: s.verifyCertificate, ...(auth ? { auth } : {}),
+    }];
+  }
+  const mapped = config.transports[event.domain];
+  if (mapped) return [{ name: mapped.host, address: mapped.host, port: mapped.port, secure: false, requireTls: false, verifyCertificate: false }];
+  try {
+    const destination = await resolveDestination(event.domain, deps.resolver, config.mxPort, deps.random);
+    // RFC 7505 §4.2: mail to a null MX domain fails at once with 556 5.1.10.
+    if (destination.kind === 'null-mx') return new SmtpError(556, '5.1.10', `Recipient domain ${event.domain} accepts no mail (null MX)`);
+    return destination.hosts.flatMap((h) => h.addresses.map((address) => ({
+      name: h.name, address, port: h.port, secure: false, requireTls: false, verifyCertificate: false,
+    })));
+  } catch (err) {
+    if (err instanceof SmtpError) return err;
+    throw err;
+  }
+}
+
+async function attempt(event: OutboundEvent, raw: Buffer, deps: RelayDeps, deadline: number): Promise<{ replies: RecipientReply[]; remoteMta: string | null }> {
+  const all = (cls: 4 | 5, reply: string): RecipientReply[] => event.recipients.map((address) => ({ address, class: cls, reply }));
+  const hops = await nextHops(event, deps);
+  if (hops instanceof SmtpError) return { replies: all(hops.code >= 500 ? 5 : 4, `${hops.code} ${hops.reply}`), remoteMta: null };
+  const message = await signed(event, raw, deps);
+  let last: TransactionResult | null = null;
+  let lastHost: string | null = null;
+  let anyTemporary = false;
+  let tried = 0;
+  for (const target of hops) {
+    if (Date.now() >= deadline) break;
+    tried++;
+    last = await sendTransaction({
+      target, heloName: deps.hostname, mailFrom: event.mailFrom, recipients: event.recipients, message,
+      timeouts: deps.config.timeouts, deadline,
+    });
+    lastHost = target.name;
+    if (last.kind === 'answered') return { replies: last.replies, remoteMta: target.name };
+    deps.logger.warn('host failed; trying the next one', { outboundId: event.id, host: target.name, address: target.address, reply: last.reply });
+    if (!last.permanent) anyTemporary = true;
+  }
+  // A 5xx before the envelope from every host (e.g. a 554 greeting) is permanent; anything else retries.
+  const permanent = last !== null && last.kind === 'host-failed' && !anyTemporary && tried === hops.length;
+  return { replies: all(permanent ? 5 : 4, last?.reply ?? '451 4.4.7 No time left for a delivery attempt'), remoteMta: lastHost };
+}
