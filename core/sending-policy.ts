@@ -1,4 +1,4 @@
-// What an authenticated sender may do on submission (RFC 6409 §4.1, §8.1): which envelope
+// What an authenticated sender may do on submission (RFC 6409 §6.1 enforce submission rights): which envelope
 // senders it may use, and how much it may send (per-account limits shared by every edge task).
 import { addressKey } from './addresses.ts';
 import { SmtpError } from './errors.ts';
@@ -34,14 +34,14 @@ export function hourWindowExpiry(window: string): number {
 export const SENDING_REPLIES = {
   // RFC 3463 X.7.1: the sender is not allowed to use this address; permanent, retrying cannot help
   notYourAddress: (address: string) => new SmtpError(553, '5.7.1', `Sender address <${address}> is not owned by the authenticated user`),
-  // RFC 6409 §8.1 lets the MSA enforce sender policy; users do not send bounces
+  // RFC 6409 §6.1 lets the MSA enforce submission rights; users do not send bounces
   nullSender: () => new SmtpError(553, '5.7.1', 'The null sender <> is not allowed for authenticated users'),
   // temporary: the hour passes, and the client keeps the message in its outbox meanwhile
   hourlyLimit: (limit: number) => new SmtpError(451, '4.7.1', `Sending limit of ${limit} messages per hour reached, try again later`),
 };
 
 /**
- * RFC 6409 §8.1: an authenticated account may send as its own address or as any address whose
+ * RFC 6409 §6.1: an authenticated account may send as its own address or as any address whose
  * mail reaches it (an alias among whose targets it is, following chains, or its domain's
  * catch-all for addresses nobody else holds). `route` is how the directory routes `mailFrom`.
  * Throws the reply to give when the sender is not allowed.

@@ -129,7 +129,7 @@ function roleSettings(role: ListenerRole, submission: SubmissionSettings | undef
         allowInsecureAuth: false,
         authRequiredMessage: AUTH_REQUIRED,
         maxRecipients: submission.limits.maxRecipientsPerMessage,
-        // the Received: header of submitted mail needs no client name (RFC 6409 §8.1)
+        // a user's client has no useful reverse name; the Received: header keeps the IP literal
         disableReverseLookup: true,
       };
   }
@@ -233,7 +233,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
     return account.address;
   };
 
-  /** RFC 6409 §8.1 sender policy, then the account's hourly limit (counted per transaction). */
+  /** RFC 6409 §6.1 sender policy, then the account's hourly limit (counted per transaction). */
   const authorizeSubmission = async (user: string, mailFrom: string, session: SMTPServerSession): Promise<void> => {
     if (!submission) throw temporaryFailure();
     const senderKey = addressKey(mailFrom);

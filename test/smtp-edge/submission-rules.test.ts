@@ -52,7 +52,7 @@ const sender = (from: string) => checkEnvelopeSender('demo@example.test', from, 
   (err: unknown) => (err instanceof SmtpError ? `${err.code} ${err.enhanced}` : 'other'),
 );
 
-test('sender policy (RFC 6409 §8.1): own address and addresses that reach the account; nothing else', async () => {
+test('sender policy (RFC 6409 §6.1): own address and addresses that reach the account; nothing else', async () => {
   assert.equal(await sender('demo@example.test'), 'ok');
   assert.equal(await sender('Demo@EXAMPLE.test'), 'ok');
   assert.equal(await sender('sales@example.test'), 'ok');
