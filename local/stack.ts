@@ -13,7 +13,7 @@ import { Supervisor, type ComponentSpec, type ReadyInfo, type SupervisorEvent } 
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-export type ComponentName = 'emulators' | 'smtp-edge' | 'inbound-runner' | 'mailbox-server';
+export type ComponentName = 'emulators' | 'smtp-edge' | 'inbound-runner' | 'relay-runner' | 'mailbox-server';
 
 export interface LocalPorts {
   /** SMTP, the MX (25 in AWS). */
@@ -59,6 +59,7 @@ const RESOURCE_PREFIX = 'mail';
 const COMPONENT_ENTRIES: Record<ComponentName, { entry: string; needs: string[] }> = {
   emulators: { entry: 'local/processes/emulators.ts', needs: [] },
   'inbound-runner': { entry: 'local/processes/inbound-runner.ts', needs: ['functions/inbound/handler.ts'] },
+  'relay-runner': { entry: 'local/processes/relay-runner.ts', needs: ['functions/relay/handler.ts'] },
   'smtp-edge': { entry: 'smtp-edge/main.ts', needs: [] },
   'mailbox-server': { entry: 'mailbox-server/main.ts', needs: [] },
 };
@@ -220,6 +221,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           POWERTOOLS_METRICS_NAMESPACE: 'Mail',
           RUNNER_CONCURRENCY: String(options.runnerConcurrency ?? 2),
           ...extra('inbound-runner'),
+        }),
+      },
+      'relay-runner': {
+        name: 'relay-runner',
+        entry: entry('relay-runner'),
+        env: () => ({
+          ...coreEnv,
+          AWS_REGION: config.aws.region,
+          AWS_LAMBDA_FUNCTION_NAME: 'mail-relay',
+          POWERTOOLS_SERVICE_NAME: 'mail-relay',
+          POWERTOOLS_METRICS_NAMESPACE: 'Mail',
+          RUNNER_CONCURRENCY: String(options.runnerConcurrency ?? 2),
+          ...extra('relay-runner'),
         }),
       },
       'smtp-edge': {
