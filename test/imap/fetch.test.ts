@@ -109,6 +109,7 @@ describe('IMAP FETCH and STORE', () => {
       assert.equal(message.bodyStructure?.childNodes?.[1]?.dispositionParameters?.filename, 'data.bin');
       assert.equal(message.source?.toString('latin1'), multipart);
       const { content } = await client.download('1', '2');
+      assert.ok(content);
       const parts: Buffer[] = [];
       for await (const chunk of content) parts.push(chunk as Buffer);
       assert.deepEqual(Buffer.concat(parts), Buffer.from(attachment.replace(/\r\n/g, ''), 'base64'));

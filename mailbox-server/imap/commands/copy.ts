@@ -1,7 +1,20 @@
-// placeholder
+// RFC 3501 §6.4.7 COPY and UID COPY; RFC 4315 §3 COPYUID. The copy shares the blob (the store
+// counts references); a missing target is NO [TRYCREATE].
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
-import { no } from '../errors.ts';
+import { copyMessages } from '../copy-messages.ts';
+import { resolveMessageSet } from '../message-set.ts';
+import { resolveMailbox } from '../resolve.ts';
+import { compactSequenceSet } from '../sequence-set.ts';
+import type { SelectedState } from '../state.ts';
 
-export async function copy(_command: CommandOf<'COPY'>, _ctx: CommandContext): Promise<Completion> {
-  throw no('Not implemented yet');
+export async function copy(command: CommandOf<'COPY'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
+  const { view } = state;
+  const target = await resolveMailbox(ctx, state.account, command.mailbox, 'TRYCREATE');
+  const uids = resolveMessageSet(view, command.sequence, command.uid).filter((uid) => !view.isExpunged(uid));
+  const pairs = await copyMessages(ctx.services.store, state.account, view.mailbox.id, uids, target);
+  if (pairs.length === 0) return { text: `${command.uid ? 'UID ' : ''}COPY completed` };
+  return {
+    text: `${command.uid ? 'UID ' : ''}COPY completed`,
+    code: `COPYUID ${target.uidValidity} ${compactSequenceSet(pairs.map(([from]) => from))} ${compactSequenceSet(pairs.map(([, to]) => to))}`,
+  };
 }

@@ -1,0 +1,197 @@
+// SEARCH evaluation (RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ). Three-valued: keys on flags, UIDs,
+// sequence numbers, sizes and internal dates are answered from the message state alone; only
+// messages those cannot decide get their stored item (sent date), header block or decoded body.
+import { simpleParser } from 'mailparser';
+import type { MessageItem, MessageState } from '../../core/store/types.ts';
+import type { ImapDate, SearchKey } from './wire/ast.ts';
+import { sequenceSetContains } from './sequence-set.ts';
+
+/** What a message offers to the evaluator; absent fields are not loaded (yet). */
+export interface SearchSubject {
+  readonly msn: number;
+  readonly state: MessageState;
+  item?: MessageItem;
+  /** Header fields, lowercased names, unfolded and RFC 2047-decoded values. */
+  headers?: ReadonlyArray<readonly [string, string]>;
+  /** Decoded body text (text parts, HTML stripped of tags). */
+  body?: string;
+}
+
+export interface SearchScope {
+  readonly exists: number;
+  readonly maxUid: number;
+}
+
+export interface SearchNeeds {
+  readonly item: boolean;
+  readonly headers: boolean;
+  readonly body: boolean;
+}
+
+export function searchNeeds(key: SearchKey): SearchNeeds {
+  switch (key.kind) {
+    case 'header':
+      return { item: false, headers: true, body: false };
+    case 'body':
+      return { item: false, headers: false, body: true };
+    case 'text':
+      return { item: false, headers: true, body: true };
+    case 'date':
+      return { item: key.of === 'sent', headers: false, body: false };
+    case 'not':
+      return searchNeeds(key.key);
+    case 'or':
+      return merge([searchNeeds(key.left), searchNeeds(key.right)]);
+    case 'and':
+      return merge(key.keys.map(searchNeeds));
+    default:
+      return { item: false, headers: false, body: false };
+  }
+}
+
+const merge = (needs: SearchNeeds[]): SearchNeeds => ({
+  item: needs.some((n) => n.item),
+  headers: needs.some((n) => n.headers),
+  body: needs.some((n) => n.body),
+});
+
+export function usesModSeq(key: SearchKey): boolean {
+  if (key.kind === 'modseq') return true;
+  if (key.kind === 'not') return usesModSeq(key.key);
+  if (key.kind === 'or') return usesModSeq(key.left) || usesModSeq(key.right);
+  if (key.kind === 'and') return key.keys.some(usesModSeq);
+  return false;
+}
+
+const dayNumber = (d: ImapDate) => d.year * 10000 + d.month * 100 + d.day;
+
+function compareDay(day: number, op: 'before' | 'on' | 'since', target: ImapDate): boolean {
+  const t = dayNumber(target);
+  return op === 'before' ? day < t : op === 'on' ? day === t : day >= t;
+}
+
+const monthNames = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/** The calendar date of a Date: header as written (RFC 3501 §6.4.4 disregards time and zone), or null. */
+export function sentDayNumber(header: string | null): number | null {
+  if (!header) return null;
+  const m = /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})/.exec(header);
+  if (m) {
+    const month = monthNames.indexOf(m[2]!.toLowerCase()) + 1;
+    let year = Number(m[3]);
+    if (year < 50) year += 2000;
+    else if (year < 1000) year += 1900;
+    if (month > 0) return year * 10000 + month * 100 + Number(m[1]);
+  }
+  const t = Date.parse(header);
+  if (Number.isNaN(t)) return null;
+  const d = new Date(t);
+  return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
+}
+
+const includes = (haystack: string, needle: string) => haystack.toLowerCase().includes(needle.toLowerCase());
+
+/** true / false, or undefined when the subject lacks the data to decide. */
+export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): boolean | undefined {
+  switch (key.kind) {
+    case 'all':
+      return true;
+    case 'flag':
+      return s.state.flags.includes(key.flag) === key.present;
+    case 'sequence':
+      return key.set.kind === 'ranges' ? sequenceSetContains(key.set, s.msn, scope.exists) : false;
+    case 'uid':
+      return key.set.kind === 'ranges' ? sequenceSetContains(key.set, s.state.uid, scope.maxUid) : false;
+    case 'size':
+      return key.op === 'larger' ? s.state.size > key.octets : s.state.size < key.octets;
+    case 'modseq':
+      return s.state.modSeq >= Number(key.modseq);
+    case 'date': {
+      if (key.of === 'internal') {
+        const d = new Date(s.state.internalDate);
+        return compareDay(d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate(), key.op, key.date);
+      }
+      if (!s.item) return undefined;
+      const day = sentDayNumber(s.item.index.envelope.date);
+      return day === null ? false : compareDay(day, key.op, key.date);
+    }
+    case 'header': {
+      if (!s.headers) return undefined;
+      const field = key.field.toLowerCase();
+      // RFC 3501 §6.4.4 HEADER with an empty string matches every message that has the field.
+      return s.headers.some(([name, value]) => name === field && includes(value, key.value));
+    }
+    case 'body':
+      return s.body === undefined ? undefined : includes(s.body, key.value);
+    case 'text': {
+      const inHeader = s.headers ? s.headers.some(([name, value]) => includes(`${name}: ${value}`, key.value)) : undefined;
+      if (inHeader === true) return true;
+      const inBody = s.body === undefined ? undefined : includes(s.body, key.value);
+      if (inBody === true) return true;
+      return inHeader === false && inBody === false ? false : undefined;
+    }
+    case 'not': {
+      const r = evaluate(key.key, s, scope);
+      return r === undefined ? undefined : !r;
+    }
+    case 'or': {
+      const l = evaluate(key.left, s, scope);
+      if (l === true) return true;
+      const r = evaluate(key.right, s, scope);
+      if (r === true) return true;
+      return l === false && r === false ? false : undefined;
+    }
+    case 'and': {
+      let unknown = false;
+      for (const k of key.keys) {
+        const r = evaluate(k, s, scope);
+        if (r === false) return false;
+        if (r === undefined) unknown = true;
+      }
+      return unknown ? undefined : true;
+    }
+  }
+}
+
+// ---- decoding what header and body searches look at -----------------------------------------
+
+/** RFC 2047 encoded-words of an unstructured or structured header value; malformed ones stay as they are. */
+export function decodeEncodedWords(value: string): string {
+  return value
+    .replace(/(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?)/g, '$1')
+    .replace(/=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=/g, (whole, charset: string, encoding: string, text: string) => {
+      try {
+        const bytes =
+          encoding.toUpperCase() === 'B'
+            ? Buffer.from(text, 'base64')
+            : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+        return new TextDecoder(charset.toLowerCase()).decode(bytes);
+      } catch {
+        return whole;
+      }
+    });
+}
+
+/** Header block bytes → [lowercased name, unfolded decoded value] pairs. */
+export function parseHeaderFields(block: Buffer): Array<[string, string]> {
+  const fields: Array<[string, string]> = [];
+  const text = block.toString('utf8');
+  for (const raw of text.split(/\r?\n(?![ \t])/)) {
+    if (raw.trim() === '') continue;
+    const colon = raw.indexOf(':');
+    if (colon <= 0) continue;
+    const value = raw.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+    fields.push([raw.slice(0, colon).trim().toLowerCase(), decodeEncodedWords(value)]);
+  }
+  return fields;
+}
+
+/** Cap on the bytes of one message decoded for BODY/TEXT search, so one huge message cannot stall a session. */
+export const MAX_SEARCH_BODY_BYTES = 10 * 1024 * 1024;
+
+/** The text BODY searches: decoded text parts, HTML with its tags removed. */
+export async function decodedBodyText(raw: Buffer): Promise<string> {
+  const parsed = await simpleParser(raw.subarray(0, MAX_SEARCH_BODY_BYTES), { skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true });
+  const html = typeof parsed.html === 'string' ? parsed.html.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ') : '';
+  return `${parsed.text ?? ''}\n${html}`;
+}
