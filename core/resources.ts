@@ -23,6 +23,7 @@ export interface TableDefinition {
  *   pk `domain#<domain>`   sk `domain`
  *   pk `account#<address>` sk `account`
  *   pk `alias#<address>`   sk `alias`  (catch-all: `alias#@<domain>`)
+ *   pk `sent#<address>`    sk `hour#<YYYY-MM-DDTHH>`  submission counter, expires through `expiresAt`
  *   GSI byDomain (domain, pk) lists everything of one domain.
  * mailboxes: per account, pk = account address.
  *   sk `mbox#<mailboxId>`  the mailbox state (name, uidValidity, uidNext, highestModSeq)
@@ -40,6 +41,8 @@ export const TABLES = {
     globalIndexes: [
       { indexName: 'byDomain', partitionKey: { name: 'domain', type: 'S' }, sortKey: { name: 'pk', type: 'S' } },
     ],
+    // Hourly submission counters (`sent#<account>`) expire; nothing else here sets it.
+    ttlAttribute: 'expiresAt',
   },
   mailboxes: {
     id: 'mailboxes',

@@ -47,3 +47,15 @@ export function allowReadTable(grantee: iam.IGrantable, table: dynamodb.ITable):
 export function allowReadWriteTable(grantee: iam.IGrantable, table: dynamodb.ITable): void {
   table.grant(grantee, ...READ_ACTIONS, ...WRITE_ACTIONS);
 }
+
+/**
+ * Count submissions in the directory's hourly `sent#<account>` items, and nothing else:
+ * dynamodb:LeadingKeys limits the writes to those partition keys.
+ */
+export function allowCountSubmissions(grantee: iam.IGrantable, directory: dynamodb.ITable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['dynamodb:UpdateItem'],
+    resources: [directory.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['sent#*'] } },
+  }));
+}

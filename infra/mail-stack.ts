@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { FUNCTIONS, QUEUES, type QueueName } from '../core/resources.ts';
-import { allowGetRawBlobs, allowPutRawBlobs, allowReadTable, allowReadWriteTable, allowSendMessage, allowTagRawBlobs } from './access.ts';
+import { allowCountSubmissions, allowGetRawBlobs, allowPutRawBlobs, allowReadTable, allowReadWriteTable, allowSendMessage, allowTagRawBlobs } from './access.ts';
 import { QueueConsumer } from './constructs/functions.ts';
 import { MailDns } from './constructs/dns.ts';
 import { MailService } from './constructs/mail-service.ts';
@@ -116,6 +116,7 @@ export class MailStack extends Stack {
       allowPutRawBlobs(role, bucket);
       allowSendMessage(role, queue('inbound').queue);
       allowReadTable(role, tables.directory);
+      allowCountSubmissions(role, tables.directory);
     } else missing('edge');
 
     // --- mailbox server: IMAP 143/993, POP3 110/995 ---

@@ -3,8 +3,8 @@
 // drains on SIGTERM/SIGINT (stop accepting, finish transactions in flight, exit).
 //   Core config: see core/config.ts coreConfigFromEnv (MAIL_*).
 //   SMTP_PORT (MX, default 25), SMTP_HOST (default 0.0.0.0),
-//   SMTP_SUBMISSION_PORT (587 STARTTLS + AUTH; also read as SUBMISSION_PORT) and SMTPS_PORT
-//   (465 implicit TLS; also read as SMTP_SMTPS_PORT): each listener runs only when its port is set,
+//   SMTP_SUBMISSION_PORT (587 STARTTLS + AUTH) and SMTP_SMTPS_PORT (465 implicit TLS), the names
+//   of infra/service-contract.ts: each listener runs only when its port is set,
 //   SUBMISSION_MAX_MESSAGES_PER_HOUR (default 200, per account, shared through DynamoDB),
 //   SUBMISSION_MAX_RECIPIENTS (default 100 per message), SUBMISSION_HIDE_CLIENT_IP (true|false,
 //   default false: leave the client IP out of submitted mail's Received: header),
@@ -28,10 +28,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 const edgeEnvSchema = z.object({
   SMTP_PORT: port.default(25),
   SMTP_HOST: z.string().min(1).default('0.0.0.0'),
-  // infra/service-contract.ts and local/stack.ts spell these differently; both are accepted
   SMTP_SUBMISSION_PORT: port.optional(),
-  SUBMISSION_PORT: port.optional(),
-  SMTPS_PORT: port.optional(),
   SMTP_SMTPS_PORT: port.optional(),
   SUBMISSION_MAX_MESSAGES_PER_HOUR: z.coerce.number().int().positive().default(DEFAULT_SENDING_LIMITS.maxMessagesPerHour),
   SUBMISSION_MAX_RECIPIENTS: z.coerce.number().int().positive().default(DEFAULT_SENDING_LIMITS.maxRecipientsPerMessage),
@@ -59,8 +56,8 @@ async function main(): Promise<void> {
 
   const { directory } = createStore(clients, config.resources);
   const listeners: ListenerOptions[] = [{ name: 'mx', role: 'mx', port: env.SMTP_PORT, host: env.SMTP_HOST }];
-  const submissionPort = env.SMTP_SUBMISSION_PORT ?? env.SUBMISSION_PORT;
-  const submissionsPort = env.SMTPS_PORT ?? env.SMTP_SMTPS_PORT;
+  const submissionPort = env.SMTP_SUBMISSION_PORT;
+  const submissionsPort = env.SMTP_SMTPS_PORT;
   if (submissionPort !== undefined) listeners.push({ name: 'submission', role: 'submission', port: submissionPort, host: env.SMTP_HOST });
   if (submissionsPort !== undefined) listeners.push({ name: 'submissions', role: 'submissions', port: submissionsPort, host: env.SMTP_HOST });
 

@@ -237,7 +237,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the edge put raw blobs, send to the inbound queue and read the directory, nothing else', () => {
+  it('lets the edge put raw blobs, send to the inbound queue, read the directory and count submissions, nothing else', () => {
     const allowed = allowsOf(stack.edge!.taskDefinition.taskRole);
     assert.deepEqual([...new Set(actions(allowed).map((a) => a.split(':')[0]))].sort(), ['dynamodb', 's3', 'sqs']);
     assert.deepEqual(actions(allowed.filter((s) => actions([s]).some((a) => a.startsWith('s3:')))).sort(), ['s3:AbortMultipartUpload', 's3:PutObject']);
@@ -247,7 +247,11 @@ describe('least privilege', () => {
     }
     const dynamo = allowed.filter((s) => actions([s]).some((a) => a.startsWith('dynamodb:')));
     assert.ok(dynamo.every((s) => mentions(s, stack.storage.tables.directory)));
-    assert.ok(actions(dynamo).every((a) => /^dynamodb:(Get|BatchGet|Query|ConditionCheck|Describe)/.test(a)), 'directory is read-only for the edge');
+    const writes = dynamo.filter((s) => actions([s]).some((a) => !/^dynamodb:(Get|BatchGet|Query|ConditionCheck|Describe)/.test(a)));
+    // The only write: the hourly submission counters, fenced to their own partition keys.
+    assert.equal(writes.length, 1, 'one write statement on the directory');
+    assert.deepEqual(actions(writes), ['dynamodb:UpdateItem']);
+    assert.deepEqual(writes[0]!.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['sent#*'] } });
     assert.deepEqual(actions(allowed.filter((s) => mentions(s, stack.queues.queues.inbound.queue))).filter((a) => !a.startsWith('sqs:Get')), ['sqs:SendMessage']);
   });
 

@@ -201,8 +201,8 @@ test('privacy setting: the client IP is left out of Received:, the event keeps i
   assert.match(received, /with ESMTPSA id /);
 });
 
-test('smtp-edge/main.ts opens 587/465 from SMTP_SUBMISSION_PORT and SMTPS_PORT and names them in its ready line', async (t) => {
-  const proc = await spawnEdgeProcess(t, world, { SMTP_SUBMISSION_PORT: '0', SMTPS_PORT: '0', SUBMISSION_MAX_RECIPIENTS: '1' });
+test('smtp-edge/main.ts opens 587/465 from SMTP_SUBMISSION_PORT and SMTP_SMTPS_PORT and names them in its ready line', async (t) => {
+  const proc = await spawnEdgeProcess(t, world, { SMTP_SUBMISSION_PORT: '0', SMTP_SMTPS_PORT: '0', SUBMISSION_MAX_RECIPIENTS: '1' });
   const ready = await proc.waitFor('ready');
   const ports = ready.ports as Record<string, number>;
   assert.deepEqual(Object.keys(ports).sort(), ['mx', 'submission', 'submissions']);
