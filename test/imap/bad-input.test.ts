@@ -1,0 +1,71 @@
+// Hostile and malformed input (issue 3, RFC 3501 §7.1.3 BAD, RFC 7888/7889 literal limits):
+// each gets BAD/NO and the connection stays usable, or BYE where the RFC closes it.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ALICE, RawImap, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+
+describe('IMAP bad input', () => {
+  let w: ImapWorld;
+  let strictPort: number;
+  before(async () => {
+    w = await startImapWorld({ limits: { idlePollMs: 200, wire: { maxLiteralOctets: 64 * 1024, maxCommandOctets: 128 * 1024 } } });
+    strictPort = (await w.startServer({ limits: { unauthenticatedTimeoutMs: 300, maxBadCommands: 3, idlePollMs: 200 } })).ports.imap!;
+  });
+  after(async () => {
+    await w?.close();
+  });
+
+  const session = async (t: { after(fn: () => void): void }, port = w.port) => {
+    const c = await RawImap.connect(port);
+    t.after(() => c.close());
+    await c.line();
+    return c;
+  };
+
+  test('malformed commands are BAD and the session goes on', async (t) => {
+    const c = await session(t);
+    assert.match((await c.command('LOGIN', 'a1'))[0]!, /^a1 BAD/);
+    assert.match((await c.command('LIST (("" "*"', 'a2'))[0]!, /^a2 BAD/);
+    await c.login(ALICE.user, ALICE.password);
+    await c.command('SELECT INBOX', 's');
+    assert.match((await c.command('FETCH 1:* (FLAGS (BODY[]', 'a3'))[0]!, /^a3 BAD/);
+    assert.match((await c.command('SEARCH (OR FLAGGED', 'a4'))[0]!, /^a4 BAD/);
+    assert.match((await c.command('SEARCH ' + '('.repeat(200) + 'ALL' + ')'.repeat(200), 'a5'))[0]!, /^a5 BAD/);
+    assert.match((await c.command('STORE 1 +FLAGS (\\Recent)', 'a6'))[0]!, /^a6 BAD/);
+    c.write('a7 NOOP\0\r\n');
+    assert.match((await c.until('a7'))[0]!, /^a7 BAD/);
+    c.write('* NOOP\r\n');
+    assert.match((await c.line())!, /^\* BAD/);
+    assert.deepEqual(await c.command('NOOP', 'a8'), ['a8 OK NOOP completed']);
+  });
+
+  test('a literal over APPENDLIMIT is NO [TOOBIG] before it is sent; a 1 MB line is BAD', async (t) => {
+    const c = await session(t);
+    await c.login(ALICE.user, ALICE.password);
+    c.write('b1 APPEND INBOX {70000}\r\n');
+    assert.equal(await c.line(), 'b1 NO [TOOBIG] Literal too big');
+    c.write(`b2 NOOP ${'x'.repeat(1024 * 1024)}\r\n`);
+    assert.equal(await c.line(), 'b2 BAD Command line too long');
+    assert.deepEqual(await c.command('NOOP', 'b3'), ['b3 OK NOOP completed']);
+    // A non-synchronising literal over the limit: BAD, its bytes are read and dropped.
+    c.write(`b4 APPEND INBOX {70000+}\r\n${'y'.repeat(70000)}\r\n`);
+    assert.match((await c.line())!, /^b4 BAD \[TOOBIG\]/);
+    assert.deepEqual(await c.command('NOOP', 'b5'), ['b5 OK NOOP completed']);
+  });
+
+  test('too many bad commands end with BYE', async (t) => {
+    const c = await session(t, strictPort);
+    await c.command('BOGUS', 'c1');
+    await c.command('BOGUS', 'c2');
+    c.write('c3 BOGUS\r\n');
+    assert.match((await c.line())!, /^c3 BAD/);
+    assert.equal(await c.line(), '* BYE Too many invalid commands');
+    assert.equal(await c.line(), null);
+  });
+
+  test('an unauthenticated connection is closed after its timeout (RFC 3501 §5.4)', async (t) => {
+    const c = await session(t, strictPort);
+    assert.equal(await c.line(3000), '* BYE Autologout; idle for too long');
+    assert.equal(await c.line(), null);
+  });
+});
