@@ -77,7 +77,8 @@ export async function startPop3Rig(): Promise<Pop3Rig> {
         store: store.mailStore,
         blobs,
         locks,
-        throttle: new AuthThrottleCache(),
+        // Every test client comes from 127.0.0.1: keep the shared per-IP delay short here.
+        throttle: new AuthThrottleCache({ baseDelayMs: 1, maxDelayMs: 5 }),
         tls,
         ports: { plain: 0, tls: 0 },
         hostname: 'pop.test.local',
