@@ -49,7 +49,7 @@ test('unknown commands, wrong state and bad arguments get -ERR; the session goes
   const d = await greeted();
   await d.command(`USER ${account}`);
   await d.command(`PASS ${PASSWORD}`);
-  for (const [line, answer] of [
+  const cases: Array<[string, string]> = [
     ['RETR x', '-ERR Invalid message number'],
     ['RETR -1', '-ERR Invalid message number'],
     ['RETR 0', '-ERR No such message'],
@@ -62,7 +62,8 @@ test('unknown commands, wrong state and bad arguments get -ERR; the session goes
     ['TOP 1 x', '-ERR Invalid line count'],
     ['LIST 1 2', '-ERR Wrong number of arguments'],
     ['STAT 1', '-ERR No arguments allowed'],
-  ]) assert.equal(await d.command(line!), answer, line);
+  ];
+  for (const [line, answer] of cases) assert.equal(await d.command(line), answer, line);
   assert.match(await d.command('DELE 1'), /^\+OK/);
   for (const line of ['RETR 1', 'TOP 1 0', 'DELE 1', 'LIST 1', 'UIDL 1']) assert.equal(await d.command(line), '-ERR Message already deleted', line);
   assert.equal(await d.command('STAT'), `+OK 1 ${message.length}`);
