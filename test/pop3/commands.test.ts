@@ -187,3 +187,17 @@ test('RETR streams a large message byte-exactly (several S3 chunks)', async () =
   assert.ok((await c.multi()).equals(big));
   await c.command('QUIT');
 });
+
+test('PIPELINING: commands sent in one write are answered in order (RFC 2449 §6.6)', async () => {
+  const account = await rig.account([first, third]);
+  const c = await loggedIn(account);
+  c.send('STAT\r\nRETR 1\r\nLIST 2\r\nTOP 2 1\r\nNOOP\r\n');
+  assert.equal(await c.line(), `+OK 2 ${first.length + third.length}`);
+  assert.equal(await c.line(), `+OK ${first.length} octets`);
+  assert.deepEqual(await c.multi(), first);
+  assert.equal(await c.line(), `+OK 2 ${third.length}`);
+  assert.match(await c.line(), /^\+OK/);
+  assert.deepEqual(await c.multi(), crlf('Subject: three\nX-Long: folded\n  continuation\n\n1\n'));
+  assert.equal(await c.line(), '+OK');
+  await c.command('QUIT');
+});
