@@ -59,12 +59,10 @@ export function zoneFileLine(record: DkimRecord): string {
  * Everything after the new header is the input, byte for byte.
  */
 export async function signMessage(raw: Buffer, key: Pick<DkimKey, 'domain' | 'selector' | 'privateKeyPem'>): Promise<Buffer> {
-  const result = await dkimSign(raw, {
-    signingDomain: key.domain,
-    selector: key.selector,
-    privateKey: key.privateKeyPem,
-    canonicalization: 'relaxed/relaxed',
-  });
+  const signature = { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKeyPem, canonicalization: 'relaxed/relaxed' };
+  // mailauth's signer reads the keys from signatureData only (the top-level fields its typings
+  // also list are ignored and sign nothing), hence both.
+  const result = await dkimSign(raw, { ...signature, signatureData: [signature] });
   if (result.errors?.length || !result.signatures) {
     throw new Error(`DKIM signing for ${key.domain} failed: ${JSON.stringify(result.errors ?? 'no signature')}`);
   }
