@@ -3,10 +3,17 @@
 
 export type KeyType = 'S' | 'N';
 export interface KeyAttribute { readonly name: string; readonly type: KeyType }
+/** Which attributes an index copies: all (the default), its keys only, or its keys plus some. */
+export type IndexProjection =
+  | { readonly type: 'ALL' }
+  | { readonly type: 'KEYS_ONLY' }
+  | { readonly type: 'INCLUDE'; readonly attributes: readonly string[] };
 export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /** Absent means ALL. */
+  readonly projection?: IndexProjection;
 }
 export interface TableDefinition {
   /** Logical id in CDK and the suffix of the physical name (`<prefix>-<id>`). */
@@ -30,6 +37,8 @@ export interface TableDefinition {
  *   sk `name#<name>`       uniqueness claim of a name, pointing at the mailbox id
  * messages: pk mailboxId, sk uid (number). Expunged messages stay as tombstones
  *   (so a UID is never reused) and expire through `expiresAt`.
+ *   GSI byModSeq (mailboxId, modSeq) with only the state fields: "what changed since modseq M"
+ *   (new messages, flag changes, tombstones) for IMAP resynchronisation (RFC 7162 §3.1).
  * deliveries: idempotency records, pk `<inboundId>#<mailboxId>`, expire through `expiresAt`.
  * blobrefs: reference counts of raw blobs, pk blobKey.
  */
@@ -54,7 +63,15 @@ export const TABLES = {
     id: 'messages',
     partitionKey: { name: 'mailboxId', type: 'S' },
     sortKey: { name: 'uid', type: 'N' },
-    globalIndexes: [],
+    globalIndexes: [
+      {
+        indexName: 'byModSeq',
+        partitionKey: { name: 'mailboxId', type: 'S' },
+        sortKey: { name: 'modSeq', type: 'N' },
+        // The MessageState fields; never the MIME index, so a change query stays a few bytes per message.
+        projection: { type: 'INCLUDE', attributes: ['flags', 'expunged', 'size', 'internalDate'] },
+      },
+    ],
     ttlAttribute: 'expiresAt',
   },
   deliveries: {

@@ -22,6 +22,11 @@ export function acknowledgeNagFindings(stack: MailStack): void {
     reason: 'Read access to the global indexes of the directory table only (byDomain); index ARNs are named by wildcard under the one table ARN.',
   };
 
+  const messageIndexes = {
+    id: `AwsSolutions-IAM5[Resource::${arnRef(stack.storage.tables.messages)}/index/*]`,
+    reason: 'Access to the global indexes of the messages table only (byModSeq, the IMAP change feed); index ARNs are named by wildcard under the one table ARN.',
+  };
+
   Validations.of(stack.loadBalancerSecurityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
     reason: 'A public mail server must accept SMTP (25), submission (587/465), IMAP (143/993) and POP3 (110/995) from any address; only those ports are open, and the tasks accept traffic from this security group only.',
@@ -37,7 +42,7 @@ export function acknowledgeNagFindings(stack: MailStack): void {
       id: 'AwsSolutions-ECS2',
       reason: 'The plain environment holds only non-secret configuration (resource names, host name, ports, limits). The TLS private key reaches the container as an ECS secret from Secrets Manager.',
     });
-    Validations.of(service.taskDefinition.taskRole).acknowledge(rawObjects, directoryIndexes);
+    Validations.of(service.taskDefinition.taskRole).acknowledge(rawObjects, directoryIndexes, messageIndexes);
     const executionRole = service.taskDefinition.executionRole;
     if (executionRole) {
       Validations.of(executionRole).acknowledge({
@@ -51,7 +56,7 @@ export function acknowledgeNagFindings(stack: MailStack): void {
     if (!consumer) continue;
     const role = consumer.function.role;
     if (!role) continue;
-    Validations.of(role).acknowledge(rawObjects, directoryIndexes, {
+    Validations.of(role).acknowledge(rawObjects, directoryIndexes, messageIndexes, {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason: 'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents, which every function needs to write its logs; AWS maintains it.',
     });

@@ -5,12 +5,21 @@ import {
   UpdateTimeToLiveCommand,
   type DynamoDBClient,
   type AttributeDefinition,
+  type Projection,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../core/aws.ts';
 import type { ResourceNames } from '../core/config.ts';
-import { TABLES, QUEUES, physicalQueueName, physicalTableName, type TableDefinition, type QueueName, type TableName } from '../core/resources.ts';
+import { TABLES, QUEUES, physicalQueueName, physicalTableName, type IndexDefinition, type TableDefinition, type QueueName, type TableName } from '../core/resources.ts';
+
+/** The index's projection in the DynamoDB API's terms (core/resources.ts: absent means ALL). */
+function projectionOf(index: IndexDefinition): Projection {
+  const projection = index.projection ?? { type: 'ALL' };
+  return projection.type === 'INCLUDE'
+    ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...projection.attributes] }
+    : { ProjectionType: projection.type };
+}
 
 async function ensureTable(dynamodb: DynamoDBClient, name: string, def: TableDefinition): Promise<void> {
   try {
@@ -38,7 +47,7 @@ async function ensureTable(dynamodb: DynamoDBClient, name: string, def: TableDef
               GlobalSecondaryIndexes: def.globalIndexes.map((i) => ({
                 IndexName: i.indexName,
                 KeySchema: keySchema(i.partitionKey, i.sortKey),
-                Projection: { ProjectionType: 'ALL' as const },
+                Projection: projectionOf(i),
               })),
             }
           : {}),

@@ -39,6 +39,11 @@ const DELIVERY_RECORD_SECONDS = 30 * 24 * 3600;
 /** Above this JSON size the MIME index is stored gzipped, keeping items under DynamoDB's 400 KB. */
 const INDEX_INLINE_LIMIT = 300_000;
 const INDEX_STORED_LIMIT = 360_000;
+/**
+ * A change to an existing message is written within this long of taking its mod-sequence, or it
+ * takes a new one; readers wait a multiple of it before trusting that nothing below lands any more.
+ */
+export const MODSEQ_LAND_MS = 1000;
 /** A writer that keeps losing the UID race this often is facing something other than contention. */
 const MAX_FILE_ATTEMPTS = 1000;
 
@@ -106,7 +111,29 @@ function toMessage(item: Item): MessageItem {
 
 const isLive = (item: Item) => !item.expunged;
 
+/** The index of core/resources.ts that answers "what changed since modseq M". */
+const BY_MODSEQ_INDEX = 'byModSeq';
+const STATE_PROJECTION = '#uid, #flags, #modSeq, #size, #internalDate, #expunged';
+const STATE_NAMES = { '#uid': 'uid', '#flags': 'flags', '#modSeq': 'modSeq', '#size': 'size', '#internalDate': 'internalDate', '#expunged': 'expunged' };
+
+function toState(item: Item): MessageState {
+  return {
+    uid: item.uid as number,
+    flags: (item.flags as string[] | undefined) ?? [],
+    modSeq: (item.modSeq as number | undefined) ?? 0,
+    size: (item.size as number | undefined) ?? 0,
+    internalDate: (item.internalDate as string | undefined) ?? new Date(0).toISOString(),
+    expunged: Boolean(item.expunged),
+  };
+}
+
+const isMissingIndex = (err: unknown) =>
+  (err as { name?: string }).name === 'ValidationException' && /index/i.test((err as Error).message ?? '');
+
 export class DynamoMailStore implements MessageStore {
+  /** Tables found without the byModSeq index (see listStateChanges); a cache of a fact about the table. */
+  private readonly missingIndexCache = new Set<string>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: Tables,
@@ -431,6 +458,21 @@ export class DynamoMailStore implements MessageStore {
   }
 
   /**
+   * A mod-sequence for a change to an existing message, taken again if the allocation came back
+   * late: a change must reach its item within MODSEQ_LAND_MS of being counted in highestModSeq,
+   * because sessions stop looking below a modseq once that long has passed (mailbox-view.ts).
+   */
+  private async freshModSeq(owner: string, mailboxId: string): Promise<number> {
+    // Bounded: a store that is slow every time still gets its write (readers' margin is 3x).
+    for (let attempt = 1; ; attempt++) {
+      const asked = Date.now();
+      const modSeq = await this.allocateModSeq(owner, mailboxId);
+      // The write follows at once; half the budget is left for it.
+      if (Date.now() - asked <= MODSEQ_LAND_MS / 2 || attempt >= 3) return modSeq;
+    }
+  }
+
+  /**
    * Moves uidNext from `uid` to `uid + 1`, only if it still stands at `uid`. Called only once the
    * message item at `uid` exists, so every UID below uidNext always has an item (a message or a
    * tombstone): that is what lets readers trust `uid < uidNext` as a gap-free prefix. A failed
@@ -558,7 +600,9 @@ export class DynamoMailStore implements MessageStore {
         const recorded = await this.recordDelivery(deliveryPk, uid);
         if (recorded !== uid) {
           // A concurrent writer of the same delivery recorded first: ours becomes a tombstone.
-          await this.tombstone(mailbox.id, uid, modSeq, { lostRace: true });
+          // A fresh modseq, not the put's: a session that already saw the put at `modSeq` asks the
+          // byModSeq index only for changes above it, and must still learn of this tombstone.
+          await this.tombstone(mailbox.id, uid, await this.allocateModSeq(owner, mailbox.id), { lostRace: true });
           ownMessage = 'none';
           await this.advanceUidNext(owner, mailbox.id, uid);
           return { mailboxId: mailbox.id, uid: recorded, duplicate: true };
@@ -639,19 +683,38 @@ export class DynamoMailStore implements MessageStore {
     const items = await this.queryAll({
       TableName: this.tables.messages,
       KeyConditionExpression: 'mailboxId = :m AND #uid BETWEEN :from AND :last',
-      ProjectionExpression: '#uid, #flags, #modSeq, #size, #internalDate, #expunged',
-      ExpressionAttributeNames: { '#uid': 'uid', '#flags': 'flags', '#modSeq': 'modSeq', '#size': 'size', '#internalDate': 'internalDate', '#expunged': 'expunged' },
+      ProjectionExpression: STATE_PROJECTION,
+      ExpressionAttributeNames: STATE_NAMES,
       ExpressionAttributeValues: { ':m': mailboxId, ':from': from, ':last': last },
       ConsistentRead: true,
     });
-    return items.map((item) => ({
-      uid: item.uid as number,
-      flags: (item.flags as string[] | undefined) ?? [],
-      modSeq: (item.modSeq as number | undefined) ?? 0,
-      size: (item.size as number | undefined) ?? 0,
-      internalDate: (item.internalDate as string | undefined) ?? new Date(0).toISOString(),
-      expunged: Boolean(item.expunged),
-    }));
+    return items.map(toState);
+  }
+
+  /**
+   * One Query of the byModSeq index (key condition `modSeq > since`, state fields only). A store
+   * whose table predates the index (a local data folder from before it existed: dynalite cannot add
+   * an index to a table) answers from the table instead, which is correct but reads every state.
+   */
+  async listStateChanges(mailboxId: string, sinceModSeq: number): Promise<MessageState[]> {
+    if (!this.missingIndexCache.has(this.tables.messages)) {
+      try {
+        const items = await this.queryAll({
+          TableName: this.tables.messages,
+          IndexName: BY_MODSEQ_INDEX,
+          KeyConditionExpression: 'mailboxId = :m AND #modSeq > :since',
+          ProjectionExpression: STATE_PROJECTION,
+          ExpressionAttributeNames: STATE_NAMES,
+          ExpressionAttributeValues: { ':m': mailboxId, ':since': sinceModSeq },
+        });
+        return items.map(toState);
+      } catch (err) {
+        if (!isMissingIndex(err)) throw err;
+        this.missingIndexCache.add(this.tables.messages);
+      }
+    }
+    const all = await this.listMessageStates(mailboxId, Number.MAX_SAFE_INTEGER);
+    return all.filter((s) => s.modSeq > sinceModSeq).sort((a, b) => a.modSeq - b.modSeq);
   }
 
   async getMessages(mailboxId: string, uids: readonly number[]): Promise<MessageItem[]> {
@@ -695,7 +758,7 @@ export class DynamoMailStore implements MessageStore {
               : current.filter((f) => !change.flags.includes(f));
         // RFC 7162 §3.1: a store that changes nothing need not bump the mod-sequence.
         if (next.length === current.length && next.every((f) => current.includes(f))) break;
-        const modSeq = await this.allocateModSeq(owner, mailboxId);
+        const modSeq = await this.freshModSeq(owner, mailboxId);
         try {
           await this.doc.send(
             new UpdateCommand({
@@ -720,7 +783,7 @@ export class DynamoMailStore implements MessageStore {
     const owner = accountKey(account);
     const expunged: number[] = [];
     for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
-      const modSeq = await this.allocateModSeq(owner, mailboxId);
+      const modSeq = await this.freshModSeq(owner, mailboxId);
       const old = await this.tombstone(mailboxId, uid, modSeq);
       if (!old) continue;
       expunged.push(uid);

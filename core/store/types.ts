@@ -175,6 +175,14 @@ export interface MessageStore extends MailStore {
    * it reads no MIME index, so a session can resynchronise a large mailbox cheaply.
    */
   listMessageStates(mailboxId: string, uidNext: number, options?: { fromUid?: number }): Promise<MessageState[]>;
+  /**
+   * Message states whose modSeq is above `sinceModSeq` (new messages, flag changes, tombstones),
+   * in modSeq order, from the byModSeq index. Eventually consistent: a change already counted in
+   * the mailbox's highestModSeq may be missing for a while (see mailbox-server/imap/mailbox-view.ts
+   * for how a session copes), and a message changed twice shows only its latest state. UIDs at or
+   * above the mailbox's uidNext may appear; callers leave them out.
+   */
+  listStateChanges(mailboxId: string, sinceModSeq: number): Promise<MessageState[]>;
   /** The live messages among `uids`, in UID order; missing and expunged UIDs are left out. */
   getMessages(mailboxId: string, uids: readonly number[]): Promise<MessageItem[]>;
   setFlags(account: string, mailboxId: string, uids: readonly number[], change: FlagChange, options?: { unchangedSince?: number }): Promise<SetFlagsResult>;

@@ -3,7 +3,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BUCKET, TABLES, type KeyAttribute, type TableName, physicalTableName } from '../../core/resources.ts';
+import { BUCKET, TABLES, type IndexDefinition, type KeyAttribute, type TableName, physicalTableName } from '../../core/resources.ts';
 
 export interface StorageProps {
   readonly prefix: string;
@@ -15,6 +15,19 @@ const attribute = (key: KeyAttribute): dynamodb.Attribute => ({
   name: key.name,
   type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
 });
+
+/** The index's projection as CDK spells it (core/resources.ts: absent means ALL). */
+function projectionOf(index: IndexDefinition): Pick<dynamodb.GlobalSecondaryIndexProps, 'projectionType' | 'nonKeyAttributes'> {
+  const projection = index.projection ?? { type: 'ALL' };
+  switch (projection.type) {
+    case 'ALL':
+      return { projectionType: dynamodb.ProjectionType.ALL };
+    case 'KEYS_ONLY':
+      return { projectionType: dynamodb.ProjectionType.KEYS_ONLY };
+    case 'INCLUDE':
+      return { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...projection.attributes] };
+  }
+}
 
 export class Storage extends Construct {
   readonly bucket: s3.Bucket;
@@ -71,12 +84,12 @@ export class Storage extends Construct {
         timeToLiveAttribute: 'ttlAttribute' in definition ? definition.ttlAttribute : undefined,
         removalPolicy,
       });
-      for (const index of definition.globalIndexes) {
+      for (const index of definition.globalIndexes as readonly IndexDefinition[]) {
         table.addGlobalSecondaryIndex({
           indexName: index.indexName,
           partitionKey: attribute(index.partitionKey),
-          sortKey: 'sortKey' in index ? attribute(index.sortKey) : undefined,
-          projectionType: dynamodb.ProjectionType.ALL,
+          sortKey: index.sortKey ? attribute(index.sortKey) : undefined,
+          ...projectionOf(index),
         });
       }
       return [definition.id, table];

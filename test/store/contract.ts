@@ -315,6 +315,30 @@ export function storeContract(label: string, startWorld: () => Promise<StoreWorl
         assert.equal((await store.mailStore.fileMessage(fileRequest(account, 'race-1', { mailbox: 'Trash' }))).uid, live[0]!.uid);
       });
 
+      test('listStateChanges: new messages, flag changes and tombstones above a modseq (byModSeq index)', async () => {
+        const ms = store.mailStore;
+        const mailbox = await ms.createMailbox(account, 'Changes');
+        const one = await ms.fileMessage(fileRequest(account, 'ch1', { mailbox: 'Changes', size: 111 }));
+        const two = await ms.fileMessage(fileRequest(account, 'ch2', { mailbox: 'Changes' }));
+        const three = await ms.fileMessage(fileRequest(account, 'ch3', { mailbox: 'Changes' }));
+        const all = await ms.listStateChanges(mailbox.id, 0);
+        assert.deepEqual(all.map((s) => s.uid), [one.uid, two.uid, three.uid]);
+        assert.deepEqual(all[0], { uid: one.uid, flags: [], modSeq: all[0]!.modSeq, size: 111, internalDate: '2026-11-02T10:00:00.000Z', expunged: false });
+        const mark = (await ms.getMailboxById(account, mailbox.id))!.highestModSeq;
+        assert.deepEqual(await ms.listStateChanges(mailbox.id, mark), [], 'nothing above the current highestModSeq');
+
+        const flagged = await ms.setFlags(account, mailbox.id, [one.uid], { op: 'add', flags: ['\\Flagged'] });
+        await ms.expunge(account, mailbox.id, [two.uid]);
+        const four = await ms.fileMessage(fileRequest(account, 'ch4', { mailbox: 'Changes' }));
+        const changes = await ms.listStateChanges(mailbox.id, mark);
+        // In modSeq order; the flag change replaced uid 1's entry, the expunge left a tombstone.
+        assert.deepEqual(changes.map((s) => [s.uid, s.expunged, s.flags]), [[one.uid, false, ['\\Flagged']], [two.uid, true, []], [four.uid, false, []]]);
+        assert.equal(changes[0]!.modSeq, flagged.updated[0]!.modSeq);
+        assert.ok(changes.every((s, i) => i === 0 || s.modSeq > changes[i - 1]!.modSeq));
+        assert.ok(changes.every((s) => s.modSeq > mark));
+        assert.deepEqual((await ms.listStateChanges(mailbox.id, changes[1]!.modSeq)).map((s) => s.uid), [four.uid]);
+      });
+
       test('a large MIME index is stored compressed and read back intact', async () => {
         const index = fakeIndex('big');
         const huge = { ...index, envelope: { ...index.envelope, subject: 'x'.repeat(200_000) + 'y'.repeat(200_000) } };

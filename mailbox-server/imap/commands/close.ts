@@ -5,8 +5,10 @@ import type { SelectedState } from '../state.ts';
 export async function close(_command: CommandOf<'CLOSE'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
   const { view } = state;
   if (!view.readOnly) {
-    const current = await ctx.services.store.listMessageStates(view.mailbox.id, Number.MAX_SAFE_INTEGER);
-    const deleted = current.filter((s) => !s.expunged && s.flags.includes('\\Deleted') && view.msnOf(s.uid) > 0).map((s) => s.uid);
+    // Current flags through the view's incremental resync (its responses are not sent: §6.4.2
+    // CLOSE is silent), not a re-read of every message.
+    await view.sync(ctx.services.store, { allowExpunge: false, condstore: false });
+    const deleted = view.allUids().filter((uid) => !view.isExpunged(uid) && view.stateOf(uid)?.flags.includes('\\Deleted'));
     if (deleted.length > 0) await ctx.services.store.expunge(state.account, view.mailbox.id, deleted);
   }
   ctx.setState({ kind: 'authenticated', account: state.account });
