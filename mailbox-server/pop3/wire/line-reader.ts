@@ -91,7 +91,10 @@ export class Pop3LineReader {
     if (upper === 'PASS') return { kind: 'command', keyword: upper, args: line.length > 5 ? [line.slice(5)] : [] };
     if (args.some((a) => a.length === 0)) return { kind: 'error', response: err('Invalid argument syntax') };
     // The AUTH initial response is base64 credentials, exempt from the 40-character rule (RFC 5034 §4).
-    const limitedArgs = upper === 'AUTH' ? args.slice(0, 1) : args;
+    // USER names are e-mail addresses here, up to 254 characters (RFC 5321 §4.5.3.1.3): applying
+    // RFC 2449's 40 would lock long addresses out of USER/PASS, as Dovecot and others also allow.
+    // The whole line stays under the 255-octet command limit.
+    const limitedArgs = upper === 'AUTH' ? args.slice(0, 1) : upper === 'USER' ? [] : args;
     if (limitedArgs.some((a) => a.length > this.limits.maxArgumentChars)) return { kind: 'error', response: err('Argument too long') };
     return { kind: 'command', keyword: upper, args };
   }

@@ -26,7 +26,7 @@ test('commands: case-insensitive keyword, arguments, CRLF or LF, any chunking', 
 
 test('malformed commands get -ERR and the session goes on', () => {
   const reader = new Pop3LineReader();
-  assert.deepEqual(lines(reader, 'RETRIEVE 1\r\nLIST  1\r\nUSER ' + 'x'.repeat(41) + '\r\nUS\r\nSTAT\x00\r\nNOOP\r\n'), [
+  assert.deepEqual(lines(reader, 'RETRIEVE 1\r\nLIST  1\r\nTOP ' + '1'.repeat(41) + ' 1\r\nUS\r\nSTAT\x00\r\nNOOP\r\n'), [
     'ERR -ERR Unknown command',
     'ERR -ERR Invalid argument syntax',
     'ERR -ERR Argument too long',
@@ -107,4 +107,13 @@ test('random bytes: the reader only yields commands or -ERR and the stuffed outp
     // The only "CRLF . CRLF" is the terminator: a reader stops exactly at the end.
     assert.equal(`\r\n${out}`.indexOf('\r\n.\r\n'), `\r\n${out}`.length - 5);
   }
+});
+
+test('USER takes a full e-mail address longer than 40 characters (the line limit still applies)', () => {
+  const reader = new Pop3LineReader();
+  const address = `${'a'.repeat(60)}@${'b'.repeat(60)}.example`;
+  assert.deepEqual(lines(reader, `USER ${address}\r\nUSER ${'c'.repeat(260)}\r\n`), [
+    JSON.stringify({ kind: 'command', keyword: 'USER', args: [address] }),
+    'ERR -ERR Line too long',
+  ]);
 });
