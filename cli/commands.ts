@@ -7,10 +7,13 @@ import { StoreError, type Directory, type MailStore, type MessageItem } from '..
 import type { EnvelopeAddress } from '../core/mime/types.ts';
 import { Output } from './output.ts';
 import { readNewPassword } from './password.ts';
+import { OUTBOUND_COMMANDS, type OutboundServices } from './outbound-commands.ts';
 
 export interface Services {
   readonly directory: Directory;
   readonly mailStore: MailStore;
+  /** The relay's queue records and DKIM keys (cli/outbound-commands.ts). */
+  readonly outbound: OutboundServices;
 }
 
 export interface CommandContext {
@@ -243,6 +246,7 @@ export const COMMANDS: readonly Command[] = [
       );
     },
   },
+  ...OUTBOUND_COMMANDS,
 ];
 
 /** The `group action` names, grouped, for help and for telling a typo from an unknown group. */

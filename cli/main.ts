@@ -4,12 +4,21 @@ import { mailctl, type Connect } from './mailctl.ts';
 // The AWS SDK and the store are loaded only when a command needs them, so --help and usage
 // errors answer at once.
 const connect: Connect = async (config) => {
-  const [{ createAwsClients }, { createStore }] = await Promise.all([import('../core/aws.ts'), import('../core/store/index.ts')]);
+  const [{ createAwsClients }, { createStore }, { OutboundQueueStore }, { DkimKeyStore }, { QueueSender }] = await Promise.all([
+    import('../core/aws.ts'), import('../core/store/index.ts'), import('../core/store/outbound-queue.ts'),
+    import('../core/store/dkim-keys.ts'), import('../core/queues.ts'),
+  ]);
   const clients = createAwsClients(config.aws);
   const store = createStore(clients, config.resources);
+  const queue = new QueueSender(clients.sqs);
   return {
     directory: store.directory,
     mailStore: store.mailStore,
+    outbound: {
+      records: new OutboundQueueStore(clients.doc, config.resources.tables.deliveries),
+      dkimKeys: new DkimKeyStore(clients.doc, config.resources.tables.directory),
+      requeue: (event) => queue.sendOutbound(config.resources.queues.outbound, event, 0),
+    },
     close() {
       for (const client of [clients.s3, clients.sqs, clients.dynamodb]) client.destroy();
     },
