@@ -150,6 +150,22 @@ export function signingDomainOf(raw: Buffer, mailFrom: string): string | null {
   return parseAddress(angle ?? '')?.domain ?? parseAddress(mailFrom)?.domain ?? null;
 }
 
+/**
+ * The blob without the Return-Path the edge put on top: RFC 5321 §4.4 has the final delivery
+ * MTA add it, and an originating system SHOULD NOT send a message that has one. Only leading
+ * Return-Path fields (with their folded lines) go; every other byte stays as received.
+ */
+export function withoutReturnPath(raw: Buffer): Buffer {
+  let start = 0;
+  while (/^return-path[ \t]*:/i.test(raw.subarray(start, start + 16).toString('latin1'))) {
+    let end = raw.indexOf('\n', start);
+    while (end >= 0 && (raw[end + 1] === 0x20 || raw[end + 1] === 0x09)) end = raw.indexOf('\n', end + 1);
+    if (end < 0) return raw;
+    start = end + 1;
+  }
+  return start === 0 ? raw : raw.subarray(start);
+}
+
 async function signed(event: OutboundEvent, raw: Buffer, deps: RelayDeps): Promise<Buffer> {
   const domain = signingDomainOf(raw, event.mailFrom);
   const key = domain ? await deps.dkimKeys.get(domain) : null;
@@ -200,7 +216,7 @@ async function attempt(event: OutboundEvent, raw: Buffer, deps: RelayDeps, deadl
   const all = (cls: 4 | 5, reply: string): RecipientReply[] => event.recipients.map((address) => ({ address, class: cls, reply }));
   const hops = await nextHops(event, deps);
   if (hops instanceof SmtpError) return { replies: all(hops.code >= 500 ? 5 : 4, `${hops.code} ${hops.reply}`), remoteMta: null };
-  const message = await signed(event, raw, deps);
+  const message = await signed(event, withoutReturnPath(raw), deps);
   let last: TransactionResult | null = null;
   let lastHost: string | null = null;
   let anyTemporary = false;
