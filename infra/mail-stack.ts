@@ -178,6 +178,7 @@ export class MailStack extends Stack {
       allowSendMessage(fn, queue('outbound').queue); // re-queue with a delay for the next attempt
       allowReadTable(fn, tables.directory); // DKIM keys and sender domains
       allowReadWriteTable(fn, tables.blobrefs);
+      allowReadWriteTable(fn, tables.deliveries); // outbound records: state, last error, generation guard
     } else missing('relay');
 
     // --- DNS and monitoring ---

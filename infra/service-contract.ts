@@ -45,8 +45,19 @@ export const SERVICE_ENV = {
 export const RELAY_ENV = {
   smarthostHost: 'MAIL_SMARTHOST_HOST',
   smarthostPort: 'MAIL_SMARTHOST_PORT',
-  /** ARN of a secret with JSON {"username","password"}; the function reads it at cold start. */
+  /** ARN of a secret with JSON {"username","password"}; the function reads it on first use and caches it. */
   smarthostSecretArn: 'MAIL_SMARTHOST_SECRET_ARN',
+  /** `starttls` (default; required, not opportunistic) or `implicit` (default on port 465). */
+  smarthostTls: 'MAIL_SMARTHOST_TLS',
+  /** Local stack only: credentials without Secrets Manager. */
+  smarthostUsername: 'MAIL_SMARTHOST_USERNAME',
+  smarthostPassword: 'MAIL_SMARTHOST_PASSWORD',
+  /** Retry schedule (core/relay-policy.ts); unset = Postfix-like defaults (300 s doubling to 3600 s, 5 days, warn at 4 h, 50 hops). */
+  firstRetrySeconds: 'MAIL_RELAY_FIRST_RETRY_SECONDS',
+  maxRetrySeconds: 'MAIL_RELAY_MAX_RETRY_SECONDS',
+  maxAgeSeconds: 'MAIL_RELAY_MAX_AGE_SECONDS',
+  delayWarningSeconds: 'MAIL_RELAY_DELAY_WARNING_SECONDS',
+  maxHops: 'MAIL_RELAY_MAX_HOPS',
 } as const;
 
 /** Entry points, relative to the repository root: the same files the local stack runs. */
