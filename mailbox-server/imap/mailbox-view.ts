@@ -90,7 +90,8 @@ export class MailboxView {
     for (const s of live) this.states.set(s.uid, s);
     this.uidNext = mailbox.uidNext;
     this.highestModSeq = mailbox.highestModSeq;
-    this.watermark = Math.max(0, mailbox.highestModSeq - OPEN_LOOKBACK);
+    // A new mailbox's counter starts at 1, so no change ever carries a modseq below 2.
+    this.watermark = Math.max(1, mailbox.highestModSeq - OPEN_LOOKBACK);
     this.checkpoints.push({ modSeq: mailbox.highestModSeq, seenAt: this.now() });
     this.advanceWatermark(states.map((s) => s.modSeq), null);
   }
