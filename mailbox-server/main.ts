@@ -15,7 +15,7 @@ import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
-import { AuthThrottleCache } from './auth-throttle.ts';
+import { AuthThrottleCache } from '../core/auth-throttle.ts';
 import { jsonLog } from './imap/log.ts';
 import { startImapServer, type ImapListener } from './imap/server.ts';
 import { startPop3Server } from './pop3/server.ts';
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   const clients = createAwsClients(config.aws);
   const { directory, mailStore } = createStore(clients, config.resources);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
-  // One throttle for both protocols, so a guesser cannot alternate between them.
+  // One throttle for both protocols (core/auth-throttle.ts, as the SMTP edge uses), so a guesser
+  // cannot alternate between them.
   const throttle = new AuthThrottleCache();
 
   const listeners: ImapListener[] = [];

@@ -2,7 +2,7 @@
 // directory, throttle), the connection's facts, the state, and a way to answer. No sockets.
 import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
-import type { AuthThrottleCache } from '../auth-throttle.ts';
+import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import type { ServerLog } from './log.ts';
 import type { SessionState } from './state.ts';
 import type { ImapCommand, ImapCommandName } from './wire/ast.ts';

@@ -5,7 +5,7 @@ import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { TlsCredentials } from '../../core/tls.ts';
-import { AuthThrottleCache } from '../auth-throttle.ts';
+import { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import type { ImapServices } from './context.ts';
 import { silentLog, type ServerLog } from './log.ts';
 import { ImapSession, type ImapSessionLimits } from './session.ts';

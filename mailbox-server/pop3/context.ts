@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
-import type { AuthThrottleCache } from '../auth-throttle.ts';
+import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import type { Maildrop, MaildropStore } from './maildrop.ts';
 import type { ByteSink } from './message-output.ts';
 import type { Pop3State } from './state.ts';

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crlf, PASSWORD, RawPop3, startPop3Rig, type Pop3Rig } from './helpers.ts';
 import type { Pop3Server } from '../../mailbox-server/pop3/server.ts';
-import { AuthThrottleCache } from '../../mailbox-server/auth-throttle.ts';
+import { AuthThrottleCache } from '../../core/auth-throttle.ts';
 
 let rig: Pop3Rig;
 let server: Pop3Server;

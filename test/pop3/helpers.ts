@@ -9,7 +9,7 @@ import { indexMessage } from '../../core/mime/index.ts';
 import { createStore, type Store } from '../../core/store/index.ts';
 import { DynamoMaildropLocks } from '../../core/store/maildrop-lock.ts';
 import { createSelfSignedCertificate } from '../../core/tls.ts';
-import { AuthThrottleCache } from '../../mailbox-server/auth-throttle.ts';
+import { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import { startPop3Server, type Pop3Server, type Pop3ServerOptions } from '../../mailbox-server/pop3/server.ts';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 
