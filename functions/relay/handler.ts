@@ -1,5 +1,6 @@
 // The relay Lambda (outbound SQS → remote MX or smarthost, retries, DSNs): the composition root.
 // Configuration, clients, caches and telemetry are built once per execution environment.
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Resolver } from 'node:dns/promises';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -27,11 +28,7 @@ let runtimeCache: RelayRuntime | undefined;
 /** DKIM keys change rarely (mailctl dkim generate); a warm function re-reads them after this. */
 const DKIM_KEY_CACHE_MS = 5 * 60_000;
 
-/**
- * Smarthost credentials: from the environment (local), or from Secrets Manager, read on first use.
- * @aws-sdk/client-secrets-manager is loaded by name so the function still starts (for MX
- * delivery) where that package is not installed; a configured secret then fails loudly.
- */
+/** Smarthost credentials: from the environment (local), or from Secrets Manager, read on first use. */
 function smarthostCredentialsReader(smarthost: Smarthost | null, region: string): () => Promise<{ user: string; pass: string } | undefined> {
   let credentialsCache: Promise<{ user: string; pass: string } | undefined> | undefined;
   return () => {
@@ -39,14 +36,7 @@ function smarthostCredentialsReader(smarthost: Smarthost | null, region: string)
       if (!smarthost) return undefined;
       if (smarthost.username) return { user: smarthost.username, pass: smarthost.password ?? '' };
       if (!smarthost.secretArn) return undefined;
-      const moduleName = '@aws-sdk/client-secrets-manager';
-      let sdk: { SecretsManagerClient: new (c: object) => { send(c: unknown): Promise<{ SecretString?: string }> }; GetSecretValueCommand: new (i: object) => unknown };
-      try {
-        sdk = await import(moduleName);
-      } catch {
-        throw new Error(`${moduleName} is not installed: cannot read the smarthost secret ${smarthost.secretArn}`);
-      }
-      const out = await new sdk.SecretsManagerClient({ region }).send(new sdk.GetSecretValueCommand({ SecretId: smarthost.secretArn }));
+      const out = await new SecretsManagerClient({ region }).send(new GetSecretValueCommand({ SecretId: smarthost.secretArn }));
       const secret = JSON.parse(out.SecretString ?? '{}') as { username?: string; password?: string };
       if (!secret.username) throw new Error(`secret ${smarthost.secretArn} has no "username"`);
       return { user: secret.username, pass: secret.password ?? '' };
