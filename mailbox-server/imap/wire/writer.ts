@@ -142,15 +142,24 @@ function languageValue(part: BodyPart): ImapValue {
 
 // Case-insensitive: the index lowercases media types, but nothing here should depend on it.
 const isEncapsulatedMessage = (part: SinglePart) =>
-  part.type.toLowerCase() === 'message' && ['rfc822', 'global'].includes(part.subtype.toLowerCase()) && part.message !== undefined;
+  part.type.toLowerCase() === 'message' && ['rfc822', 'global'].includes(part.subtype.toLowerCase());
+
+/** The envelope of an encapsulated message that could not be read (e.g. a base64-encoded message/rfc822). */
+const EMPTY_ENVELOPE: Envelope = {
+  date: null, subject: null, from: null, sender: null, replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null,
+};
 
 // body-type-1part = (body-type-basic / body-type-msg / body-type-text) [SP body-ext-1part]
 function singlePartValue(part: SinglePart, extensible: boolean): ImapValue[] {
   // body-fields = body-fld-param SP body-fld-id SP body-fld-desc SP body-fld-enc SP body-fld-octets
   const fields: ImapValue[] = [part.type, part.subtype, paramsValue(part.params), part.id, part.description, part.encoding.toUpperCase(), part.size];
   if (isEncapsulatedMessage(part)) {
-    // body-type-msg = media-message SP body-fields SP envelope SP body SP body-fld-lines
-    fields.push(envelopeValue(part.message!.envelope), bodyValue(part.message!.body, extensible), part.lines ?? 0);
+    // body-type-msg = media-message SP body-fields SP envelope SP body SP body-fld-lines.
+    // RFC 3501 §7.4.2: a MESSAGE/RFC822 body always carries them, and clients parse them by the
+    // type alone; when the index could not read the message (RFC 2046 §5.2.1 forbids encoding it,
+    // yet some senders do), show an empty envelope and an empty text part rather than omit them.
+    const message = part.message ?? { envelope: EMPTY_ENVELOPE, body: emptyTextPart(part) };
+    fields.push(envelopeValue(message.envelope), bodyValue(message.body, extensible), part.lines ?? 0);
   } else if (part.type.toLowerCase() === 'text') {
     // body-type-text = media-text SP body-fields SP body-fld-lines
     fields.push(part.lines ?? 0);
