@@ -124,9 +124,25 @@ export function envelopeValue(envelope: Envelope): ImapValue {
   ];
 }
 
+// RFC 2231 §4 attribute-char: CHAR except SPACE, CTLs, "*", "'", "%" and tspecials (RFC 2045 §5.1).
+const isAttributeChar = (b: number) => b > 0x20 && b < 0x7f && !`*'%()<>@,;:\\"/[]?=`.includes(String.fromCharCode(b));
+
+/**
+ * One parameter as a name/value pair. The index decodes RFC 2231 values to text; one that is not
+ * ASCII goes back out in the RFC 2231 §4 form `name*` = utf-8''%XX…, because body-fld-param is the
+ * parameter list "as defined in [MIME-IMB]" (RFC 3501 §7.4.2), whose values are 7-bit, and raw
+ * 8-bit octets in a string would leave the client guessing their charset.
+ */
+function paramPair([name, value]: readonly [string, string]): [string, string] {
+  if (/^[\x20-\x7e]*$/.test(value)) return [name, value];
+  let encoded = '';
+  for (const b of Buffer.from(value, 'utf8')) encoded += isAttributeChar(b) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  return [`${name}*`, `utf-8''${encoded}`];
+}
+
 // body-fld-param = "(" string SP string *(SP string SP string) ")" / nil
 function paramsValue(params: ReadonlyArray<readonly [string, string]>): ImapValue {
-  return params.length === 0 ? null : params.flatMap(([name, value]) => [name, value]);
+  return params.length === 0 ? null : params.flatMap(paramPair);
 }
 
 // body-fld-dsp = "(" string SP body-fld-param ")" / nil
