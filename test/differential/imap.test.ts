@@ -1,0 +1,511 @@
+// Differential IMAP test: the MIME fixtures APPENDed to Dovecot and to our server, then FETCH
+// (ENVELOPE, BODY, BODYSTRUCTURE, RFC822.SIZE, every BODY[section]<partial>) and SEARCH answers
+// compared as parsed values, so quoted-vs-literal choices do not count but string contents do.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { appendViaImap, startDovecot, type Dovecot } from '../helpers/dovecot.ts';
+import { ALICE, startImapWorld, type ImapWorld } from '../imap/helpers/imap-world.ts';
+
+/**
+ * Where we answer differently on purpose; everything else must be equal. Each entry is applied in
+ * `normalise`/PATCHES/SKIPPED below, so the comparison still checks every other byte.
+ */
+const INTENDED_DIFFERENCES = [
+  'quoted vs literal strings: RFC 3501 §4.3 lets the server choose (we send strings holding `"` or `\\` as literals); compared parsed',
+  'case of media type/subtype, parameter names, encoding, disposition type: case-insensitive (RFC 2045 §5.1, §6.1, RFC 2183 §2); compared case-folded',
+  'body parameters: we merge RFC 2231 continuations and decode them (§3, §4), sending non-ASCII values as name*=utf-8\'\'%XX; Dovecot sends the joined raw name* form and keeps a plain duplicate; compared decoded, by name, order-free',
+  'charset of a text part with a Content-Type but no charset: Dovecot adds the RFC 2045 §5.2 default ("charset" "us-ascii"), we list the parameters the message has; compared with the default filled in',
+  'body-fld-lines of a part whose last line has no CRLF of its own (it belongs to the next delimiter, RFC 2046 §5.1.1): we count that line, Dovecot counts CRLFs; RFC 3501 §7.4.2 says only "size in text lines"; ours may be one more',
+  'BODY[n] of a multipart or encoded message part right before a delimiter: Dovecot includes the CRLF that RFC 2046 §5.1.1 assigns to the delimiter; we do not',
+  'a multipart with no body parts (RFC 2046 §5.1.1 requires one): we show its whole body as one text/plain part, Dovecot an empty one',
+  'message/rfc822 encoded in base64 (forbidden, RFC 2046 §5.2.1): Dovecot reads the base64 text as a header and its HEADER sections run past the part; we show an empty envelope and header',
+  'ENVELOPE addresses: Dovecot takes a trailing (comment) as the display name and strips the quotes of a quoted local part; we keep addr-name NIL and the local part as written (RFC 5322 §3.4.1), and mark a missing host ".MISSING-HOST-NAME." (the c-client convention) where Dovecot says "MISSING_DOMAIN"',
+  'HEADER.FIELDS.NOT of a message without a body: RFC 3501 §6.4.5 says the blank line is always included; Dovecot omits it there',
+  'torture.eml part layout: Dovecot takes "--t1x" as a delimiter (prefix match) and a header-less line as a header; RFC 2046 §5.1.1 requires the delimiter line to be the boundary plus optional white space, so the parts differ (the structure is pinned in test/mime/torture.test.ts)',
+  'a partial with length 0 (<3.0>): RFC 3501 §9 partial = "<" number "." nz-number ">", so we answer BAD; Dovecot accepts it',
+  'SENTBEFORE/SENTON/SENTSINCE on a message without a Date: header: RFC 3501 §6.4.4 compares the Date: header, so it does not match; Dovecot treats it as 1970',
+];
+
+/** Comparisons left out, with the INTENDED_DIFFERENCES entry that explains them. */
+const SKIPPED: Array<{ fixture: string; item: RegExp }> = [
+  { fixture: 'torture.eml', item: /^(BODY|BODYSTRUCTURE|BODY\[\d.*)$/ },
+  { fixture: 'encoded-rfc822.eml', item: /^BODY\[2\.(HEADER|TEXT|1)/ },
+  { fixture: 'empty-parts.eml', item: /^BODY\[2\.1(\.MIME)?\]$/ },
+  { fixture: 'no-body.eml', item: /^BODY\[HEADER\.FIELDS\.NOT / },
+];
+
+/** What Dovecot's answer becomes under an intended difference, before comparing. */
+const PATCHES: Array<{ fixture: string; item: RegExp; patch: (oracle: Value) => Value }> = [
+  // The CRLF before the next delimiter belongs to the delimiter (RFC 2046 §5.1.1).
+  { fixture: 'empty-parts.eml', item: /^BODY\[2\]$/, patch: (v) => (typeof v === 'string' ? v.replace(/\r\n$/, '') : v) },
+  { fixture: 'encoded-rfc822.eml', item: /^BODY\[2\]$/, patch: (v) => (typeof v === 'string' ? v.replace(/\r\n$/, '') : v) },
+  { fixture: 'encoded-rfc822.eml', item: /^BODY(STRUCTURE)?$/, patch: (v) => at(v, [1], (part) => set(part, 6, 20)) },
+  // The part-less multipart: ours shows its body ("--none--", 8 octets, 1 line).
+  { fixture: 'empty-parts.eml', item: /^BODY(STRUCTURE)?$/, patch: (v) => at(v, [1, 0], (part) => set(set(part, 6, 8), 7, 1)) },
+  {
+    fixture: 'groups.eml',
+    item: /^ENVELOPE$/,
+    patch: (v) => at(v, [6], (cc) => set(set(cc, 0, [null, null, '"quoted local"', 'example.com']), 2, [null, null, 'root', '.MISSING-HOST-NAME.'])),
+  },
+];
+
+function at(v: Value, path: number[], change: (inner: Value) => Value): Value {
+  if (path.length === 0) return change(v);
+  assert.ok(Array.isArray(v), `patch path ${path.join('.')} into a list`);
+  return set(v, path[0]!, at(v[path[0]!] ?? null, path.slice(1), change));
+}
+function set(v: Value, index: number, value: Value): Value {
+  assert.ok(Array.isArray(v), 'patch into a list');
+  const copy = [...v];
+  copy[index] = value;
+  return copy;
+}
+
+const fixturesDir = new URL('../fixtures/mime/', import.meta.url);
+const crlf = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+const fixtures: Array<[string, Buffer]> = readdirSync(fixturesDir)
+  .filter((f) => f.endsWith('.eml'))
+  .sort()
+  .map((f): [string, Buffer] => [f, crlf(readFileSync(new URL(f, fixturesDir)))]);
+
+const DOVECOT_USER = 'oracle@example.test';
+
+// ---------------------------------------------------------------------------------------------
+// A tolerant IMAP response reader: frames responses (line + literals) and parses FETCH and SEARCH.
+
+interface AtomToken {
+  readonly atom: string;
+}
+/** A parsed response value: strings are latin1 (byte-exact), NIL is null, bare numbers are numbers. */
+type Value = null | number | string | AtomToken | Value[];
+
+const isAtom = (v: Value | undefined): v is AtomToken => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class ResponseParser {
+  private pos = 0;
+  constructor(private readonly bytes: Buffer) {}
+
+  private skipSpaces(): void {
+    while (this.bytes[this.pos] === 0x20) this.pos++;
+  }
+
+  get atEnd(): boolean {
+    this.skipSpaces();
+    return this.pos >= this.bytes.length || this.bytes[this.pos] === 0x0d;
+  }
+
+  value(): Value {
+    this.skipSpaces();
+    const c = this.bytes[this.pos];
+    if (c === undefined) throw new Error('unexpected end of response');
+    if (c === 0x28 /* ( */) {
+      this.pos++;
+      const items: Value[] = [];
+      for (;;) {
+        this.skipSpaces();
+        if (this.bytes[this.pos] === 0x29 /* ) */) {
+          this.pos++;
+          return items;
+        }
+        if (this.pos >= this.bytes.length) throw new Error('unbalanced parenthesis');
+        items.push(this.value());
+      }
+    }
+    if (c === 0x22 /* " */) {
+      const out: number[] = [];
+      for (this.pos++; ; this.pos++) {
+        const b = this.bytes[this.pos];
+        if (b === undefined) throw new Error('unterminated quoted string');
+        if (b === 0x5c) out.push(this.bytes[++this.pos]!);
+        else if (b === 0x22) break;
+        else out.push(b);
+      }
+      this.pos++;
+      return Buffer.from(out).toString('latin1');
+    }
+    if (c === 0x7b /* { */) {
+      const close = this.bytes.indexOf(0x7d, this.pos);
+      const size = Number(this.bytes.subarray(this.pos + 1, close).toString('latin1').replace('+', ''));
+      const start = close + 3; // "}\r\n"
+      this.pos = start + size;
+      return this.bytes.subarray(start, start + size).toString('latin1');
+    }
+    // An atom; a section "[...]" (which may hold spaces and parentheses) and "<origin>" belong to it.
+    const start = this.pos;
+    let depth = 0;
+    for (; this.pos < this.bytes.length; this.pos++) {
+      const b = this.bytes[this.pos]!;
+      if (b === 0x5b) depth++;
+      else if (b === 0x5d) depth--;
+      else if (depth === 0 && (b === 0x20 || b === 0x28 || b === 0x29 || b === 0x0d)) break;
+    }
+    const text = this.bytes.subarray(start, this.pos).toString('latin1');
+    if (text === 'NIL') return null;
+    if (/^\d+$/.test(text)) return Number(text);
+    return { atom: text };
+  }
+}
+
+/** A byte-level IMAP client that returns each command's responses framed (literals included). */
+class WireClient {
+  private buffer = Buffer.alloc(0);
+  private wake: (() => void) | null = null;
+  private closed = false;
+  private tags = 0;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, d]);
+      this.wake?.();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake?.();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async open(port: number, user: string, password: string): Promise<WireClient> {
+    const socket = connect({ port, host: '127.0.0.1' });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const client = new WireClient(socket);
+    await client.response(); // greeting
+    await client.ok(`LOGIN "${user}" "${password}"`);
+    await client.ok('SELECT INBOX');
+    return client;
+  }
+
+  /** One whole response: the line, and after each "{n}" literal its n bytes and the line's rest. */
+  private async response(): Promise<Buffer> {
+    let scanFrom = 0;
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const lf = this.buffer.indexOf('\r\n', scanFrom);
+      if (lf !== -1) {
+        const literal = /\{(\d+)\+?\}$/.exec(this.buffer.subarray(scanFrom, lf).toString('latin1'));
+        if (!literal) {
+          const out = this.buffer.subarray(0, lf + 2);
+          this.buffer = this.buffer.subarray(lf + 2);
+          return out;
+        }
+        const next = lf + 2 + Number(literal[1]);
+        if (this.buffer.length >= next) {
+          scanFrom = next;
+          continue;
+        }
+      }
+      if (this.closed) throw new Error('connection closed mid-response');
+      if (Date.now() > deadline) throw new Error(`timed out; have ${JSON.stringify(this.buffer.toString('latin1').slice(0, 300))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  /** Sends a command; returns the untagged responses and the tagged status line. */
+  async command(command: string): Promise<{ untagged: Buffer[]; status: string }> {
+    const tag = `d${++this.tags}`;
+    this.socket.write(`${tag} ${command}\r\n`);
+    const untagged: Buffer[] = [];
+    for (;;) {
+      const response = await this.response();
+      if (response.subarray(0, tag.length + 1).toString('latin1') === `${tag} `) {
+        return { untagged, status: response.toString('utf8').trimEnd() };
+      }
+      untagged.push(response);
+    }
+  }
+
+  async ok(command: string): Promise<Buffer[]> {
+    const { untagged, status } = await this.command(command);
+    if (!/^\S+ OK/.test(status)) throw new Error(`${command}: ${status}`);
+    return untagged;
+  }
+
+  /** FETCH items of message `seq` as a map from upper-cased item name to parsed value. */
+  async fetch(seq: number, items: string): Promise<Map<string, Value>> {
+    const untagged = await this.ok(`FETCH ${seq} (${items})`);
+    const found = new Map<string, Value>();
+    for (const response of untagged) {
+      if (!new RegExp(`^\\* ${seq} FETCH `).test(response.subarray(0, 40).toString('latin1'))) continue;
+      const parser = new ResponseParser(response.subarray(`* ${seq} FETCH `.length));
+      const list: Value = parser.value();
+      assert.ok(Array.isArray(list), 'FETCH data is a list');
+      for (let i = 0; i + 1 < list.length; i += 2) {
+        const key: Value | undefined = list[i];
+        assert.ok(isAtom(key), 'FETCH item name is an atom');
+        found.set(key.atom.toUpperCase().replace(/\s+/g, ' '), list[i + 1]!);
+      }
+    }
+    return found;
+  }
+
+  /** SEARCH answer as sorted sequence numbers. */
+  async search(criteria: string): Promise<number[] | string> {
+    const { untagged, status } = await this.command(`SEARCH ${criteria}`);
+    if (!/^\S+ OK/.test(status)) return status.replace(/^\S+ (\S+).*$/, '$1');
+    const numbers: number[] = [];
+    for (const response of untagged) {
+      const text = response.toString('latin1');
+      if (text.startsWith('* SEARCH')) numbers.push(...text.slice(8).trim().split(/\s+/).filter(Boolean).map(Number));
+    }
+    return numbers.sort((a, b) => a - b);
+  }
+
+  /** Sends a command that may need a literal (CHARSET UTF-8 searches), synchronising. */
+  async searchWithLiteral(prefix: string, literal: Buffer): Promise<number[] | string> {
+    const tag = `d${++this.tags}`;
+    this.socket.write(`${tag} SEARCH ${prefix} {${literal.length}}\r\n`);
+    const go = await this.response();
+    if (!go.toString('latin1').startsWith('+')) return go.toString('latin1').trim();
+    this.socket.write(Buffer.concat([literal, Buffer.from('\r\n')]));
+    const numbers: number[] = [];
+    for (;;) {
+      const response = await this.response();
+      const text = response.toString('latin1');
+      if (text.startsWith(`${tag} `)) return /^\S+ OK/.test(text) ? numbers.sort((a, b) => a - b) : text.split(' ')[1]!;
+      if (text.startsWith('* SEARCH')) numbers.push(...text.slice(8).trim().split(/\s+/).filter(Boolean).map(Number));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.command('LOGOUT').catch(() => undefined);
+    this.socket.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation of the intended differences.
+
+const fold = (v: Value): Value => (typeof v === 'string' ? v.toLowerCase() : v);
+
+/** RFC 2231 §4 ext-value (charset'language'%XX…) decoded to text. */
+function decodeExtValue(value: string): string {
+  const m = /^([^']*)'[^']*'(.*)$/s.exec(value);
+  if (!m) return value;
+  const bytes = Buffer.from(m[2]!.replace(/%([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  return new TextDecoder(m[1]!.toLowerCase() || 'us-ascii').decode(bytes);
+}
+
+/** body-fld-param: names case-folded, RFC 2231 name* decoded, last of a name kept, sorted by name. */
+function normaliseParams(v: Value, defaultCharset: boolean): Value {
+  if (!Array.isArray(v) && !defaultCharset) return v;
+  const byName = new Map<string, string>();
+  if (defaultCharset) byName.set('charset', 'us-ascii');
+  const list = Array.isArray(v) ? v : [];
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const name = String(list[i]).toLowerCase();
+    const value = list[i + 1];
+    if (name.endsWith('*') && typeof value === 'string') byName.set(name.slice(0, -1), decodeExtValue(value));
+    else byName.set(name, value === null ? 'NIL' : String(value));
+  }
+  return [...byName.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat();
+}
+
+/** body-fld-dsp = "(" string SP body-fld-param ")" / nil */
+const normaliseDisposition = (v: Value): Value => (Array.isArray(v) ? [fold(v[0]!), normaliseParams(v[1] ?? null, false)] : v);
+
+/** BODY / BODYSTRUCTURE with the intended differences normalised (see INTENDED_DIFFERENCES). */
+function normaliseBody(body: Value): Value {
+  if (!Array.isArray(body)) return body;
+  if (Array.isArray(body[0])) {
+    // body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]
+    const children = body.filter((v) => Array.isArray(v)).map(normaliseBody);
+    const rest = body.slice(children.length);
+    const [subtype, params, disposition, ...more] = rest;
+    return [...children, fold(subtype ?? null), ...(rest.length > 1 ? [normaliseParams(params ?? null, false)] : []), ...(rest.length > 2 ? [normaliseDisposition(disposition ?? null)] : []), ...more];
+  }
+  const out = [...body];
+  out[0] = fold(out[0]!);
+  out[1] = fold(out[1]!);
+  const hasCharset = Array.isArray(out[2]) && out[2].some((p, i) => i % 2 === 0 && String(p).toLowerCase() === 'charset');
+  out[2] = normaliseParams(out[2]!, out[0] === 'text' && !hasCharset);
+  out[5] = fold(out[5]!);
+  const isMessage = out[0] === 'message' && (out[1] === 'rfc822' || out[1] === 'global');
+  // body-type-msg carries envelope, body, lines after body-fields; body-type-text carries lines.
+  const extStart = isMessage ? 10 : out[0] === 'text' ? 8 : 7;
+  if (isMessage) out[8] = normaliseBody(out[8]!);
+  // body-ext-1part = body-fld-md5 [SP body-fld-dsp ...]
+  if (out.length > extStart + 1) out[extStart + 1] = normaliseDisposition(out[extStart + 1]!);
+  return out;
+}
+
+/** Our body-fld-lines may be one more than Dovecot's (see INTENDED_DIFFERENCES); align those. */
+function alignLines(mine: Value, oracle: Value): Value {
+  if (!Array.isArray(mine) || !Array.isArray(oracle)) return mine;
+  const out = mine.map((v, i) => alignLines(v, oracle[i] ?? null));
+  if (typeof mine[0] === 'string') {
+    const type = `${mine[0]}/${String(mine[1])}`;
+    const linesAt = type === 'message/rfc822' || type === 'message/global' ? 9 : mine[0] === 'text' ? 7 : -1;
+    const [a, b] = [mine[linesAt], oracle[linesAt]];
+    if (linesAt > 0 && typeof a === 'number' && typeof b === 'number' && a === b + 1) out[linesAt] = b;
+  }
+  return out;
+}
+
+/** Section paths of a BODYSTRUCTURE (RFC 3501 §6.4.5 part numbering), with HEADER/TEXT for messages. */
+function sectionsOf(body: Value, prefix: string, out: string[]): string[] {
+  if (!Array.isArray(body)) return out;
+  const join = (n: number) => (prefix ? `${prefix}.${n}` : String(n));
+  if (Array.isArray(body[0])) {
+    body.filter((v) => Array.isArray(v)).forEach((child, i) => {
+      out.push(join(i + 1), `${join(i + 1)}.MIME`);
+      sectionsOf(child, join(i + 1), out);
+    });
+    return out;
+  }
+  const type = `${String(body[0]).toLowerCase()}/${String(body[1]).toLowerCase()}`;
+  if (!prefix) out.push('1', '1.MIME');
+  if (type === 'message/rfc822' && prefix) {
+    out.push(`${prefix}.HEADER`, `${prefix}.TEXT`, `${prefix}.HEADER.FIELDS (From Subject)`, `${prefix}.HEADER.FIELDS.NOT (From Subject)`);
+    const inner = body[8] ?? null;
+    if (Array.isArray(inner) && !Array.isArray(inner[0])) out.push(`${prefix}.1`);
+    else sectionsOf(inner, prefix, out);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let dovecot: Dovecot;
+let world: ImapWorld;
+let theirs: WireClient;
+let ours: WireClient;
+
+before(async () => {
+  dovecot = await startDovecot({ users: { [DOVECOT_USER]: ALICE.password } });
+  world = await startImapWorld();
+  const raws = fixtures.map(([, raw]) => raw);
+  await Promise.all([appendViaImap(dovecot.ports.imap, DOVECOT_USER, ALICE.password, raws), appendViaImap(world.port, ALICE.user, ALICE.password, raws)]);
+  [theirs, ours] = await Promise.all([WireClient.open(dovecot.ports.imap, DOVECOT_USER, ALICE.password), WireClient.open(world.port, ALICE.user, ALICE.password)]);
+});
+after(async () => {
+  await theirs?.close();
+  await ours?.close();
+  await dovecot?.stop();
+  await world?.close();
+});
+
+test('FETCH ENVELOPE, BODY, BODYSTRUCTURE, sizes and every section agree with Dovecot', async (t) => {
+  for (const difference of INTENDED_DIFFERENCES) t.diagnostic(`intended difference: ${difference}`);
+  const failures: string[] = [];
+  let compared = 0;
+  /** Fetches `item` from both servers and compares the answers under `key` (the item as echoed). */
+  const compare = async (seq: number, name: string, item: string, key: string) => {
+    const [a, b] = await Promise.all([theirs.fetch(seq, item), ours.fetch(seq, item)]);
+    const upper = key.toUpperCase();
+    let [oracle, mine] = [a.get(upper), b.get(upper)];
+    assert.notEqual(oracle, undefined, `Dovecot answered ${item} for ${name}`);
+    if (SKIPPED.some((s) => s.fixture === name && s.item.test(key))) return oracle!;
+    for (const p of PATCHES) if (p.fixture === name && p.item.test(key)) oracle = p.patch(oracle!);
+    if (key === 'BODY' || key === 'BODYSTRUCTURE') {
+      [oracle, mine] = [normaliseBody(oracle!), normaliseBody(mine ?? null)];
+      mine = alignLines(mine, oracle);
+    }
+    compared++;
+    try {
+      assert.deepEqual(mine, oracle);
+    } catch {
+      failures.push(`${name} ${key}\n    dovecot: ${JSON.stringify(oracle)}\n    ours:    ${JSON.stringify(mine)}`);
+    }
+    return a.get(upper)!;
+  };
+  for (const [i, [name]] of fixtures.entries()) {
+    const seq = i + 1;
+    for (const item of ['ENVELOPE', 'RFC822.SIZE', 'BODY', 'RFC822.HEADER']) await compare(seq, name, item, item);
+    const structure = await compare(seq, name, 'BODYSTRUCTURE', 'BODYSTRUCTURE');
+    const sections = ['', 'HEADER', 'TEXT', 'HEADER.FIELDS (From Subject)', 'HEADER.FIELDS.NOT (From Subject)', 'HEADER.FIELDS (Content-Type X-Absent)', ...sectionsOf(structure, '', [])];
+    for (const section of sections) await compare(seq, name, `BODY.PEEK[${section}]`, `BODY[${section}]`);
+    for (const [section, origin, length] of [['', 0, 100], ['', 10, 7], ['TEXT', 5, 10], ['1', 0, 3], ['', 100_000, 10], ['HEADER', 3, 1]] as const) {
+      await compare(seq, name, `BODY.PEEK[${section}]<${origin}.${length}>`, `BODY[${section}]<${origin}>`);
+    }
+  }
+  t.diagnostic(`${compared} answers compared`);
+  assert.deepEqual(failures, [], `${failures.length} differences:\n${failures.join('\n')}`);
+});
+
+test('our own answers where Dovecot differs on purpose', async () => {
+  const seqOf = (name: string) => fixtures.findIndex(([f]) => f === name) + 1;
+  // RFC 3501 §6.4.5: the blank line is always included in header data.
+  const noBody = await ours.fetch(seqOf('no-body.eml'), 'BODY.PEEK[HEADER.FIELDS.NOT (From Subject)]');
+  assert.equal(noBody.get('BODY[HEADER.FIELDS.NOT (FROM SUBJECT)]'), 'To: nobody@example.com\r\nDate: Sat, 29 Feb 2020 23:00:00 -0500\r\n\r\n');
+  // RFC 3501 §9: the length of a partial is an nz-number.
+  assert.match((await ours.command(`FETCH 1 (BODY.PEEK[HEADER]<3.0>)`)).status, /^\S+ BAD /);
+  // A base64-encoded message/rfc822 keeps the body-type-msg shape (RFC 3501 §7.4.2).
+  const encoded = await ours.fetch(seqOf('encoded-rfc822.eml'), 'BODYSTRUCTURE');
+  const part = (encoded.get('BODYSTRUCTURE') as Value[])[1] as Value[];
+  assert.deepEqual(part.slice(0, 10), ['message', 'rfc822', null, null, null, 'BASE64', 20, [null, null, null, null, null, null, null, null, null, null], ['text', 'plain', ['charset', 'us-ascii'], null, null, '7BIT', 0, 0, null, null, null, null], 1]);
+});
+
+test('SEARCH answers agree with Dovecot, also after STORE', async () => {
+  const queries = [
+    'ALL',
+    'FROM alice',
+    'FROM "example.com"',
+    'TO "undisclosed-recipients"',
+    'CC relay1',
+    'SUBJECT torture',
+    'SUBJECT "Gr"',
+    'SUBJECT "inner"',
+    'BODY fun',
+    'BODY "not a message"',
+    'BODY "caf"',
+    'TEXT Newsletter',
+    'TEXT "Newsletter"',
+    'HEADER Message-ID example.com',
+    'HEADER Content-Type multipart',
+    'HEADER X-Absent ""',
+    'HEADER MIME-Version ""',
+    'LARGER 500',
+    'SMALLER 400',
+    'LARGER 100000',
+    'SENTBEFORE 1-Jan-2000',
+    'SENTSINCE 1-Jan-2000',
+    'SENTON 1-Mar-2020',
+    'SENTON 29-Feb-2020',
+    'OR FROM bob SUBJECT news',
+    'NOT FROM alice',
+    'NOT OR SUBJECT a SUBJECT e',
+    '2:4 NOT 3',
+    'OR 1 (LARGER 1000 SMALLER 2000)',
+    'UNSEEN',
+  ];
+  await Promise.all([
+    theirs.ok('STORE 1,3 +FLAGS.SILENT (\\Flagged)'),
+    ours.ok('STORE 1,3 +FLAGS.SILENT (\\Flagged)'),
+  ]);
+  for (const client of [theirs, ours]) {
+    await client.ok('STORE 2 +FLAGS.SILENT (\\Seen $Forwarded)');
+    await client.ok('STORE 4:5 +FLAGS.SILENT (\\Deleted \\Answered)');
+    await client.ok('STORE 5 -FLAGS.SILENT (\\Answered)');
+  }
+  queries.push('FLAGGED', 'UNFLAGGED', 'SEEN', 'UNSEEN', 'KEYWORD $Forwarded', 'UNKEYWORD $Forwarded', 'DELETED', 'ANSWERED', 'UNANSWERED', 'OR FLAGGED DELETED', 'NOT DELETED SINCE 1-Jan-2000');
+  // Messages without a Date: header (see INTENDED_DIFFERENCES): Dovecot's SENT* answers lose them.
+  const dateless = new Set(fixtures.flatMap(([, raw], i) => (/^Date:/im.test(raw.toString('latin1').split('\r\n\r\n')[0]!) ? [] : [i + 1])));
+  const failures: string[] = [];
+  for (const query of queries) {
+    let [oracle, mine] = await Promise.all([theirs.search(query), ours.search(query)]);
+    if (/^SENT/.test(query) && Array.isArray(oracle)) oracle = oracle.filter((n) => !dateless.has(n));
+    if (JSON.stringify(oracle) !== JSON.stringify(mine)) failures.push(`SEARCH ${query}: dovecot ${JSON.stringify(oracle)}, ours ${JSON.stringify(mine)}`);
+  }
+  // Non-ASCII search strings travel as literals with CHARSET UTF-8 (RFC 3501 §6.4.4).
+  for (const [prefix, text] of [['CHARSET UTF-8 SUBJECT', 'Grüße'], ['CHARSET UTF-8 FROM', 'Älice'], ['CHARSET UTF-8 SUBJECT', 'café'], ['CHARSET UTF-8 TO', '日本語']] as const) {
+    const literal = Buffer.from(text, 'utf8');
+    const [oracle, mine] = await Promise.all([theirs.searchWithLiteral(prefix, literal), ours.searchWithLiteral(prefix, literal)]);
+    if (JSON.stringify(oracle) !== JSON.stringify(mine)) failures.push(`SEARCH ${prefix} ${text}: dovecot ${JSON.stringify(oracle)}, ours ${JSON.stringify(mine)}`);
+  }
+  assert.deepEqual(failures, [], `${failures.length} differences:\n${failures.join('\n')}`);
+});
+
+test('SEARCH TEXT also looks at the MIME headers of body parts', { todo: 'mailbox-server/imap/search.ts searches the top header and decoded text parts only; RFC 3501 §6.4.4 TEXT is the whole message (part headers are in its body)' }, async () => {
+  // rfc2231.eml has "This" only in a body part's Content-Type parameter.
+  const [oracle, mine] = await Promise.all([theirs.search('TEXT Hi'), ours.search('TEXT Hi')]);
+  assert.deepEqual(mine, oracle);
+});
