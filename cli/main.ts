@@ -4,12 +4,13 @@ import { mailctl, type Connect } from './mailctl.ts';
 // The AWS SDK and the store are loaded only when a command needs them, so --help and usage
 // errors answer at once.
 const connect: Connect = async (config) => {
-  const [{ createAwsClients }, { createStore }, { OutboundQueueStore }, { DkimKeyStore }, { QueueSender }] = await Promise.all([
+  const [{ createAwsClients }, { createStore }, { OutboundQueueStore }, { DkimKeyStore }, { QueueSender }, { BlobStore }] = await Promise.all([
     import('../core/aws.ts'), import('../core/store/index.ts'), import('../core/store/outbound-queue.ts'),
-    import('../core/store/dkim-keys.ts'), import('../core/queues.ts'),
+    import('../core/store/dkim-keys.ts'), import('../core/queues.ts'), import('../core/blobs.ts'),
   ]);
   const clients = createAwsClients(config.aws);
-  const store = createStore(clients, config.resources);
+  const blobs = new BlobStore(clients.s3, config.resources.bucket);
+  const store = createStore(clients, config.resources, { onOrphan: (key) => blobs.markOrphan(key) });
   const queue = new QueueSender(clients.sqs);
   return {
     directory: store.directory,
@@ -18,6 +19,7 @@ const connect: Connect = async (config) => {
       records: new OutboundQueueStore(clients.doc, config.resources.tables.deliveries),
       dkimKeys: new DkimKeyStore(clients.doc, config.resources.tables.directory),
       requeue: (event) => queue.sendOutbound(config.resources.queues.outbound, event, 0),
+      releaseBlob: (key) => store.mailStore.releaseBlob(key),
     },
     close() {
       for (const client of [clients.s3, clients.sqs, clients.dynamodb]) client.destroy();

@@ -11,6 +11,8 @@ export interface OutboundServices {
   readonly dkimKeys: { put(key: DkimKey, options?: { replace?: boolean }): Promise<void>; get(domain: string): Promise<DkimKey | null>; list(): Promise<DkimKey[]> };
   /** Puts a copy of the event on the outbound queue now. */
   requeue(event: OutboundEvent): Promise<void>;
+  /** Drops the blob reference a cancelled delivery held (core/outbound.ts). */
+  releaseBlob(blobKey: string): Promise<void>;
 }
 
 const date = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/(\.\d+)?Z$/, 'Z') : '-');
@@ -100,6 +102,8 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     async run({ services, out }, [id]) {
       const r = await requireRecord(services.outbound, id!);
       if (!(await services.outbound.records.cancel(r.id))) throw new StoreError('conflict', `delivery ${id} is already ${r.state}`);
+      // Only the call that moved the record to cancelled gets here, so the reference goes once.
+      await services.outbound.releaseBlob(r.event.key);
       out.done(`cancelled ${id}`, { id, cancelled: true });
     },
   },

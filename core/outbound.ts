@@ -4,8 +4,15 @@ import { createHash } from 'node:crypto';
 import type { OutboundEvent } from './contracts.ts';
 import type { OutboundQueueStore } from './store/outbound-queue.ts';
 
+/** Blob reference counting (DynamoMailStore): a pending delivery holds its blob like a message does. */
+export interface BlobReferences {
+  retainBlob(blobKey: string): Promise<void>;
+  releaseBlob(blobKey: string): Promise<void>;
+}
+
 export interface OutboundEnqueuer {
   readonly records: Pick<OutboundQueueStore, 'claim' | 'markEnqueued'>;
+  readonly blobRefs: BlobReferences;
   readonly queue: { sendOutbound(queueUrl: string, event: OutboundEvent, delaySeconds?: number): Promise<void> };
   readonly queueUrl: string;
 }
@@ -25,7 +32,13 @@ export function outboundIdFor(messageId: string, domain: string): string {
  * attempt is made twice, never lost. Returns false when it had been queued before.
  */
 export async function enqueueOutbound(event: OutboundEvent, deps: OutboundEnqueuer): Promise<boolean> {
-  if ((await deps.records.claim(event)) === 'done') return false;
+  // The reference is taken before the record exists, so no crash can leave a delivery whose
+  // blob is unreferenced; only the call that creates the record keeps it. The relay releases it
+  // when the delivery ends (delivered, bounced), mailctl when it cancels one.
+  await deps.blobRefs.retainBlob(event.key);
+  const claim = await deps.records.claim(event);
+  if (claim !== 'new') await deps.blobRefs.releaseBlob(event.key);
+  if (claim === 'done') return false;
   await deps.queue.sendOutbound(deps.queueUrl, event, 0);
   await deps.records.markEnqueued(event.id);
   return true;

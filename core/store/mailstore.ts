@@ -397,7 +397,12 @@ export class DynamoMailStore implements MessageStore {
 
   // ---- blob references -------------------------------------------------------------------
 
-  private async retainBlob(blobKey: string): Promise<void> {
+  /**
+   * Counts one more holder of a blob: a message item (done by filing and COPY) or a pending
+   * outbound delivery (done by enqueueOutbound). Counting errs high, never low: a leak keeps
+   * a blob, an undercount could expire one still needed.
+   */
+  async retainBlob(blobKey: string): Promise<void> {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tables.blobrefs,
@@ -408,7 +413,8 @@ export class DynamoMailStore implements MessageStore {
     );
   }
 
-  private async releaseBlob(blobKey: string): Promise<void> {
+  /** Drops one holder; the last one calls `onOrphan`, which tags the blob for the lifecycle rule. */
+  async releaseBlob(blobKey: string): Promise<void> {
     const result = await this.doc.send(
       new UpdateCommand({
         TableName: this.tables.blobrefs,

@@ -77,7 +77,8 @@ export class OutboundQueueStore {
    * queues do not deduplicate, so a producer retried after a crash asks here first: `send` means
    * the SendMessage may not have happened yet (do it, then markEnqueued); `done` means it did.
    */
-  async claim(event: OutboundEvent): Promise<'send' | 'done'> {
+  /** 'new': this call created the record; 'resend': an earlier try created it but did not finish; 'done': queued before. */
+  async claim(event: OutboundEvent): Promise<'new' | 'resend' | 'done'> {
     const now = this.now();
     try {
       await this.doc.send(new PutCommand({
@@ -89,12 +90,12 @@ export class OutboundQueueStore {
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       }));
-      return 'send';
+      return 'new';
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
     const existing = await this.get(event.id);
-    return existing && !existing.enqueued ? 'send' : 'done';
+    return existing && !existing.enqueued ? 'resend' : 'done';
   }
 
   async markEnqueued(id: string): Promise<void> {

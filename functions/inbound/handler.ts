@@ -30,11 +30,12 @@ function buildRuntime(env: Record<string, string | undefined>): InboundRuntime {
   const logger = new Logger({ serviceName: 'mail-inbound' });
   const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Mail', serviceName: 'mail-inbound' });
   const clients = createAwsClients(config.aws);
-  const store = createStore(clients, config.resources);
+  const blobs = new BlobStore(clients.s3, config.resources.bucket);
+  const store = createStore(clients, config.resources, { onOrphan: (key) => blobs.markOrphan(key) });
   const processBatch = createBatchProcessor({
     directory: store.directory,
     store: store.mailStore,
-    blobs: new BlobStore(clients.s3, config.resources.bucket),
+    blobs,
     indexMessage,
     logger,
     metrics,
@@ -42,6 +43,7 @@ function buildRuntime(env: Record<string, string | undefined>): InboundRuntime {
       records: new OutboundQueueStore(clients.doc, config.resources.tables.deliveries),
       queue: new QueueSender(clients.sqs),
       queueUrl: config.resources.queues.outbound,
+      blobRefs: store.mailStore,
     },
   });
   return { logger, metrics, processBatch };

@@ -1,5 +1,6 @@
 // One outbound event, one delivery attempt: drop stale copies, wait out `notBefore`, detect loops,
 // sign, try the next hops, then settle each recipient (delivered, retry later, or bounce).
+import type { BlobReferences } from '../../core/outbound.ts';
 import type { OutboundEvent } from '../../core/contracts.ts';
 import { countReceivedHeaders, headerValue, statusOfReply, type DsnRecipient } from '../../core/dsn.ts';
 import { signMessage, type DkimKey } from '../../core/dkim.ts';
@@ -15,6 +16,8 @@ import { sendTransaction, type RecipientReply, type SmtpTarget, type Transaction
 export interface RelayDeps extends BounceDeps {
   readonly config: RelayConfig;
   readonly records: Pick<OutboundQueueStore, 'get' | 'advance'>;
+  /** The delivery's hold on its blob (taken by enqueueOutbound), released when it ends. */
+  readonly blobRefs: Pick<BlobReferences, 'releaseBlob'>;
   readonly blobs: BounceDeps['blobs'] & { getBuffer(key: string): Promise<Buffer> };
   readonly queue: { sendOutbound(queueUrl: string, event: OutboundEvent, delaySeconds?: number): Promise<void>; readonly queueUrl: string };
   readonly dkimKeys: { get(domain: string): Promise<DkimKey | null> };
@@ -135,6 +138,8 @@ export async function deliverOutbound(event: OutboundEvent, deps: RelayDeps, dea
     state, lastError, nextAttemptAt: nextAt ? nextAt.toISOString() : null, ...(next ? { event: next } : {}),
   });
   if (!advanced) logger.warn('another copy settled this delivery meanwhile (at-least-once duplicate)', { outboundId: event.id, sequence: sequenceOf(event) });
+  // Only the copy whose advance moved the record to its end releases the blob, so it goes once.
+  else if (!next) await deps.blobRefs.releaseBlob(event.key);
   if (next) return delivered.length > 0 || failed.length > 0 ? 'partial' : 'deferred';
   return failed.length > 0 ? (delivered.length > 0 ? 'partial' : 'bounced') : 'delivered';
 }

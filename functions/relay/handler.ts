@@ -53,7 +53,8 @@ function buildRuntime(env: Record<string, string | undefined>): RelayRuntime {
   const logger = new Logger({ serviceName: 'mail-relay' });
   const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Mail', serviceName: 'mail-relay' });
   const clients = createAwsClients(config.aws);
-  const store = createStore(clients, config.resources);
+  const blobs = new BlobStore(clients.s3, config.resources.bucket);
+  const store = createStore(clients, config.resources, { onOrphan: (key) => blobs.markOrphan(key) });
   const queues = new QueueSender(clients.sqs);
   const records = new OutboundQueueStore(clients.doc, config.resources.tables.deliveries);
   const keys = new DkimKeyStore(clients.doc, config.resources.tables.directory);
@@ -61,12 +62,13 @@ function buildRuntime(env: Record<string, string | undefined>): RelayRuntime {
   const processBatch = createRelayBatchProcessor({
     hostname: config.mail.hostname,
     config: relay,
-    blobs: new BlobStore(clients.s3, config.resources.bucket),
+    blobs,
+    blobRefs: store.mailStore,
     directory: store.directory,
     records,
     queue: { sendOutbound: (url, event, delay) => queues.sendOutbound(url, event, delay), queueUrl: config.resources.queues.outbound },
     inbound: { sendInbound: (url, event) => queues.sendInbound(url, event), queueUrl: config.resources.queues.inbound },
-    outbound: { records, queue: queues, queueUrl: config.resources.queues.outbound },
+    outbound: { records, queue: queues, queueUrl: config.resources.queues.outbound, blobRefs: store.mailStore },
     dkimKeys: {
       async get(domain) {
         const cached = dkimKeyCache.get(domain);

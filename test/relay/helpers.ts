@@ -145,6 +145,8 @@ export const FAST_POLICY: RelayPolicy = { ...DEFAULT_RELAY_POLICY, firstRetrySec
 export interface RelayRig {
   readonly store: Store;
   readonly blobs: BlobStore;
+  /** Blob keys whose last reference went (each also tagged in S3 for the lifecycle rule), in order. */
+  readonly orphaned: string[];
   readonly records: OutboundQueueStore;
   readonly dkim: DkimKeyStore;
   readonly telemetry: RelayTelemetry;
@@ -159,8 +161,14 @@ export interface RelayRig {
 
 export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: RelayPolicy; resolver?: DnsResolver; now?: () => Date } = {}): RelayRig {
   const { clients, config } = world;
-  const store = createStore(clients, config.resources);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
+  const orphaned: string[] = [];
+  const store = createStore(clients, config.resources, {
+    onOrphan: (key) => {
+      orphaned.push(key);
+      return blobs.markOrphan(key);
+    },
+  });
   const records = new OutboundQueueStore(clients.doc, config.resources.tables.deliveries);
   const dkim = new DkimKeyStore(clients.doc, config.resources.tables.directory);
   const queues = new QueueSender(clients.sqs);
@@ -173,13 +181,14 @@ export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: R
     transports: {},
     settleMarginMs: 0,
   };
-  const outbound = { records, queue: queues, queueUrl: config.resources.queues.outbound };
+  const outbound = { records, queue: queues, queueUrl: config.resources.queues.outbound, blobRefs: store.mailStore };
   const relayDeps: RelayDeps = {
     hostname: config.mail.hostname,
     config: relayConfig,
     blobs,
     directory: store.directory,
     records,
+    blobRefs: store.mailStore,
     queue: { sendOutbound: (u, e, d) => queues.sendOutbound(u, e, d), queueUrl: config.resources.queues.outbound },
     inbound: { sendInbound: (u, e) => queues.sendInbound(u, e), queueUrl: config.resources.queues.inbound },
     outbound,
@@ -206,7 +215,7 @@ export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: R
   const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
   const common = { sqs: clients.sqs, region: 'us-east-1', maxBatchingWindowSeconds: 0, waitTimeSeconds: 1, concurrency: 1 } as const;
   return {
-    store, blobs, records, dkim, telemetry, relayDeps, inboundDeps,
+    store, blobs, orphaned, records, dkim, telemetry, relayDeps, inboundDeps,
     startRunners() {
       sources = [
         startSqsEventSource({

@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { simpleParser } from 'mailparser';
 import { dkimVerify } from 'mailauth';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
@@ -224,4 +225,34 @@ test('a redelivered inbound record queues its outbound event once', async () => 
   await eventually(async () => ((await rig.records.get(outboundIdFor(event.id, remote)))?.state === 'delivered' ? true : undefined), 'delivered');
   await rig.drained();
   assert.equal(mx.to(remote).length, 1);
+});
+
+/**
+ * The blob's tags: the orphan tag is what lets the lifecycle rule expire it. Only asked of
+ * tagged blobs: fauxqs answers GetObjectTagging on an untagged object with the object itself.
+ */
+async function tagsOf(key: string) {
+  const out = await world.clients.s3.send(new GetObjectTaggingCommand({ Bucket: world.config.resources.bucket, Key: key }));
+  return out.TagSet ?? [];
+}
+
+test('a pending delivery holds its blob like a message does: orphaned only when the last holder goes', async () => {
+  const { local, remote, alice } = await scenario({ rcpt: (_a, n) => (n <= 1 ? '451 4.3.0 Later' : null) });
+  await rig.store.directory.addAccount(`carol@${local}`, 'pw-carol-123');
+  // Relay-only message: its one holder is the delivery, released when it is delivered.
+  const relayOnly = await submit(outgoingMessage(alice, `bob@${remote}`), alice, [`bob@${remote}`]);
+  // Mixed: a local copy and a delivery hold the same blob.
+  const mixed = await submit(outgoingMessage(alice, `dave@${remote}`), alice, [`dave@${remote}`, `carol@${local}`]);
+  for (const event of [relayOnly, mixed]) {
+    await eventually(async () => ((await rig.records.get(outboundIdFor(event.id, remote)))?.state === 'delivered' ? true : undefined), 'delivered');
+  }
+  await rig.drained();
+  assert.equal(await rig.store.mailStore.blobReferences(relayOnly.key), 0);
+  assert.deepEqual(await tagsOf(relayOnly.key), [{ Key: 'mail-orphan', Value: 'true' }], 'relay-only blob released for the lifecycle rule');
+  assert.equal(await rig.store.mailStore.blobReferences(mixed.key), 1, "carol's copy still holds the mixed blob");
+  assert.ok(!rig.orphaned.includes(mixed.key), 'a blob a mailbox still references is not orphaned');
+  assert.equal(rig.orphaned.filter((k) => k === relayOnly.key).length, 1, 'released exactly once');
+  const [copy] = await inbox(`carol@${local}`);
+  await rig.store.mailStore.expunge(`carol@${local}`, copy!.mailboxId, [copy!.uid]);
+  assert.deepEqual(await tagsOf(mixed.key), [{ Key: 'mail-orphan', Value: 'true' }], 'the last holder going orphans it');
 });
