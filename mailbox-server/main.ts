@@ -44,8 +44,9 @@ async function main(): Promise<void> {
       ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
       : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
   const clients = createAwsClients(config.aws);
-  const { directory, mailStore } = createStore(clients, config.resources);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
+  // EXPUNGE of a blob's last reference tags it; the bucket's lifecycle rule expires it later.
+  const { directory, mailStore } = createStore(clients, config.resources, { onOrphan: (key) => blobs.markOrphan(key) });
   // One throttle for both protocols (core/auth-throttle.ts, as the SMTP edge uses), so a guesser
   // cannot alternate between them.
   const throttle = new AuthThrottleCache();
