@@ -68,6 +68,9 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
+    // A response is several writes (untagged data, then the tagged line); with Nagle's algorithm the
+    // last one waits for the client's delayed ACK, about 40 ms per command.
+    socket.setNoDelay(true);
     const session = new ImapSession(socket, {
       services,
       limits,
