@@ -1,9 +1,11 @@
 // `npm run bench`: runs the benchmarks, prints tables and writes results to bench/results/.
 //   BENCH_MESSAGES (default 500), BENCH_CONNECTIONS (8), BENCH_SIZE (10240), BENCH_ONLY (name)
+//   mailbox: BENCH_MAILBOX_MESSAGES (1000), BENCH_SELECT_MAILBOX (10000), BENCH_IDLE_SESSIONS (2000)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printIngest, runIngestBenchmark } from './ingest.ts';
+import { printMailbox, runMailboxBenchmark } from './mailbox.ts';
 
 const env = process.env;
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version };
@@ -17,6 +19,18 @@ if (!only || only === 'ingest') {
   });
   printIngest(ingest);
   results.ingest = ingest;
+}
+
+if (!only || only === 'mailbox') {
+  const mailbox = await runMailboxBenchmark({
+    messages: Number(env.BENCH_MAILBOX_MESSAGES ?? 1000),
+    sizeBytes: Number(env.BENCH_SIZE ?? 10 * 1024),
+    selectMailbox: Number(env.BENCH_SELECT_MAILBOX ?? 10_000),
+    selects: 5,
+    idleSessions: Number(env.BENCH_IDLE_SESSIONS ?? 2000),
+  });
+  printMailbox(mailbox);
+  results.mailbox = mailbox;
 }
 
 const dir = fileURLToPath(new URL('./results/', import.meta.url));

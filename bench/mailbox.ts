@@ -1,0 +1,363 @@
+// Mailbox benchmark (issue 3): IMAP FETCH 1:N BODY[] and N single UID FETCH BODY[], POP3 RETR of N
+// messages, SELECT of a 10,000-message mailbox, and memory per idle IMAP connection (IDLE), on the
+// embedded emulators with the servers in-process. Reference: raw S3 GetObject of the same blobs
+// (the ceiling for serving bodies). AWS requests are counted on the servers' own clients.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { createAwsClients, RequestCounter } from '../core/aws.ts';
+import { BlobStore } from '../core/blobs.ts';
+import { AuthThrottleCache } from '../core/auth-throttle.ts';
+import { indexMessage } from '../core/mime/index.ts';
+import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
+import { createStore, type Account } from '../core/store/index.ts';
+import { createSelfSignedCertificate } from '../core/tls.ts';
+import { ensureResources } from '../local/bootstrap.ts';
+import { EMULATOR_CREDENTIALS, startEmulators } from '../local/emulators.ts';
+import { startImapServer } from '../mailbox-server/imap/server.ts';
+import { startPop3Server } from '../mailbox-server/pop3/server.ts';
+import { seedMailbox } from '../test/imap/helpers/seed.ts';
+import { percentile, syntheticMessage } from './smtp-load.ts';
+
+export interface MailboxBenchOptions {
+  /** Messages fetched / retrieved (default 1000). */
+  readonly messages: number;
+  readonly sizeBytes: number;
+  /** Size of the mailbox SELECT is timed on (default 10,000). */
+  readonly selectMailbox: number;
+  readonly selects: number;
+  readonly idleSessions: number;
+}
+
+const USER = 'bench@example.test';
+const PASSWORD = 'bench-password-1';
+
+/** A request/response client for IMAP and POP3: counts bytes, watches the tail for the end of an answer. */
+class WireClient {
+  private tail = '';
+  private bytes = 0;
+  private wake: (() => void) | null = null;
+  private closed = false;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.bytes += d.length;
+      this.tail = (this.tail + d.toString('latin1')).slice(-1024);
+      this.wake?.();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake?.();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async connect(port: number): Promise<WireClient> {
+    const socket = connect({ port, host: '127.0.0.1' });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return new WireClient(socket);
+  }
+
+  /** Sends `line` (if any) and waits until the answer's tail matches `end`; returns the bytes read. */
+  async exchange(line: string | null, end: RegExp, timeoutMs = 60_000): Promise<{ bytes: number; tail: string }> {
+    if (line !== null) this.socket.write(`${line}\r\n`);
+    const deadline = Date.now() + timeoutMs;
+    while (!end.test(this.tail)) {
+      if (this.closed || Date.now() > deadline) throw new Error(`no answer to ${line ?? 'greeting'}: ${this.tail.slice(-200)}`);
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, 1000).unref();
+      });
+      this.wake = null;
+    }
+    const result = { bytes: this.bytes, tail: this.tail };
+    this.bytes = 0;
+    this.tail = '';
+    return result;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const tagged = (tag: string) => new RegExp(`(^|\\r\\n)${tag} OK[^\\r\\n]*\\r\\n$`);
+const stats = (ms: number[], seconds: number, count: number) => ({
+  messagesPerSecond: Math.round(count / seconds),
+  p50ms: +percentile(ms, 50).toFixed(2),
+  p95ms: +percentile(ms, 95).toFixed(2),
+  p99ms: +percentile(ms, 99).toFixed(2),
+});
+const perOperation = (counts: Record<string, number>, operations: number) =>
+  Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, +(v / operations).toFixed(3)]));
+
+async function timed<T>(counter: RequestCounter, run: () => Promise<T>) {
+  counter.counts.clear();
+  const started = performance.now();
+  const result = await run();
+  return { result, seconds: (performance.now() - started) / 1000, requests: counter.snapshot() };
+}
+
+/**
+ * The clients of the idle phase run in a child process, so the server's process holds only the
+ * server side of the connections. Plain JavaScript: it is passed to `node -e`.
+ */
+const IDLE_CLIENTS = `
+const net = require('node:net');
+const [port, count, user, pass, mailbox] = process.argv.slice(1);
+const sockets = [];
+function session() {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port: Number(port), host: '127.0.0.1' });
+    sockets.push(s);
+    let buf = '';
+    let step = 0;
+    const steps = [
+      [/\\r\\n$/, 'a LOGIN ' + user + ' ' + pass],
+      [/a OK[^\\r\\n]*\\r\\n$/, 'b SELECT ' + mailbox],
+      [/b OK[^\\r\\n]*\\r\\n$/, 'c IDLE'],
+      [/\\+ [^\\r\\n]*\\r\\n$/, null],
+    ];
+    s.on('data', (d) => {
+      buf = (buf + d.toString('latin1')).slice(-512);
+      const [end, next] = steps[step];
+      if (!end.test(buf)) return;
+      buf = '';
+      step++;
+      if (next) s.write(next + '\\r\\n'); else resolve();
+    });
+    s.on('error', reject);
+  });
+}
+(async () => {
+  let next = 0;
+  const worker = async () => { while (next < Number(count)) { next++; await session(); } };
+  await Promise.all(Array.from({ length: 25 }, worker));
+  process.stdout.write('ready\\n');
+  process.stdin.resume();
+  process.stdin.on('end', () => { for (const s of sockets) s.destroy(); process.exit(0); });
+})().catch((err) => { process.stderr.write(String(err) + '\\n'); process.exit(1); });
+`;
+
+export async function runMailboxBenchmark(options: MailboxBenchOptions) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mail-bench-mailbox-'));
+  const emulators = await startEmulators({ dataDir });
+  const aws = {
+    region: 'us-east-1',
+    endpoints: { s3: emulators.objectQueueEndpoint, sqs: emulators.objectQueueEndpoint, dynamodb: emulators.dynamoEndpoint },
+    credentials: { ...EMULATOR_CREDENTIALS },
+  };
+  const setup = createAwsClients(aws);
+  const counter = new RequestCounter();
+  const serverClients = createAwsClients(aws, counter);
+  const referenceCounter = new RequestCounter();
+  const referenceClients = createAwsClients(aws, referenceCounter);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  try {
+    const resources = await ensureResources(setup, 'bench');
+    const setupStore = createStore(setup, resources);
+    await setupStore.directory.addDomain('example.test');
+    await setupStore.directory.addAccount(USER, PASSWORD);
+    await setupStore.mailStore.createMailbox(USER, 'Big');
+    await setupStore.mailStore.createMailbox(USER, 'Idle');
+    const setupBlobs = new BlobStore(setup.s3, resources.bucket);
+
+    // N distinct 10 KB blobs in INBOX; one shared blob behind the 10,000-message mailbox.
+    const keys = Array.from({ length: options.messages }, (_, i) => `raw/bench/${i}.eml`);
+    const bodies = keys.map((_, i) => syntheticMessage(options.sizeBytes, i, 'sender@remote.test', USER));
+    for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((k, j) => setupBlobs.put(k, bodies[i + j]!)));
+    const inbox = (await setupStore.mailStore.getMailbox(USER, 'INBOX'))!;
+    const day = new Date().toISOString();
+    await seedMailbox(setup.doc, resources.tables, inbox, keys.length, (i) => ({ blobKey: keys[i]!, size: bodies[i]!.length, index: indexMessage(bodies[i]!), flags: ['\\Seen'], internalDate: day }));
+    const big = (await setupStore.mailStore.getMailbox(USER, 'Big'))!;
+    const bigIndex = indexMessage(bodies[0]!);
+    await seedMailbox(setup.doc, resources.tables, big, options.selectMailbox, (i) => ({ blobKey: keys[0]!, size: bodies[0]!.length, index: bigIndex, flags: i % 3 ? ['\\Seen'] : [], internalDate: day }), 8);
+
+    const store = createStore(serverClients, resources);
+    const blobs = new BlobStore(serverClients.s3, resources.bucket);
+    const now = new Date();
+    const tls = createSelfSignedCertificate('localhost', ['localhost', '127.0.0.1'], new Date(now.getTime() - 3600_000), new Date(now.getTime() + 86400_000));
+    const throttle = new AuthThrottleCache();
+    const imap = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle });
+    cleanups.push(() => imap.close());
+    const pop3 = await startPop3Server({ directory: store.directory, store: store.mailStore, blobs, locks: new DynamoMaildropLocks(serverClients.doc, resources.tables), throttle, tls, ports: { plain: 0, tls: null } });
+    cleanups.push(() => pop3.close());
+
+    // First, while the process's RSS has not yet been grown and freed by the phases below.
+    const idle = await measureIdleSessions(options.idleSessions, { store, blobs, tls });
+
+    // Reference: GetObject of each blob, one after another (what serving a body cannot beat).
+    const referenceBlobs = new BlobStore(referenceClients.s3, resources.bucket);
+    const reference = await timed(referenceCounter, async () => {
+      const ms: number[] = [];
+      for (const key of keys) {
+        const t = performance.now();
+        await referenceBlobs.getBuffer(key);
+        ms.push(performance.now() - t);
+      }
+      return ms;
+    });
+
+    const client = await WireClient.connect(imap.ports.imap!);
+    cleanups.push(() => client.close());
+    await client.exchange(null, /\r\n$/);
+    await client.exchange(`l LOGIN ${USER} ${PASSWORD}`, tagged('l'));
+    await client.exchange('s SELECT INBOX', tagged('s'));
+    const fetchRange = await timed(counter, () => client.exchange(`f1 FETCH 1:${keys.length} BODY[]`, tagged('f1'), 120_000));
+    const single = await timed(counter, async () => {
+      const ms: number[] = [];
+      for (let uid = 1; uid <= keys.length; uid++) {
+        const t = performance.now();
+        await client.exchange(`u${uid} UID FETCH ${uid} BODY[]`, tagged(`u${uid}`));
+        ms.push(performance.now() - t);
+      }
+      return ms;
+    });
+
+    const selects = await timed(counter, async () => {
+      const ms: number[] = [];
+      let answer = '';
+      for (let i = 0; i < options.selects; i++) {
+        const t = performance.now();
+        answer = (await client.exchange(`b${i} EXAMINE Big`, tagged(`b${i}`), 60_000)).tail;
+        ms.push(performance.now() - t);
+      }
+      if (!answer.includes(`EXISTS`)) throw new Error('EXAMINE Big gave no EXISTS');
+      return ms;
+    });
+    await client.exchange('o LOGOUT', tagged('o'));
+
+    // POP3: RETR of every message of INBOX on one connection (login lists the maildrop).
+    const pop = await WireClient.connect(pop3.ports.plain!);
+    cleanups.push(() => pop.close());
+    await pop.exchange(null, /\r\n$/);
+    await pop.exchange(`USER ${USER}`, /\r\n$/);
+    const popLogin = await timed(counter, () => pop.exchange(`PASS ${PASSWORD}`, /\r\n$/));
+    if (!popLogin.result.tail.startsWith('+OK')) throw new Error(`POP3 login: ${popLogin.result.tail}`);
+    const retr = await timed(counter, async () => {
+      const ms: number[] = [];
+      for (let n = 1; n <= keys.length; n++) {
+        const t = performance.now();
+        await pop.exchange(`RETR ${n}`, /\r\n\.\r\n$/);
+        ms.push(performance.now() - t);
+      }
+      return ms;
+    });
+    await pop.exchange('QUIT', /\r\n$/);
+
+
+    const bodyBytes = bodies.reduce((n, b) => n + b.length, 0);
+    return {
+      options,
+      reference: { ...stats(reference.result, reference.seconds, keys.length), requestsPerMessage: perOperation(reference.requests, keys.length) },
+      fetchRange: {
+        messagesPerSecond: Math.round(keys.length / fetchRange.seconds),
+        seconds: +fetchRange.seconds.toFixed(3),
+        wireBytesPerBodyByte: +(fetchRange.result.bytes / bodyBytes).toFixed(3),
+        requestsPerMessage: perOperation(fetchRange.requests, keys.length),
+      },
+      uidFetch: { ...stats(single.result, single.seconds, keys.length), requestsPerMessage: perOperation(single.requests, keys.length) },
+      pop3Retr: { ...stats(retr.result, retr.seconds, keys.length), requestsPerMessage: perOperation(retr.requests, keys.length), login: { ms: +(popLogin.seconds * 1000).toFixed(1), requests: popLogin.requests } },
+      select: {
+        mailboxMessages: options.selectMailbox,
+        p50ms: +percentile(selects.result, 50).toFixed(1),
+        maxMs: +Math.max(...selects.result).toFixed(1),
+        requestsPerSelect: perOperation(selects.requests, options.selects),
+      },
+      idle,
+    };
+  } finally {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    for (const c of [setup, serverClients, referenceClients]) for (const s of [c.s3, c.sqs, c.dynamodb]) s.destroy();
+    await emulators.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Memory of N sessions in IDLE on a small mailbox, measured in this (the server's) process after a
+ * full GC. The server here polls every 30 s instead of 1 s, so 2,000 sessions do not flood the
+ * emulator during the measurement; logins reuse one verified password (scrypt x N would dominate).
+ */
+async function measureIdleSessions(
+  sessions: number,
+  services: { store: ReturnType<typeof createStore>; blobs: BlobStore; tls: ReturnType<typeof createSelfSignedCertificate> },
+) {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const verified = new Map<string, Account>();
+  const directory = {
+    async verifyPassword(user: string, password: string) {
+      const key = `${user}\0${password}`;
+      const known = verified.get(key);
+      if (known) return known;
+      const account = await services.store.directory.verifyPassword(user, password);
+      if (account) verified.set(key, account);
+      return account;
+    },
+  };
+  const server = await startImapServer({
+    store: services.store.mailStore,
+    directory,
+    blobs: services.blobs,
+    tls: services.tls,
+    hostname: 'bench',
+    listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }],
+    limits: { idlePollMs: 30_000 },
+  });
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return process.memoryUsage();
+  };
+  const before = await settle();
+  const child = spawn(process.execPath, ['-e', IDLE_CLIENTS, String(server.ports.imap), String(sessions), USER, PASSWORD, 'Idle'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child.once('exit', (code) => reject(new Error(`idle clients exited with ${code}`)));
+      setTimeout(() => reject(new Error('idle sessions not ready within 120 s')), 120_000).unref();
+    });
+    const setupSeconds = (performance.now() - started) / 1000;
+    const during = await settle();
+    if (server.sessionCount < sessions) throw new Error(`only ${server.sessionCount} sessions`);
+    return {
+      sessions,
+      setupSeconds: +setupSeconds.toFixed(1),
+      rssBytesPerSession: Math.round((during.rss - before.rss) / sessions),
+      heapBytesPerSession: Math.round((during.heapUsed - before.heapUsed) / sessions),
+      externalBytesPerSession: Math.round((during.external - before.external) / sessions),
+      /** What the default 1 s IDLE poll would cost: one GetItem per session per second. */
+      getItemPerSecondAtDefaultPoll: sessions,
+    };
+  } finally {
+    child.stdin.end();
+    child.kill();
+    await server.close();
+  }
+}
+
+export function printMailbox(result: Awaited<ReturnType<typeof runMailboxBenchmark>>): void {
+  const o = result.options;
+  console.log(`\nMailbox: ${o.messages} messages of ${o.sizeBytes} B; SELECT on ${o.selectMailbox}; ${o.idleSessions} idle sessions`);
+  console.table({
+    'S3 GetObject (reference)': { 'msg/s': result.reference.messagesPerSecond, p50: result.reference.p50ms, p95: result.reference.p95ms, p99: result.reference.p99ms },
+    [`IMAP FETCH 1:${o.messages} BODY[]`]: { 'msg/s': result.fetchRange.messagesPerSecond, p50: '', p95: '', p99: '' },
+    'IMAP UID FETCH n BODY[]': { 'msg/s': result.uidFetch.messagesPerSecond, p50: result.uidFetch.p50ms, p95: result.uidFetch.p95ms, p99: result.uidFetch.p99ms },
+    'POP3 RETR n': { 'msg/s': result.pop3Retr.messagesPerSecond, p50: result.pop3Retr.p50ms, p95: result.pop3Retr.p95ms, p99: result.pop3Retr.p99ms },
+  });
+  const ratio = (x: number) => (x / result.reference.messagesPerSecond).toFixed(2);
+  console.log(`ratio to the S3 reference: FETCH 1:N ${ratio(result.fetchRange.messagesPerSecond)}, UID FETCH ${ratio(result.uidFetch.messagesPerSecond)}, RETR ${ratio(result.pop3Retr.messagesPerSecond)}`);
+  console.log('AWS requests per message: FETCH 1:N', result.fetchRange.requestsPerMessage, '| UID FETCH', result.uidFetch.requestsPerMessage, '| RETR', result.pop3Retr.requestsPerMessage);
+  console.log(`POP3 login (lists ${o.messages}): ${result.pop3Retr.login.ms} ms`, result.pop3Retr.login.requests);
+  console.log(`SELECT ${result.select.mailboxMessages}: p50 ${result.select.p50ms} ms, max ${result.select.maxMs} ms; requests per SELECT`, result.select.requestsPerSelect);
+  const i = result.idle;
+  console.log(`idle IMAP sessions: ${i.sessions} in ${i.setupSeconds} s; per session RSS ${(i.rssBytesPerSession / 1024).toFixed(1)} KiB, heap ${(i.heapBytesPerSession / 1024).toFixed(1)} KiB, external ${(i.externalBytesPerSession / 1024).toFixed(1)} KiB; at the default 1 s IDLE poll: ${i.getItemPerSecondAtDefaultPoll} GetItem/s`);
+}
