@@ -21,7 +21,7 @@ export interface Pop3Blobs {
   getStream(key: string, range?: { start: number; end: number }): Promise<Readable>;
 }
 
-/** The shared login throttle (mailbox-server/auth-throttle.ts), as far as POP3 uses it. */
+/** The shared login throttle (core/auth-throttle.ts), as far as POP3 uses it. */
 export type LoginThrottle = Pick<AuthThrottleCache, 'wait' | 'recordFailure' | 'recordSuccess'>;
 
 export interface Pop3Services {
