@@ -3,6 +3,7 @@
 // messages those cannot decide get their stored item (sent date), header block or decoded body.
 import { simpleParser } from 'mailparser';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
+import type { BodyPart } from '../../core/mime/types.ts';
 import type { ImapDate, SearchKey } from './wire/ast.ts';
 import { sequenceSetContains } from './sequence-set.ts';
 
@@ -15,6 +16,8 @@ export interface SearchSubject {
   headers?: ReadonlyArray<readonly [string, string]>;
   /** Decoded body text (text parts, HTML stripped of tags). */
   body?: string;
+  /** Header fields of the body parts and encapsulated messages: TEXT covers them, BODY does not. */
+  partHeaders?: ReadonlyArray<readonly [string, string]>;
 }
 
 export interface SearchScope {
@@ -124,7 +127,10 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
     case 'body':
       return s.body === undefined ? undefined : includes(s.body, key.value);
     case 'text': {
-      const inHeader = s.headers ? s.headers.some(([name, value]) => includes(`${name}: ${value}`, key.value)) : undefined;
+      // RFC 3501 §6.4.4: TEXT is "the header or body of the message"; the body includes the
+      // MIME headers of its parts (found by Dovecot as well, test/differential/imap.test.ts).
+      const fields = s.headers && s.partHeaders ? [...s.headers, ...s.partHeaders] : s.headers;
+      const inHeader = fields ? fields.some(([name, value]) => includes(`${name}: ${value}`, key.value)) : undefined;
       if (inHeader === true) return true;
       const inBody = s.body === undefined ? undefined : includes(s.body, key.value);
       if (inBody === true) return true;
@@ -194,4 +200,18 @@ export async function decodedBodyText(raw: Buffer): Promise<string> {
   const parsed = await simpleParser(raw.subarray(0, MAX_SEARCH_BODY_BYTES), { skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true });
   const html = typeof parsed.html === 'string' ? parsed.html.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ') : '';
   return `${parsed.text ?? ''}\n${html}`;
+}
+
+/** The header fields of every part below the root (and of encapsulated messages), from the part map. */
+export function partHeaderFields(raw: Buffer, root: BodyPart): Array<readonly [string, string]> {
+  const fields: Array<readonly [string, string]> = [];
+  const visit = (part: BodyPart, isRoot: boolean) => {
+    if (!isRoot && part.offsets.bodyStart > part.offsets.headerStart) {
+      fields.push(...parseHeaderFields(raw.subarray(part.offsets.headerStart, part.offsets.bodyStart)));
+    }
+    if (part.kind === 'multipart') for (const child of part.parts) visit(child, false);
+    else if (part.message) visit(part.message.body, false);
+  };
+  visit(root, true);
+  return fields;
 }

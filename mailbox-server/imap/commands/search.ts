@@ -4,7 +4,7 @@ import { sectionRange } from '../../../core/mime/index.ts';
 import type { MessageItem } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { no } from '../errors.ts';
-import { decodedBodyText, evaluate, parseHeaderFields, searchNeeds, usesModSeq, type SearchSubject } from '../search.ts';
+import { decodedBodyText, evaluate, parseHeaderFields, partHeaderFields, searchNeeds, usesModSeq, type SearchSubject } from '../search.ts';
 import type { SelectedState } from '../state.ts';
 import { atom, untagged, type ImapValue } from '../wire/writer.ts';
 
@@ -41,6 +41,7 @@ export async function search(command: CommandOf<'SEARCH'>, ctx: CommandContext, 
           const raw = await blobs.getRange(item.blobKey, 0, item.size);
           subject.headers = parseHeaderFields(raw.subarray(0, item.index.body.offsets.bodyStart));
           subject.body = await decodedBodyText(raw).catch(() => raw.subarray(item.index.body.offsets.bodyStart).toString('utf8'));
+          subject.partHeaders = partHeaderFields(raw, item.index.body);
         } else if (needs.headers) {
           const range = sectionRange(item.index, { part: [], kind: 'header' })!;
           subject.headers = parseHeaderFields(await blobs.getRange(item.blobKey, range.start, range.end));
