@@ -16,7 +16,8 @@ import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
-import { jsonLog } from './imap/log.ts';
+import { jsonLog } from '../core/log.ts';
+import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { startImapServer, type ImapListener } from './imap/server.ts';
 import { startPop3Server } from './pop3/server.ts';
 
@@ -36,7 +37,7 @@ const envSchema = z
   .refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' });
 
 async function main(): Promise<void> {
-  const log = jsonLog((line) => process.stdout.write(line));
+  const log = jsonLog((line) => process.stdout.write(line), 'mailbox-server');
   const config = coreConfigFromEnv();
   const env = parseConfig(envSchema, process.env, 'mailbox server environment');
   const tls =
@@ -80,27 +81,10 @@ async function main(): Promise<void> {
   const ports: Record<string, number> = { ...imap.ports };
   if (pop3.ports.plain !== null) ports.pop3 = pop3.ports.plain;
   if (pop3.ports.tls !== null) ports.pop3s = pop3.ports.tls;
-  process.stdout.write(`${JSON.stringify({ event: 'ready', ports })}\n`);
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('draining', { signal });
-    Promise.all([imap.close(), pop3.close()]).then(
-      () => {
-        log.info('stopped');
-        for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error('stop-failed', { err });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  announceReady(ports);
+  drainOnSignals(log, () => Promise.all([imap.close(), pop3.close()]).then(() => undefined), () => {
+    for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
+  });
 }
 
 main().catch((err: unknown) => {

@@ -10,7 +10,7 @@ import type { InboundEvent } from '../core/contracts.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
 import type { QueueSender } from '../core/queues.ts';
 import { LineEndingCheck } from './line-endings.ts';
-import type { EdgeLog } from './log.ts';
+import type { ServiceLog } from '../core/log.ts';
 import { traceHeaders, type TraceFacts } from './trace.ts';
 
 /** Random, URL-safe, 20 characters (120 bits): the queue id, blob name and idempotency key. */
@@ -30,7 +30,7 @@ export interface MessageFiling {
   readonly queue: QueueSender;
   readonly inboundQueueUrl: string;
   readonly maxMessageBytes: number;
-  readonly log: EdgeLog;
+  readonly log: ServiceLog;
 }
 
 export interface Transaction extends Omit<TraceFacts, 'id' | 'receivedAt' | 'recipients'> {

@@ -21,7 +21,8 @@ import { QueueSender } from '../core/queues.ts';
 import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
-import { jsonLog } from './log.ts';
+import { jsonLog } from '../core/log.ts';
+import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { startSmtpEdge, type ListenerOptions, type SmtpEdgeLimits } from './server.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -42,7 +43,7 @@ const edgeEnvSchema = z.object({
 }).refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' });
 
 async function main(): Promise<void> {
-  const log = jsonLog((line) => process.stdout.write(line));
+  const log = jsonLog((line) => process.stdout.write(line), 'smtp-edge');
   const config = coreConfigFromEnv();
   const env = parseConfig(edgeEnvSchema, process.env, 'SMTP edge environment');
   const tls = env.TLS_KEY_FILE && env.TLS_CERT_FILE
@@ -77,28 +78,10 @@ async function main(): Promise<void> {
     },
     log,
   });
-  process.stdout.write(`${JSON.stringify({ event: 'ready', ports: edge.ports })}\n`);
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('draining', { signal });
-    edge.close().then(
-      () => {
-        log.info('stopped');
-        for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
-        // pipes to a parent are written synchronously on Linux, so nothing logged is lost
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error('stop-failed', { err });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  announceReady(edge.ports);
+  drainOnSignals(log, () => edge.close(), () => {
+    for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
+  });
 }
 
 main().catch((err: unknown) => {

@@ -12,7 +12,7 @@ import { checkEnvelopeSender, countAgainstHourlyLimit, type SendingLimits, type 
 import type { Directory } from '../core/store/types.ts';
 import type { TlsCredentials } from '../core/tls.ts';
 import { DATA_REPLIES, receiveMessage, type Transaction } from './data.ts';
-import { silentLog, type EdgeLog } from './log.ts';
+import { silentLog, type ServiceLog } from '../core/log.ts';
 import { EdgeSmtpServer } from './protocol.ts';
 import { decideRecipient, RecipientRouteCache } from './recipients.ts';
 import { transmissionProtocol } from './trace.ts';
@@ -86,7 +86,7 @@ export interface SmtpEdgeOptions {
   readonly submission?: SubmissionSettings;
   /** Reverse DNS for the Received: header; the system resolver when omitted. */
   readonly resolver?: SMTPServerResolver;
-  readonly log?: EdgeLog;
+  readonly log?: ServiceLog;
 }
 
 export interface SmtpEdge {

@@ -3,7 +3,7 @@
 import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
-import type { ServerLog } from './log.ts';
+import type { ServiceLog } from '../../core/log.ts';
 import type { SessionState } from './state.ts';
 import type { ImapCommand, ImapCommandName } from './wire/ast.ts';
 
@@ -12,7 +12,7 @@ export interface ImapServices {
   readonly directory: Pick<Directory, 'verifyPassword'>;
   readonly blobs: Pick<BlobStore, 'put' | 'getRange'>;
   readonly throttle: AuthThrottleCache;
-  readonly log: ServerLog;
+  readonly log: ServiceLog;
   readonly hostname: string;
   /** RFC 7889 APPENDLIMIT: the largest message APPEND accepts (the wire's literal limit). */
   readonly appendLimit: number;

@@ -7,7 +7,7 @@ import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { TlsCredentials } from '../../core/tls.ts';
 import { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import type { ImapServices } from './context.ts';
-import { silentLog, type ServerLog } from './log.ts';
+import { silentLog, type ServiceLog } from '../../core/log.ts';
 import { ImapSession, type ImapSessionLimits } from './session.ts';
 import { defaultImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
 
@@ -28,7 +28,7 @@ export interface ImapServerOptions {
   readonly listeners: readonly ImapListener[];
   /** Shared with POP3 so a guesser cannot alternate protocols; one is made if absent. */
   readonly throttle?: AuthThrottleCache;
-  readonly log?: ServerLog;
+  readonly log?: ServiceLog;
   readonly limits?: Partial<Omit<ImapSessionLimits, 'wire'>> & { readonly wire?: Partial<ImapWireLimits>; readonly idlePollMs?: number };
   /** Tests: treat loopback clients as remote, so cleartext LOGIN is refused (LOGINDISABLED). */
   readonly loopbackIsRemote?: boolean;

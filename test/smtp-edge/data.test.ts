@@ -10,7 +10,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BlobStore } from '../../core/blobs.ts';
 import { QueueSender } from '../../core/queues.ts';
 import { createStore } from '../../core/store/index.ts';
-import type { EdgeLog, LogFields } from '../../smtp-edge/log.ts';
+import type { ServiceLog, LogFields } from '../../core/log.ts';
 import { startSmtpEdge, type SmtpEdge } from '../../smtp-edge/server.ts';
 import { expectReply, openTransaction, SmtpWire, rawKeys, receiveInbound, startEdge, startEdgeWorld, type EdgeWorld } from './helpers.ts';
 
@@ -45,7 +45,7 @@ async function deadEndpoint(): Promise<string> {
 }
 
 /** A log that lets a test wait for an event the edge reports. */
-function watchedLog(): EdgeLog & { next(event: string): Promise<LogFields> } {
+function watchedLog(): ServiceLog & { next(event: string): Promise<LogFields> } {
   const waiting = new Map<string, (f: LogFields) => void>();
   const seen: Array<[string, LogFields]> = [];
   const record = (event: string, fields: LogFields = {}) => {
