@@ -44,7 +44,14 @@ function countRequests(client: CountableClient, service: string, counter: Reques
 }
 
 export function createAwsClients(config: AwsConfig, counter?: RequestCounter): AwsClients {
-  const base = { region: config.region, ...(config.credentials ? { credentials: config.credentials } : {}) };
+  const base = {
+    region: config.region,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    // The SDK waits forever on a silent socket by default; an SMTP client waiting for its 250 or
+    // a Lambda batch would hang with it. Connect fast or fail; 60 s of silence is a dead request
+    // (it is retried by the SDK's retry strategy).
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+  };
   const s3 = new S3Client({ ...base, endpoint: config.endpoints.s3, forcePathStyle: Boolean(config.endpoints.s3) });
   const sqs = new SQSClient({ ...base, endpoint: config.endpoints.sqs });
   const dynamodb = new DynamoDBClient({ ...base, endpoint: config.endpoints.dynamodb });
