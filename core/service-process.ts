@@ -2,9 +2,9 @@
 // it is ready, and on SIGTERM/SIGINT drain, then exit.
 import type { ServiceLog } from './log.ts';
 
-/** The line the supervisor and the tests wait for: `{"event":"ready","ports":{...}}`. */
-export function announceReady(ports: Readonly<Record<string, number | null>>): void {
-  process.stdout.write(`${JSON.stringify({ event: 'ready', ports })}\n`);
+/** The line the supervisor and the tests wait for: `{"event":"ready", ...details}` (services: `ports`). */
+export function announceReady(details: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ event: 'ready', ...details })}\n`);
 }
 
 /**

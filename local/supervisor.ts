@@ -299,7 +299,4 @@ function defaultLog(component: string, line: string, stream: 'stdout' | 'stderr'
   (stream === 'stdout' ? process.stdout : process.stderr).write(`[${component}] ${line}\n`);
 }
 
-/** Called by a component once it serves: the one line the supervisor waits for. */
-export function announceReady(details: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ event: 'ready', ...details })}\n`);
-}
+export { announceReady } from '../core/service-process.ts';

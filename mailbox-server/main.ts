@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const ports: Record<string, number> = { ...imap.ports };
   if (pop3.ports.plain !== null) ports.pop3 = pop3.ports.plain;
   if (pop3.ports.tls !== null) ports.pop3s = pop3.ports.tls;
-  announceReady(ports);
+  announceReady({ ports });
   drainOnSignals(log, () => Promise.all([imap.close(), pop3.close()]).then(() => undefined), () => {
     for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
   });

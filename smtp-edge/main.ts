@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     },
     log,
   });
-  announceReady(edge.ports);
+  announceReady({ ports: edge.ports });
   drainOnSignals(log, () => edge.close(), () => {
     for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
   });
