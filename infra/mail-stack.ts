@@ -18,7 +18,7 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { Queues } from './constructs/queues.ts';
 import { Storage } from './constructs/storage.ts';
 import { coreEnvironment, outputKeyForEnv } from './environment.ts';
-import { EDGE_PORTS, ENTRY_POINTS, MAILBOX_PORTS, RELAY_ENV, SERVICE_ENV, type Component } from './service-contract.ts';
+import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_PORTS, RELAY_ENV, SERVICE_ENV, type Component } from './service-contract.ts';
 import type { DeploymentSettings } from './settings.ts';
 
 export interface MailStackProps extends StackProps {
@@ -105,7 +105,7 @@ export class MailStack extends Stack {
       this.edge = new MailService(this, 'SmtpEdge', {
         cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
         image: image('smtp-edge/Dockerfile'), ports,
-        environment: { ...serviceEnvironment, [SERVICE_ENV.edgeHost]: '0.0.0.0' }, secrets: tlsSecrets,
+        environment: { ...serviceEnvironment, ...submissionEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' }, secrets: tlsSecrets,
         ...settings.services.edge,
         scaleOnConnections: false,
         // SMTP sessions are short; a DATA transfer of a large message may take a minute or two.
@@ -163,11 +163,7 @@ export class MailStack extends Stack {
 
     if (entryPoints.relay) {
       const smarthost = settings.smarthost ? secretFrom(this, 'SmarthostCredentials', settings.smarthost.credentialsSecret) : undefined;
-      this.relay = consumer('Relay', 'relay', entryPoints.relay, settings.smarthost && smarthost ? {
-        [RELAY_ENV.smarthostHost]: settings.smarthost.host,
-        [RELAY_ENV.smarthostPort]: String(settings.smarthost.port),
-        [RELAY_ENV.smarthostSecretArn]: smarthost.secretArn,
-      } : {});
+      this.relay = consumer('Relay', 'relay', entryPoints.relay, relayEnvironment(settings, smarthost?.secretArn));
       const fn = this.relay.function;
       smarthost?.grantRead(fn);
       allowGetRawBlobs(fn, bucket);
@@ -207,6 +203,34 @@ export class MailStack extends Stack {
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancerDnsName, description: 'Point the host name (A/ALIAS or CNAME) here' });
     new CfnOutput(this, 'Dashboard', { value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}` });
   }
+}
+
+/** The relay's MAIL_RELAY_* and MAIL_SMARTHOST_* variables (functions/relay/config.ts reads them). */
+export function relayEnvironment(settings: DeploymentSettings, smarthostSecretArn: string | undefined): Record<string, string> {
+  const { retry, transports } = settings.relay;
+  const env: Record<string, string> = {
+    [RELAY_ENV.firstRetrySeconds]: String(retry.firstRetrySeconds),
+    [RELAY_ENV.maxRetrySeconds]: String(retry.maxRetrySeconds),
+    [RELAY_ENV.maxAgeSeconds]: String(retry.maxAgeSeconds),
+    [RELAY_ENV.delayWarningSeconds]: String(retry.delayWarningSeconds),
+  };
+  if (Object.keys(transports).length > 0) env[RELAY_ENV.transports] = JSON.stringify(transports);
+  if (settings.smarthost && smarthostSecretArn) {
+    env[RELAY_ENV.smarthostHost] = settings.smarthost.host;
+    env[RELAY_ENV.smarthostPort] = String(settings.smarthost.port);
+    env[RELAY_ENV.smarthostTls] = settings.smarthost.tls;
+    env[RELAY_ENV.smarthostSecretArn] = smarthostSecretArn;
+  }
+  return env;
+}
+
+/** The edge's SUBMISSION_* variables (smtp-edge/main.ts reads them). */
+export function submissionEnvironment(settings: DeploymentSettings): Record<string, string> {
+  return {
+    [EDGE_ENV.submissionMaxMessagesPerHour]: String(settings.submission.maxMessagesPerHour),
+    [EDGE_ENV.submissionMaxRecipients]: String(settings.submission.maxRecipients),
+    [EDGE_ENV.submissionHideClientIp]: String(settings.submission.hideClientIp),
+  };
 }
 
 function secretFrom(scope: Construct, id: string, nameOrArn: string): secretsmanager.ISecret {

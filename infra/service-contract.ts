@@ -58,6 +58,16 @@ export const RELAY_ENV = {
   maxAgeSeconds: 'MAIL_RELAY_MAX_AGE_SECONDS',
   delayWarningSeconds: 'MAIL_RELAY_DELAY_WARNING_SECONDS',
   maxHops: 'MAIL_RELAY_MAX_HOPS',
+  /** JSON {"domain": "host:port"}: next hops that skip the MX lookup (direct delivery only). */
+  transports: 'MAIL_RELAY_TRANSPORTS',
+} as const;
+
+/** Environment the SMTP edge reads for authenticated submission (smtp-edge/main.ts). */
+export const EDGE_ENV = {
+  submissionMaxMessagesPerHour: 'SUBMISSION_MAX_MESSAGES_PER_HOUR',
+  submissionMaxRecipients: 'SUBMISSION_MAX_RECIPIENTS',
+  /** `true` | `false`. */
+  submissionHideClientIp: 'SUBMISSION_HIDE_CLIENT_IP',
 } as const;
 
 /** Entry points, relative to the repository root: the same files the local stack runs. */

@@ -2,9 +2,35 @@
 // read and validated once here into a typed object the constructs receive.
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
+import { DEFAULT_RELAY_POLICY } from '../core/relay-policy.ts';
 import { FUNCTIONS } from '../core/resources.ts';
+import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
 
 const hostName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'a fully qualified host name');
+
+const DAY = 24 * 3600;
+
+/**
+ * The relay's retry schedule (core/relay-policy.ts reads it from MAIL_RELAY_*). Defaults are the
+ * relay's own (Postfix-like); the bounds keep a deployment inside what RFC 5321 §4.5.4.1 asks of
+ * a sender: retry, but not in a tight loop, and keep trying for days before giving up.
+ */
+const retrySettings = z.object({
+  /** Wait after the first failed attempt; doubles after each further one. */
+  firstRetrySeconds: z.number().int().min(60).max(DAY).default(DEFAULT_RELAY_POLICY.firstRetrySeconds),
+  /** Cap of the doubling wait. Each attempt renews the outbound record's 30-day TTL, so it stays below that. */
+  maxRetrySeconds: z.number().int().min(60).max(DAY).default(DEFAULT_RELAY_POLICY.maxRetrySeconds),
+  /** Give up (failure DSN, RFC 3463 X.4.7) this long after the first attempt. */
+  maxAgeSeconds: z.number().int().min(3600).max(30 * DAY).default(DEFAULT_RELAY_POLICY.maxAgeSeconds),
+  /** Send one delay warning DSN (RFC 3464 action=delayed) once a delivery has waited this long. */
+  delayWarningSeconds: z.number().int().min(60).default(DEFAULT_RELAY_POLICY.delayWarningSeconds),
+}).prefault({})
+  .refine((r) => r.maxRetrySeconds >= r.firstRetrySeconds, { message: 'maxRetrySeconds must be at least firstRetrySeconds', path: ['maxRetrySeconds'] })
+  .refine((r) => r.delayWarningSeconds < r.maxAgeSeconds, { message: 'delayWarningSeconds must be below maxAgeSeconds (the warning would never be sent)', path: ['delayWarningSeconds'] });
+
+/** `host:port` of a transport map entry (functions/relay/config.ts MAIL_RELAY_TRANSPORTS). */
+const nextHop = z.string().regex(/^(?=.{1,253}:)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?:\d{1,5}$/i, '"host:port"')
+  .refine((v) => { const port = Number(v.slice(v.lastIndexOf(':') + 1)); return port >= 1 && port <= 65535; }, 'a port between 1 and 65535');
 
 const functionSettings = (defaults: { memoryMb: number; batchSize: number; maxBatchingWindowSeconds: number }) =>
   z.object({
@@ -40,9 +66,37 @@ export const deploymentSettingsSchema = z.object({
   smarthost: z.object({
     host: hostName,
     port: z.number().int().min(1).max(65535).default(587),
+    /**
+     * `starttls` (STARTTLS required, never opportunistic: RFC 6409 submission, SES on 587/2587) or
+     * `implicit` (TLS from the first byte, RFC 8314 §3.3: 465/2465). Unset: implicit on 465, else starttls.
+     */
+    tls: z.enum(['starttls', 'implicit']).optional(),
     /** Secrets Manager secret (name or ARN) with JSON `{"username": "...", "password": "..."}`. */
     credentialsSecret: z.string().min(1),
-  }).nullable().default(null),
+  })
+    // The two standard ports fix the mode; the other one would hang at the greeting or the handshake.
+    .refine((s) => !(s.port === 465 && s.tls === 'starttls') && !(s.port === 587 && s.tls === 'implicit'),
+      { message: 'port 465 is implicit TLS (RFC 8314 §3.3) and port 587 is STARTTLS (RFC 6409); tls contradicts the port', path: ['tls'] })
+    .transform((s) => ({ ...s, tls: s.tls ?? (s.port === 465 ? 'implicit' as const : 'starttls' as const) }))
+    .nullable().default(null),
+  /** How the relay schedules retries and, without a smarthost, where some domains go. */
+  relay: z.object({
+    retry: retrySettings,
+    /**
+     * Per-domain next hops that skip the MX lookup (like Postfix transport_maps): domain -> "host:port".
+     * Only for direct delivery: with a smarthost every message goes to the smarthost.
+     */
+    transports: z.record(hostName, nextHop).default({}),
+  }).prefault({}),
+  /** Limits the SMTP edge enforces on authenticated submission (587/465), per account across all tasks. */
+  submission: z.object({
+    /** Transactions an account may start per clock hour; more get 451 4.7.1. */
+    maxMessagesPerHour: z.number().int().positive().default(DEFAULT_SENDING_LIMITS.maxMessagesPerHour),
+    /** Recipients of one submitted message, more get 452 4.5.3 (RFC 5321 §4.5.3.1.10); limits.maxRecipients is port 25's. */
+    maxRecipients: z.number().int().positive().default(DEFAULT_SENDING_LIMITS.maxRecipientsPerMessage),
+    /** Leave the client's IP address out of the Received: header of submitted mail (privacy). */
+    hideClientIp: z.boolean().default(false),
+  }).prefault({}),
   /** Optional Route 53 hosted zone to publish the records in; without it, the README lists the records to set by hand. */
   hostedZone: z.object({ id: z.string().min(1), name: hostName }).nullable().default(null),
   /** DKIM public records printed by `mailctl dkim generate <domain>`: domain -> { selector, value }. */
@@ -71,7 +125,9 @@ export const deploymentSettingsSchema = z.object({
   alarmEmail: z.string().email().nullable().default(null),
   /** Age in seconds of the oldest inbound message before the backlog alarm fires. */
   inboundBacklogAlarmSeconds: z.number().int().positive().default(300),
-});
+})
+  .refine((s) => s.smarthost === null || Object.keys(s.relay.transports).length === 0,
+    { message: 'relay.transports apply only to direct MX delivery; with mail:smarthost set every message goes to the smarthost', path: ['relay', 'transports'] });
 export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
 
 /** The context keys, `mail:<name>`, one per top-level setting. */

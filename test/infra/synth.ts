@@ -16,6 +16,9 @@ export const TEST_CONTEXT = {
   'mail:hostedZone': { id: 'Z0123456789ABC', name: 'example.com' },
   'mail:alarmEmail': 'ops@example.com',
   'mail:dkim': { 'example.com': { selector: 'mail2026', value: 'v=DKIM1; k=rsa; p=MIIBIjANBgkq' } },
+  // Values other than the defaults, so the env wiring tests see them arrive.
+  'mail:relay': { retry: { firstRetrySeconds: 120, maxRetrySeconds: 1800, maxAgeSeconds: 3 * 86400, delayWarningSeconds: 7200 } },
+  'mail:submission': { maxMessagesPerHour: 50, maxRecipients: 20, hideClientIp: true },
 };
 
 export function synth(entryPoints: Record<Component, string | undefined> = ALL_PRESENT, context: Record<string, unknown> = TEST_CONTEXT) {
