@@ -3,6 +3,7 @@
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { BUCKET } from '../core/resources.ts';
 
@@ -32,8 +33,9 @@ export function allowTagRawBlobs(grantee: iam.IGrantable, bucket: s3.IBucket): v
   }));
 }
 
+/** SendMessage only: core/queues.ts sends to the queue URL it is given and never looks a queue up. */
 export function allowSendMessage(grantee: iam.IGrantable, queue: sqs.IQueue): void {
-  queue.grant(grantee, 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl');
+  queue.grant(grantee, 'sqs:SendMessage');
 }
 
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
@@ -46,6 +48,31 @@ export function allowReadTable(grantee: iam.IGrantable, table: dynamodb.ITable):
 
 export function allowReadWriteTable(grantee: iam.IGrantable, table: dynamodb.ITable): void {
   table.grant(grantee, ...READ_ACTIONS, ...WRITE_ACTIONS);
+}
+
+/** DynamoDB item operations a function's code is known to call (test/infra/grants-vs-code.test.ts checks the list). */
+export type ItemOperation = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem';
+
+/**
+ * Exactly `operations` on the table's items, not on its indexes. For the functions, whose every
+ * request is known; the services, with their wider range of commands, use allowRead(Write)Table.
+ */
+export function allowItemOperations(grantee: iam.IGrantable, table: dynamodb.ITable, operations: readonly ItemOperation[]): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: operations.map((o) => `dynamodb:${o}`),
+    resources: [table.tableArn],
+  }));
+}
+
+/**
+ * GetSecretValue on one secret (not DescribeSecret, which `grantRead` adds). A secret imported by
+ * name has an unknown six-character suffix, so its ARN ends in `-??????` (one secret, any suffix).
+ */
+export function allowReadSecretValue(grantee: iam.IGrantable, secret: secretsmanager.ISecret): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['secretsmanager:GetSecretValue'],
+    resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+  }));
 }
 
 /**

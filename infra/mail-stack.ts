@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { FUNCTIONS, QUEUES, type QueueName } from '../core/resources.ts';
-import { allowCountSubmissions, allowGetRawBlobs, allowPutRawBlobs, allowReadTable, allowReadWriteTable, allowSendMessage, allowTagRawBlobs } from './access.ts';
+import { allowCountSubmissions, allowGetRawBlobs, allowItemOperations, allowPutRawBlobs, allowReadSecretValue, allowReadTable, allowReadWriteTable, allowSendMessage, allowTagRawBlobs } from './access.ts';
 import { QueueConsumer } from './constructs/functions.ts';
 import { MailDns } from './constructs/dns.ts';
 import { MailService } from './constructs/mail-service.ts';
@@ -153,28 +153,39 @@ export class MailStack extends Stack {
     });
     if (entryPoints.inbound) {
       this.inbound = consumer('Inbound', 'inbound', entryPoints.inbound);
+      // Exactly what functions/inbound and the store calls it makes (test/infra/grants-vs-code.test.ts
+      // runs them and compares); no Query, Scan, DeleteItem or index access, no mailbox creation.
       const fn = this.inbound.function;
       allowGetRawBlobs(fn, bucket);
-      allowTagRawBlobs(fn, bucket); // a message nobody accepted leaves an orphan blob
-      allowReadTable(fn, tables.directory);
-      for (const t of ['mailboxes', 'messages', 'deliveries', 'blobrefs'] as const) allowReadWriteTable(fn, tables[t]);
-      allowSendMessage(fn, queue('outbound').queue); // external recipients
+      // A redelivered record gives back the reference it took; when that was the last, it tags the blob.
+      allowTagRawBlobs(fn, bucket);
+      allowItemOperations(fn, tables.directory, ['BatchGetItem']); // recipient, alias and catch-all lookup
+      // Filing (core/store/mailstore.ts fileMessage): UID/modseq reservation on the mailbox item, the
+      // message put (a get and a tombstone only when a concurrent writer races), the delivery record.
+      allowItemOperations(fn, tables.mailboxes, ['GetItem', 'UpdateItem']);
+      allowItemOperations(fn, tables.messages, ['GetItem', 'PutItem', 'UpdateItem']);
+      // Delivery records (`<delivery>#<mailbox>`) and outbound records (`outbound#<id>`, core/outbound.ts claim).
+      allowItemOperations(fn, tables.deliveries, ['GetItem', 'PutItem', 'UpdateItem']);
+      allowItemOperations(fn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
+      allowSendMessage(fn, queue('outbound').queue); // remote recipients and alias forwards
     } else missing('inbound');
 
     if (entryPoints.relay) {
       const smarthost = settings.smarthost ? secretFrom(this, 'SmarthostCredentials', settings.smarthost.credentialsSecret) : undefined;
       this.relay = consumer('Relay', 'relay', entryPoints.relay, relayEnvironment(settings, smarthost?.secretArn));
+      // Exactly what functions/relay calls (test/infra/grants-vs-code.test.ts runs it and compares).
+      // A DSN to a local sender goes through the inbound queue, so the relay never writes mailboxes.
       const fn = this.relay.function;
-      smarthost?.grantRead(fn);
+      if (smarthost) allowReadSecretValue(fn, smarthost);
       allowGetRawBlobs(fn, bucket);
-      // A bounce (DSN) is a new blob filed through the inbound queue like any other message.
-      allowPutRawBlobs(fn, bucket);
-      allowTagRawBlobs(fn, bucket);
-      allowSendMessage(fn, queue('inbound').queue);
-      allowSendMessage(fn, queue('outbound').queue); // re-queue with a delay for the next attempt
-      allowReadTable(fn, tables.directory); // DKIM keys and sender domains
-      allowReadWriteTable(fn, tables.blobrefs);
-      allowReadWriteTable(fn, tables.deliveries); // outbound records: state, last error, generation guard
+      allowPutRawBlobs(fn, bucket); // the DSN blob
+      allowTagRawBlobs(fn, bucket); // the finished delivery held the blob's last reference
+      allowSendMessage(fn, queue('inbound').queue); // DSNs to local senders are filed by inbound
+      allowSendMessage(fn, queue('outbound').queue); // retry copies (delayed), re-delays, DSNs to remote senders
+      allowItemOperations(fn, tables.directory, ['GetItem']); // DKIM key, is the sender's domain local
+      // Outbound records: read (stale-copy guard), claim a DSN's delivery, advance state and generation.
+      allowItemOperations(fn, tables.deliveries, ['GetItem', 'PutItem', 'UpdateItem']);
+      allowItemOperations(fn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
     } else missing('relay');
 
     // --- DNS and monitoring ---

@@ -264,6 +264,52 @@ describe('least privilege', () => {
     assert.ok(!allowed.some((s) => mentions(s, stack.storage.tables.directory) && actions([s]).includes('dynamodb:PutItem')), 'directory is read-only');
   });
 
+  const dynamoOn = (allowed: any[], t: keyof typeof stack.storage.tables) => actions(allowed.filter((s) => mentions(s, stack.storage.tables[t]) && actions([s]).some((a) => a.startsWith('dynamodb:')))).sort();
+  const s3Actions = (allowed: any[]) => actions(allowed).filter((a) => a.startsWith('s3:')).sort();
+  const sendsTo = (allowed: any[], q: 'inbound' | 'outbound') => allowed.some((s) => mentions(s, stack.queues.queues[q].queue) && actions([s]).includes('sqs:SendMessage'));
+
+  it('lets the relay read blobs, put DSN blobs, tag orphans, send to both queues, read only its smarthost secret', () => {
+    const allowed = allowsOf(stack.relay!.function.role!);
+    assert.deepEqual(s3Actions(allowed), ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging']);
+    assert.ok(sendsTo(allowed, 'inbound'), 'DSNs to local senders are filed through the inbound queue');
+    assert.ok(sendsTo(allowed, 'outbound'), 'retry copies and remote DSNs');
+    // No mailbox writes: a local DSN is filed by the inbound function, like any other message.
+    for (const t of ['mailboxes', 'messages'] as const) assert.deepEqual(dynamoOn(allowed, t), [], `relay must not touch ${t}`);
+    assert.deepEqual(dynamoOn(allowed, 'directory'), ['dynamodb:GetItem']);
+    assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(dynamoOn(allowed, 'blobrefs'), ['dynamodb:UpdateItem']);
+    assert.ok(!JSON.stringify(allowed).includes('/index/'), 'no index access');
+    const secrets = allowed.filter((s) => actions([s]).some((a) => a.startsWith('secretsmanager:')));
+    assert.deepEqual(actions(secrets), ['secretsmanager:GetSecretValue'], 'GetSecretValue only (no DescribeSecret, no wildcard action)');
+    assert.equal(asArray(secrets[0]!.Resource).length, 1);
+    assert.match(JSON.stringify(secrets[0]!.Resource), /:secret:mail\/smarthost-\?\?\?\?\?\?"/, 'the smarthost secret only, any version suffix');
+    assert.ok(!actions(allowed).some((a) => /^(kms|ses|sns):|\*/.test(a)), 'nothing else');
+  });
+
+  it('lets the inbound function read and tag blobs, file into mailboxes, queue remote mail, nothing else', () => {
+    const allowed = allowsOf(stack.inbound!.function.role!);
+    assert.deepEqual(s3Actions(allowed), ['s3:GetObject', 's3:PutObjectTagging'], 'reads the blob the edge wrote; never writes one');
+    assert.ok(sendsTo(allowed, 'outbound'), 'remote recipients and forwards go to the relay');
+    assert.ok(!sendsTo(allowed, 'inbound'), 'never re-queues to itself');
+    assert.deepEqual(dynamoOn(allowed, 'directory'), ['dynamodb:BatchGetItem']);
+    assert.deepEqual(dynamoOn(allowed, 'mailboxes'), ['dynamodb:GetItem', 'dynamodb:UpdateItem'], 'reserves UIDs; creates and deletes no mailbox');
+    assert.deepEqual(dynamoOn(allowed, 'messages'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], 'delivery and outbound records');
+    assert.deepEqual(dynamoOn(allowed, 'blobrefs'), ['dynamodb:UpdateItem']);
+    assert.ok(!actions(allowed).some((a) => /^dynamodb:(DeleteItem|BatchWriteItem|Scan|Query)$|^secretsmanager:|\*/.test(a)));
+    assert.ok(!JSON.stringify(allowed).includes('/index/'), 'no index access');
+  });
+
+  it('gives each queue sender SendMessage alone (no queue lookups, no receive)', () => {
+    for (const role of [stack.edge!.taskDefinition.taskRole, stack.inbound!.function.role!, stack.relay!.function.role!]) {
+      for (const s of allowsOf(role)) {
+        const consumes = (['inbound', 'outbound'] as const).filter((q) => mentions(s, stack.queues.queues[q].queue));
+        if (consumes.length === 0 || actions([s]).includes('sqs:ReceiveMessage')) continue; // the event source mapping's own grant
+        assert.deepEqual(actions([s]), ['sqs:SendMessage']);
+      }
+    }
+  });
+
   it('scopes every S3 object grant to the raw/ prefix of the mail bucket', () => {
     for (const { policy, statement } of statements) {
       if (statement.Effect !== 'Allow' || !actions([statement]).some((a) => a.startsWith('s3:'))) continue;
