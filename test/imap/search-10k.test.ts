@@ -9,7 +9,7 @@ import type { MessageIndex } from '../../core/mime/types.ts';
 import { ALICE, runPython, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 import { seedMailbox } from './helpers/seed.ts';
 
-/** Seeded items; the EXPUNGED ones are then expunged, leaving 10,000 so that UID and MSN differ. */
+/** Seeded items; those isExpunged picks are then expunged, leaving 10,000 whose UIDs and MSNs differ. */
 const SEEDED = 10_040;
 const isExpunged = (i: number) => i % 251 === 100;
 const LIVE = 10_000;
