@@ -1,23 +1,25 @@
 // What a command handler sees of its session and of the server: the services (store, blobs,
 // directory, throttle), the connection's facts, the state, and a way to answer. No sockets.
+import type { Readable } from 'node:stream';
 import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import type { ServiceLog } from '../../core/log.ts';
+import type { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
 import type { SessionState } from './state.ts';
 import type { ImapCommand, ImapCommandName } from './wire/ast.ts';
 
 export interface ImapServices {
   readonly store: MessageStore;
   readonly directory: Pick<Directory, 'verifyPassword'>;
-  readonly blobs: Pick<BlobStore, 'put' | 'getRange'>;
+  readonly blobs: Pick<BlobStore, 'put' | 'getRange' | 'getStream'>;
   readonly throttle: AuthThrottleCache;
   readonly log: ServiceLog;
   readonly hostname: string;
   /** RFC 7889 APPENDLIMIT: the largest message APPEND accepts (the wire's literal limit). */
   readonly appendLimit: number;
-  /** How often IDLE looks at the mailbox item (RFC 2177 gives no interval; deliveries must show within 2 s). */
-  readonly idlePollMs: number;
+  /** Wakes IDLE sessions when their mailbox changes: one GetItem per watched mailbox per interval. */
+  readonly watcher: MailboxChangeWatcherCache;
 }
 
 /** The tagged OK of a completed command; `after` runs once it is written (STARTTLS, LOGOUT). */
@@ -37,6 +39,12 @@ export interface CommandContext {
   setState(state: SessionState): void;
   /** Writes response bytes, waiting while the socket is congested. */
   send(...chunks: Buffer[]): Promise<void>;
+  /**
+   * Writes exactly `length` octets read from `source` (the data of a literal whose `{length}` was
+   * just sent), pausing the source while the socket is congested. If the source fails or ends
+   * short, the connection is closed: nothing can be said inside a literal.
+   */
+  sendLiteralData(source: Readable, length: number): Promise<void>;
   /** The next raw line from the client (SASL responses, IDLE's DONE); null when the connection ends. */
   readClientLine(signal?: AbortSignal): Promise<Buffer | null>;
   /** Announces changes of the selected mailbox (if any) as untagged responses. */

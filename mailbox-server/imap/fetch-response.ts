@@ -1,6 +1,7 @@
 // Renders FETCH data items (RFC 3501 §7.4.2) for one message from its stored item: metadata from
 // the item, ENVELOPE/BODYSTRUCTURE from the MIME index, BODY[section]<partial> by ranged reads of
 // the blob through the part map (core/mime sectionRange), never by re-parsing the message.
+import type { Readable } from 'node:stream';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
 import { sectionRange, type ByteRange, type SectionSpec } from '../../core/mime/index.ts';
 import type { FetchAttribute, Section } from './wire/ast.ts';
@@ -10,6 +11,7 @@ type BodyAttribute = Extract<FetchAttribute, { kind: 'BODY[]' }>;
 
 export interface BlobReader {
   getRange(key: string, start: number, end: number): Promise<Buffer>;
+  getStream(key: string, range: { start: number; end: number }): Promise<Readable>;
 }
 
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -51,19 +53,52 @@ export function filterHeaderFields(header: Buffer, fields: readonly string[], no
   return Buffer.from(`${out.join('')}\r\n`, 'latin1');
 }
 
-/** The bytes of BODY[section]<partial>: one ranged read (two for HEADER.FIELDS, which filters first). */
-export async function sectionBytes(blobs: BlobReader, message: MessageItem, attribute: Pick<BodyAttribute, 'section' | 'partial'>): Promise<Buffer> {
+/** Sections up to this size are read in one ranged GET into memory; larger ones are streamed. */
+export const STREAM_ABOVE_OCTETS = 64 * 1024;
+/**
+ * HEADER.FIELDS filters the header block in memory, so only its first this-many octets are read:
+ * a real header is a few KiB, and a hostile one of megabytes must not cost that much per FETCH.
+ * Fields past the cap are not seen (the answer is what a server with this header limit stores).
+ */
+export const MAX_FILTERED_HEADER_OCTETS = 256 * 1024;
+
+/**
+ * A literal whose data is streamed from the blob: its octet count is known from the part map (and
+ * the partial) before a byte is read, so `{n}` goes out first and the bytes follow as they arrive.
+ */
+export class BlobLiteral {
+  constructor(
+    readonly source: Readable,
+    readonly length: number,
+  ) {}
+}
+
+/** A FETCH response as written: bytes, with streamed literal data in between. */
+export type FetchResponsePart = Buffer | BlobLiteral;
+
+/** Bytes [start, end) of the blob: small ones read whole, larger ones as a stream. */
+async function blobValue(blobs: BlobReader, key: string, start: number, end: number): Promise<Literal | BlobLiteral> {
+  if (end - start <= STREAM_ABOVE_OCTETS) return new Literal(await blobs.getRange(key, start, end));
+  return new BlobLiteral(await blobs.getStream(key, { start, end }), end - start);
+}
+
+/** BODY[section]<partial>: one ranged read of the blob through the part map (HEADER.FIELDS filters a capped read). */
+async function sectionValue(blobs: BlobReader, message: MessageItem, attribute: Pick<BodyAttribute, 'section' | 'partial'>): Promise<Literal | BlobLiteral> {
   const range: ByteRange | null = sectionRange(message.index, specOf(attribute.section));
-  if (!range) return Buffer.alloc(0);
+  if (!range) return new Literal(Buffer.alloc(0));
   const partial = attribute.partial;
   const text = attribute.section.text;
   if (text?.kind === 'HEADER.FIELDS') {
-    const filtered = filterHeaderFields(await blobs.getRange(message.blobKey, range.start, range.end), text.fields, text.not);
-    return partial ? filtered.subarray(partial.offset, partial.offset + partial.length) : filtered;
+    let header = await blobs.getRange(message.blobKey, range.start, Math.min(range.end, range.start + MAX_FILTERED_HEADER_OCTETS));
+    // Cut at the last whole line, so a field split by the cap is not half-matched.
+    if (range.end - range.start > MAX_FILTERED_HEADER_OCTETS) header = header.subarray(0, header.lastIndexOf(0x0a) + 1);
+    const filtered = filterHeaderFields(header, text.fields, text.not);
+    return new Literal(partial ? filtered.subarray(partial.offset, partial.offset + partial.length) : filtered);
   }
-  if (!partial) return blobs.getRange(message.blobKey, range.start, range.end);
+  if (!partial) return blobValue(blobs, message.blobKey, range.start, range.end);
+  // RFC 3501 §6.4.5: a partial past the end gives an empty string, one running past it is cut short.
   const start = Math.min(range.end, range.start + partial.offset);
-  return blobs.getRange(message.blobKey, start, Math.min(range.end, start + partial.length));
+  return blobValue(blobs, message.blobKey, start, Math.min(range.end, start + partial.length));
 }
 
 export interface RenderOptions {
@@ -84,56 +119,77 @@ export async function renderFetch(
   item: MessageItem | null,
   attributes: readonly FetchAttribute[],
   options: RenderOptions,
-): Promise<Buffer> {
+): Promise<FetchResponsePart[]> {
   const message = item ?? ({ ...state, blobKey: '', index: null } as unknown as MessageItem);
   const { flags, modSeq } = state;
-  const items: ImapValue[] = [];
-  const push = (name: string, value: ImapValue) => items.push(atom(name), value);
+  const items: Array<readonly [string, ImapValue | BlobLiteral]> = [];
+  const push = (name: string, value: ImapValue | BlobLiteral) => items.push([name, value]);
   const kinds = new Set(attributes.map((a) => a.kind));
-  // RFC 3501 §6.4.8: UID FETCH responses always include UID; RFC 7162 §3.2.4: MODSEQ with CONDSTORE.
-  if (options.uid && !kinds.has('UID')) push('UID', message.uid);
-  for (const attribute of attributes) {
-    switch (attribute.kind) {
-      case 'UID':
-        push('UID', message.uid);
-        break;
-      case 'FLAGS':
-        push('FLAGS', flags.map(atom));
-        break;
-      case 'INTERNALDATE':
-        push('INTERNALDATE', formatInternalDate(message.internalDate));
-        break;
-      case 'RFC822.SIZE':
-        push('RFC822.SIZE', message.size);
-        break;
-      case 'MODSEQ':
-        push('MODSEQ', [modSeq]);
-        break;
-      case 'ENVELOPE':
-        push('ENVELOPE', envelopeValue(message.index.envelope));
-        break;
-      case 'BODYSTRUCTURE':
-        push('BODYSTRUCTURE', bodyStructureValue(message.index.body));
-        break;
-      case 'BODY':
-        push('BODY', bodyNonExtensibleValue(message.index.body));
-        break;
-      case 'RFC822':
-        push('RFC822', new Literal(await sectionBytes(blobs, message, { section: { part: [], text: null }, partial: null })));
-        break;
-      case 'RFC822.HEADER':
-        push('RFC822.HEADER', new Literal(await sectionBytes(blobs, message, { section: { part: [], text: { kind: 'HEADER' } }, partial: null })));
-        break;
-      case 'RFC822.TEXT':
-        push('RFC822.TEXT', new Literal(await sectionBytes(blobs, message, { section: { part: [], text: { kind: 'TEXT' } }, partial: null })));
-        break;
-      case 'BODY[]': {
-        const name = `BODY[${sectionName(attribute.section)}]${attribute.partial ? `<${attribute.partial.offset}>` : ''}`;
-        push(name, new Literal(await sectionBytes(blobs, message, attribute)));
-        break;
+  try {
+    // RFC 3501 §6.4.8: UID FETCH responses always include UID; RFC 7162 §3.2.4: MODSEQ with CONDSTORE.
+    if (options.uid && !kinds.has('UID')) push('UID', message.uid);
+    for (const attribute of attributes) {
+      switch (attribute.kind) {
+        case 'UID':
+          push('UID', message.uid);
+          break;
+        case 'FLAGS':
+          push('FLAGS', flags.map(atom));
+          break;
+        case 'INTERNALDATE':
+          push('INTERNALDATE', formatInternalDate(message.internalDate));
+          break;
+        case 'RFC822.SIZE':
+          push('RFC822.SIZE', message.size);
+          break;
+        case 'MODSEQ':
+          push('MODSEQ', [modSeq]);
+          break;
+        case 'ENVELOPE':
+          push('ENVELOPE', envelopeValue(message.index.envelope));
+          break;
+        case 'BODYSTRUCTURE':
+          push('BODYSTRUCTURE', bodyStructureValue(message.index.body));
+          break;
+        case 'BODY':
+          push('BODY', bodyNonExtensibleValue(message.index.body));
+          break;
+        case 'RFC822':
+          push('RFC822', await sectionValue(blobs, message, { section: { part: [], text: null }, partial: null }));
+          break;
+        case 'RFC822.HEADER':
+          push('RFC822.HEADER', await sectionValue(blobs, message, { section: { part: [], text: { kind: 'HEADER' } }, partial: null }));
+          break;
+        case 'RFC822.TEXT':
+          push('RFC822.TEXT', await sectionValue(blobs, message, { section: { part: [], text: { kind: 'TEXT' } }, partial: null }));
+          break;
+        case 'BODY[]': {
+          const name = `BODY[${sectionName(attribute.section)}]${attribute.partial ? `<${attribute.partial.offset}>` : ''}`;
+          push(name, await sectionValue(blobs, message, attribute));
+          break;
+        }
       }
     }
+  } catch (err) {
+    // Nothing is written yet, so the command can still answer NO; streams already opened are dropped.
+    for (const [, value] of items) if (value instanceof BlobLiteral) value.source.destroy();
+    throw err;
   }
   if (options.modseq && !kinds.has('MODSEQ')) push('MODSEQ', [modSeq]);
-  return serialize(items);
+  // msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP ...) ")"; a streamed literal splits the bytes.
+  const parts: FetchResponsePart[] = [];
+  let pending: Buffer[] = [Buffer.from('(')];
+  items.forEach(([name, value], i) => {
+    pending.push(Buffer.from(`${i > 0 ? ' ' : ''}${name} `, 'latin1'));
+    if (value instanceof BlobLiteral) {
+      pending.push(Buffer.from(`{${value.length}}\r\n`));
+      parts.push(Buffer.concat(pending), value);
+      pending = [];
+    } else {
+      pending.push(serialize(value));
+    }
+  });
+  pending.push(Buffer.from(')'));
+  parts.push(Buffer.concat(pending));
+  return parts;
 }

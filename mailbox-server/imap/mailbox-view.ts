@@ -3,6 +3,7 @@
 // that yields untagged EXISTS / EXPUNGE / FETCH FLAGS at the points the session allows (§5.2, §7.4.1).
 import { MODSEQ_LAND_MS } from '../../core/store/mailstore.ts';
 import type { Mailbox, MessageState, MessageStore } from '../../core/store/types.ts';
+import type { MailboxMark } from './mailbox-watcher.ts';
 import { atom, untagged, type ImapValue } from './wire/writer.ts';
 
 /**
@@ -76,6 +77,8 @@ export class MailboxView {
   private checkpoints: Array<{ readonly modSeq: number; readonly seenAt: number }> = [];
   private readonly now: () => number;
   private readonly settleMs: number;
+  /** The last sync found the mailbox deleted. */
+  private gone = false;
 
   private constructor(
     readonly mailbox: Mailbox,
@@ -121,6 +124,16 @@ export class MailboxView {
   /** Every change at or below this modseq is in the view (for tests and diagnostics). */
   get settledModSeq(): number {
     return this.watermark;
+  }
+
+  /**
+   * The mailbox counters this view fully reflects, for the change watcher; undefined while changes
+   * at or below highestModSeq may still be landing, so the watcher wakes the session again.
+   */
+  get watchMark(): MailboxMark | undefined {
+    if (this.gone) return null;
+    if (this.watermark < this.highestModSeq) return undefined;
+    return { uidNext: this.uidNext, highestModSeq: this.highestModSeq };
   }
 
   /** UIDs in sequence order (a copy). */
@@ -186,6 +199,7 @@ export class MailboxView {
     const out: Buffer[] = [];
     const flagChanges = new Set<number>();
     let grew = false;
+    this.gone = !current;
     if (!current) {
       // A mailbox deleted under us reads as empty: every message is expunged.
       for (const uid of this.uids) this.pendingExpunge.add(uid);

@@ -8,6 +8,7 @@ import type { TlsCredentials } from '../../core/tls.ts';
 import { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import type { ImapServices } from './context.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
+import { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
 import { ImapSession, type ImapSessionLimits } from './session.ts';
 import { defaultImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
 
@@ -22,13 +23,14 @@ export interface ImapListener {
 export interface ImapServerOptions {
   readonly store: MessageStore;
   readonly directory: Pick<Directory, 'verifyPassword'>;
-  readonly blobs: Pick<BlobStore, 'put' | 'getRange'>;
+  readonly blobs: Pick<BlobStore, 'put' | 'getRange' | 'getStream'>;
   readonly tls: TlsCredentials;
   readonly hostname: string;
   readonly listeners: readonly ImapListener[];
   /** Shared with POP3 so a guesser cannot alternate protocols; one is made if absent. */
   readonly throttle?: AuthThrottleCache;
   readonly log?: ServiceLog;
+  /** idlePollMs: how often a watched mailbox item is read (RFC 2177 gives no interval; deliveries must show within 2 s). */
   readonly limits?: Partial<Omit<ImapSessionLimits, 'wire'>> & { readonly wire?: Partial<ImapWireLimits>; readonly idlePollMs?: number };
   /** Tests: treat loopback clients as remote, so cleartext LOGIN is refused (LOGINDISABLED). */
   readonly loopbackIsRemote?: boolean;
@@ -37,6 +39,8 @@ export interface ImapServerOptions {
 export interface ImapServer {
   readonly ports: Readonly<Record<string, number>>;
   readonly sessionCount: number;
+  /** Mailboxes the change watcher polls now (sessions in IDLE on them). */
+  readonly watchedMailboxes: number;
   /** Stops accepting, says BYE to every session and waits for the sockets to close. */
   close(): Promise<void>;
 }
@@ -58,7 +62,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     log,
     hostname: options.hostname,
     appendLimit: wire.maxLiteralOctets,
-    idlePollMs: options.limits?.idlePollMs ?? 1000,
+    watcher: new MailboxChangeWatcherCache(options.store, options.limits?.idlePollMs ?? 1000, log),
   };
   const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const sessions = new Set<ImapSession>();
@@ -115,9 +119,13 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     get sessionCount() {
       return sessions.size;
     },
+    get watchedMailboxes() {
+      return services.watcher.watchedMailboxes;
+    },
     async close() {
       const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const session of [...sessions]) await session.shutdown();
+      services.watcher.close();
       const deadline = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, 3000);

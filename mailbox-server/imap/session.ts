@@ -3,6 +3,7 @@
 // changes after each command. Commands run one at a time, in order.
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { capabilityList } from './capabilities.ts';
 import { commandHandlers } from './commands/index.ts';
@@ -206,6 +207,8 @@ export class ImapSession {
       completion = await handler(command, context, this.state as never);
       await this.syncSelected(expungeAllowedAfter(command));
     } catch (err) {
+      // The connection is gone (client left, or a literal had to be aborted): nobody to answer.
+      if (this.closed) return;
       const answer = imapErrorFromStore(err);
       if (!answer) {
         this.options.services.log.error('command-failed', { err, command: command.name, remote: this.remoteAddress });
@@ -255,6 +258,7 @@ export class ImapSession {
         this.state = state;
       },
       send: (...chunks) => this.write(...chunks),
+      sendLiteralData: (source, length) => this.writeLiteralData(source, length),
       readClientLine: async (signal) => {
         const event = await this.nextEvent(signal);
         if (!event) return null;
@@ -277,6 +281,44 @@ export class ImapSession {
     if (!ok && !this.closed) {
       await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
     }
+  }
+
+  /**
+   * Copies exactly `length` octets from `source` to the socket. Iterating the source pulls one chunk
+   * at a time and waits for 'drain' whenever the socket is congested, so a slow client stalls the S3
+   * read instead of filling this process's memory.
+   *
+   * A source that fails or ends short cannot be reported: the client counts the `{length}` octets
+   * announced as literal data (RFC 3501 §4.3), so a NO or BYE written now would be read as message
+   * bytes (§7.1.5 BYE is a response, and no response may start inside a literal). Padding would
+   * hand the client a corrupt message as if it were whole. The only honest signal left is to
+   * drop the connection; the client sees a truncated response and reconnects.
+   */
+  private async writeLiteralData(source: Readable, length: number): Promise<void> {
+    let left = length;
+    try {
+      for await (const data of source as AsyncIterable<Buffer>) {
+        if (this.closed) break;
+        const chunk = data.length > left ? data.subarray(0, left) : data;
+        left -= chunk.length;
+        if (!this.socket.write(chunk) && !this.closed) await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+        if (left === 0) break;
+      }
+    } catch (err) {
+      this.abortLiteral(err, length, left);
+    } finally {
+      source.destroy();
+    }
+    if (left > 0 && !this.closed) this.abortLiteral(new Error('blob ended before the announced literal length'), length, left);
+    // Stops the command that was answering: its response can never be completed.
+    if (left > 0) throw new Error('connection closed inside a literal');
+  }
+
+  private abortLiteral(err: unknown, length: number, left: number): void {
+    if (this.closed) return;
+    this.options.services.log.error('literal-aborted', { err, remote: this.remoteAddress, length, sent: length - left });
+    this.close();
+    this.socket.destroy();
   }
 
   /** RFC 3501 §6.2.1; RFC 2595 §3.1: data pipelined after STARTTLS is discarded, not executed. */

@@ -3,11 +3,10 @@
 // the new flags go out in the same FETCH response.
 import type { MessageItem, MessageState } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
-import { needsMessageItem, renderFetch } from '../fetch-response.ts';
+import { BlobLiteral, needsMessageItem, renderFetch } from '../fetch-response.ts';
 import { resolveMessageSet } from '../message-set.ts';
 import type { SelectedState } from '../state.ts';
 import type { FetchAttribute } from '../wire/ast.ts';
-import { atom, Raw, untagged } from '../wire/writer.ts';
 
 /** Messages read per batch: bounds memory on FETCH 1:* of a large mailbox. */
 const FETCH_BATCH = 50;
@@ -47,8 +46,21 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
       const item = items.get(uid) ?? null;
       // Expunged by another session since our last look: RFC 3501 lets us leave it out.
       if (!current || (withItems && !item)) continue;
-      const data = await renderFetch(blobs, current, item, attributes, options);
-      await ctx.send(untagged(view.msnOf(uid), atom('FETCH'), new Raw(data)));
+      const parts = await renderFetch(blobs, current, item, attributes, options);
+      // "* n FETCH (...)": bodies above a few KiB stream from S3 straight into the literal.
+      // One write per run of bytes: with TCP_NODELAY every write can be its own segment.
+      let bytes: Buffer[] = [Buffer.from(`* ${view.msnOf(uid)} FETCH `)];
+      for (const part of parts) {
+        if (!(part instanceof BlobLiteral)) {
+          bytes.push(part);
+          continue;
+        }
+        await ctx.send(Buffer.concat(bytes));
+        bytes = [];
+        await ctx.sendLiteralData(part.source, part.length);
+      }
+      bytes.push(Buffer.from('\r\n'));
+      await ctx.send(Buffer.concat(bytes));
     }
   }
   return { text: `${command.uid ? 'UID ' : ''}FETCH completed` };

@@ -1,23 +1,42 @@
-// RFC 2177 IDLE: "+ idling", then the selected mailbox is resynchronised every idlePollMs (one
-// GetItem of the mailbox item when nothing changed) and changes go out as they happen, until DONE.
+// RFC 2177 IDLE: "+ idling", then the selected mailbox is watched by the server's change watcher
+// (one GetItem per mailbox per interval, shared by every session idling on it); when it reports a
+// change this session resynchronises its own view and the changes go out, until DONE.
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { bad } from '../errors.ts';
+import type { UserState } from '../state.ts';
 import { continuation } from '../wire/writer.ts';
 
-export async function idle(_command: CommandOf<'IDLE'>, ctx: CommandContext): Promise<Completion> {
+export async function idle(_command: CommandOf<'IDLE'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   await ctx.send(continuation('idling'));
   const stop = new AbortController();
   const line = ctx.readClientLine(stop.signal);
   let finished = false;
+  let woken = false;
+  let wake: (() => void) | null = null;
   void line.finally(() => {
     finished = true;
+    wake?.();
   });
+  // IDLE in the authenticated state has no mailbox to watch: it only waits for DONE.
+  const view = state.kind === 'selected' ? state.view : null;
+  const watch = view
+    ? ctx.services.watcher.subscribe(view.mailbox.account, view.mailbox.id, view.watchMark, () => {
+        woken = true;
+        wake?.();
+      })
+    : null;
   try {
     while (!finished) {
-      await Promise.race([line, new Promise((resolve) => setTimeout(resolve, ctx.services.idlePollMs))]);
-      if (!finished) await ctx.syncSelected(true);
+      if (!woken) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+      if (finished || !view || !watch) break;
+      woken = false;
+      await ctx.syncSelected(true);
+      // A view still settling (an index lagging behind highestModSeq) asks again at the next tick.
+      if (view.watchMark === undefined) watch.wakeOnNextPoll();
     }
   } finally {
+    watch?.unsubscribe();
     stop.abort();
   }
   const done = await line;
