@@ -1,5 +1,6 @@
 // Mailbox benchmark (issue 3): IMAP FETCH 1:N BODY[] and N single UID FETCH BODY[], POP3 RETR of N
-// messages, SELECT of a 10,000-message mailbox, and memory per idle IMAP connection (IDLE), on the
+// messages, SELECT of a 10,000-message mailbox, memory per idle IMAP connection (IDLE) and the AWS
+// requests/s those idlers cost, FETCH of a large message (MB/s, server memory while streaming), on the
 // embedded emulators with the servers in-process. Reference: raw S3 GetObject of the same blobs
 // (the ceiling for serving bodies). AWS requests are counted on the servers' own clients.
 import { spawn } from 'node:child_process';
@@ -31,6 +32,10 @@ export interface MailboxBenchOptions {
   readonly selectMailbox: number;
   readonly selects: number;
   readonly idleSessions: number;
+  /** Size of the large message fetched whole, also by several clients at once (default 20 MiB). */
+  readonly largeBytes?: number;
+  /** Connections fetching it at once (default 4). */
+  readonly largeClients?: number;
 }
 
 const USER = 'bench@example.test';
@@ -143,7 +148,8 @@ function session() {
 })().catch((err) => { process.stderr.write(String(err) + '\\n'); process.exit(1); });
 `;
 
-export async function runMailboxBenchmark(options: MailboxBenchOptions) {
+export async function runMailboxBenchmark(given: MailboxBenchOptions) {
+  const options = { largeBytes: 20 * 1024 * 1024, largeClients: 4, ...given };
   const dataDir = mkdtempSync(join(tmpdir(), 'mail-bench-mailbox-'));
   const emulators = await startEmulators({ dataDir });
   const aws = {
@@ -164,6 +170,7 @@ export async function runMailboxBenchmark(options: MailboxBenchOptions) {
     await setupStore.directory.addAccount(USER, PASSWORD);
     await setupStore.mailStore.createMailbox(USER, 'Big');
     await setupStore.mailStore.createMailbox(USER, 'Idle');
+    await setupStore.mailStore.createMailbox(USER, 'Large');
     const setupBlobs = new BlobStore(setup.s3, resources.bucket);
 
     // N distinct 10 KB blobs in INBOX; one shared blob behind the 10,000-message mailbox.
@@ -173,6 +180,10 @@ export async function runMailboxBenchmark(options: MailboxBenchOptions) {
     const inbox = (await setupStore.mailStore.getMailbox(USER, 'INBOX'))!;
     const day = new Date().toISOString();
     await seedMailbox(setup.doc, resources.tables, inbox, keys.length, (i) => ({ blobKey: keys[i]!, size: bodies[i]!.length, index: indexMessage(bodies[i]!), flags: ['\\Seen'], internalDate: day }));
+    const largeBody = syntheticMessage(options.largeBytes, 0, 'sender@remote.test', USER);
+    await setupBlobs.put('raw/bench/large.eml', largeBody);
+    const largeBox = (await setupStore.mailStore.getMailbox(USER, 'Large'))!;
+    await seedMailbox(setup.doc, resources.tables, largeBox, 1, () => ({ blobKey: 'raw/bench/large.eml', size: largeBody.length, index: indexMessage(largeBody), flags: ['\\Seen'], internalDate: day }));
     const big = (await setupStore.mailStore.getMailbox(USER, 'Big'))!;
     const bigIndex = indexMessage(bodies[0]!);
     await seedMailbox(setup.doc, resources.tables, big, options.selectMailbox, (i) => ({ blobKey: keys[0]!, size: bodies[0]!.length, index: bigIndex, flags: i % 3 ? ['\\Seen'] : [], internalDate: day }), 8);
@@ -189,6 +200,7 @@ export async function runMailboxBenchmark(options: MailboxBenchOptions) {
 
     // First, while the process's RSS has not yet been grown and freed by the phases below.
     const idle = await measureIdleSessions(options.idleSessions, { store, blobs, tls });
+    const idleRequests = await measureIdleRequests(options.idleSessions, counter, { store, blobs, tls });
 
     // Reference: GetObject of each blob, one after another (what serving a body cannot beat).
     const referenceBlobs = new BlobStore(referenceClients.s3, resources.bucket);
@@ -231,6 +243,8 @@ export async function runMailboxBenchmark(options: MailboxBenchOptions) {
     });
     await client.exchange('o LOGOUT', tagged('o'));
 
+    const large = await measureLargeFetch(imap.ports.imap!, counter, options.largeClients, largeBody.length);
+
     // POP3: RETR of every message of INBOX on one connection (login lists the maildrop).
     const pop = await WireClient.connect(pop3.ports.plain!);
     cleanups.push(() => pop.close());
@@ -268,7 +282,8 @@ export async function runMailboxBenchmark(options: MailboxBenchOptions) {
         maxMs: +Math.max(...selects.result).toFixed(1),
         requestsPerSelect: perOperation(selects.requests, options.selects),
       },
-      idle,
+      idle: { ...idle, ...idleRequests },
+      large,
     };
   } finally {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
@@ -334,13 +349,105 @@ async function measureIdleSessions(
       rssBytesPerSession: Math.round((during.rss - before.rss) / sessions),
       heapBytesPerSession: Math.round((during.heapUsed - before.heapUsed) / sessions),
       externalBytesPerSession: Math.round((during.external - before.external) / sessions),
-      /** What the default 1 s IDLE poll would cost: one GetItem per session per second. */
-      getItemPerSecondAtDefaultPoll: sessions,
     };
   } finally {
     child.stdin.end();
     child.kill();
     await server.close();
+  }
+}
+
+/**
+ * What N sessions idling on one mailbox cost in AWS requests at the default 1 s interval: a server
+ * of its own (the production default poll), the requests counted over a few seconds of quiet.
+ */
+async function measureIdleRequests(
+  sessions: number,
+  counter: RequestCounter,
+  services: { store: ReturnType<typeof createStore>; blobs: BlobStore; tls: ReturnType<typeof createSelfSignedCertificate> },
+) {
+  const verified = new Map<string, Account>();
+  const directory = {
+    async verifyPassword(user: string, password: string) {
+      const key = `${user}\0${password}`;
+      const known = verified.get(key) ?? (await services.store.directory.verifyPassword(user, password));
+      if (known) verified.set(key, known);
+      return known;
+    },
+  };
+  const server = await startImapServer({
+    store: services.store.mailStore,
+    directory,
+    blobs: services.blobs,
+    tls: services.tls,
+    hostname: 'bench',
+    listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }],
+  });
+  const child = spawn(process.execPath, ['-e', IDLE_CLIENTS, String(server.ports.imap), String(sessions), USER, PASSWORD, 'Idle'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child.once('exit', (code) => reject(new Error(`idle clients exited with ${code}`)));
+      setTimeout(() => reject(new Error('idle sessions not ready within 120 s')), 120_000).unref();
+    });
+    const window = 5;
+    counter.counts.clear();
+    await new Promise((r) => setTimeout(r, window * 1000));
+    const requests = counter.snapshot();
+    return {
+      idlePollMs: 1000,
+      /** Measured: all AWS requests per second while the sessions idle and nothing changes. */
+      requestsPerSecondWhileIdle: +(counter.total() / window).toFixed(1),
+      idleRequestsPerSecond: Object.fromEntries(Object.entries(requests).map(([k, v]) => [k, +(v / window).toFixed(1)])),
+    };
+  } finally {
+    child.stdin.end();
+    child.kill();
+    await server.close();
+  }
+}
+
+/**
+ * FETCH of one large message: throughput of UID FETCH BODY[] on one connection, then `clients`
+ * connections fetching it at once while the server's memory is sampled (the clients here count
+ * bytes and keep only a short tail, so the process's memory is the server's).
+ */
+async function measureLargeFetch(port: number, counter: RequestCounter, clients: number, size: number) {
+  const open = async () => {
+    const c = await WireClient.connect(port);
+    await c.exchange(null, /\r\n$/);
+    await c.exchange(`l LOGIN ${USER} ${PASSWORD}`, tagged('l'));
+    await c.exchange('s EXAMINE Large', tagged('s'));
+    return c;
+  };
+  const conns = await Promise.all(Array.from({ length: clients }, open));
+  try {
+    const rounds = 3;
+    const single = await timed(counter, async () => {
+      for (let i = 0; i < rounds; i++) await conns[0]!.exchange(`g${i} UID FETCH 1 BODY.PEEK[]`, tagged(`g${i}`), 120_000);
+    });
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    const base = process.memoryUsage();
+    let peak = { heapUsed: 0, arrayBuffers: 0, rss: 0 };
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      peak = { heapUsed: Math.max(peak.heapUsed, m.heapUsed), arrayBuffers: Math.max(peak.arrayBuffers, m.arrayBuffers), rss: Math.max(peak.rss, m.rss) };
+    }, 10);
+    const parallel = await timed(counter, () => Promise.all(conns.map((c, i) => c.exchange(`p${i} UID FETCH 1 BODY.PEEK[]`, tagged(`p${i}`), 120_000))));
+    clearInterval(sampler);
+    const mb = (n: number) => +(n / 1024 / 1024).toFixed(1);
+    return {
+      messageBytes: size,
+      singleMBps: +((rounds * size) / 1024 / 1024 / single.seconds).toFixed(1),
+      requestsPerFetch: perOperation(single.requests, rounds),
+      parallelClients: clients,
+      parallelMBps: +((clients * size) / 1024 / 1024 / parallel.seconds).toFixed(1),
+      /** Peak growth over the start of the parallel phase, in MiB: buffering would show ~clients x size. */
+      peakGrowthMiB: { heapUsed: mb(peak.heapUsed - base.heapUsed), arrayBuffers: mb(peak.arrayBuffers - base.arrayBuffers), rss: mb(peak.rss - base.rss) },
+    };
+  } finally {
+    for (const c of conns) c.close();
   }
 }
 
@@ -359,5 +466,8 @@ export function printMailbox(result: Awaited<ReturnType<typeof runMailboxBenchma
   console.log(`POP3 login (lists ${o.messages}): ${result.pop3Retr.login.ms} ms`, result.pop3Retr.login.requests);
   console.log(`SELECT ${result.select.mailboxMessages}: p50 ${result.select.p50ms} ms, max ${result.select.maxMs} ms; requests per SELECT`, result.select.requestsPerSelect);
   const i = result.idle;
-  console.log(`idle IMAP sessions: ${i.sessions} in ${i.setupSeconds} s; per session RSS ${(i.rssBytesPerSession / 1024).toFixed(1)} KiB, heap ${(i.heapBytesPerSession / 1024).toFixed(1)} KiB, external ${(i.externalBytesPerSession / 1024).toFixed(1)} KiB; at the default 1 s IDLE poll: ${i.getItemPerSecondAtDefaultPoll} GetItem/s`);
+  console.log(`idle IMAP sessions: ${i.sessions} in ${i.setupSeconds} s; per session RSS ${(i.rssBytesPerSession / 1024).toFixed(1)} KiB, heap ${(i.heapBytesPerSession / 1024).toFixed(1)} KiB, external ${(i.externalBytesPerSession / 1024).toFixed(1)} KiB`);
+  console.log(`idle IMAP sessions at the default ${i.idlePollMs} ms poll, all on one mailbox: ${i.requestsPerSecondWhileIdle} AWS requests/s`, i.idleRequestsPerSecond);
+  const l = result.large;
+  console.log(`large FETCH (${(l.messageBytes / 1024 / 1024).toFixed(1)} MiB BODY[]): ${l.singleMBps} MB/s on one connection, requests per FETCH`, l.requestsPerFetch, `; ${l.parallelClients} at once: ${l.parallelMBps} MB/s, server peak growth (MiB)`, l.peakGrowthMiB);
 }
