@@ -8,8 +8,12 @@ import type { Mailbox, MessageStore } from '../../core/store/types.ts';
 export type MailboxMark = { readonly uidNext: number; readonly highestModSeq: number } | null;
 
 export interface MailboxWatch {
-  /** Ask to be woken by the next poll even if the counters stay put (a view still settling). */
-  wakeOnNextPoll(): void;
+  /**
+   * Tells the watcher what the subscriber's view now reflects (after its own resync, which may have
+   * read newer counters than the poll that woke it); undefined asks to be woken at the next poll
+   * even if the counters stay put (a view still settling).
+   */
+  reflects(mark: MailboxMark | undefined): void;
   /** Stops watching; the last one out stops the polling of the mailbox. */
   unsubscribe(): void;
 }
@@ -69,8 +73,8 @@ export class MailboxChangeWatcherCache {
     entry.subscribers.add(subscriber);
     const watched = entry;
     return {
-      wakeOnNextPoll: () => {
-        subscriber.known = undefined;
+      reflects: (mark) => {
+        subscriber.known = mark;
       },
       unsubscribe: () => {
         watched.subscribers.delete(subscriber);

@@ -56,9 +56,14 @@ describe('MailboxChangeWatcherCache', () => {
     assert.deepEqual(woken, [1, 1, 1], 'a change wakes each subscriber once');
 
     // A view still settling asks to be woken at the next tick even with counters unchanged.
-    watches[0]!.wakeOnNextPoll();
+    watches[0]!.reflects(undefined);
     await store.polls(1);
     assert.deepEqual(woken, [2, 1, 1]);
+    // A subscriber whose own resync read newer counters than the poll is not woken for them again.
+    watches[1]!.reflects({ uidNext: 7, highestModSeq: 12 });
+    store.set({ uidNext: 7, highestModSeq: 12 });
+    await store.polls(1);
+    assert.deepEqual(woken, [3, 1, 2]);
 
     for (const w of watches) w.unsubscribe();
     assert.equal(watcher.watchedMailboxes, 0);

@@ -32,8 +32,9 @@ export async function idle(_command: CommandOf<'IDLE'>, ctx: CommandContext, sta
       if (finished || !view || !watch) break;
       woken = false;
       await ctx.syncSelected(true);
-      // A view still settling (an index lagging behind highestModSeq) asks again at the next tick.
-      if (view.watchMark === undefined) watch.wakeOnNextPoll();
+      // What the view now holds; a view still settling (an index lagging behind highestModSeq) is
+      // woken again at the next tick.
+      watch.reflects(view.watchMark);
     }
   } finally {
     watch?.unsubscribe();
