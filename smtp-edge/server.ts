@@ -14,7 +14,7 @@ import type { TlsCredentials } from '../core/tls.ts';
 import { DATA_REPLIES, receiveMessage, type Transaction } from './data.ts';
 import { silentLog, type ServiceLog } from '../core/log.ts';
 import { EdgeSmtpServer } from './protocol.ts';
-import { decideRecipient, RecipientRouteCache } from './recipients.ts';
+import { decideRecipient, QuotaUsageCache, RecipientRouteCache } from './recipients.ts';
 import { transmissionProtocol } from './trace.ts';
 
 /**
@@ -158,10 +158,19 @@ class ConnectionsPerIp {
   }
 }
 
+/** RFC 1870 §3: the SIZE the client declared on MAIL FROM, else 1 (the least a message takes). */
+function declaredSize(session: SMTPServerSession): number {
+  const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, unknown> | false) : false;
+  const size = args ? Number(args.SIZE) : NaN;
+  return Number.isSafeInteger(size) && size > 0 ? size : 1;
+}
+
 export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const log = options.log ?? silentLog;
   const recipientRouteCache = new RecipientRouteCache(options.directory, limits.recipientCacheTtlMs);
+  const directory = options.directory;
+  const quotaUsageCache = directory.quotaUsage ? new QuotaUsageCache((account) => directory.quotaUsage!(account), limits.recipientCacheTtlMs) : null;
   const perIp = new ConnectionsPerIp(limits.maxConnectionsPerIp);
   const closedSessions = new WeakSet<SMTPServerSession>();
   const authThrottle = new AuthThrottleCache(options.submission?.authThrottle);
@@ -285,8 +294,14 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
     },
     // RFC 5321 §4.1.1.3
     onRcptTo(address, session, callback) {
+      const quota = quotaUsageCache && {
+        cache: quotaUsageCache,
+        messageBytes: declaredSize(session),
+        onError: (err: unknown) => log.error('quota-lookup-failed', { session: session.id, err }),
+      };
       decideRecipient(address.address, Boolean(session.user), recipientRouteCache, (err) =>
         log.error('recipient-lookup-failed', { session: session.id, err }),
+        quota ?? undefined,
       ).then(
         () => callback(),
         (err: unknown) => callback(toReply(err)),

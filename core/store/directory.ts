@@ -16,7 +16,7 @@ import { hashPassword, verifyPassword } from '../passwords.ts';
 import { hourWindowExpiry, type SubmissionCounter } from '../sending-policy.ts';
 import { DEFAULT_MAILBOXES } from './mailbox-names.ts';
 import type { DynamoMailStore } from './mailstore.ts';
-import { StoreError, type Account, type Alias, type Directory, type Domain, type RecipientRoute } from './types.ts';
+import { StoreError, type Account, type Alias, type Directory, type Domain, type QuotaUsage, type RecipientRoute } from './types.ts';
 
 type Tables = ResourceNames['tables'];
 type Item = Record<string, unknown>;
@@ -49,6 +49,10 @@ function checkPassword(password: string): void {
   if (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD) {
     throw new StoreError('invalid', 'Password must be 1 to 1024 characters');
   }
+}
+
+function checkQuota(quotaBytes: number | null): void {
+  if (quotaBytes !== null && !(Number.isSafeInteger(quotaBytes) && quotaBytes >= 0)) throw new StoreError('invalid', 'Quota must be a whole number of bytes');
 }
 
 /** An alias address in key form: `name@domain`, or `@domain` for the catch-all. */
@@ -188,7 +192,7 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     const key = requireAddress(address);
     checkPassword(password);
     const quotaBytes = options.quotaBytes ?? null;
-    if (quotaBytes !== null && !(Number.isSafeInteger(quotaBytes) && quotaBytes >= 0)) throw new StoreError('invalid', 'Quota must be a whole number of bytes');
+    checkQuota(quotaBytes);
     const domain = domainOf(key);
     if (!(await this.isLocalDomain(domain))) throw new StoreError('not-found', `No such domain ${domain}`);
     if (await this.get(accountPk(key), 'account')) throw new StoreError('exists', `Account ${key} already exists`);
@@ -235,6 +239,33 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     if (!key) return null;
     const item = await this.get(accountPk(key), 'account');
     return item ? toAccount(item) : null;
+  }
+
+  async quotaUsage(address: string): Promise<QuotaUsage | null> {
+    const account = await this.getAccount(address);
+    if (!account || account.quotaBytes === null) return null;
+    return { quotaBytes: account.quotaBytes, usedBytes: await this.mailStore.getUsage(account.address) };
+  }
+
+  async setQuota(address: string, quotaBytes: number | null): Promise<Account> {
+    const key = requireAddress(address);
+    checkQuota(quotaBytes);
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.directory,
+          Key: { pk: accountPk(key), sk: 'account' },
+          UpdateExpression: 'SET quotaBytes = :q',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':q': quotaBytes },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toAccount(result.Attributes!);
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('not-found', `No such account ${key}`);
+      throw err;
+    }
   }
 
   async listAccounts(domain?: string): Promise<Account[]> {

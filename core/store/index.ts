@@ -29,3 +29,4 @@ export function createStore(
   const mailStore = new DynamoMailStore(doc, tables, options);
   return { directory: new DynamoDirectory(doc, tables, mailStore), mailStore };
 }
+export { fitsInQuota } from './quota.ts';

@@ -63,6 +63,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 const mailboxSk = (id: string) => `mbox#${id}`;
 const nameSk = (name: string) => `name#${name}`;
 const UID_VALIDITY_SK = 'uidvalidity';
+/** The account's storage counter (bytes of live messages) in the mailboxes table, beside its mailboxes. */
+const USAGE_SK = 'usage';
 
 function accountKey(account: string): string {
   const key = addressKey(account);
@@ -372,9 +374,11 @@ export class DynamoMailStore implements MessageStore {
       TableName: this.tables.messages,
       KeyConditionExpression: 'mailboxId = :m',
       ExpressionAttributeValues: { ':m': mailbox.id },
-      ProjectionExpression: 'mailboxId, uid, blobKey, expunged',
+      ProjectionExpression: 'mailboxId, uid, blobKey, expunged, #size',
+      ExpressionAttributeNames: { '#size': 'size' },
       ConsistentRead: true,
     });
+    const liveBytes = messages.filter(isLive).reduce((sum, m) => sum + ((m.size as number | undefined) ?? 0), 0);
     for (let i = 0; i < messages.length; i += 25) {
       const chunk = messages.slice(i, i + 25);
       let requests: unknown[] = chunk.map((m) => ({ DeleteRequest: { Key: { mailboxId: m.mailboxId, uid: m.uid } } }));
@@ -384,6 +388,7 @@ export class DynamoMailStore implements MessageStore {
       }
       for (const message of chunk) if (isLive(message)) await this.releaseBlob(message.blobKey as string);
     }
+    if (liveBytes > 0) await this.addUsage(mailbox.account, -liveBytes);
   }
 
   /** Removes every mailbox of an account and its bookkeeping (used when the account is removed). */
@@ -401,6 +406,31 @@ export class DynamoMailStore implements MessageStore {
     for (const item of items) {
       if (!(item.sk as string).startsWith('mbox#')) await this.doc.send(new DeleteCommand({ TableName: this.tables.mailboxes, Key: { pk: owner, sk: item.sk } }));
     }
+  }
+
+  // ---- storage usage (quota) -------------------------------------------------------------
+
+  /** ADD on one counter item: concurrent writers of one account never lose each other's bytes. */
+  private async addUsage(owner: string, bytes: number): Promise<void> {
+    if (bytes === 0) return;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tables.mailboxes,
+        Key: { pk: owner, sk: USAGE_SK },
+        UpdateExpression: 'ADD #bytes :delta',
+        ExpressionAttributeNames: { '#bytes': 'bytes' },
+        ExpressionAttributeValues: { ':delta': bytes },
+      }),
+    );
+  }
+
+  /**
+   * Bytes of the account's live messages, counted since the counter exists: mail filed before it
+   * is not counted, and expunging such mail can take the counter below zero, read as 0.
+   */
+  async getUsage(account: string): Promise<number> {
+    const item = await this.getItem(this.tables.mailboxes, { pk: accountKey(account), sk: USAGE_SK });
+    return Math.max(0, (item?.bytes as number | undefined) ?? 0);
   }
 
   // ---- blob references -------------------------------------------------------------------
@@ -573,7 +603,14 @@ export class DynamoMailStore implements MessageStore {
     await this.retainBlob(request.blobKey);
     // Whether a message of this call may exist: the reference is given back only when surely not.
     let ownMessage: 'none' | 'maybe' | 'live' = 'none';
+    // The account's usage follows the same rule: counted before the put, given back with the
+    // reference, so only the writer whose message lives keeps it, and a crash counts high
+    // (the quota bites a message early) rather than low (a redelivery of a message whose
+    // writer died after its put is a duplicate and would never count it).
+    let usageCounted = false;
     try {
+      await this.addUsage(owner, request.size);
+      usageCounted = true;
       for (let attempt = 0; attempt < MAX_FILE_ATTEMPTS; attempt++) {
         const { uid, modSeq } = await this.reserveAttempt(owner, mailbox.id);
         await this.doc.send(
@@ -630,7 +667,10 @@ export class DynamoMailStore implements MessageStore {
       }
       throw new StoreError('conflict', 'Could not allocate a UID; too much contention');
     } finally {
-      if (ownMessage === 'none') await this.releaseBlob(request.blobKey).catch(() => undefined);
+      if (ownMessage === 'none') {
+        await this.releaseBlob(request.blobKey).catch(() => undefined);
+        if (usageCounted) await this.addUsage(owner, -request.size).catch(() => undefined);
+      }
     }
   }
 
@@ -805,6 +845,7 @@ export class DynamoMailStore implements MessageStore {
       const old = await this.tombstone(mailboxId, uid, modSeq);
       if (!old) continue;
       expunged.push(uid);
+      await this.addUsage(owner, -((old.size as number | undefined) ?? 0));
       await this.releaseBlob(old.blobKey as string);
     }
     return expunged;

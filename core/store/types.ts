@@ -1,6 +1,9 @@
 // The contract of the mail store over DynamoDB: directory (domains, accounts, aliases),
 // mailboxes with UIDVALIDITY/UIDNEXT, and messages. Implementations live beside this file.
 import type { MessageIndex } from '../mime/types.ts';
+import type { QuotaUsage } from './quota.ts';
+
+export type { QuotaUsage } from './quota.ts';
 
 export interface Domain {
   readonly name: string;
@@ -69,6 +72,14 @@ export interface Directory {
 
   /** Account → alias → catch-all `@domain`, following alias chains to a bounded depth. */
   resolveRecipient(address: string): Promise<RecipientRoute>;
+
+  /**
+   * The account's quota and usage (core/store/quota.ts); null when the account has no quota (or
+   * does not exist), which costs no usage read. Optional: directories without it enforce nothing.
+   */
+  quotaUsage?(address: string): Promise<QuotaUsage | null>;
+  /** Sets (bytes) or lifts (null) the account's quota. */
+  setQuota?(address: string, quotaBytes: number | null): Promise<Account>;
 }
 
 export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive';
@@ -133,6 +144,9 @@ export interface MailStore {
 
   /** Visible messages (uid < uidNext, not expunged) in UID order; `fromUid` inclusive. */
   listMessages(account: string, mailbox: string, options?: { fromUid?: number; limit?: number }): Promise<MessageItem[]>;
+
+  /** Bytes the account's live messages take (the quota's usage), counted as they are filed and expunged. */
+  getUsage?(account: string): Promise<number>;
 }
 
 /** A change to the flags of messages (RFC 3501 §6.4.6 STORE: FLAGS, +FLAGS, -FLAGS). */

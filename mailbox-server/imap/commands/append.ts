@@ -1,17 +1,34 @@
 // RFC 3501 §6.3.11 APPEND (flags, date-time, synchronising and LITERAL+ literals, RFC 7888) with
 // RFC 4315 APPENDUID. The blob goes to S3 under a fresh raw key first, then the message item with
 // its MIME index is filed, as the inbound path does; APPENDLIMIT is enforced by the wire reader.
+// An account whose quota the message would pass gets NO [OVERQUOTA] (RFC 9208 §4.3, RFC 5530 §3).
 import { randomUUID } from 'node:crypto';
 import { rawBlobKey } from '../../../core/blobs.ts';
 import { indexMessage } from '../../../core/mime/index.ts';
-import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import { fitsInQuota } from '../../../core/store/quota.ts';
+import type { Directory } from '../../../core/store/types.ts';
+import type { CommandContext, CommandOf, Completion, ImapServices } from '../context.ts';
 import { no } from '../errors.ts';
 import { resolveMailbox } from '../resolve.ts';
 import type { UserState } from '../state.ts';
 
+/**
+ * RFC 9208 §4.3: a command that would take the account past its quota fails with NO [OVERQUOTA]
+ * and changes nothing. Asked before the blob is stored. A directory without quotaUsage (or an
+ * account without a quota) has no limit.
+ */
+export async function requireQuotaRoom(ctx: CommandContext, account: string, bytes: number | (() => Promise<number>)): Promise<void> {
+  const directory = ctx.services.directory as ImapServices['directory'] & Pick<Directory, 'quotaUsage'>;
+  if (!directory.quotaUsage) return;
+  const usage = await directory.quotaUsage(account);
+  if (usage === null) return;
+  if (!fitsInQuota(usage, typeof bytes === 'number' ? bytes : await bytes())) throw no('Over quota', 'OVERQUOTA');
+}
+
 export async function append(command: CommandOf<'APPEND'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   const target = await resolveMailbox(ctx, state.account, command.mailbox, 'TRYCREATE');
   if (command.message.length === 0) throw no('Empty message', 'CANNOT');
+  await requireQuotaRoom(ctx, state.account, command.message.length);
   const now = new Date();
   const id = randomUUID();
   const blobKey = rawBlobKey(id, now);
