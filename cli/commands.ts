@@ -142,16 +142,34 @@ export const COMMANDS: readonly Command[] = [
     maxArgs: 1,
     async run({ services, out }, [domain]) {
       const accounts = await services.directory.listAccounts(domain);
+      // One usage read per account; a store without the counter shows none.
+      const rows = [];
+      for (const a of accounts) rows.push({ ...a, usedBytes: (await services.mailStore.getUsage?.(a.address)) ?? null });
       out.list(
-        accounts,
+        rows,
         [
           { header: 'ACCOUNT', value: (a) => a.address },
+          { header: 'USED', value: (a) => (a.usedBytes === null ? '-' : a.usedBytes), align: 'right' },
           { header: 'QUOTA', value: (a) => (a.quotaBytes === null ? '-' : a.quotaBytes), align: 'right' },
           { header: 'CREATED', value: (a) => date(a.createdAt) },
         ],
         (a) => a,
         '(no accounts)',
       );
+    },
+  },
+  {
+    name: 'account quota',
+    args: '<address> <bytes|none>',
+    summary: 'Set the storage quota of an account in bytes, or lift it with none. Mail over quota is refused at RCPT (452 4.2.2) and APPEND (NO [OVERQUOTA]).',
+    minArgs: 2,
+    maxArgs: 2,
+    async run({ services, out }, [address, limit]) {
+      const quotaBytes = limit === 'none' ? null : positiveInteger(limit, 'quota');
+      if (quotaBytes === undefined) throw new UsageError("quota wants a positive whole number of bytes or 'none'");
+      if (!services.directory.setQuota) throw new StoreError('invalid', 'this store cannot change quotas');
+      const account = await services.directory.setQuota(address!, quotaBytes);
+      out.done(quotaBytes === null ? `quota of ${account.address} lifted` : `quota of ${account.address} set to ${quotaBytes} bytes`, account);
     },
   },
   {

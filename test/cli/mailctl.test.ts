@@ -88,7 +88,7 @@ test('domains, accounts, aliases and passwords: add, list, change, remove', asyn
     ok(['mailbox', 'list', 'ann@example.test', '--json']),
   ]);
   assert.deepEqual(JSON.parse(domains).map((d: { name: string }) => d.name), ['example.test']);
-  assert.match(accounts, /^ACCOUNT\s+QUOTA\s+CREATED\n/);
+  assert.match(accounts, /^ACCOUNT\s+USED\s+QUOTA\s+CREATED\n/);
   assert.match(accounts, /ann@example\.test/);
   assert.match(accounts, /bob@example\.test/);
   assert.deepEqual(JSON.parse(aliasJson).map((a: { address: string; targets: string[] }) => [a.address, a.targets]).sort(), [
@@ -106,6 +106,26 @@ test('domains, accounts, aliases and passwords: add, list, change, remove', asyn
   assert.deepEqual((await store.directory.listAliases('example.test')).map((a) => a.address), ['info@example.test']);
   assert.deepEqual(JSON.parse(await ok(['account', 'list', '--json'])).map((a: { address: string }) => a.address), ['ann@example.test']);
   assert.equal(await store.directory.getAccount('bob@example.test'), null);
+});
+
+test('account quota sets and lifts a quota; account list shows usage against it', async () => {
+  await store.directory.addDomain('quota.test');
+  await store.directory.addAccount('cat@quota.test', 'pw');
+  await store.mailStore.fileMessage({
+    account: 'cat@quota.test', mailbox: 'INBOX', deliveryKey: 'cli-quota', blobKey: 'raw/2026/01/01/cli-quota.eml',
+    size: 1234, internalDate: new Date().toISOString(), flags: [], index: indexMessage(Buffer.from('Subject: q\r\n\r\nbody\r\n')),
+  });
+  const set = await mailctl(['account', 'quota', 'cat@quota.test', '5000']);
+  assert.equal(set.code, 0, set.stderr);
+  assert.equal((await store.directory.getAccount('cat@quota.test'))!.quotaBytes, 5000);
+  const [table, json] = await Promise.all([mailctl(['account', 'list', 'quota.test']), mailctl(['account', 'list', 'quota.test', '--json'])]);
+  assert.match(table.stdout, /cat@quota\.test\s+1234\s+5000\s/);
+  assert.deepEqual(JSON.parse(json.stdout).map((a: { usedBytes: number; quotaBytes: number }) => [a.usedBytes, a.quotaBytes]), [[1234, 5000]]);
+  const lifted = await mailctl(['account', 'quota', 'cat@quota.test', 'none']);
+  assert.equal(lifted.code, 0, lifted.stderr);
+  assert.equal((await store.directory.getAccount('cat@quota.test'))!.quotaBytes, null);
+  const bad = await mailctl(['account', 'quota', 'cat@quota.test', 'lots']);
+  assert.equal(bad.code, 2);
 });
 
 test('failures exit non-zero with one line and no stack trace', async () => {
