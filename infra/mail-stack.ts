@@ -117,6 +117,8 @@ export class MailStack extends Stack {
       allowSendMessage(role, queue('inbound').queue);
       allowReadTable(role, tables.directory);
       allowCountSubmissions(role, tables.directory);
+      // RCPT refuses a full mailbox: one GetItem of the account's usage counter (core/store/quota.ts).
+      allowItemOperations(role, tables.mailboxes, ['GetItem']);
     } else missing('edge');
 
     // --- mailbox server: IMAP 143/993, POP3 110/995 ---

@@ -237,15 +237,17 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the edge put raw blobs, send to the inbound queue, read the directory and count submissions, nothing else', () => {
+  it('lets the edge put raw blobs, send to the inbound queue, read the directory, count submissions and read quota usage, nothing else', () => {
     const allowed = allowsOf(stack.edge!.taskDefinition.taskRole);
     assert.deepEqual([...new Set(actions(allowed).map((a) => a.split(':')[0]))].sort(), ['dynamodb', 's3', 'sqs']);
     assert.deepEqual(actions(allowed.filter((s) => actions([s]).some((a) => a.startsWith('s3:')))).sort(), ['s3:AbortMultipartUpload', 's3:PutObject']);
     for (const s of allowed) {
-      for (const t of ['mailboxes', 'messages', 'deliveries', 'blobrefs'] as const) assert.ok(!mentions(s, stack.storage.tables[t]), `edge must not touch ${t}`);
+      for (const t of ['messages', 'deliveries', 'blobrefs'] as const) assert.ok(!mentions(s, stack.storage.tables[t]), `edge must not touch ${t}`);
       assert.ok(!mentions(s, stack.queues.queues.outbound.queue), 'edge must not send to outbound');
     }
-    const dynamo = allowed.filter((s) => actions([s]).some((a) => a.startsWith('dynamodb:')));
+    // Quota: the usage counter lives in the mailboxes table; the edge may only GetItem there.
+    assert.deepEqual(dynamoOn(allowed, 'mailboxes'), ['dynamodb:GetItem']);
+    const dynamo = allowed.filter((s) => actions([s]).some((a) => a.startsWith('dynamodb:')) && !mentions(s, stack.storage.tables.mailboxes));
     assert.ok(dynamo.every((s) => mentions(s, stack.storage.tables.directory)));
     const writes = dynamo.filter((s) => actions([s]).some((a) => !/^dynamodb:(Get|BatchGet|Query|ConditionCheck|Describe)/.test(a)));
     // The only write: the hourly submission counters, fenced to their own partition keys.
