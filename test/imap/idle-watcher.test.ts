@@ -140,8 +140,9 @@ describe('IMAP IDLE through the shared watcher', () => {
     w.world.counter.counts.clear();
     await sleep(1000);
     const perSecond = getItems();
-    // 1000 ms / 200 ms = 5 ticks; per-session polling would have cost 30.
-    assert.ok(perSecond >= 2 && perSecond <= 7, `GetItem in 1 s with 6 idlers: ${perSecond}`);
+    // 1000 ms / 200 ms = 5 ticks (fewer when a loaded machine delays the timer; a tick never
+    // overlaps the previous read); per-session polling would have cost 30.
+    assert.ok(perSecond >= 1 && perSecond <= 7, `GetItem in 1 s with 6 idlers: ${perSecond}`);
 
     const started = Date.now();
     await w.deliver(ALICE.user, sampleMessage('wake all'));
