@@ -293,79 +293,13 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
   }
 }
 
-/**
- * Memory of N sessions in IDLE on a small mailbox, measured in this (the server's) process after a
- * full GC. The server here polls every 30 s instead of 1 s, so 2,000 sessions do not flood the
- * emulator during the measurement; logins reuse one verified password (scrypt x N would dominate).
- */
-async function measureIdleSessions(
-  sessions: number,
-  services: { store: ReturnType<typeof createStore>; blobs: BlobStore; tls: ReturnType<typeof createSelfSignedCertificate> },
-) {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  const verified = new Map<string, Account>();
-  const directory = {
-    async verifyPassword(user: string, password: string) {
-      const key = `${user}\0${password}`;
-      const known = verified.get(key);
-      if (known) return known;
-      const account = await services.store.directory.verifyPassword(user, password);
-      if (account) verified.set(key, account);
-      return account;
-    },
-  };
-  const server = await startImapServer({
-    store: services.store.mailStore,
-    directory,
-    blobs: services.blobs,
-    tls: services.tls,
-    hostname: 'bench',
-    listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }],
-    limits: { idlePollMs: 30_000 },
-  });
-  const settle = async () => {
-    for (let i = 0; i < 3; i++) {
-      gc();
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    return process.memoryUsage();
-  };
-  const before = await settle();
-  const child = spawn(process.execPath, ['-e', IDLE_CLIENTS, String(server.ports.imap), String(sessions), USER, PASSWORD, 'Idle'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  try {
-    const started = performance.now();
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child.once('exit', (code) => reject(new Error(`idle clients exited with ${code}`)));
-      setTimeout(() => reject(new Error('idle sessions not ready within 120 s')), 120_000).unref();
-    });
-    const setupSeconds = (performance.now() - started) / 1000;
-    const during = await settle();
-    if (server.sessionCount < sessions) throw new Error(`only ${server.sessionCount} sessions`);
-    return {
-      sessions,
-      setupSeconds: +setupSeconds.toFixed(1),
-      rssBytesPerSession: Math.round((during.rss - before.rss) / sessions),
-      heapBytesPerSession: Math.round((during.heapUsed - before.heapUsed) / sessions),
-      externalBytesPerSession: Math.round((during.external - before.external) / sessions),
-    };
-  } finally {
-    child.stdin.end();
-    child.kill();
-    await server.close();
-  }
-}
+type IdleServices = { store: ReturnType<typeof createStore>; blobs: BlobStore; tls: ReturnType<typeof createSelfSignedCertificate> };
 
 /**
- * What N sessions idling on one mailbox cost in AWS requests at the default 1 s interval: a server
- * of its own (the production default poll), the requests counted over a few seconds of quiet.
+ * An IMAP server of the idle phases: logins reuse one verified password (scrypt x N would dominate
+ * the setup); `idlePollMs` unset is the production default.
  */
-async function measureIdleRequests(
-  sessions: number,
-  counter: RequestCounter,
-  services: { store: ReturnType<typeof createStore>; blobs: BlobStore; tls: ReturnType<typeof createSelfSignedCertificate> },
-) {
+function startIdleServer(services: IdleServices, idlePollMs?: number) {
   const verified = new Map<string, Account>();
   const directory = {
     async verifyPassword(user: string, password: string) {
@@ -375,34 +309,89 @@ async function measureIdleRequests(
       return known;
     },
   };
-  const server = await startImapServer({
+  return startImapServer({
     store: services.store.mailStore,
     directory,
     blobs: services.blobs,
     tls: services.tls,
     hostname: 'bench',
     listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }],
+    ...(idlePollMs === undefined ? {} : { limits: { idlePollMs } }),
   });
-  const child = spawn(process.execPath, ['-e', IDLE_CLIENTS, String(server.ports.imap), String(sessions), USER, PASSWORD, 'Idle'], { stdio: ['pipe', 'pipe', 'inherit'] });
+}
+
+/** Runs `measure` while N sessions (IDLE_CLIENTS, a child process) idle on the Idle mailbox. */
+async function whileIdling<T>(port: number, sessions: number, measure: () => Promise<T>): Promise<T> {
+  const child = spawn(process.execPath, ['-e', IDLE_CLIENTS, String(port), String(sessions), USER, PASSWORD, 'Idle'], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       child.once('exit', (code) => reject(new Error(`idle clients exited with ${code}`)));
       setTimeout(() => reject(new Error('idle sessions not ready within 120 s')), 120_000).unref();
     });
-    const window = 5;
-    counter.counts.clear();
-    await new Promise((r) => setTimeout(r, window * 1000));
-    const requests = counter.snapshot();
-    return {
-      idlePollMs: 1000,
-      /** Measured: all AWS requests per second while the sessions idle and nothing changes. */
-      requestsPerSecondWhileIdle: +(counter.total() / window).toFixed(1),
-      idleRequestsPerSecond: Object.fromEntries(Object.entries(requests).map(([k, v]) => [k, +(v / window).toFixed(1)])),
-    };
+    return await measure();
   } finally {
     child.stdin.end();
     child.kill();
+  }
+}
+
+/**
+ * Memory of N sessions in IDLE on a small mailbox, measured in this (the server's) process after a
+ * full GC. The server here polls every 30 s instead of 1 s, so 2,000 sessions do not flood the
+ * emulator during the measurement.
+ */
+async function measureIdleSessions(sessions: number, services: IdleServices) {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return process.memoryUsage();
+  };
+  const server = await startIdleServer(services, 30_000);
+  try {
+    const before = await settle();
+    const started = performance.now();
+    return await whileIdling(server.ports.imap!, sessions, async () => {
+      const setupSeconds = (performance.now() - started) / 1000;
+      const during = await settle();
+      if (server.sessionCount < sessions) throw new Error(`only ${server.sessionCount} sessions`);
+      return {
+        sessions,
+        setupSeconds: +setupSeconds.toFixed(1),
+        rssBytesPerSession: Math.round((during.rss - before.rss) / sessions),
+        heapBytesPerSession: Math.round((during.heapUsed - before.heapUsed) / sessions),
+        externalBytesPerSession: Math.round((during.external - before.external) / sessions),
+      };
+    });
+  } finally {
+    await server.close();
+  }
+}
+
+/**
+ * What N sessions idling on one mailbox cost in AWS requests at the default 1 s interval: a server
+ * of its own (the production default poll), the requests counted over a few seconds of quiet.
+ */
+async function measureIdleRequests(sessions: number, counter: RequestCounter, services: IdleServices) {
+  const server = await startIdleServer(services);
+  try {
+    return await whileIdling(server.ports.imap!, sessions, async () => {
+      const window = 5;
+      counter.counts.clear();
+      await new Promise((r) => setTimeout(r, window * 1000));
+      const requests = counter.snapshot();
+      return {
+        idlePollMs: 1000,
+        /** Measured: all AWS requests per second while the sessions idle and nothing changes. */
+        requestsPerSecondWhileIdle: +(counter.total() / window).toFixed(1),
+        idleRequestsPerSecond: Object.fromEntries(Object.entries(requests).map(([k, v]) => [k, +(v / window).toFixed(1)])),
+      };
+    });
+  } finally {
     await server.close();
   }
 }
