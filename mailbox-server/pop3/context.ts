@@ -4,17 +4,10 @@ import type { Readable } from 'node:stream';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
 import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import type { ServiceLog } from '../../core/log.ts';
 import type { Maildrop, MaildropStore } from './maildrop.ts';
 import type { ByteSink } from './message-output.ts';
 import type { Pop3State } from './state.ts';
-
-export type LogFields = Record<string, unknown>;
-export interface Pop3Log {
-  info(event: string, fields?: LogFields): void;
-  warn(event: string, fields?: LogFields): void;
-  error(event: string, fields?: LogFields): void;
-}
-export const silentPop3Log: Pop3Log = { info() {}, warn() {}, error() {} };
 
 /** The blob reads POP3 needs: whole messages and the leading range TOP wants. */
 export interface Pop3Blobs {
@@ -30,7 +23,7 @@ export interface Pop3Services {
   readonly blobs: Pop3Blobs;
   readonly locks: MaildropLocks;
   readonly throttle: LoginThrottle;
-  readonly log: Pop3Log;
+  readonly log: ServiceLog;
   /** RFC 2449 §6.9 IMPLEMENTATION. */
   readonly implementation: string;
 }

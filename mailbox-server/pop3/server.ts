@@ -5,7 +5,8 @@ import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import type { TlsCredentials } from '../../core/tls.ts';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
-import { silentPop3Log, type LoginThrottle, type Pop3Blobs, type Pop3Log } from './context.ts';
+import { silentLog, type ServiceLog } from '../../core/log.ts';
+import type { LoginThrottle, Pop3Blobs } from './context.ts';
 import type { MaildropStore } from './maildrop.ts';
 import { Pop3Session, type Pop3SessionLimits } from './session.ts';
 
@@ -29,7 +30,7 @@ export interface Pop3ServerOptions {
   /** Refuse plaintext logins from loopback too, as from any remote client (tests). */
   readonly loopbackIsRemote?: boolean;
   readonly limits?: Partial<Pop3SessionLimits>;
-  readonly log?: Pop3Log;
+  readonly log?: ServiceLog;
 }
 
 export interface Pop3Server {
@@ -49,7 +50,7 @@ export const defaultPop3Limits: Pop3SessionLimits = {
 
 export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3Server> {
   const host = options.host ?? '127.0.0.1';
-  const log = options.log ?? silentPop3Log;
+  const log = options.log ?? silentLog;
   const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const sessions = new Set<Pop3Session>();
   const sessionOptions = {
