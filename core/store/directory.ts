@@ -1,20 +1,12 @@
 // The directory over DynamoDB: domains, accounts (scrypt hashes), aliases with catch-all, and
 // the recipient resolution the SMTP edge and the inbound handler route mail by.
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  ScanCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ResourceNames } from '../config.ts';
 import { addressKey, normaliseDomain, parseAddress } from '../addresses.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
 import { hourWindowExpiry, type SubmissionCounter } from '../sending-policy.ts';
 import { DEFAULT_MAILBOXES } from './mailbox-names.ts';
+import { batchGetAll, isConditionFailure, queryAll, scanAll } from './dynamo.ts';
 import type { DynamoMailStore } from './mailstore.ts';
 import { StoreError, type Account, type Alias, type Directory, type Domain, type QuotaUsage, type RecipientRoute } from './types.ts';
 
@@ -26,7 +18,6 @@ export const MAX_ALIAS_DEPTH = 5;
 const MAX_ALIAS_TARGETS = 100;
 const MAX_PASSWORD = 1024;
 
-const isConditionFailure = (err: unknown) => (err as { name?: string }).name === 'ConditionalCheckFailedException';
 const domainPk = (domain: string) => `domain#${domain}`;
 const accountPk = (address: string) => `account#${address}`;
 const aliasPk = (address: string) => `alias#${address}`;
@@ -112,45 +103,25 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     }
   }
 
-  private async scanKind(sk: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new ScanCommand({
-          TableName: this.tables.directory,
-          FilterExpression: 'sk = :sk',
-          ExpressionAttributeValues: { ':sk': sk },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...((page.Items ?? []) as Item[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private scanKind(sk: string): Promise<Item[]> {
+    return scanAll(this.doc, { TableName: this.tables.directory, FilterExpression: 'sk = :sk', ExpressionAttributeValues: { ':sk': sk } });
   }
 
   /** Accounts and aliases of a domain through the byDomain index (domain items are not in it). */
-  private async queryDomain(domain: string, prefix: string, limit?: number): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tables.directory,
-          IndexName: 'byDomain',
-          // DynamoDB refuses an empty string even in begins_with on a key, so no prefix means no condition.
-          KeyConditionExpression: prefix ? '#domain = :d AND begins_with(pk, :prefix)' : '#domain = :d',
-          ExpressionAttributeNames: { '#domain': 'domain' },
-          ExpressionAttributeValues: { ':d': domain, ...(prefix ? { ':prefix': prefix } : {}) },
-          ...(limit ? { Limit: limit } : {}),
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...((page.Items ?? []) as Item[]));
-      start = limit && items.length >= limit ? undefined : page.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private queryDomain(domain: string, prefix: string, limit?: number): Promise<Item[]> {
+    return queryAll(
+      this.doc,
+      {
+        TableName: this.tables.directory,
+        IndexName: 'byDomain',
+        // DynamoDB refuses an empty string even in begins_with on a key, so no prefix means no condition.
+        KeyConditionExpression: prefix ? '#domain = :d AND begins_with(pk, :prefix)' : '#domain = :d',
+        ExpressionAttributeNames: { '#domain': 'domain' },
+        ExpressionAttributeValues: { ':d': domain, ...(prefix ? { ':prefix': prefix } : {}) },
+        ...(limit ? { Limit: limit } : {}),
+      },
+      limit,
+    );
   }
 
   // ---- domains ---------------------------------------------------------------------------
@@ -357,15 +328,7 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
       { pk: aliasPk(key), sk: 'alias' },
       { pk: aliasPk(`@${domain}`), sk: 'alias' },
     ];
-    const found: Item[] = [];
-    let pending: Item[] = keys;
-    while (pending.length) {
-      const result = await this.doc.send(
-        new BatchGetCommand({ RequestItems: { [this.tables.directory]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, targets' } } }),
-      );
-      found.push(...((result.Responses?.[this.tables.directory] ?? []) as Item[]));
-      pending = (result.UnprocessedKeys?.[this.tables.directory]?.Keys ?? []) as Item[];
-    }
+    const found = await batchGetAll(this.doc, this.tables.directory, keys, { consistentRead: true, projection: 'pk, targets' });
     const byPk = new Map(found.map((i) => [i.pk as string, i]));
     return {
       local: byPk.has(keys[0]!.pk),

@@ -1,11 +1,11 @@
 // DKIM signing keys in the directory table: one item per domain, pk `dkim#<domain>`, sk `dkim`.
 // No `domain` attribute, so the keys stay out of the byDomain index (accounts and aliases).
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DkimKey } from '../dkim.ts';
 import { normaliseDomain } from '../addresses.ts';
+import { isConditionFailure, scanAll } from './dynamo.ts';
 import { StoreError } from './types.ts';
 
-const isConditionFailure = (err: unknown) => (err as { name?: string }).name === 'ConditionalCheckFailedException';
 const dkimPk = (domain: string) => `dkim#${domain}`;
 const SK = 'dkim';
 
@@ -68,16 +68,7 @@ export class DkimKeyStore {
 
   /** Every key (a scan: an admin operation on a small table). */
   async list(): Promise<DkimKey[]> {
-    const keys: DkimKey[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(new ScanCommand({
-        TableName: this.directoryTable, FilterExpression: 'sk = :sk', ExpressionAttributeValues: { ':sk': SK },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }));
-      for (const item of page.Items ?? []) keys.push(toKey(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return keys.sort((a, b) => a.domain.localeCompare(b.domain));
+    const items = await scanAll(this.doc, { TableName: this.directoryTable, FilterExpression: 'sk = :sk', ExpressionAttributeValues: { ':sk': SK } });
+    return items.map(toKey).sort((a, b) => a.domain.localeCompare(b.domain));
   }
 }

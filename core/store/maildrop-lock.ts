@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ResourceNames } from '../config.ts';
 import { addressKey } from '../addresses.ts';
+import { isConditionFailure } from './dynamo.ts';
 import { StoreError } from './types.ts';
 
 /** A held lock; `renew` answers false once the lease was lost (expired and taken by someone else). */
@@ -28,7 +29,6 @@ export interface MaildropLockOptions {
 
 /** Sort key of the lock item beside the account's `mbox#…` and `name#…` items. */
 const LOCK_SK = 'lock#pop3';
-const isConditionFailure = (err: unknown) => (err as { name?: string }).name === 'ConditionalCheckFailedException';
 
 export class DynamoMaildropLocks implements MaildropLocks {
   readonly leaseMs: number;

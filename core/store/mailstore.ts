@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   GetCommand,
@@ -17,6 +16,7 @@ import type { MessageIndex } from '../mime/types.ts';
 import { addressKey } from '../addresses.ts';
 import { DELIMITER, isInbox, normaliseMailboxName } from './mailbox-names.ts';
 import { KeyedSerialiser } from './keyed-serialiser.ts';
+import { batchGetAll, isConditionFailure, queryAll } from './dynamo.ts';
 import {
   StoreError,
   type FileRequest,
@@ -58,7 +58,6 @@ export interface MailStoreOptions {
   };
 }
 
-const isConditionFailure = (err: unknown) => (err as { name?: string }).name === 'ConditionalCheckFailedException';
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const mailboxSk = (id: string) => `mbox#${id}`;
 const nameSk = (name: string) => `name#${name}`;
@@ -256,21 +255,10 @@ export class DynamoMailStore implements MessageStore {
     return item ? toMailbox(item) : null;
   }
 
-  private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }));
-      items.push(...((page.Items ?? []) as Item[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
-
   /** Mailboxes reachable through a name claim that agrees with the mailbox's own name. */
   async listMailboxes(account: string): Promise<Mailbox[]> {
     const owner = accountKey(account);
-    const items = await this.queryAll({
+    const items = await queryAll(this.doc, {
       TableName: this.tables.mailboxes,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': owner },
@@ -370,7 +358,7 @@ export class DynamoMailStore implements MessageStore {
   private async destroyMailbox(mailbox: Pick<Mailbox, 'account' | 'id' | 'name'>): Promise<void> {
     await this.releaseName(mailbox.account, mailbox.name, mailbox.id);
     await this.doc.send(new DeleteCommand({ TableName: this.tables.mailboxes, Key: { pk: mailbox.account, sk: mailboxSk(mailbox.id) } }));
-    const messages = await this.queryAll({
+    const messages = await queryAll(this.doc, {
       TableName: this.tables.messages,
       KeyConditionExpression: 'mailboxId = :m',
       ExpressionAttributeValues: { ':m': mailbox.id },
@@ -394,7 +382,7 @@ export class DynamoMailStore implements MessageStore {
   /** Removes every mailbox of an account and its bookkeeping (used when the account is removed). */
   async removeAllMailboxes(account: string): Promise<void> {
     const owner = accountKey(account);
-    const items = await this.queryAll({
+    const items = await queryAll(this.doc, {
       TableName: this.tables.mailboxes,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': owner },
@@ -738,7 +726,7 @@ export class DynamoMailStore implements MessageStore {
     const from = Math.max(1, options.fromUid ?? 1);
     const last = uidNext - 1;
     if (last < from) return [];
-    const items = await this.queryAll({
+    const items = await queryAll(this.doc, {
       TableName: this.tables.messages,
       KeyConditionExpression: 'mailboxId = :m AND #uid BETWEEN :from AND :last',
       ProjectionExpression: STATE_PROJECTION,
@@ -757,7 +745,7 @@ export class DynamoMailStore implements MessageStore {
   async listStateChanges(mailboxId: string, sinceModSeq: number): Promise<MessageState[]> {
     if (!this.missingIndexCache.has(this.tables.messages)) {
       try {
-        const items = await this.queryAll({
+        const items = await queryAll(this.doc, {
           TableName: this.tables.messages,
           IndexName: BY_MODSEQ_INDEX,
           KeyConditionExpression: 'mailboxId = :m AND #modSeq > :since',
@@ -776,16 +764,8 @@ export class DynamoMailStore implements MessageStore {
   }
 
   async getMessages(mailboxId: string, uids: readonly number[]): Promise<MessageItem[]> {
-    const unique = [...new Set(uids)];
-    const found: Item[] = [];
-    for (let i = 0; i < unique.length; i += 100) {
-      let keys: Item[] = unique.slice(i, i + 100).map((uid) => ({ mailboxId, uid }));
-      while (keys.length) {
-        const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tables.messages]: { Keys: keys, ConsistentRead: true } } }));
-        found.push(...((result.Responses?.[this.tables.messages] ?? []) as Item[]));
-        keys = (result.UnprocessedKeys?.[this.tables.messages]?.Keys ?? []) as Item[];
-      }
-    }
+    const keys = [...new Set(uids)].map((uid) => ({ mailboxId, uid }));
+    const found = await batchGetAll(this.doc, this.tables.messages, keys, { consistentRead: true });
     return found.filter(isLive).map(toMessage).sort((a, b) => a.uid - b.uid);
   }
 

@@ -1,10 +1,10 @@
 // The outbound queue's state in DynamoDB (deliveries table, pk `outbound#<id>`): SQS cannot list
 // delayed messages, so each pending delivery has a record the relay keeps current and mailctl reads.
 // The record is also the producer's enqueue marker and the relay's guard against stale copies.
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { outboundEventSchema, type OutboundEvent } from '../contracts.ts';
+import { isConditionFailure, scanAll } from './dynamo.ts';
 
-const isConditionFailure = (err: unknown) => (err as { name?: string }).name === 'ConditionalCheckFailedException';
 const outboundPk = (id: string) => `outbound#${id}`;
 const PREFIX = 'outbound#';
 
@@ -166,21 +166,12 @@ export class OutboundQueueStore {
 
   /** Records by state (a scan of the deliveries table: an admin operation), oldest first. */
   async list(options: { includeFinished?: boolean } = {}): Promise<OutboundRecord[]> {
-    const records: OutboundRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(new ScanCommand({
-        TableName: this.deliveriesTable,
-        FilterExpression: 'begins_with(pk, :prefix)',
-        ExpressionAttributeValues: { ':prefix': PREFIX },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }));
-      for (const item of page.Items ?? []) {
-        const record = toRecord(item);
-        if (options.includeFinished || !TERMINAL_STATES.includes(record.state)) records.push(record);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = await scanAll(this.doc, {
+      TableName: this.deliveriesTable,
+      FilterExpression: 'begins_with(pk, :prefix)',
+      ExpressionAttributeValues: { ':prefix': PREFIX },
+    });
+    const records = items.map(toRecord).filter((record) => options.includeFinished || !TERMINAL_STATES.includes(record.state));
     return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 }
