@@ -5,6 +5,7 @@ import { dkimRecordOf, generateDkimKey, zoneFileLine, type DkimKey } from '../co
 import { StoreError } from '../core/store/types.ts';
 import { TERMINAL_STATES, type OutboundQueueStore, type OutboundRecord } from '../core/store/outbound-queue.ts';
 import type { Command } from './commands.ts';
+import { displayDate as date } from './output.ts';
 
 export interface OutboundServices {
   readonly records: Pick<OutboundQueueStore, 'get' | 'list' | 'advance' | 'cancel'>;
@@ -15,8 +16,11 @@ export interface OutboundServices {
   releaseBlob(blobKey: string): Promise<void>;
 }
 
-const date = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/(\.\d+)?Z$/, 'Z') : '-');
 const short = (text: string | null, max = 60) => (!text ? '-' : text.length > max ? `${text.slice(0, max - 1)}…` : text);
+/** `<>` for the null reverse-path of a bounce (RFC 5321 §4.5.5). */
+const sender = (r: OutboundRecord) => r.event.mailFrom || '<>';
+/** A finished delivery has no next attempt, whatever its record still says. */
+const nextTry = (r: OutboundRecord) => (TERMINAL_STATES.includes(r.state) ? '-' : date(r.nextAttemptAt));
 
 function recordJson(r: OutboundRecord) {
   return {
@@ -45,10 +49,10 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
       out.list(records, [
         { header: 'ID', value: (r) => r.id },
         { header: 'STATE', value: (r) => r.state },
-        { header: 'FROM', value: (r) => r.event.mailFrom || '<>' },
+        { header: 'FROM', value: sender },
         { header: 'RCPTS', value: (r) => r.event.recipients.length, align: 'right' },
         { header: 'ATTEMPTS', value: (r) => r.event.attempts.length, align: 'right' },
-        { header: 'NEXT', value: (r) => (TERMINAL_STATES.includes(r.state) ? '-' : date(r.nextAttemptAt)) },
+        { header: 'NEXT', value: nextTry },
         { header: 'LAST ERROR', value: (r) => short(r.lastError) },
       ], recordJson, '(outbound queue is empty)');
     },
@@ -64,10 +68,10 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
       if (out.json) return out.done('', recordJson(r));
       out.line(`id:          ${r.id}`);
       out.line(`state:       ${r.state}`);
-      out.line(`from:        ${r.event.mailFrom || '<>'}`);
+      out.line(`from:        ${sender(r)}`);
       out.line(`recipients:  ${r.event.recipients.join(', ')}`);
       out.line(`first try:   ${date(r.event.firstAttemptAt)}`);
-      out.line(`next try:    ${TERMINAL_STATES.includes(r.state) ? '-' : date(r.nextAttemptAt)}`);
+      out.line(`next try:    ${nextTry(r)}`);
       out.line(`last error:  ${r.lastError ?? '-'}`);
       out.line(`blob:        ${r.event.key}`);
       for (const [i, a] of r.event.attempts.entries()) out.line(`attempt ${i + 1}:   ${date(a.at)}  ${a.error}`);

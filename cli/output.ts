@@ -16,6 +16,11 @@ export function printable(text: string): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, '\uFFFD');
 }
 
+/** An ISO timestamp as `2026-11-23 02:35:30Z`; `-` for none. */
+export function displayDate(iso: string | null): string {
+  return iso ? iso.replace('T', ' ').replace(/(\.\d+)?Z$/, 'Z') : '-';
+}
+
 export class Output {
   constructor(
     private readonly stdout: Writable,
