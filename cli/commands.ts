@@ -5,7 +5,7 @@ import type { ParseArgsOptionDescriptor } from 'node:util';
 import libmime from 'libmime';
 import { StoreError, type Directory, type MailStore, type MessageItem } from '../core/store/types.ts';
 import type { EnvelopeAddress } from '../core/mime/types.ts';
-import { Output } from './output.ts';
+import { displayDate as date, Output } from './output.ts';
 import { readNewPassword } from './password.ts';
 import { OUTBOUND_COMMANDS, type OutboundServices } from './outbound-commands.ts';
 
@@ -40,8 +40,6 @@ export interface Command {
 
 /** A mistake in how mailctl was called: exit code 2, with a pointer to --help. */
 export class UsageError extends Error {}
-
-const date = (iso: string) => iso.replace('T', ' ').replace(/(\.\d+)?Z$/, 'Z');
 
 function positiveInteger(value: OptionValues[string], option: string): number | undefined {
   if (value === undefined) return undefined;
@@ -142,9 +140,11 @@ export const COMMANDS: readonly Command[] = [
     maxArgs: 1,
     async run({ services, out }, [domain]) {
       const accounts = await services.directory.listAccounts(domain);
-      // One usage read per account; a store without the counter shows none.
-      const rows = [];
-      for (const a of accounts) rows.push({ ...a, usedBytes: (await services.mailStore.getUsage?.(a.address)) ?? null });
+      // One usage read per account, all at once (the SDK's socket pool bounds them); a store
+      // without the counter shows none.
+      const rows = await Promise.all(
+        accounts.map(async (a) => ({ ...a, usedBytes: (await services.mailStore.getUsage?.(a.address)) ?? null })),
+      );
       out.list(
         rows,
         [
