@@ -15,7 +15,7 @@ export interface Pop3Blobs {
 }
 
 /** The shared login throttle (core/auth-throttle.ts), as far as POP3 uses it. */
-export type LoginThrottle = Pick<AuthThrottleCache, 'wait' | 'recordFailure' | 'recordSuccess'>;
+export type LoginThrottle = Pick<AuthThrottleCache, 'verdict' | 'wait' | 'recordFailure' | 'recordSuccess'>;
 
 export interface Pop3Services {
   readonly directory: Pick<Directory, 'verifyPassword'>;

@@ -126,6 +126,21 @@ test('failed logins slow down further attempts from the IP (shared auth throttle
   await c.command('QUIT');
 });
 
+test('an IP locked out by the shared throttle is refused even the right password, unchecked', async () => {
+  const throttle = new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 2 });
+  const locked = await rig.server({ throttle });
+  const account = await rig.account();
+  // The lockout may come from another protocol: IMAP and SMTP count into the same throttle.
+  throttle.recordFailure('127.0.0.1', 'someone@else.test');
+  throttle.recordFailure('127.0.0.1', 'someone@else.test');
+  const c = await greeted(locked.ports.plain!);
+  await c.command(`USER ${account}`);
+  assert.equal(await c.command(`PASS ${PASSWORD}`), '-ERR [AUTH] Authentication failed');
+  assert.match(await c.command(`AUTH PLAIN ${b64(`\0${account}\0${PASSWORD}`)}`), /^-ERR \[AUTH\]/);
+  assert.equal(await c.command('STAT'), '-ERR Command not valid in this state', 'still in AUTHORIZATION');
+  c.destroy();
+});
+
 test('one session per maildrop: the second gets -ERR [IN-USE] until the first quits (RFC 2449 §8.1.2)', async () => {
   const account = await rig.account([message]);
   const first = await loggedIn(account);

@@ -12,12 +12,15 @@ export const plaintextRefused = () => new Pop3Error('Plaintext authentication di
 export async function login(ctx: Pop3Context, user: string, password: string): Promise<void> {
   const { directory, throttle, locks, store, log } = ctx.services;
   const ip = ctx.connection.remoteAddress;
+  // An IP locked out by core/auth-throttle.ts (on any protocol) gets the answer of a wrong
+  // password, unchecked, as IMAP LOGIN and SMTP AUTH do.
+  const refused = throttle.verdict(ip, user).refuse;
   // The delay comes before the check, whether or not the account exists (no enumeration by timing).
-  await throttle.wait(ip, user);
-  const account = user && password ? await directory.verifyPassword(user, password) : null;
+  if (!refused) await throttle.wait(ip, user);
+  const account = !refused && user && password ? await directory.verifyPassword(user, password) : null;
   if (!account) {
-    throttle.recordFailure(ip, user);
-    log.info('pop3.login-failed', { ip });
+    if (!refused) throttle.recordFailure(ip, user);
+    log.info(refused ? 'pop3.login-refused' : 'pop3.login-failed', { ip });
     await ctx.reply(authFailed().response);
     await ctx.loginFailed();
     return;
