@@ -18,8 +18,9 @@ export const STACK_FILE = 'stack.json';
 const stackFileSchema = z.object({ config: coreConfigSchema });
 
 /**
- * CloudFormation outputs the CDK stack exports for mailctl (documented in cli/README.md).
- * The mail section of CoreConfig is not needed by mailctl and gets defaults.
+ * Named outputs a stack made by other tooling may export instead of infra/'s one output per
+ * MAIL_* variable (cli/README.md). The mail section of CoreConfig is not needed by mailctl and
+ * gets defaults.
  */
 export const STACK_OUTPUTS = {
   bucket: 'BucketName',
@@ -106,10 +107,10 @@ async function configFromCloudFormation(stackName: string, region: string): Prom
 const envNameOfOutput = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
 /**
- * CoreConfig from a stack's outputs. Two forms are read: the named outputs of STACK_OUTPUTS
- * (the documented contract), or, as infra/mail-stack.ts writes them today, one output per
- * MAIL_* variable (`MailBucket`, `MailTableDirectory`, `MailQueueInbound`, ...), read back
- * through coreConfigFromEnv. The region is always the one asked for, and no endpoint overrides.
+ * CoreConfig from a stack's outputs. Two forms are read: one output per MAIL_* variable
+ * (`MailBucket`, `MailTableDirectory`, `MailQueueInbound`, ...), as infra/mail-stack.ts writes
+ * them, read back through coreConfigFromEnv; or the named outputs of STACK_OUTPUTS. The region
+ * is always the one asked for, and no endpoint overrides.
  */
 export function configFromStackOutputs(stackName: string, region: string, outputs: ReadonlyMap<string, string>): CoreConfig {
   const fail = (err: unknown): never => {
