@@ -2,6 +2,7 @@
 // (the store counts the reference): COPY, MOVE and the INBOX rename all go through here.
 import { randomUUID } from 'node:crypto';
 import type { Mailbox, MessageStore } from '../../core/store/types.ts';
+import { compactSequenceSet } from './sequence-set.ts';
 
 /** Batch size of reads: bounds memory when a client copies a large set. */
 const COPY_BATCH = 100;
@@ -33,4 +34,9 @@ export async function copyMessages(
     }
   }
   return pairs;
+}
+
+/** RFC 4315 §3 COPYUID of COPY and MOVE: the target's UIDVALIDITY, the source UIDs, the new UIDs. */
+export function copyUidCode(target: Mailbox, pairs: ReadonlyArray<readonly [number, number]>): string {
+  return `COPYUID ${target.uidValidity} ${compactSequenceSet(pairs.map(([from]) => from))} ${compactSequenceSet(pairs.map(([, to]) => to))}`;
 }

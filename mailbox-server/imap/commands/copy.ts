@@ -2,11 +2,10 @@
 // counts references); a missing target is NO [TRYCREATE], a copy the quota has no room for
 // NO [OVERQUOTA] (RFC 9208 §4.3). MOVE needs no check: within one account it frees what it takes.
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
-import { copyMessages } from '../copy-messages.ts';
+import { copyMessages, copyUidCode } from '../copy-messages.ts';
 import { requireQuotaRoom } from './append.ts';
 import { resolveMessageSet } from '../message-set.ts';
 import { resolveMailbox } from '../resolve.ts';
-import { compactSequenceSet } from '../sequence-set.ts';
 import type { SelectedState } from '../state.ts';
 
 export async function copy(command: CommandOf<'COPY'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
@@ -24,9 +23,6 @@ export async function copy(command: CommandOf<'COPY'>, ctx: CommandContext, stat
     });
   }
   const pairs = await copyMessages(ctx.services.store, state.account, view.mailbox.id, uids, target);
-  if (pairs.length === 0) return { text: `${command.uid ? 'UID ' : ''}COPY completed` };
-  return {
-    text: `${command.uid ? 'UID ' : ''}COPY completed`,
-    code: `COPYUID ${target.uidValidity} ${compactSequenceSet(pairs.map(([from]) => from))} ${compactSequenceSet(pairs.map(([, to]) => to))}`,
-  };
+  const text = `${command.uid ? 'UID ' : ''}COPY completed`;
+  return pairs.length === 0 ? { text } : { text, code: copyUidCode(target, pairs) };
 }

@@ -1,11 +1,10 @@
 // RFC 6851 MOVE and UID MOVE: copy, then expunge the originals. §3.3 puts COPYUID in an untagged
 // OK before the EXPUNGE responses, which the session sends after the command (§4.3: always allowed).
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
-import { copyMessages } from '../copy-messages.ts';
+import { copyMessages, copyUidCode } from '../copy-messages.ts';
 import { no } from '../errors.ts';
 import { resolveMessageSet } from '../message-set.ts';
 import { resolveMailbox } from '../resolve.ts';
-import { compactSequenceSet } from '../sequence-set.ts';
 import type { SelectedState } from '../state.ts';
 import { statusLine } from '../wire/writer.ts';
 
@@ -17,8 +16,7 @@ export async function move(command: CommandOf<'MOVE'>, ctx: CommandContext, stat
   const pairs = await copyMessages(ctx.services.store, state.account, view.mailbox.id, uids, target);
   if (pairs.length > 0) {
     await ctx.services.store.expunge(state.account, view.mailbox.id, pairs.map(([from]) => from));
-    const code = `COPYUID ${target.uidValidity} ${compactSequenceSet(pairs.map(([from]) => from))} ${compactSequenceSet(pairs.map(([, to]) => to))}`;
-    await ctx.send(statusLine(null, 'OK', 'Moved', code));
+    await ctx.send(statusLine(null, 'OK', 'Moved', copyUidCode(target, pairs)));
   }
   return { text: `${command.uid ? 'UID ' : ''}MOVE completed` };
 }
