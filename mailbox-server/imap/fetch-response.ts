@@ -106,12 +106,12 @@ export interface RenderOptions {
   readonly modseq: boolean;
 }
 
-/** The parenthesised list of one FETCH response; `state` carries the flags after any implicit \Seen. */
 /** Items answered from the message state alone, without the stored item (its MIME index). */
 const stateOnly = new Set<FetchAttribute['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ']);
 
 export const needsMessageItem = (attributes: readonly FetchAttribute[]) => attributes.some((a) => !stateOnly.has(a.kind));
 
+/** The parenthesised list of one FETCH response; `state` carries the flags after any implicit \Seen. */
 export async function renderFetch(
   blobs: BlobReader,
   state: MessageState,
