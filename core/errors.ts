@@ -17,3 +17,8 @@ export class SmtpError extends Error {
 
 /** A transient failure of a dependency (S3, SQS, DynamoDB): the client should try again later. */
 export const temporaryFailure = () => new SmtpError(451, '4.3.0', 'Temporary failure, please try again later');
+
+/** An error as a short loggable value: name and message, no stack or payloads. */
+export function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -4,6 +4,7 @@ import type { InboundEvent, OutboundEvent } from '../../core/contracts.ts';
 import { InvalidEventError } from '../../core/contracts.ts';
 import { addressKey, parseAddress } from '../../core/addresses.ts';
 import type { MessageIndex } from '../../core/mime/types.ts';
+import { describeError } from '../../core/errors.ts';
 import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound.ts';
 import { StoreError, type Directory, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
 
@@ -178,7 +179,7 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
         unknown.push(account);
       } else {
         failures.push(result.reason);
-        logger.error('filing failed; the event will be retried', { inboundId: event.id, account, error: describe(result.reason) });
+        logger.error('filing failed; the event will be retried', { inboundId: event.id, account, error: describeError(result.reason) });
       }
     });
   }
@@ -191,7 +192,7 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
     await routeRemote(event, plan.remote, plan.forwards, deps);
   } catch (err) {
     failures.push(err);
-    logger.error('queuing remote recipients failed; the event will be retried', { inboundId: event.id, error: describe(err) });
+    logger.error('queuing remote recipients failed; the event will be retried', { inboundId: event.id, error: describeError(err) });
   }
 
   if (failures.length > 0) {
@@ -251,10 +252,4 @@ export async function routeRemote(
       authenticatedUser: event.authenticatedUser,
     });
   }
-}
-
-/** An error as a short loggable value: name and message, no stack or payloads. */
-export function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
 }

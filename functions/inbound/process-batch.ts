@@ -2,7 +2,8 @@
 // (Lambda's ReportBatchItemFailures), with each record validated and filed on its own.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { inboundEventSchema, InvalidEventError, parseEvent } from '../../core/contracts.ts';
-import { describe, fileInbound, type InboundDeps } from './file-inbound.ts';
+import { describeError } from '../../core/errors.ts';
+import { fileInbound, type InboundDeps } from './file-inbound.ts';
 
 /**
  * Records filed at once. A record holds its whole blob in memory while it is indexed
@@ -42,7 +43,7 @@ export function createBatchProcessor(deps: InboundDeps): (event: SQSEvent) => Pr
     } catch (err) {
       metrics.addMetric(err instanceof InvalidEventError ? 'InvalidEvents' : 'FailedEvents', 'Count', 1);
       logger.error('inbound event not filed; reported as a batch item failure', {
-        messageId: record.messageId, inboundId: event.id, receiveCount, error: describe(err),
+        messageId: record.messageId, inboundId: event.id, receiveCount, error: describeError(err),
       });
       throw err;
     }

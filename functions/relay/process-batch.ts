@@ -2,9 +2,8 @@
 // Each record is validated and attempted on its own; all share the invocation's deadline.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidEventError, outboundEventSchema, parseEvent } from '../../core/contracts.ts';
+import { describeError } from '../../core/errors.ts';
 import { deliverOutbound, type RelayDeps } from './deliver-outbound.ts';
-
-const describe = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 /**
  * `remainingMs` is the invocation's time left (Lambda's getRemainingTimeInMillis); SMTP attempts
@@ -32,7 +31,7 @@ export function createRelayBatchProcessor(deps: RelayDeps): (event: SQSEvent, re
     } catch (err) {
       metrics.addMetric('FailedEvents', 'Count', 1);
       logger.error('outbound event not settled; reported as a batch item failure', {
-        messageId: record.messageId, outboundId: event.id, receiveCount, error: describe(err),
+        messageId: record.messageId, outboundId: event.id, receiveCount, error: describeError(err),
       });
       throw err;
     }
