@@ -69,16 +69,14 @@ export async function resolveDestination(domain: string, resolver: DnsResolver, 
   if (records.length === 1 && (records[0]!.exchange === '' || records[0]!.exchange === '.')) return { kind: 'null-mx' };
   // RFC 7505 §4.3: other records beside a null MX are a mistake; the null one is skipped.
   const names = records.length > 0 ? orderMx(records.filter((r) => r.exchange !== '' && r.exchange !== '.'), random) : [domain];
+  // Independent lookups, asked at once; the answers are still used in MX order.
+  const lookups = await Promise.allSettled(names.map((name) => addressesOf(resolver, name)));
   const hosts: MxHost[] = [];
   let lookupError: unknown;
-  for (const name of names) {
-    try {
-      const addresses = await addressesOf(resolver, name);
-      if (addresses.length > 0) hosts.push({ name, addresses, port });
-    } catch (err) {
-      lookupError = err;
-    }
-  }
+  lookups.forEach((lookup, i) => {
+    if (lookup.status === 'rejected') lookupError = lookup.reason;
+    else if (lookup.value.length > 0) hosts.push({ name: names[i]!, addresses: lookup.value, port });
+  });
   if (hosts.length > 0) return { kind: 'hosts', hosts };
   if (records.length === 0 && lookupError === undefined) {
     throw new SmtpError(550, '5.1.2', `Domain ${domain} has no MX and no address records`);
