@@ -64,11 +64,14 @@ const COMPONENT_ENTRIES: Record<ComponentName, { entry: string; needs: string[] 
   'mailbox-server': { entry: 'mailbox-server/main.ts', needs: [] },
 };
 
+/** The files a component needs that this checkout lacks. */
+function missingFiles(c: ComponentName, root: string): string[] {
+  return [COMPONENT_ENTRIES[c].entry, ...COMPONENT_ENTRIES[c].needs].filter((f) => !existsSync(join(root, f)));
+}
+
 /** Components whose code is present in this checkout, in start order. */
 export function availableComponents(root = REPO_ROOT): ComponentName[] {
-  return (Object.keys(COMPONENT_ENTRIES) as ComponentName[]).filter((c) =>
-    [COMPONENT_ENTRIES[c].entry, ...COMPONENT_ENTRIES[c].needs].every((f) => existsSync(join(root, f))),
-  );
+  return (Object.keys(COMPONENT_ENTRIES) as ComponentName[]).filter((c) => missingFiles(c, root).length === 0);
 }
 
 export interface LocalStackOptions {
@@ -151,7 +154,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const components = (Object.keys(COMPONENT_ENTRIES) as ComponentName[]).filter((c) => wanted.has(c));
   const entry = (c: ComponentName) => join(REPO_ROOT, COMPONENT_ENTRIES[c].entry);
   for (const c of components) {
-    const missing = [COMPONENT_ENTRIES[c].entry, ...COMPONENT_ENTRIES[c].needs].filter((f) => !existsSync(join(REPO_ROOT, f)));
+    const missing = missingFiles(c, REPO_ROOT);
     if (missing.length) throw new Error(`component ${c} cannot run: ${missing.join(', ')} not found`);
   }
 
@@ -209,33 +212,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const tls = await ensureTlsFiles(dataDir, hostname);
 
     const coreEnv = coreConfigToEnv(config);
+    /** A Lambda function's runner, with the environment Lambda and the stack give the function. */
+    const queueFunction = (c: 'inbound-runner' | 'relay-runner', functionName: string): ComponentSpec => ({
+      name: c,
+      entry: entry(c),
+      env: () => ({
+        ...coreEnv,
+        AWS_REGION: config.aws.region,
+        AWS_LAMBDA_FUNCTION_NAME: functionName,
+        POWERTOOLS_SERVICE_NAME: functionName,
+        POWERTOOLS_METRICS_NAMESPACE: 'Mail',
+        RUNNER_CONCURRENCY: String(options.runnerConcurrency ?? 2),
+        ...extra(c),
+      }),
+    });
     const specs: Partial<Record<ComponentName, ComponentSpec>> = {
-      'inbound-runner': {
-        name: 'inbound-runner',
-        entry: entry('inbound-runner'),
-        env: () => ({
-          ...coreEnv,
-          AWS_REGION: config.aws.region,
-          AWS_LAMBDA_FUNCTION_NAME: 'mail-inbound',
-          POWERTOOLS_SERVICE_NAME: 'mail-inbound',
-          POWERTOOLS_METRICS_NAMESPACE: 'Mail',
-          RUNNER_CONCURRENCY: String(options.runnerConcurrency ?? 2),
-          ...extra('inbound-runner'),
-        }),
-      },
-      'relay-runner': {
-        name: 'relay-runner',
-        entry: entry('relay-runner'),
-        env: () => ({
-          ...coreEnv,
-          AWS_REGION: config.aws.region,
-          AWS_LAMBDA_FUNCTION_NAME: 'mail-relay',
-          POWERTOOLS_SERVICE_NAME: 'mail-relay',
-          POWERTOOLS_METRICS_NAMESPACE: 'Mail',
-          RUNNER_CONCURRENCY: String(options.runnerConcurrency ?? 2),
-          ...extra('relay-runner'),
-        }),
-      },
+      'inbound-runner': queueFunction('inbound-runner', 'mail-inbound'),
+      'relay-runner': queueFunction('relay-runner', 'mail-relay'),
       'smtp-edge': {
         name: 'smtp-edge',
         entry: entry('smtp-edge'),
