@@ -820,13 +820,19 @@ export class DynamoMailStore implements MessageStore {
   async expunge(account: string, mailboxId: string, uids: readonly number[]): Promise<number[]> {
     const owner = accountKey(account);
     const expunged: number[] = [];
-    for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
-      const modSeq = await this.freshModSeq(owner, mailboxId);
-      const old = await this.tombstone(mailboxId, uid, modSeq);
-      if (!old) continue;
-      expunged.push(uid);
-      await this.addUsage(owner, -((old.size as number | undefined) ?? 0));
-      await this.releaseBlob(old.blobKey as string);
+    let freedBytes = 0;
+    try {
+      for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
+        const modSeq = await this.freshModSeq(owner, mailboxId);
+        const old = await this.tombstone(mailboxId, uid, modSeq);
+        if (!old) continue;
+        expunged.push(uid);
+        freedBytes += (old.size as number | undefined) ?? 0;
+        await this.releaseBlob(old.blobKey as string);
+      }
+    } finally {
+      // One ADD for the whole command, also when a later message failed: every tombstone counted stands.
+      await this.addUsage(owner, -freedBytes);
     }
     return expunged;
   }
