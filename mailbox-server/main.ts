@@ -55,6 +55,7 @@ async function main(): Promise<void> {
   const listeners: ImapListener[] = [];
   if (env.IMAP_PORT >= 0) listeners.push({ name: 'imap', port: env.IMAP_PORT, host: env.MAILBOX_HOST, implicitTls: false });
   if (env.IMAPS_PORT >= 0) listeners.push({ name: 'imaps', port: env.IMAPS_PORT, host: env.MAILBOX_HOST, implicitTls: true });
+  const appendLimit = env.IMAP_MAX_APPEND_BYTES ?? config.mail.maxMessageBytes;
   const imap = await startImapServer({
     store: mailStore,
     directory,
@@ -64,7 +65,8 @@ async function main(): Promise<void> {
     listeners,
     throttle,
     log,
-    limits: { wire: { maxLiteralOctets: env.IMAP_MAX_APPEND_BYTES ?? config.mail.maxMessageBytes, maxCommandOctets: (env.IMAP_MAX_APPEND_BYTES ?? config.mail.maxMessageBytes) + 1024 * 1024 } },
+    // The whole-command cap leaves room for the largest literal plus the APPEND line around it.
+    limits: { wire: { maxLiteralOctets: appendLimit, maxCommandOctets: appendLimit + 1024 * 1024 } },
   });
   const pop3 = await startPop3Server({
     directory,
