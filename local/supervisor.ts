@@ -298,5 +298,3 @@ function tryJson(line: string): Record<string, unknown> | null {
 function defaultLog(component: string, line: string, stream: 'stdout' | 'stderr'): void {
   (stream === 'stdout' ? process.stdout : process.stderr).write(`[${component}] ${line}\n`);
 }
-
-export { announceReady } from '../core/service-process.ts';

@@ -1,7 +1,8 @@
 // Supervised component: the embedded emulators (fauxqs for S3 + SQS, dynalite for DynamoDB),
 // persistent under MAIL_DATA_DIR. Prints its ready line with the endpoints it serves.
+import { jsonLog } from '../../core/log.ts';
+import { announceReady, drainOnSignals } from '../../core/service-process.ts';
 import { startEmulators } from '../emulators.ts';
-import { announceReady } from '../supervisor.ts';
 
 const env = process.env;
 const dataDir = env.MAIL_DATA_DIR;
@@ -13,15 +14,7 @@ const emulators = await startEmulators({
   dynamoPort: Number(env.EMULATOR_DYNAMO_PORT ?? 0),
 });
 
-let stopping = false;
-async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await emulators.stop();
-  process.exit(0);
-}
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+drainOnSignals(jsonLog((line) => process.stdout.write(line), 'emulators'), () => emulators.stop());
 
 const port = (endpoint: string) => Number(new URL(endpoint).port);
 announceReady({

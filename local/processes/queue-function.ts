@@ -5,7 +5,8 @@ import { coreConfigFromEnv } from '../../core/config.ts';
 import { createAwsClients } from '../../core/aws.ts';
 import { FUNCTIONS, type QueueName } from '../../core/resources.ts';
 import { startSqsEventSource, type SqsLambdaHandler } from '../runner.ts';
-import { announceReady } from '../supervisor.ts';
+import { jsonLog } from '../../core/log.ts';
+import { announceReady, drainOnSignals } from '../../core/service-process.ts';
 
 export interface QueueFunction {
   /** Component name, also the `service` of its log lines. */
@@ -63,16 +64,8 @@ export async function runQueueFunction(spec: QueueFunction): Promise<void> {
     onError: (err, during) => log({ level: 'ERROR', message: `${during} failed`, error: err instanceof Error ? err.message : String(err) }),
   });
 
-  let stopping = false;
-  async function stop(): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    // Finish the batches in flight (their records would otherwise wait out the visibility timeout).
-    await source.stop();
-    process.exit(0);
-  }
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // Finish the batches in flight (their records would otherwise wait out the visibility timeout).
+  drainOnSignals(jsonLog((line) => process.stdout.write(line), spec.component), () => source.stop());
 
   announceReady({ queueUrl, queueArn });
 }
