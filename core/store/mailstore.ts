@@ -374,7 +374,8 @@ export class DynamoMailStore implements MessageStore {
         const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tables.messages]: requests as never } }));
         requests = result.UnprocessedItems?.[this.tables.messages] ?? [];
       }
-      for (const message of chunk) if (isLive(message)) await this.releaseBlob(message.blobKey as string);
+      // Independent counters (an ADD each, two copies of one blob included): released together.
+      await Promise.all(chunk.filter(isLive).map((message) => this.releaseBlob(message.blobKey as string)));
     }
     if (liveBytes > 0) await this.addUsage(mailbox.account, -liveBytes);
   }
