@@ -11,7 +11,10 @@ export type * from './types.ts';
 export { findPart, sectionRange, type ByteRange, type SectionSpec } from './section.ts';
 export { MAX_DEPTH, MAX_INDEX_BYTES, MAX_PARTS } from './limits.ts';
 
-/** Bump when the index format or parsing rules change so stored items get recomputed. */
+/**
+ * Bump when the index format or parsing rules change. Stored with every index so a reader can
+ * tell one written under older rules; nothing recomputes old indexes yet (that needs the blob).
+ */
 export const INDEX_VERSION = 1;
 
 const EMPTY_ENVELOPE: Envelope = {
