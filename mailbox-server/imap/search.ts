@@ -1,6 +1,7 @@
 // SEARCH evaluation (RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ). Three-valued: keys on flags, UIDs,
 // sequence numbers, sizes and internal dates are answered from the message state alone; only
 // messages those cannot decide get their stored item (sent date), header block or decoded body.
+import libmime from 'libmime';
 import { simpleParser } from 'mailparser';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
 import type { BodyPart } from '../../core/mime/types.ts';
@@ -161,24 +162,7 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
 
 // ---- decoding what header and body searches look at -----------------------------------------
 
-/** RFC 2047 encoded-words of an unstructured or structured header value; malformed ones stay as they are. */
-export function decodeEncodedWords(value: string): string {
-  return value
-    .replace(/(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?)/g, '$1')
-    .replace(/=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=/g, (whole, charset: string, encoding: string, text: string) => {
-      try {
-        const bytes =
-          encoding.toUpperCase() === 'B'
-            ? Buffer.from(text, 'base64')
-            : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
-        return new TextDecoder(charset.toLowerCase()).decode(bytes);
-      } catch {
-        return whole;
-      }
-    });
-}
-
-/** Header block bytes → [lowercased name, unfolded decoded value] pairs. */
+/** Header block bytes → [lowercased name, unfolded value with its RFC 2047 encoded-words decoded] pairs. */
 export function parseHeaderFields(block: Buffer): Array<[string, string]> {
   const fields: Array<[string, string]> = [];
   const text = block.toString('utf8');
@@ -187,7 +171,7 @@ export function parseHeaderFields(block: Buffer): Array<[string, string]> {
     const colon = raw.indexOf(':');
     if (colon <= 0) continue;
     const value = raw.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
-    fields.push([raw.slice(0, colon).trim().toLowerCase(), decodeEncodedWords(value)]);
+    fields.push([raw.slice(0, colon).trim().toLowerCase(), libmime.decodeWords(value)]);
   }
   return fields;
 }
