@@ -6,6 +6,7 @@ import { addressKey, parseAddress } from '../../core/addresses.ts';
 import type { MessageIndex } from '../../core/mime/types.ts';
 import { describeError } from '../../core/errors.ts';
 import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound.ts';
+import type { FunctionLogger } from '../queue-record.ts';
 import { StoreError, type Directory, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
 
 /** The metrics this function emits (CloudWatch EMF through Powertools in the handler). */
@@ -19,13 +20,6 @@ export type InboundMetric =
   | 'UnknownRecipients'
   | 'FailedEvents';
 
-/** The slice of Powertools' Logger used here; structured fields only, never message bodies. */
-export interface InboundLogger {
-  info(message: string, fields: Record<string, unknown>): void;
-  warn(message: string, fields: Record<string, unknown>): void;
-  error(message: string, fields: Record<string, unknown>): void;
-}
-
 /** The slice of Powertools' Metrics used here. */
 export interface InboundMetrics {
   addMetric(name: InboundMetric, unit: 'Count', value: number): unknown;
@@ -37,7 +31,7 @@ export interface InboundDeps {
   /** The configured raw-message bucket and a whole-object read of it. */
   readonly blobs: { readonly bucket: string; getBuffer(key: string): Promise<Buffer> };
   readonly indexMessage: (raw: Buffer) => MessageIndex | Promise<MessageIndex>;
-  readonly logger: InboundLogger;
+  readonly logger: FunctionLogger;
   readonly metrics: InboundMetrics;
   /**
    * The outbound queue and its records (core/outbound.ts). Without it remote recipients are

@@ -1,8 +1,9 @@
 // The SQS side of the inbound function: one batch of records in, partial batch failures out
 // (Lambda's ReportBatchItemFailures), with each record validated and filed on its own.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { inboundEventSchema, InvalidEventError, parseEvent } from '../../core/contracts.ts';
+import { inboundEventSchema, InvalidEventError } from '../../core/contracts.ts';
 import { describeError } from '../../core/errors.ts';
+import { parseRecordEvent, receiveCountOf } from '../queue-record.ts';
 import { fileInbound, type InboundDeps } from './file-inbound.ts';
 
 /**
@@ -23,27 +24,13 @@ export function createBatchProcessor(deps: InboundDeps): (event: SQSEvent) => Pr
 
   /** Resolves when the record is done; rejects when SQS should deliver it again. */
   async function processRecord(record: SQSRecord): Promise<void> {
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
-    let event;
-    try {
-      event = parseEvent(inboundEventSchema, record.body);
-    } catch (err) {
-      if (!(err instanceof InvalidEventError)) throw err;
-      // A malformed event never becomes valid: it is reported failed on every receive so the
-      // queue's redrive policy moves it to the DLQ after maxReceiveCount. The body is not
-      // logged (it may carry addresses); its id and size are enough to find it in the DLQ.
-      metrics.addMetric('InvalidEvents', 'Count', 1);
-      logger.error('INVALID INBOUND EVENT: rejected, will go to the DLQ after maxReceiveCount', {
-        messageId: record.messageId, receiveCount, bodyBytes: Buffer.byteLength(record.body ?? ''), reason: err.message,
-      });
-      throw err;
-    }
+    const event = parseRecordEvent(inboundEventSchema, record, 'INBOUND', deps);
     try {
       await fileInbound(event, deps);
     } catch (err) {
       metrics.addMetric(err instanceof InvalidEventError ? 'InvalidEvents' : 'FailedEvents', 'Count', 1);
       logger.error('inbound event not filed; reported as a batch item failure', {
-        messageId: record.messageId, inboundId: event.id, receiveCount, error: describeError(err),
+        messageId: record.messageId, inboundId: event.id, receiveCount: receiveCountOf(record), error: describeError(err),
       });
       throw err;
     }

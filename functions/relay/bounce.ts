@@ -6,7 +6,8 @@ import type { InboundEvent, OutboundEvent } from '../../core/contracts.ts';
 import { buildDsn, type DsnRecipient } from '../../core/dsn.ts';
 import { parseAddress } from '../../core/addresses.ts';
 import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound.ts';
-import type { RelayLogger, RelayMetrics } from './telemetry.ts';
+import type { FunctionLogger } from '../queue-record.ts';
+import type { RelayMetrics } from './telemetry.ts';
 
 export interface BounceDeps {
   readonly hostname: string;
@@ -14,7 +15,7 @@ export interface BounceDeps {
   readonly directory: { isLocalDomain(domain: string): Promise<boolean> };
   readonly inbound: { sendInbound(queueUrl: string, event: InboundEvent): Promise<void>; readonly queueUrl: string };
   readonly outbound: OutboundEnqueuer;
-  readonly logger: RelayLogger;
+  readonly logger: FunctionLogger;
   readonly metrics: RelayMetrics;
 }
 

@@ -1,8 +1,9 @@
 // The SQS side of the relay: one batch of outbound events in, partial batch failures out.
 // Each record is validated and attempted on its own; all share the invocation's deadline.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { InvalidEventError, outboundEventSchema, parseEvent } from '../../core/contracts.ts';
+import { outboundEventSchema } from '../../core/contracts.ts';
 import { describeError } from '../../core/errors.ts';
+import { parseRecordEvent, receiveCountOf } from '../queue-record.ts';
 import { deliverOutbound, type RelayDeps } from './deliver-outbound.ts';
 
 /**
@@ -13,18 +14,8 @@ export function createRelayBatchProcessor(deps: RelayDeps): (event: SQSEvent, re
   const { logger, metrics } = deps;
 
   async function processRecord(record: SQSRecord, deadline: number): Promise<void> {
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
-    let event;
-    try {
-      event = parseEvent(outboundEventSchema, record.body);
-    } catch (err) {
-      if (!(err instanceof InvalidEventError)) throw err;
-      metrics.addMetric('InvalidEvents', 'Count', 1);
-      logger.error('INVALID OUTBOUND EVENT: rejected, will go to the DLQ after maxReceiveCount', {
-        messageId: record.messageId, receiveCount, bodyBytes: Buffer.byteLength(record.body ?? ''), reason: err.message,
-      });
-      throw err;
-    }
+    const receiveCount = receiveCountOf(record);
+    const event = parseRecordEvent(outboundEventSchema, record, 'OUTBOUND', deps);
     try {
       const outcome = await deliverOutbound(event, deps, deadline);
       logger.info('outbound copy settled', { messageId: record.messageId, outboundId: event.id, outcome, receiveCount });

@@ -1,4 +1,4 @@
-// The relay's logs and metrics: the slices of Powertools' Logger and Metrics it uses.
+// The relay's metrics: the slice of Powertools' Metrics it uses (its logger: functions/queue-record.ts).
 
 export type RelayMetric =
   | 'Delivered'
@@ -16,12 +16,6 @@ export type RelayMetric =
   | 'DkimUnsigned'
   | 'InvalidEvents'
   | 'FailedEvents';
-
-export interface RelayLogger {
-  info(message: string, fields: Record<string, unknown>): void;
-  warn(message: string, fields: Record<string, unknown>): void;
-  error(message: string, fields: Record<string, unknown>): void;
-}
 
 export interface RelayMetrics {
   addMetric(name: RelayMetric, unit: 'Count', value: number): unknown;
