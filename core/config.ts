@@ -1,6 +1,6 @@
 // Typed configuration, read and validated once at each composition root and passed down.
 import { z } from 'zod';
-import { type QueueName, type TableName, TABLES, QUEUES, physicalTableName, physicalQueueName } from './resources.ts';
+import { type QueueName, type TableName, TABLES, QUEUES } from './resources.ts';
 
 const endpointSchema = z.string().url().optional();
 
@@ -101,14 +101,4 @@ export function coreConfigToEnv(config: CoreConfig): Record<string, string> {
   for (const [q, url] of Object.entries(config.resources.queues)) env[`MAIL_QUEUE_${q.toUpperCase()}`] = url;
   for (const [q, url] of Object.entries(config.resources.deadLetterQueues)) env[`MAIL_DLQ_${q.toUpperCase()}`] = url;
   return env;
-}
-
-/** Resource names for a prefix, given how queue URLs are formed at the endpoint. */
-export function resourceNamesFor(prefix: string, queueUrl: (name: string) => string): ResourceNames {
-  return {
-    bucket: `${prefix}-raw`,
-    tables: Object.fromEntries(Object.keys(TABLES).map((t) => [t, physicalTableName(prefix, t as TableName)])) as Record<TableName, string>,
-    queues: Object.fromEntries(Object.keys(QUEUES).map((q) => [q, queueUrl(physicalQueueName(prefix, q as QueueName))])) as Record<QueueName, string>,
-    deadLetterQueues: Object.fromEntries(Object.keys(QUEUES).map((q) => [q, queueUrl(physicalQueueName(prefix, q as QueueName, true))])) as Record<QueueName, string>,
-  };
 }
