@@ -66,8 +66,7 @@ export function decideRetry(options: { now: Date; firstAttemptAt: Date; failures
   const { now, firstAttemptAt, failures, warned, policy } = options;
   const ageSeconds = (now.getTime() - firstAttemptAt.getTime()) / 1000;
   if (ageSeconds >= policy.maxAgeSeconds) return { kind: 'expire' };
-  const expiresAt = firstAttemptAt.getTime() + policy.maxAgeSeconds * 1000;
-  const at = new Date(Math.min(now.getTime() + nextRetryDelay(failures, policy) * 1000, expiresAt));
+  const at = new Date(Math.min(now.getTime() + nextRetryDelay(failures, policy) * 1000, expiryOf(firstAttemptAt, policy).getTime()));
   return { kind: 'retry', at, warnNow: !warned && ageSeconds >= policy.delayWarningSeconds };
 }
 
