@@ -101,7 +101,10 @@ export function createSelfSignedCertificate(commonName: string, altNames: string
   const algorithm = sequence(oid(OID.ecdsaWithSha256));
   const name = sequence(set(sequence(oid(OID.commonName), utf8(commonName))));
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
+  // A positive DER INTEGER in minimal form (X.690 §8.3.2): top bit clear, and the first byte
+  // never 0x00 (with 0x00 followed by a byte below 0x80 OpenSSL rejects it as illegal padding,
+  // which made about one certificate in 256 unusable).
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const san = sequence(
     ...altNames.map((n) => (isIPv4(n) || isIPv6(n) ? der(0x87, ipBytes(n)) : der(0x82, Buffer.from(n, 'ascii')))),
   );
