@@ -2,6 +2,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { inboundEventSchema, outboundEventSchema, type InboundEvent, type OutboundEvent } from './contracts.ts';
+import { MAX_QUEUE_DELAY_SECONDS } from './relay-policy.ts';
 
 export class QueueSender {
   constructor(private readonly sqs: SQSClient) {}
@@ -15,7 +16,7 @@ export class QueueSender {
   async sendOutbound(queueUrl: string, event: OutboundEvent, delaySeconds = 0): Promise<void> {
     const body = JSON.stringify(outboundEventSchema.parse(event));
     await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: Math.min(900, Math.max(0, Math.floor(delaySeconds))) }),
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.floor(delaySeconds))) }),
     );
   }
 }
