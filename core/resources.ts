@@ -130,7 +130,10 @@ export const BUCKET = {
   orphanGraceDays: 30,
 } as const;
 
-/** Lambda timeouts the queue visibility timeouts are derived from. */
+/**
+ * Lambda settings of the queue consumers. Each queue's visibility timeout is written out in QUEUES
+ * and must be at least 6x its consumer's timeout (AWS's advice; infra/constructs/queues.ts refuses less).
+ */
 export const FUNCTIONS = {
   inbound: { timeoutSeconds: 60, batchSize: 10, maxBatchingWindowSeconds: 1 },
   relay: { timeoutSeconds: 150, batchSize: 5, maxBatchingWindowSeconds: 0 },
