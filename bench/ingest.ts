@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import type { SQSEvent } from 'aws-lambda';
-import { createAwsClients, RequestCounter } from '../core/aws.ts';
+import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { QueueSender } from '../core/queues.ts';
 import { createStore } from '../core/store/index.ts';
@@ -166,7 +166,7 @@ export async function runIngestBenchmark(options: IngestOptions) {
     };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
-    for (const c of [setupClients, edgeClients, inboundClients]) for (const client of [c.s3, c.sqs, c.dynamodb]) client.destroy();
+    for (const c of [setupClients, edgeClients, inboundClients]) destroyAwsClients(c);
     await emulators.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }

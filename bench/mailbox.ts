@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createAwsClients, RequestCounter } from '../core/aws.ts';
+import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
 import { indexMessage } from '../core/mime/index.ts';
@@ -287,7 +287,7 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
     };
   } finally {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
-    for (const c of [setup, serverClients, referenceClients]) for (const s of [c.s3, c.sqs, c.dynamodb]) s.destroy();
+    for (const c of [setup, serverClients, referenceClients]) destroyAwsClients(c);
     await emulators.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@ import { mailctl, type Connect } from './mailctl.ts';
 // The AWS SDK and the store are loaded only when a command needs them, so --help and usage
 // errors answer at once.
 const connect: Connect = async (config) => {
-  const [{ createAwsClients }, { createStore }, { OutboundQueueStore }, { DkimKeyStore }, { QueueSender }, { BlobStore }] = await Promise.all([
+  const [{ createAwsClients, destroyAwsClients }, { createStore }, { OutboundQueueStore }, { DkimKeyStore }, { QueueSender }, { BlobStore }] = await Promise.all([
     import('../core/aws.ts'), import('../core/store/index.ts'), import('../core/store/outbound-queue.ts'),
     import('../core/store/dkim-keys.ts'), import('../core/queues.ts'), import('../core/blobs.ts'),
   ]);
@@ -22,7 +22,7 @@ const connect: Connect = async (config) => {
       releaseBlob: (key) => store.mailStore.releaseBlob(key),
     },
     close() {
-      for (const client of [clients.s3, clients.sqs, clients.dynamodb]) client.destroy();
+      destroyAwsClients(clients);
     },
   };
 };

@@ -63,3 +63,8 @@ export function createAwsClients(config: AwsConfig, counter?: RequestCounter): A
   const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   return { s3, sqs, dynamodb, doc };
 }
+
+/** Closes the clients' connection pools, so a stopping process is not held open by keep-alive sockets. */
+export function destroyAwsClients(clients: AwsClients): void {
+  for (const client of [clients.s3, clients.sqs, clients.dynamodb]) client.destroy();
+}

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAwsClients, type AwsClients } from '../core/aws.ts';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../core/aws.ts';
 import { coreConfigToEnv, type CoreConfig } from '../core/config.ts';
 import { loadOrCreateSelfSignedCertificate } from '../core/tls.ts';
 import { ensureResources } from './bootstrap.ts';
@@ -294,12 +294,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       pid: (c) => supervisor.pid(c),
       async stop() {
         await supervisor.stop();
-        for (const c of [ownClients.s3, ownClients.sqs, ownClients.dynamodb]) c.destroy();
+        destroyAwsClients(ownClients);
       },
     };
   } catch (err) {
     await supervisor.stop();
-    if (clients) for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
+    if (clients) destroyAwsClients(clients);
     throw err;
   }
 }

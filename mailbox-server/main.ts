@@ -9,7 +9,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createAwsClients } from '../core/aws.ts';
+import { createAwsClients, destroyAwsClients } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   if (pop3.ports.tls !== null) ports.pop3s = pop3.ports.tls;
   announceReady({ ports });
   drainOnSignals(log, () => Promise.all([imap.close(), pop3.close()]).then(() => undefined), () => {
-    for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
+    destroyAwsClients(clients);
   });
 }
 

@@ -14,7 +14,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createAwsClients } from '../core/aws.ts';
+import { createAwsClients, destroyAwsClients } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { QueueSender } from '../core/queues.ts';
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   });
   announceReady({ ports: edge.ports });
   drainOnSignals(log, () => edge.close(), () => {
-    for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
+    destroyAwsClients(clients);
   });
 }
 

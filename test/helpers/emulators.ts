@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAwsClients, type AwsClients, RequestCounter } from '../../core/aws.ts';
+import { createAwsClients, destroyAwsClients, type AwsClients, RequestCounter } from '../../core/aws.ts';
 import type { CoreConfig } from '../../core/config.ts';
 import { startEmulators, EMULATOR_CREDENTIALS, type Emulators } from '../../local/emulators.ts';
 import { ensureResources } from '../../local/bootstrap.ts';
@@ -45,7 +45,7 @@ export async function startTestWorld(options: { mail?: Partial<CoreConfig['mail'
       clients,
       counter,
       async close() {
-        for (const c of [clients.s3, clients.sqs, clients.dynamodb]) c.destroy();
+        destroyAwsClients(clients);
         await emulators.stop();
         rmSync(dataDir, { recursive: true, force: true });
       },
