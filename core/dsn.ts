@@ -1,5 +1,6 @@
 // Delivery status notifications (RFC 3464 in an RFC 6522 multipart/report): the bounce and the
 // delay warning the relay sends to a message's envelope sender. Pure: bytes in, bytes out.
+import { rfc5322Date } from './rfc5322-date.ts';
 import { randomBytes } from 'node:crypto';
 
 /** One recipient's line in the report (RFC 3464 §2.3). */
@@ -70,11 +71,6 @@ export function statusOfReply(reply: string, fallbackClass: 4 | 5): string {
 /** A value safe for one header line: printable ASCII, no line breaks, bounded. */
 function headerSafe(value: string, max = 900): string {
   return value.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').slice(0, max);
-}
-
-/** RFC 5322 §3.3 date-time. */
-export function rfc5322Date(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
 }
 
 /** Builds the DSN message (header and body, CRLF line ends), ready to file or relay from `<>`. */

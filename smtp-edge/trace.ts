@@ -1,5 +1,6 @@
 // The trace headers the edge prepends to every message: Return-Path (RFC 5321 §4.4) and its
 // Received: line with protocol (RFC 3848, RFC 6531 §3.7.3) and TLS details.
+import { rfc5322Date } from '../core/rfc5322-date.ts';
 import { isIPv6 } from 'node:net';
 
 export interface TraceFacts {
@@ -28,15 +29,6 @@ export interface TraceFacts {
 export function transmissionProtocol(options: { ehlo: boolean; utf8: boolean; tls: boolean; authenticated: boolean }): string {
   const base = options.utf8 ? 'UTF8SMTP' : options.ehlo ? 'ESMTP' : 'SMTP';
   return base + (options.tls ? 'S' : '') + (options.authenticated ? 'A' : '');
-}
-
-/** RFC 5322 §3.3 date-time in UTC, with a numeric zone (not the obsolete `GMT`). */
-export function rfc5322Date(date: Date): string {
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${days[date.getUTCDay()]}, ${two(date.getUTCDate())} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
-    `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`;
 }
 
 /** RFC 5321 §4.1.3 address literal: `[192.0.2.1]` or `[IPv6:2001:db8::1]`. */
