@@ -21,6 +21,10 @@ export const resourceNamesSchema = z.object({
 });
 export type ResourceNames = z.infer<typeof resourceNamesSchema>;
 
+/** What the SMTP edge does with a DATA line ending in a bare LF (smtp-edge/line-endings.ts). */
+export const BARE_LINE_FEED_POLICIES = ['normalize', 'reject'] as const;
+export type BareLineFeedPolicy = (typeof BARE_LINE_FEED_POLICIES)[number];
+
 export const mailConfigSchema = z.object({
   /** The host name this system announces (greeting, Received:, EHLO). */
   hostname: z.string().min(1),

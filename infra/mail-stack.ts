@@ -105,7 +105,7 @@ export class MailStack extends Stack {
       this.edge = new MailService(this, 'SmtpEdge', {
         cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
         image: image('smtp-edge/Dockerfile'), ports,
-        environment: { ...serviceEnvironment, ...submissionEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' }, secrets: tlsSecrets,
+        environment: { ...serviceEnvironment, ...edgeEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' }, secrets: tlsSecrets,
         ...settings.services.edge,
         scaleOnConnections: false,
         // SMTP sessions are short; a DATA transfer of a large message may take a minute or two.
@@ -237,12 +237,14 @@ export function relayEnvironment(settings: DeploymentSettings, smarthostSecretAr
   return env;
 }
 
-/** The edge's SUBMISSION_* variables (smtp-edge/main.ts reads them). */
-export function submissionEnvironment(settings: DeploymentSettings): Record<string, string> {
+/** The edge's listener policies (smtp-edge/main.ts reads them). */
+export function edgeEnvironment(settings: DeploymentSettings): Record<string, string> {
   return {
     [EDGE_ENV.submissionMaxMessagesPerHour]: String(settings.submission.maxMessagesPerHour),
     [EDGE_ENV.submissionMaxRecipients]: String(settings.submission.maxRecipients),
     [EDGE_ENV.submissionHideClientIp]: String(settings.submission.hideClientIp),
+    [EDGE_ENV.submissionBareLineFeeds]: settings.submission.bareLineFeeds,
+    [EDGE_ENV.mxBareLineFeeds]: settings.mx.bareLineFeeds,
   };
 }
 

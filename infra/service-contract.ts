@@ -62,12 +62,15 @@ export const RELAY_ENV = {
   transports: 'MAIL_RELAY_TRANSPORTS',
 } as const;
 
-/** Environment the SMTP edge reads for authenticated submission (smtp-edge/main.ts). */
+/** Environment the SMTP edge reads for its listeners' policies (smtp-edge/main.ts). */
 export const EDGE_ENV = {
   submissionMaxMessagesPerHour: 'SUBMISSION_MAX_MESSAGES_PER_HOUR',
   submissionMaxRecipients: 'SUBMISSION_MAX_RECIPIENTS',
   /** `true` | `false`. */
   submissionHideClientIp: 'SUBMISSION_HIDE_CLIENT_IP',
+  /** `normalize` | `reject`: what a line ending in a bare LF gets, on submission (587, 465) and on the MX (25). */
+  submissionBareLineFeeds: 'SUBMISSION_BARE_LF',
+  mxBareLineFeeds: 'SMTP_MX_BARE_LF',
 } as const;
 
 /** Entry points, relative to the repository root: the same files the local stack runs. */

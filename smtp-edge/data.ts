@@ -9,7 +9,8 @@ import { rawBlobKey } from '../core/blobs.ts';
 import type { InboundEvent } from '../core/contracts.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
 import type { QueueSender } from '../core/queues.ts';
-import { LineEndingCheck } from './line-endings.ts';
+import type { BareLineFeedPolicy } from '../core/config.ts';
+import { LineEndingFilter } from './line-endings.ts';
 import type { ServiceLog } from '../core/log.ts';
 import { traceHeaders, type TraceFacts } from './trace.ts';
 
@@ -30,6 +31,8 @@ export interface MessageFiling {
   readonly queue: QueueSender;
   readonly inboundQueueUrl: string;
   readonly maxMessageBytes: number;
+  /** What a line ending in a bare LF gets: stored as CRLF, or the message refused. */
+  readonly bareLineFeeds: BareLineFeedPolicy;
   readonly log: ServiceLog;
 }
 
@@ -67,7 +70,7 @@ function endOfData(stream: SMTPServerDataStream): Promise<void> {
 /**
  * Reads the whole DATA stream (smtp-server needs it consumed before it replies), storing it
  * under `raw/YYYY/MM/DD/<id>.eml` with Return-Path and Received in front. A reason to refuse
- * (too big, bare CR/LF, S3 down) switches to discarding: the upload is aborted, the rest of
+ * (too big, a bare CR or LF the policy refuses, S3 down) switches to discarding: the upload is aborted, the rest of
  * the message is read and dropped, and the reason is thrown once the client has sent it all.
  */
 export async function receiveMessage(stream: SMTPServerDataStream, transaction: Transaction, filing: MessageFiling): Promise<QueuedMessage> {
@@ -76,7 +79,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   const key = rawBlobKey(id, receivedAt);
   const trace = traceHeaders({ ...transaction, id, receivedAt, recipients: transaction.traceRecipients });
   const body = new PassThrough();
-  const lineEndings = new LineEndingCheck();
+  const lineEndings = new LineEndingFilter(filing.bareLineFeeds);
   let refusal: SmtpError | null = null;
   let size = trace.length;
 
@@ -101,10 +104,10 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   stream.on('data', (chunk: Buffer) => {
     if (refusal) return;
     if (stream.sizeExceeded) return refuse(DATA_REPLIES.tooBig(filing.maxMessageBytes));
-    const problem = lineEndings.scan(chunk);
-    if (problem) return refuse(DATA_REPLIES.bareLineEnding(problem));
-    size += chunk.length;
-    if (!body.write(chunk)) {
+    const filtered = lineEndings.scan(chunk);
+    if (filtered.problem) return refuse(DATA_REPLIES.bareLineEnding(filtered.problem));
+    size += filtered.bytes.length;
+    if (!body.write(filtered.bytes)) {
       stream.pause();
       body.once('drain', () => stream.resume());
     }
