@@ -67,6 +67,7 @@ function banner(stack: LocalStack): string {
     '',
     '  See it filed:',
     `    npx mailctl message list ${demo.address}`,
+    `    curl -k --ssl-reqd "imap://127.0.0.1:${ports.imap}/INBOX;UID=1" -u '${demo.address}:${demo.password ?? '<password>'}'`,
     '',
     '  Ctrl-C stops everything.',
     '',

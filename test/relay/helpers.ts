@@ -249,16 +249,7 @@ export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: R
   };
 }
 
-/** Polls `check` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { eventually } from '../helpers/eventually.ts';
 
 /** A plain message from `from` (CRLF), with `extraHeaders` on top. */
 export function outgoingMessage(from: string, to: string, subject = 'Hello there', extraHeaders: string[] = []): Buffer {
