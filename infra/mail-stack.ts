@@ -98,8 +98,8 @@ export class MailStack extends Stack {
 
     // --- SMTP edge: MX on 25, submission on 587/465 ---
     if (entryPoints.edge) {
-      // Submission (587/465) arrives with the outbound work (issue 4), together with the relay; a
-      // listener whose port the task does not open would fail its health checks and every deploy.
+      // Submission (587/465) needs the relay; a listener whose port the task does not open would
+      // fail its health checks and every deploy.
       const ports = entryPoints.relay ? Object.values(EDGE_PORTS) : [EDGE_PORTS.smtp];
       openPorts(ports);
       this.edge = new MailService(this, 'SmtpEdge', {

@@ -1,6 +1,6 @@
 // What the stack promises the two container services: the ports they listen on inside the task
 // and the extra environment they read beside core's MAIL_* variables (coreConfigToEnv).
-// The containers listen on the same unprivileged ports as the local stack (DESIGN.md), so they
+// The containers listen on the same unprivileged ports as the local stack (docs/ARCHITECTURE.md), so they
 // run as a non-root user without CAP_NET_BIND_SERVICE; the load balancer maps 25 -> 2525 etc.
 
 export interface PublicPort {

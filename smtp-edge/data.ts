@@ -1,6 +1,6 @@
 // DATA (RFC 5321 §4.1.1.4): the message streams into S3 behind the trace headers while its
 // bytes are counted and checked, then the inbound event goes to SQS. Only then is it accepted
-// (DESIGN.md invariant 1); every failure before that is a 4xx or 5xx and leaves no event.
+// (docs/ARCHITECTURE.md, invariant 1); every failure before that is a 4xx or 5xx and leaves no event.
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { SMTPServerDataStream } from 'smtp-server';

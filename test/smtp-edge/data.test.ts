@@ -1,4 +1,4 @@
-// DATA refusals and faults (DESIGN.md invariant 1): whatever goes wrong before the blob is in
+// DATA refusals and faults (docs/ARCHITECTURE.md, invariant 1): whatever goes wrong before the blob is in
 // S3 and the event is in SQS, the client gets no 250 and no event is queued.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
