@@ -9,8 +9,7 @@ export interface CapabilityContext {
   readonly appendLimit: number;
 }
 
-// COMPRESS=DEFLATE (RFC 4978) is not offered yet: a deflate stream per session costs memory we
-// have not measured against thousands of idle sessions.
+// COMPRESS=DEFLATE (RFC 4978) is not offered yet.
 const extensions = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN', 'SPECIAL-USE', 'CONDSTORE'];
 
 export function capabilityList(context: CapabilityContext): string[] {
