@@ -175,7 +175,7 @@ export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: R
   const telemetry = new RelayTelemetry();
   const relayConfig: RelayConfig = {
     policy: options.policy ?? FAST_POLICY,
-    timeouts: { connectMs: 2000, greetingMs: 2000, idleMs: 2000 },
+    timeouts: { connectMs: 2000, greetingMs: 2000, commandMs: 2000, dataStartMs: 2000, dataBlockMs: 2000, dataEndMs: 2000 },
     mxPort: fakeMx.port,
     smarthost: null,
     transports: {},
