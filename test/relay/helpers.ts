@@ -18,7 +18,7 @@ import type { RelayMetric } from '../../functions/relay/telemetry.ts';
 import { createRelayBatchProcessor } from '../../functions/relay/process-batch.ts';
 import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
 import type { InboundDeps } from '../../functions/inbound/file-inbound.ts';
-import { startSqsEventSource, type SqsEventSource } from '../../local/runner.ts';
+import { startSqsEventSource, type BatchOutcome, type SqsEventSource } from '../../local/runner.ts';
 import type { TestWorld } from '../helpers/emulators.ts';
 
 /** What the fake MX answers to one RCPT (null = 250) and, for DATA, to the whole message. */
@@ -152,6 +152,8 @@ export interface RelayRig {
   readonly telemetry: RelayTelemetry;
   readonly relayDeps: RelayDeps;
   readonly inboundDeps: InboundDeps;
+  /** Every relay invocation the runner settled (a `timeout` verdict means the handler overran). */
+  readonly relayBatches: BatchOutcome[];
   /** Runs inbound and relay through the real queues with the local event source. */
   startRunners(): void;
   stopRunners(): Promise<void>;
@@ -159,7 +161,17 @@ export interface RelayRig {
   drained(timeoutMs?: number): Promise<void>;
 }
 
-export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: RelayPolicy; resolver?: DnsResolver; now?: () => Date } = {}): RelayRig {
+export interface RelayRigOptions {
+  policy?: RelayPolicy;
+  resolver?: DnsResolver;
+  now?: () => Date;
+  /** Replaces parts of the relay configuration (smarthost, timeouts, settle margin). */
+  config?: Partial<Omit<RelayConfig, 'policy'>>;
+  /** The relay function's timeout in the runner (default 60 s); the handler gets the context's remaining time. */
+  relayTimeoutSeconds?: number;
+}
+
+export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, options: RelayRigOptions = {}): RelayRig {
   const { clients, config } = world;
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
   const orphaned: string[] = [];
@@ -180,6 +192,7 @@ export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: R
     smarthost: null,
     transports: {},
     settleMarginMs: 0,
+    ...options.config,
   };
   const outbound = { records, queue: queues, queueUrl: config.resources.queues.outbound, blobRefs: store.mailStore };
   const relayDeps: RelayDeps = {
@@ -210,17 +223,19 @@ export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: R
     ...(options.now ? { now: options.now } : {}),
   };
   let sources: SqsEventSource[] = [];
+  const relayBatches: BatchOutcome[] = [];
   const relayBatch = createRelayBatchProcessor(relayDeps);
   const inboundBatch = createBatchProcessor(inboundDeps);
   const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
   const common = { sqs: clients.sqs, region: 'us-east-1', maxBatchingWindowSeconds: 0, waitTimeSeconds: 1, concurrency: 1 } as const;
   return {
-    store, blobs, orphaned, records, dkim, telemetry, relayDeps, inboundDeps,
+    store, blobs, orphaned, records, dkim, telemetry, relayDeps, inboundDeps, relayBatches,
     startRunners() {
       sources = [
         startSqsEventSource({
           ...common, queueUrl: config.resources.queues.outbound, queueArn: arn('outbound'), functionName: 'relay',
-          handler: (event: SQSEvent) => relayBatch(event, 60_000), batchSize: 5, timeoutSeconds: 60,
+          handler: (event: SQSEvent, context) => relayBatch(event, context.getRemainingTimeInMillis()), batchSize: 5,
+          timeoutSeconds: options.relayTimeoutSeconds ?? 60, onBatch: (o) => relayBatches.push(o),
         }),
         startSqsEventSource({
           ...common, queueUrl: config.resources.queues.inbound, queueArn: arn('inbound'), functionName: 'inbound',

@@ -1,0 +1,162 @@
+// The relay against peers that misbehave on purpose, through the real queues and the local event
+// source: every attempt settles and is recorded with its reason, retries follow the policy until
+// the (compressed) expiry bounces with a DSN, nothing is delivered twice, and no invocation
+// overruns its function timeout.
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
+import { storedEvent } from '../inbound/helpers.ts';
+import { QueueSender } from '../../core/queues.ts';
+import { outboundIdFor } from '../../core/outbound.ts';
+import type { OutboundRecord } from '../../core/store/outbound-queue.ts';
+import type { SmtpTimeouts } from '../../functions/relay/session-clock.ts';
+import { eventually, outgoingMessage, relayRig, type RelayRig, type RelayRigOptions } from './helpers.ts';
+import { close, HostileSmtp, reply, silent, type HostileScript } from './hostile-smtp.ts';
+
+const STEP: SmtpTimeouts = { connectMs: 1000, greetingMs: 1000, commandMs: 1000, dataStartMs: 1000, dataBlockMs: 1000, dataEndMs: 1000 };
+const LIMIT = { timeout: 60_000 };
+
+let world: TestWorld;
+let queues: QueueSender;
+
+before(async () => {
+  world = await startTestWorld();
+  queues = new QueueSender(world.clients.sqs);
+});
+after(async () => {
+  await world?.close();
+});
+
+const hex = () => randomBytes(4).toString('hex');
+
+interface Scene { readonly rig: RelayRig; readonly peer: HostileSmtp; readonly alice: string; readonly remote: string }
+
+/** A hostile peer as every domain's MX (or as the smarthost), a relay on it, alice as a local sender. */
+async function scene(t: TestContext, script: HostileScript, options: RelayRigOptions = {}): Promise<Scene> {
+  const peer = new HostileSmtp(script);
+  t.after(() => peer.stop());
+  await peer.start();
+  const smarthost = options.config?.smarthost;
+  // A smarthost is the peer too: its port is known once the peer listens.
+  const rig = relayRig(world, peer, { ...options, config: { timeouts: STEP, ...options.config, ...(smarthost ? { smarthost: { ...smarthost, port: peer.port } } : {}) } });
+  rig.startRunners();
+  t.after(() => rig.stopRunners());
+  const local = `l${hex()}.test`;
+  await rig.store.directory.addDomain(local);
+  await rig.store.directory.addAccount(`alice@${local}`, 'pw-alice-123');
+  return { rig, peer, alice: `alice@${local}`, remote: `r${hex()}.test` };
+}
+
+/** Submits as the edge would; returns the outbound id of the remote domain's delivery. */
+async function submit(s: Scene, rcptTo: string[]): Promise<string> {
+  const event = await storedEvent(s.rig.blobs, outgoingMessage(s.alice, rcptTo[0]!), rcptTo, { mailFrom: s.alice, authenticatedUser: s.alice, receivedAt: new Date().toISOString() });
+  await queues.sendInbound(world.config.resources.queues.inbound, event);
+  return outboundIdFor(event.id, s.remote);
+}
+
+async function finished(s: Scene, id: string): Promise<OutboundRecord> {
+  const record = await eventually(async () => {
+    const r = await s.rig.records.get(id);
+    return r && ['delivered', 'bounced'].includes(r.state) ? r : undefined;
+  }, `delivery ${id} to finish`, 40_000);
+  await s.rig.drained(20_000);
+  return record;
+}
+
+/** alice's DSNs, as text, with their Action. */
+async function dsns(s: Scene) {
+  const out = [];
+  for (const m of await s.rig.store.mailStore.listMessages(s.alice, 'INBOX')) {
+    const text = (await s.rig.blobs.getBuffer(m.blobKey)).toString('latin1');
+    out.push({ text, action: /^Action: (\w+)\r$/m.exec(text)?.[1] });
+  }
+  return out;
+}
+
+function noOverrun(s: Scene): void {
+  assert.ok(s.rig.relayBatches.length > 0, 'the relay ran');
+  assert.deepEqual(s.rig.relayBatches.filter((b) => b.verdict !== 'success' && b.verdict !== 'partial').map((b) => `${b.verdict}: ${String(b.error)}`), []);
+}
+
+/** Every attempt recorded with `reason`, each logged as an error with host and reason and counted; then a failure DSN. */
+function failedUntilExpiry(s: Scene, record: OutboundRecord, reason: RegExp, failures: Array<{ text: string; action: string | undefined }>, host = `mx.${s.remote}`): void {
+  assert.equal(record.state, 'bounced');
+  assert.ok(record.event.attempts.length >= 2, `retried (${record.event.attempts.length} attempts recorded)`);
+  for (const a of record.event.attempts) assert.match(a.error, reason);
+  const logged = s.rig.telemetry.logs.filter((l) => l.level === 'error' && l.message === 'delivery attempt failed' && l.fields.outboundId === record.id);
+  // The expiring attempt is logged too, but leaves no retry copy, so it is not in the history.
+  assert.equal(logged.length, record.event.attempts.length + 1);
+  for (const l of logged) {
+    assert.equal(l.fields.host, host);
+    assert.equal(l.fields.address, '127.0.0.1');
+    assert.match(String(l.fields.reason), reason);
+  }
+  const failed = failures.filter((d) => d.action === 'failed');
+  assert.equal(failed.length, 1, 'one failure DSN');
+  assert.match(failed[0]!.text, /^Status: 5\.4\.7\r$/m);
+  assert.equal(s.peer.deliveries.length, 0);
+}
+
+test('smarthost without STARTTLS (the reported stall): each attempt recorded with its reason until expiry, then one DSN', LIMIT, async (t) => {
+  const s = await scene(t, { command: (verb) => (verb === 'STARTTLS' ? reply('500 5.5.1 unknown command') : undefined) }, {
+    config: { smarthost: { host: '127.0.0.1', port: 0, tls: 'starttls', verifyCertificate: true, secretArn: null, username: null, password: null } },
+  });
+  const id = await submit(s, [`bob@${s.remote}`]);
+  const record = await finished(s, id);
+  failedUntilExpiry(s, record, /^451 4\.7\.4 127\.0\.0\.1 did not offer STARTTLS/, await dsns(s), '127.0.0.1');
+  assert.equal(s.rig.telemetry.count('AttemptsFailed'), record.event.attempts.length + 1);
+  assert.ok(!s.peer.commands.some(([, l]) => l.startsWith('MAIL')), 'never sent in plaintext');
+  noOverrun(s);
+});
+
+test('greets, then silent: attempts end at the EHLO limit, recorded, then one DSN', LIMIT, async (t) => {
+  const s = await scene(t, { command: () => silent });
+  const id = await submit(s, [`bob@${s.remote}`]);
+  failedUntilExpiry(s, await finished(s, id), /^451 4\.4\.2 mx\.r[0-9a-f]+\.test timed out after 1 s while waiting for the reply to EHLO$/, await dsns(s));
+  noOverrun(s);
+});
+
+test('421 to everything: deferred with the server words until expiry, then one DSN', LIMIT, async (t) => {
+  const s = await scene(t, { greeting: reply('421 4.3.2 Service shutting down'), command: () => reply('421 4.3.2 Service shutting down') });
+  const id = await submit(s, [`bob@${s.remote}`]);
+  failedUntilExpiry(s, await finished(s, id), /^421 4\.3\.2 Service shutting down$/, await dsns(s));
+  noOverrun(s);
+});
+
+test('silent after the final dot, and less Lambda time than the step limits: each attempt ends at the deadline, is recorded, and the expiry bounces', LIMIT, async (t) => {
+  const s = await scene(t, { afterDot: () => silent }, {
+    relayTimeoutSeconds: 3,
+    config: { timeouts: { ...STEP, dataEndMs: 60_000 }, settleMarginMs: 1000 },
+  });
+  const id = await submit(s, [`bob@${s.remote}`]);
+  failedUntilExpiry(s, await finished(s, id), /^451 4\.4\.7 Delivery attempt to mx\.r[0-9a-f]+\.test stopped at its deadline \(the function's remaining time\) while waiting for the reply to the final dot$/, await dsns(s));
+  for (const b of s.rig.relayBatches) assert.ok(b.durationMs < 3000, `invocation took ${b.durationMs} ms of its 3000`);
+  noOverrun(s);
+});
+
+test('closed after the final dot without a reply, then accepted: delivered exactly once, the first attempt on record', LIMIT, async (t) => {
+  const s = await scene(t, { afterDot: ({ connection }) => (connection === 1 ? close : undefined) });
+  const id = await submit(s, [`bob@${s.remote}`]);
+  const record = await finished(s, id);
+  assert.equal(record.state, 'delivered');
+  assert.equal(record.event.attempts.length, 1);
+  assert.match(record.event.attempts[0]!.error, /closed the connection while waiting for the reply to the final dot$/);
+  assert.equal(s.peer.deliveries.length, 1);
+  assert.deepEqual((await dsns(s)).length, 0);
+  noOverrun(s);
+});
+
+test('5xx at RCPT for one of two recipients: one delivery, one DSN for the refused one', LIMIT, async (t) => {
+  const s = await scene(t, { command: (verb, line) => (verb === 'RCPT' && line.includes('gone@') ? reply('550 5.1.1 No such user') : undefined) });
+  const id = await submit(s, [`bob@${s.remote}`, `gone@${s.remote}`]);
+  await finished(s, id);
+  assert.equal(s.peer.deliveries.length, 1);
+  assert.deepEqual(s.peer.deliveries[0]!.recipients, [`bob@${s.remote}`]);
+  const reports = await dsns(s);
+  assert.equal(reports.length, 1);
+  assert.match(reports[0]!.text, new RegExp(`^Final-Recipient: rfc822; gone@${s.remote}\\r$`, 'm'));
+  assert.doesNotMatch(reports[0]!.text, new RegExp(`Final-Recipient: rfc822; bob@`));
+  assert.equal(s.rig.telemetry.count('AttemptsFailed'), 0, 'a refused recipient is an answer, not a failed attempt');
+  noOverrun(s);
+});
