@@ -207,6 +207,9 @@ export class MailStack extends Stack {
       ],
       targetGroups: [...(this.edge?.targets ?? []), ...(this.mailbox?.targets ?? [])]
         .map((t) => ({ name: `Port${t.port.listener}`, targetGroup: t.targetGroup })),
+      // Through a smarthost every failure is ours (credentials, TLS mode, port): one is enough.
+      // Direct to MX, single remote hosts fail all the time; many in a quarter hour is a pattern.
+      outboundFailures: !this.relay ? null : settings.smarthost ? { threshold: 1, periodMinutes: 1 } : { threshold: 10, periodMinutes: 15 },
     });
 
     // --- outputs mailctl reads: one per MAIL_* variable, named by outputKeyForEnv ---
