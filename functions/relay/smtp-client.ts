@@ -157,7 +157,9 @@ export async function sendTransaction(options: {
     }
     const local = caught instanceof LocalFailure;
     const reply = caught instanceof LocalFailure ? caught.reply : replyOf(err, target, clock);
-    const permanent = !local && err.response !== undefined && err.responseCode !== undefined && err.responseCode >= 500 && err.code !== 'ETLS';
+    // STARTTLS and AUTH refusals are this relay's configuration against that host, not the
+    // message's fault: retried, and bounced only at expiry (as Postfix's smtp_sasl_auth_soft_bounce).
+    const permanent = !local && err.response !== undefined && err.responseCode !== undefined && err.responseCode >= 500 && err.code !== 'ETLS' && err.code !== 'EAUTH';
     // Before the envelope (connect, greeting, EHLO, STARTTLS, AUTH) the next host may do better.
     if (!envelopeStarted) return { kind: 'host-failed', reply, permanent };
     if (err.command === 'MAIL FROM' && !permanent && err.response) return { kind: 'host-failed', reply, permanent };
@@ -205,6 +207,7 @@ function replyOf(err: NodemailerError, target: SmtpTarget, clock: SessionClock):
     if (err.response) return `451 4.7.4 ${host} refused STARTTLS: ${oneLine(err.response)}`;
     return `451 4.7.5 TLS handshake with ${host} failed: ${detail}`;
   }
+  if (err.code === 'EAUTH') return `451 4.7.8 ${host} did not accept the relay's credentials: ${err.response ? oneLine(err.response) : detail}`;
   if (err.response) return oneLine(err.response);
   const code = err.originalCode ?? err.code ?? 'ERROR';
   // A socket error during the upgrade: the certificate was refused, or what came was no TLS.

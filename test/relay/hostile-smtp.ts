@@ -30,6 +30,8 @@ export interface HostileScript {
   readonly handshake?: 'tls' | 'garbage';
   /** Certificate for STARTTLS or implicit TLS. */
   readonly tls?: TlsCredentials;
+  /** More EHLO keywords, e.g. `AUTH PLAIN LOGIN`. */
+  readonly extensions?: readonly string[];
   /** TLS from the first byte (465). */
   readonly implicitTls?: boolean;
   /** Per command (verb upper-cased, e.g. RCPT), `n` = how many times this verb came on this connection; undefined = the polite answer. */
@@ -140,7 +142,7 @@ export class HostileSmtp {
       switch (verb) {
         case 'EHLO': {
           const offer = !tlsActive && (script.offerStartTls ?? (script.tls !== undefined && !script.implicitTls));
-          return play(scripted, ['250-hostile.test', '250-PIPELINING', '250-8BITMIME', ...(offer ? ['250-STARTTLS'] : []), '250 SIZE 10240000'].join('\n'));
+          return play(scripted, ['250-hostile.test', '250-PIPELINING', '250-8BITMIME', ...(offer ? ['250-STARTTLS'] : []), ...(script.extensions ?? []).map((e) => `250-${e}`), '250 SIZE 10240000'].join('\n'));
         }
         case 'STARTTLS': {
           if (scripted) return play(scripted, '');

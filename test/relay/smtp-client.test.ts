@@ -228,6 +228,28 @@ test('the deadline ends any step: host-failed 4.4.7 before the greeting, interru
   byStepLimit(late, 1500);
 });
 
+test('AUTH accepted: delivered, the steps after AUTH timed as usual', LIMIT, async () => {
+  const p = await peer({ extensions: ['AUTH PLAIN LOGIN'], command: (verb) => (verb === 'AUTH' ? reply('235 2.7.0 Authentication successful') : undefined) });
+  const run = await send(p, { target: { auth: { user: 'relay', pass: 'secret' } } });
+  assert.equal(run.result.kind, 'answered', JSON.stringify(run.result));
+  assert.equal(p.deliveries.length, 1);
+  quick(run);
+});
+
+test('AUTH refused with 535: host-failed, temporary (a smarthost credentials problem is no reason to bounce)', LIMIT, async () => {
+  const p = await peer({ extensions: ['AUTH PLAIN LOGIN'], command: (verb) => (verb === 'AUTH' ? reply('535 5.7.8 Authentication credentials invalid') : undefined) });
+  const run = await send(p, { target: { auth: { user: 'relay', pass: 'wrong' } } });
+  hostFailed(run, /^451 4\.7\.8 smarthost\.test did not accept the relay's credentials: 535 5\.7\.8 Authentication credentials invalid$/);
+  quick(run);
+});
+
+test('silent after AUTH: host-failed at the command limit', LIMIT, async () => {
+  const p = await peer({ extensions: ['AUTH PLAIN LOGIN'], command: (verb) => (verb === 'AUTH' ? silent : undefined) });
+  const run = await send(p, { target: { auth: { user: 'relay', pass: 'secret' } } });
+  hostFailed(run, /^451 4\.4\.2 smarthost\.test timed out after 1 s while waiting for the reply to AUTH$/);
+  byStepLimit(run);
+});
+
 test('nobody listening: host-failed 4.4.1 at once', LIMIT, async () => {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
