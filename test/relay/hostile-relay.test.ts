@@ -8,7 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { storedEvent } from '../inbound/helpers.ts';
 import { QueueSender } from '../../core/queues.ts';
-import { outboundIdFor } from '../../core/outbound.ts';
+import { enqueueOutbound, outboundIdFor } from '../../core/outbound.ts';
+import type { OutboundEvent } from '../../core/contracts.ts';
+import type { SQSRecord } from 'aws-lambda';
+import { createRelayBatchProcessor } from '../../functions/relay/process-batch.ts';
 import type { OutboundRecord } from '../../core/store/outbound-queue.ts';
 import type { SmtpTimeouts } from '../../functions/relay/session-clock.ts';
 import { eventually, outgoingMessage, relayRig, type RelayRig, type RelayRigOptions } from './helpers.ts';
@@ -158,5 +161,30 @@ test('5xx at RCPT for one of two recipients: one delivery, one DSN for the refus
   assert.match(reports[0]!.text, new RegExp(`^Final-Recipient: rfc822; gone@${s.remote}\\r$`, 'm'));
   assert.doesNotMatch(reports[0]!.text, new RegExp(`Final-Recipient: rfc822; bob@`));
   assert.equal(s.rig.telemetry.count('AttemptsFailed'), 0, 'a refused recipient is an answer, not a failed attempt');
+  noOverrun(s);
+});
+
+test('less time left than the settle margin: the attempt still ends inside the invocation, recorded with its reason', LIMIT, async (t) => {
+  const s = await scene(t, { greeting: silent }, { config: { timeouts: { ...STEP, greetingMs: 60_000 }, settleMarginMs: 15_000 } });
+  const inbound = await storedEvent(s.rig.blobs, outgoingMessage(s.alice, `bob@${s.remote}`), [`bob@${s.remote}`], { mailFrom: s.alice });
+  const event: OutboundEvent = {
+    version: 1, id: outboundIdFor(inbound.id, s.remote), inboundId: inbound.id, bucket: inbound.bucket, key: inbound.key, mailFrom: s.alice,
+    domain: s.remote, recipients: [`bob@${s.remote}`], firstAttemptAt: new Date().toISOString(), attempts: [], sequence: 0,
+  };
+  // The record and the blob hold as the inbound function leaves them; this copy is handed over directly.
+  await enqueueOutbound(event, { records: s.rig.records, blobRefs: s.rig.store.mailStore, queue: { sendOutbound: async () => {} }, queueUrl: 'unused' });
+  const record = { messageId: 'm-1', receiptHandle: 'r-1', body: JSON.stringify(event), attributes: { ApproximateReceiveCount: '1' } } as unknown as SQSRecord;
+  const remainingMs = 800;
+  const started = Date.now();
+  const response = await createRelayBatchProcessor(s.rig.relayDeps)({ Records: [record] }, remainingMs);
+  const ms = Date.now() - started;
+  assert.deepEqual(response, { batchItemFailures: [] });
+  assert.ok(ms < remainingMs, `settled after ${ms} ms of ${remainingMs}`);
+  const after = await s.rig.records.get(event.id);
+  assert.equal(after?.state, 'deferred');
+  assert.match(after!.event.attempts[0]!.error, /^451 4\.4\.7 Delivery attempt to mx\.r[0-9a-f]+\.test stopped at its deadline .* while waiting for the greeting$/);
+  // The retry copy (1 s later) would wait out a whole invocation here: cancelled, the relay drops it.
+  assert.ok(await s.rig.records.cancel(event.id));
+  await s.rig.drained(20_000);
   noOverrun(s);
 });
