@@ -15,7 +15,8 @@ import { createRelayBatchProcessor } from '../../functions/relay/process-batch.t
 import type { OutboundRecord } from '../../core/store/outbound-queue.ts';
 import type { SmtpTimeouts } from '../../functions/relay/session-clock.ts';
 import { eventually, outgoingMessage, relayRig, type RelayRig, type RelayRigOptions } from './helpers.ts';
-import { close, HostileSmtp, reply, silent, type HostileScript } from './hostile-smtp.ts';
+import { close, HostileSmtp, reply, silent, trickle, type HostileScript } from './hostile-smtp.ts';
+import { createSelfSignedCertificate } from '../../core/tls.ts';
 
 const STEP: SmtpTimeouts = { connectMs: 1000, greetingMs: 1000, commandMs: 1000, dataStartMs: 1000, dataBlockMs: 1000, dataEndMs: 1000 };
 const LIMIT = { timeout: 60_000 };
@@ -188,3 +189,40 @@ test('less time left than the settle margin: the attempt still ends inside the i
   await s.rig.drained(20_000);
   noOverrun(s);
 });
+
+const DAY = 24 * 3600_000;
+const SMARTHOST = { host: '127.0.0.1', port: 0, tls: 'starttls' as const, verifyCertificate: true, secretArn: null, username: null, password: null };
+
+/** The rest of the matrix, up to the first attempt: recorded with its reason, deferred by the policy, nothing delivered. */
+const FIRST_ATTEMPTS: Array<[string, HostileScript, RegExp, RelayRigOptions?]> = [
+  ['STARTTLS offered, then no TLS behind the 220', { offerStartTls: true, handshake: 'garbage' }, /^451 4\.7\.5 TLS handshake with 127\.0\.0\.1 failed: /, { config: { smarthost: SMARTHOST } }],
+  ['an expired certificate, verification on', { handshake: 'tls', tls: createSelfSignedCertificate('127.0.0.1', ['127.0.0.1'], new Date(Date.now() - 3 * DAY), new Date(Date.now() - DAY)) }, /^451 4\.7\.5 TLS handshake with 127\.0\.0\.1 failed: /, { config: { smarthost: SMARTHOST } }],
+  ['a wrong-name certificate, verification on', { handshake: 'tls', tls: createSelfSignedCertificate('other.test', ['other.test'], new Date(Date.now() - DAY), new Date(Date.now() + DAY)) }, /^451 4\.7\.5 TLS handshake with 127\.0\.0\.1 failed: /, { config: { smarthost: SMARTHOST } }],
+  ['closes after the greeting', { command: (verb) => (verb === 'EHLO' ? close : undefined) }, /^451 4\.4\.2 mx\.\S+ closed the connection while waiting for the reply to EHLO$/],
+  ['closes after EHLO', { command: (verb) => (verb === 'MAIL' ? close : undefined) }, /^451 4\.4\.2 mx\.\S+ closed the connection while waiting for the reply to MAIL FROM$/],
+  ['closes mid-DATA', { midData: close }, /^451 4\.4\.2 mx\.\S+ /],
+  ['never greets', { greeting: silent }, /^451 4\.4\.2 mx\.\S+ timed out after 1 s while waiting for the greeting$/],
+  ['answers at 1 byte/s', { greeting: trickle('220 hostile.test ESMTP at one byte a second') }, /^451 4\.4\.2 mx\.\S+ timed out after 1 s while waiting for the greeting$/],
+];
+
+for (const [what, script, reason, options] of FIRST_ATTEMPTS) {
+  test(`${what}: the first attempt settles, is recorded with its reason and deferred`, LIMIT, async (t) => {
+    const s = await scene(t, script, { config: { ...options?.config } });
+    const id = await submit(s, [`bob@${s.remote}`]);
+    const record = await eventually(async () => {
+      const r = await s.rig.records.get(id);
+      return r && r.event.attempts.length > 0 ? r : undefined;
+    }, 'the first attempt on record', 20_000);
+    assert.equal(record.state, 'deferred');
+    assert.match(record.event.attempts[0]!.error, reason);
+    assert.equal(record.lastError, record.event.attempts[0]!.error);
+    // FAST_POLICY: the first retry one second after the attempt.
+    const wait = new Date(record.nextAttemptAt!).getTime() - new Date(record.event.attempts[0]!.at).getTime();
+    assert.ok(wait >= 900 && wait <= 1100, `retry after ${wait} ms`);
+    assert.equal(s.peer.deliveries.length, 0);
+    assert.ok(s.rig.telemetry.count('AttemptsFailed') >= 1);
+    assert.ok(await s.rig.records.cancel(id), 'the later retries are not this test\'s subject');
+    await s.rig.drained(20_000);
+    noOverrun(s);
+  });
+}
