@@ -1,5 +1,6 @@
 // Typed configuration, read and validated once at each composition root and passed down.
 import { z } from 'zod';
+import { latencyModelFromEnv, latencyModelSchema, latencyModelToEnv } from './aws/latency.ts';
 import { type QueueName, type TableName, TABLES, QUEUES } from './resources.ts';
 
 const endpointSchema = z.string().url().optional();
@@ -10,6 +11,8 @@ export const awsConfigSchema = z.object({
   endpoints: z.object({ s3: endpointSchema, sqs: endpointSchema, dynamodb: endpointSchema }),
   /** Static credentials for emulators; in AWS the default provider chain is used. */
   credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }).optional(),
+  /** Emulators only: AWS's round-trip latencies added to every request (aws/latency.ts). */
+  latency: latencyModelSchema.nullable().optional(),
 });
 export type AwsConfig = z.infer<typeof awsConfigSchema>;
 
@@ -58,7 +61,8 @@ const num = (env: Env, name: string, fallback: number) => (env[name] === undefin
  *   MAIL_REGION, MAIL_S3_ENDPOINT, MAIL_SQS_ENDPOINT, MAIL_DYNAMODB_ENDPOINT,
  *   MAIL_ACCESS_KEY_ID / MAIL_SECRET_ACCESS_KEY (emulators only),
  *   MAIL_BUCKET, MAIL_TABLE_<NAME>, MAIL_QUEUE_<NAME>, MAIL_DLQ_<NAME>,
- *   MAIL_HOSTNAME, MAIL_MAX_MESSAGE_BYTES, MAIL_MAX_RECIPIENTS
+ *   MAIL_HOSTNAME, MAIL_MAX_MESSAGE_BYTES, MAIL_MAX_RECIPIENTS,
+ *   MAIL_AWS_LATENCY (+ _MBPS, _SEED): the emulators' AWS latency model (aws/latency.ts)
  */
 export function coreConfigFromEnv(env: Env = process.env): CoreConfig {
   const upper = (s: string) => s.toUpperCase();
@@ -69,6 +73,7 @@ export function coreConfigFromEnv(env: Env = process.env): CoreConfig {
       credentials: env.MAIL_ACCESS_KEY_ID
         ? { accessKeyId: env.MAIL_ACCESS_KEY_ID, secretAccessKey: env.MAIL_SECRET_ACCESS_KEY ?? '' }
         : undefined,
+      latency: latencyModelFromEnv(env),
     },
     resources: {
       bucket: env.MAIL_BUCKET,
@@ -97,6 +102,7 @@ export function coreConfigToEnv(config: CoreConfig): Record<string, string> {
   if (s3) env.MAIL_S3_ENDPOINT = s3;
   if (sqs) env.MAIL_SQS_ENDPOINT = sqs;
   if (dynamodb) env.MAIL_DYNAMODB_ENDPOINT = dynamodb;
+  if (config.aws.latency) Object.assign(env, latencyModelToEnv(config.aws.latency));
   if (config.aws.credentials) {
     env.MAIL_ACCESS_KEY_ID = config.aws.credentials.accessKeyId;
     env.MAIL_SECRET_ACCESS_KEY = config.aws.credentials.secretAccessKey;
