@@ -1,10 +1,12 @@
 // `npm run bench`: runs the benchmarks, prints tables and writes results to bench/results/.
-//   BENCH_MESSAGES (default 500), BENCH_CONNECTIONS (8), BENCH_SIZE (10240), BENCH_ONLY (name)
+//   BENCH_MESSAGES (default 500), BENCH_CONNECTIONS (8), BENCH_SIZE (10240), BENCH_ONLY (name),
+//   MAIL_AWS_LATENCY (aws | s3=30,dynamodb=5,sqs=10): AWS's latencies on the emulators' requests
 //   mailbox: BENCH_MAILBOX_MESSAGES (1000), BENCH_SELECT_MAILBOX (10000), BENCH_IDLE_SESSIONS (2000)
 //   mailctl: BENCH_MAILCTL_RUNS (9)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { latencyModelFromEnv } from '../core/aws/latency.ts';
 import { printIngest, runIngestBenchmark } from './ingest.ts';
 import { printMailbox, runMailboxBenchmark } from './mailbox.ts';
 import { printMailctl, runMailctlBenchmark } from './mailctl.ts';
@@ -18,6 +20,7 @@ if (!only || only === 'ingest') {
     messages: Number(env.BENCH_MESSAGES ?? 500),
     connections: Number(env.BENCH_CONNECTIONS ?? 8),
     sizeBytes: Number(env.BENCH_SIZE ?? 10 * 1024),
+    latency: latencyModelFromEnv(env),
   });
   printIngest(ingest);
   results.ingest = ingest;

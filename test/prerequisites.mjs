@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs before `npm test`: the end-to-end and differential tests drive real programs (swaks with
+// Runs before `npm test` (and, with --bench, before `npm run bench`): the end-to-end and differential tests drive real programs (swaks with
 // TLS, Dovecot, fetchmail, curl, Python, Java for DynamoDB Local). Each is checked by what the
 // tests need of it, not by a binary's presence (swaks without Net::SSLeay cannot STARTTLS).
 // What is missing is installed through apt when we run as root on Debian; otherwise we stop at
@@ -30,6 +30,16 @@ const REQUIREMENTS = [
   { what: 'Java (DynamoDB Local)', works: () => succeeds('java', ['-version']), packages: ['default-jre-headless'] },
 ];
 
+/** `--bench`: what `npm run bench` runs beside ours as its anchors. */
+const BENCH_REQUIREMENTS = [
+  {
+    what: 'Postfix and smtp-sink (the SMTP anchors)',
+    works: () => existsSync('/usr/sbin/postfix') && existsSync('/usr/sbin/smtp-sink') && existsSync('/etc/postfix/master.cf'),
+    packages: ['postfix'],
+  },
+];
+const wanted = process.argv.includes('--bench') ? [...REQUIREMENTS, ...BENCH_REQUIREMENTS] : REQUIREMENTS;
+
 function succeeds(command, args) {
   const run = spawnSync(command, args, { stdio: 'ignore', timeout: 30_000 });
   return run.status === 0;
@@ -45,7 +55,7 @@ function onPath(command) {
 }
 
 function missing() {
-  return REQUIREMENTS.filter((requirement) => !requirement.works());
+  return wanted.filter((requirement) => !requirement.works());
 }
 
 function canInstall() {
@@ -72,20 +82,21 @@ function aptInstall(packages) {
 
 const packagesOf = (requirements) => [...new Set(requirements.flatMap((r) => r.packages))];
 
+const who = process.argv.includes('--bench') ? 'npm run bench' : 'npm test';
 let absent = missing();
 if (absent.length > 0 && canInstall()) {
-  process.stderr.write(`npm test: installing ${packagesOf(absent).join(' ')} (for ${absent.map((r) => r.what).join(', ')})\n`);
+  process.stderr.write(`${who}: installing ${packagesOf(absent).join(' ')} (for ${absent.map((r) => r.what).join(', ')})\n`);
   try {
     aptInstall(packagesOf(absent));
   } catch (err) {
-    process.stderr.write(`npm test: ${err.message}\n`);
+    process.stderr.write(`${who}: ${err.message}\n`);
   }
   absent = missing();
 }
 if (absent.length > 0) {
   const packages = packagesOf(absent).join(' ');
   process.stderr.write(
-    `npm test needs ${absent.map((r) => r.what).join(', ')}: install them with \`sudo apt-get install -y --no-install-recommends ${packages}\`\n`,
+    `${who} needs ${absent.map((r) => r.what).join(', ')}: install them with \`sudo apt-get install -y --no-install-recommends ${packages}\`\n`,
   );
   process.exit(1);
 }
