@@ -28,6 +28,8 @@ function encodeRun(units: number[]): string {
 
 /** Encodes a Unicode mailbox name for the wire: printable ASCII as itself, "&" as "&-", the rest base64 UTF-16. */
 export function encodeMailboxName(name: string): string {
+  // Most names are printable ASCII without "&": they are their own encoding (LIST encodes thousands).
+  if (/^[\x20-\x25\x27-\x7e]*$/.test(name)) return name;
   let out = '';
   let run: number[] = [];
   const flush = () => {
