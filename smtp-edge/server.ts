@@ -5,6 +5,7 @@ import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions,
 import { addressKey, parseAddress } from '../core/addresses.ts';
 import { AuthThrottleCache, type AuthThrottleOptions } from '../core/auth-throttle.ts';
 import type { BlobStore } from '../core/blobs.ts';
+import { ConnectionsPerAddress, type ConnectionSlot } from '../core/connections-per-address.ts';
 import type { MailConfig } from '../core/config.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
 import type { QueueSender } from '../core/queues.ts';
@@ -140,29 +141,6 @@ function roleSettings(role: ListenerRole, submission: SubmissionSettings | undef
   }
 }
 
-/** Sessions per client address, so one host cannot take all the connections. */
-class ConnectionsPerIp {
-  private readonly counts = new Map<string, number>();
-  private readonly counted = new Set<string>();
-
-  constructor(private readonly max: number) {}
-
-  admit(session: SMTPServerSession): boolean {
-    const n = this.counts.get(session.remoteAddress) ?? 0;
-    if (n >= this.max) return false;
-    this.counts.set(session.remoteAddress, n + 1);
-    this.counted.add(session.id);
-    return true;
-  }
-
-  release(session: SMTPServerSession): void {
-    if (!this.counted.delete(session.id)) return;
-    const n = (this.counts.get(session.remoteAddress) ?? 1) - 1;
-    if (n > 0) this.counts.set(session.remoteAddress, n);
-    else this.counts.delete(session.remoteAddress);
-  }
-}
-
 /** RFC 1870 §3: the SIZE the client declared on MAIL FROM, else 1 (the least a message takes). */
 function declaredSize(session: SMTPServerSession): number {
   const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, unknown> | false) : false;
@@ -176,7 +154,8 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   const recipientRouteCache = new RecipientRouteCache(options.directory, limits.recipientCacheTtlMs);
   const directory = options.directory;
   const quotaUsageCache = directory.quotaUsage ? new QuotaUsageCache((account) => directory.quotaUsage!(account), limits.recipientCacheTtlMs) : null;
-  const perIp = new ConnectionsPerIp(limits.maxConnectionsPerIp);
+  const perIp = new ConnectionsPerAddress(limits.maxConnectionsPerIp);
+  const perIpSlots = new Map<string, ConnectionSlot>();
   const closedSessions = new WeakSet<SMTPServerSession>();
   const authThrottle = new AuthThrottleCache(options.submission?.authThrottle);
   const submission = options.submission;
@@ -269,15 +248,18 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
 
   const handlers: Partial<SMTPServerOptions> = {
     onConnect(session, callback) {
-      if (!perIp.admit(session)) {
+      const slot = perIp.admit(session.remoteAddress);
+      if (!slot) {
         log.warn('connection-refused', { ip: session.remoteAddress, reason: 'per-ip-limit' });
         return callback(toReply(new SmtpError(421, '4.7.0', 'Too many connections from your address, try again later')));
       }
+      perIpSlots.set(session.id, slot);
       callback();
     },
     onClose(session) {
       closedSessions.add(session);
-      perIp.release(session);
+      perIpSlots.get(session.id)?.release();
+      perIpSlots.delete(session.id);
     },
     // RFC 4954 §4 AUTH with PLAIN (RFC 4616) and LOGIN; throttled per IP and per account
     onAuth(auth, session, callback) {
