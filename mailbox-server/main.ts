@@ -16,9 +16,10 @@ import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
+import { ConnectionsPerAddress } from '../core/connections-per-address.ts';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
-import { startImapServer, type ImapListener } from './imap/server.ts';
+import { DEFAULT_PRE_LOGIN_CONNECTIONS_PER_ADDRESS, startImapServer, type ImapListener } from './imap/server.ts';
 import { startPop3Server } from './pop3/server.ts';
 
 const port = z.coerce.number().int().min(-1).max(65535);
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
   // One throttle for both protocols (core/auth-throttle.ts, as the SMTP edge uses), so a guesser
   // cannot alternate between them.
   const throttle = new AuthThrottleCache();
+  // Unauthenticated connections per client address, counted across IMAP and POP3 together.
+  const preLoginConnections = new ConnectionsPerAddress(DEFAULT_PRE_LOGIN_CONNECTIONS_PER_ADDRESS);
 
   const listeners: ImapListener[] = [];
   if (env.IMAP_PORT >= 0) listeners.push({ name: 'imap', port: env.IMAP_PORT, host: env.MAILBOX_HOST, implicitTls: false });
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
     hostname: config.mail.hostname,
     listeners,
     throttle,
+    preLoginConnections,
     log,
     // The whole-command cap leaves room for the largest literal plus the APPEND line around it.
     limits: { wire: { maxLiteralOctets: appendLimit, maxCommandOctets: appendLimit + 1024 * 1024 } },
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
     blobs,
     locks: new DynamoMaildropLocks(clients.doc, config.resources.tables),
     throttle,
+    preLoginConnections,
     tls,
     host: env.MAILBOX_HOST,
     ports: { plain: env.POP3_PORT >= 0 ? env.POP3_PORT : null, tls: env.POP3S_PORT >= 0 ? env.POP3S_PORT : null },

@@ -6,11 +6,13 @@ import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { TlsCredentials } from '../../core/tls.ts';
 import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { ConnectionsPerAddress } from '../../core/connections-per-address.ts';
 import type { ImapServices } from './context.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
 import { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
 import { ImapSession, type ImapSessionLimits } from './session.ts';
-import { defaultImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
+import { defaultImapWireLimits, preLoginImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
+import { statusLine } from './wire/writer.ts';
 
 export interface ImapListener {
   /** Key of the port in `ports` (e.g. "imap", "imaps"). */
@@ -29,9 +31,18 @@ export interface ImapServerOptions {
   readonly listeners: readonly ImapListener[];
   /** Shared with POP3 so a guesser cannot alternate protocols; one is made if absent. */
   readonly throttle?: AuthThrottleCache;
+  /**
+   * Unauthenticated connections per client address, shared with POP3 so the cap is per host, not
+   * per protocol; one with the default cap is made if absent.
+   */
+  readonly preLoginConnections?: ConnectionsPerAddress;
   readonly log?: ServiceLog;
   /** idlePollMs: how often a watched mailbox item is read (RFC 2177 gives no interval; deliveries must show within 2 s). */
-  readonly limits?: Partial<Omit<ImapSessionLimits, 'wire'>> & { readonly wire?: Partial<ImapWireLimits>; readonly idlePollMs?: number };
+  readonly limits?: Partial<Omit<ImapSessionLimits, 'wire' | 'preLoginWire'>> & {
+    readonly wire?: Partial<ImapWireLimits>;
+    readonly preLoginWire?: Partial<ImapWireLimits>;
+    readonly idlePollMs?: number;
+  };
   /** Tests: treat loopback clients as remote, so cleartext LOGIN is refused (LOGINDISABLED). */
   readonly loopbackIsRemote?: boolean;
 }
@@ -39,20 +50,27 @@ export interface ImapServerOptions {
 export interface ImapServer {
   readonly ports: Readonly<Record<string, number>>;
   readonly sessionCount: number;
+  /** Client input held by all sessions (what a flood of half-sent commands costs in memory). */
+  readonly bufferedOctets: number;
   /** Mailboxes the change watcher polls now (sessions in IDLE on them). */
   readonly watchedMailboxes: number;
   /** Stops accepting, says BYE to every session and waits for the sockets to close. */
   close(): Promise<void>;
 }
 
+/** Unauthenticated connections one address may hold at once, as the SMTP edge allows sessions. */
+export const DEFAULT_PRE_LOGIN_CONNECTIONS_PER_ADDRESS = 20;
+
 export async function startImapServer(options: ImapServerOptions): Promise<ImapServer> {
   const wire: ImapWireLimits = { ...defaultImapWireLimits, ...options.limits?.wire };
   const limits: ImapSessionLimits = {
-    unauthenticatedTimeoutMs: options.limits?.unauthenticatedTimeoutMs ?? 60_000,
+    loginDeadlineMs: options.limits?.loginDeadlineMs ?? 60_000,
     idleTimeoutMs: options.limits?.idleTimeoutMs ?? 30 * 60_000,
     maxBadCommands: options.limits?.maxBadCommands ?? 10,
     wire,
+    preLoginWire: { ...preLoginImapWireLimits, ...options.limits?.preLoginWire },
   };
+  const preLoginConnections = options.preLoginConnections ?? new ConnectionsPerAddress(DEFAULT_PRE_LOGIN_CONNECTIONS_PER_ADDRESS);
   const log = options.log ?? silentLog;
   const services: ImapServices = {
     store: options.store,
@@ -75,7 +93,17 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     // A response is several writes (untagged data, then the tagged line); with Nagle's algorithm the
     // last one waits for the client's delayed ACK, about 40 ms per command.
     socket.setNoDelay(true);
+    const remote = socket.remoteAddress ?? 'unknown';
+    const preLoginSlot = preLoginConnections.admit(remote);
+    if (!preLoginSlot) {
+      // RFC 3501 §7.1.5: BYE as the greeting refuses the connection; RFC 5530 §3 UNAVAILABLE.
+      log.warn('connection-refused', { ip: remote, reason: 'per-address-pre-login-limit' });
+      socket.end(statusLine(null, 'BYE', 'Too many connections from your address, try again later', 'UNAVAILABLE'));
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
     const session = new ImapSession(socket, {
+      preLoginSlot,
       services,
       limits,
       secureContext,
@@ -118,6 +146,11 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     ports,
     get sessionCount() {
       return sessions.size;
+    },
+    get bufferedOctets() {
+      let octets = 0;
+      for (const session of sessions) octets += session.bufferedOctets;
+      return octets;
     },
     get watchedMailboxes() {
       return services.watcher.watchedMailboxes;

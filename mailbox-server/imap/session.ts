@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import type { ConnectionSlot } from '../../core/connections-per-address.ts';
 import { capabilityList } from './capabilities.ts';
 import { commandHandlers } from './commands/index.ts';
 import type { CommandContext, Completion, ImapServices } from './context.ts';
@@ -18,12 +19,17 @@ import { ImapCommandReader, type ImapReaderEvent } from './wire/reader.ts';
 import { continuation, statusLine } from './wire/writer.ts';
 
 export interface ImapSessionLimits {
-  /** RFC 3501 §5.4 allows closing unauthenticated connections sooner than the 30-minute autologout. */
-  readonly unauthenticatedTimeoutMs: number;
+  /**
+   * RFC 3501 §5.4 allows closing unauthenticated connections sooner than the 30-minute autologout.
+   * Counted from the connection's start: bytes trickled in do not extend it.
+   */
+  readonly loginDeadlineMs: number;
   /** RFC 3501 §5.4: an inactivity autologout timer of at least 30 minutes. */
   readonly idleTimeoutMs: number;
   readonly maxBadCommands: number;
   readonly wire: ImapWireLimits;
+  /** The wire before login: LOGIN and AUTHENTICATE need a few hundred octets, not APPENDLIMIT. */
+  readonly preLoginWire: ImapWireLimits;
 }
 
 export interface SessionOptions {
@@ -34,6 +40,8 @@ export interface SessionOptions {
   readonly secure: boolean;
   /** Treat loopback clients as remote (tests of LOGINDISABLED). */
   readonly loopbackIsRemote: boolean;
+  /** This connection's place in the per-address count of unauthenticated connections; freed at login. */
+  readonly preLoginSlot: ConnectionSlot;
   readonly onClose: () => void;
 }
 
@@ -63,7 +71,8 @@ export class ImapSession {
   private readonly onData = (data: Buffer) => this.receive(data);
   private readonly onEnd = () => this.close();
   private readonly onError = () => this.close();
-  private readonly onTimeout = () => this.timeOut();
+  private readonly onTimeout = () => this.timeOut('Autologout; idle for too long');
+  private loginDeadline: NodeJS.Timeout | null;
 
   constructor(
     socket: Socket,
@@ -72,9 +81,17 @@ export class ImapSession {
     this.socket = socket;
     this.secure = options.secure;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
-    this.reader = new ImapCommandReader(options.limits.wire);
+    this.reader = this.preLoginReader();
+    this.loginDeadline = setTimeout(() => this.timeOut('Autologout; no login in time'), options.limits.loginDeadlineMs);
     this.parserOptions = { maxDepth: options.limits.wire.maxDepth, maxSequenceRanges: options.limits.wire.maxSequenceRanges, allowSavedResult: false };
     this.attach(socket);
+  }
+
+  /** Octets of client input this session holds: the command being framed and bytes queued behind it. */
+  get bufferedOctets(): number {
+    let queued = 0;
+    for (const event of this.events) if (event.kind === 'command') for (const chunk of event.chunks) queued += chunk.bytes.length;
+    return this.reader.bufferedOctets + queued;
   }
 
   /** Sends the greeting and serves commands until the connection ends. */
@@ -120,30 +137,50 @@ export class ImapSession {
     socket.setTimeout(0);
   }
 
+  /** Before login the deadline set at connect applies; this is the inactivity autologout after it. */
   private armTimeout(): void {
-    const limits = this.options.limits;
-    this.socket.setTimeout(this.state.kind === 'notAuthenticated' ? limits.unauthenticatedTimeoutMs : limits.idleTimeoutMs);
+    this.socket.setTimeout(this.options.limits.idleTimeoutMs);
   }
 
-  private timeOut(): void {
+  private timeOut(text: string): void {
     if (this.closed) return;
-    this.socket.write(statusLine(null, 'BYE', 'Autologout; idle for too long'));
+    this.socket.write(statusLine(null, 'BYE', text));
     this.close();
+  }
+
+  /** Frames one command at a time under the pre-login limits (see ImapCommandReader.useLimits). */
+  private preLoginReader(): ImapCommandReader {
+    const reader = new ImapCommandReader(this.options.limits.preLoginWire);
+    reader.useLimits(this.options.limits.preLoginWire, { oneCommandAtATime: true });
+    return reader;
+  }
+
+  private setState(state: SessionState): void {
+    const loggedIn = this.state.kind === 'notAuthenticated' && (state.kind === 'authenticated' || state.kind === 'selected');
+    this.state = state;
+    if (!loggedIn) return;
+    if (this.loginDeadline) clearTimeout(this.loginDeadline);
+    this.loginDeadline = null;
+    this.options.preLoginSlot.release();
+    this.reader.useLimits(this.options.limits.wire, { oneCommandAtATime: false });
   }
 
   private receive(data: Buffer): void {
     for (const event of this.reader.push(data)) this.events.push(event);
-    if (this.events.length >= MAX_QUEUED_EVENTS) this.socket.pause();
+    if (this.events.length >= MAX_QUEUED_EVENTS || this.reader.holding) this.socket.pause();
     this.wake?.();
   }
 
   private async nextEvent(signal?: AbortSignal): Promise<ImapReaderEvent | null> {
     for (;;) {
+      // Bytes held behind the last command are framed now, under the limits of the current state.
+      if (this.events.length === 0 && this.reader.holding) this.events.push(...this.reader.release());
       const event = this.events.shift();
       if (event) {
-        if (this.events.length < MAX_QUEUED_EVENTS / 2 && this.socket.isPaused()) this.socket.resume();
+        if (this.events.length < MAX_QUEUED_EVENTS / 2 && !this.reader.holding && this.socket.isPaused()) this.socket.resume();
         return event;
       }
+      if (this.socket.isPaused() && !this.reader.holding) this.socket.resume();
       if (this.closed || signal?.aborted) return null;
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -254,9 +291,7 @@ export class ImapSession {
       secure: this.secure,
       cleartextAuthAllowed: this.cleartextAuthAllowed(),
       enabled: this.enabled,
-      setState: (state) => {
-        this.state = state;
-      },
+      setState: (state) => this.setState(state),
       send: (...chunks) => this.write(...chunks),
       sendLiteralData: (source, length) => this.writeLiteralData(source, length),
       readClientLine: async (signal) => {
@@ -326,7 +361,7 @@ export class ImapSession {
     const plain = this.socket;
     this.detach(plain);
     this.events.length = 0;
-    this.reader = new ImapCommandReader(this.options.limits.wire);
+    this.reader = this.preLoginReader();
     const secured = new TLSSocket(plain, { isServer: true, secureContext: this.options.secureContext });
     this.secure = true;
     this.attach(secured);
@@ -337,6 +372,8 @@ export class ImapSession {
     if (this.closed) return;
     this.closed = true;
     this.state = { kind: 'logout' };
+    if (this.loginDeadline) clearTimeout(this.loginDeadline);
+    this.options.preLoginSlot.release();
     this.socket.end();
     // A client that never reads must not hold the socket open.
     setTimeout(() => this.socket.destroy(), 2000).unref();

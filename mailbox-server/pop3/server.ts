@@ -6,9 +6,11 @@ import type { TlsCredentials } from '../../core/tls.ts';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
+import { ConnectionsPerAddress } from '../../core/connections-per-address.ts';
 import type { LoginThrottle, Pop3Blobs } from './context.ts';
 import type { MaildropStore } from './maildrop.ts';
 import { Pop3Session, type Pop3SessionLimits } from './session.ts';
+import { err } from './wire/responses.ts';
 
 export interface Pop3ServerOptions {
   readonly directory: Pick<Directory, 'verifyPassword'>;
@@ -18,6 +20,8 @@ export interface Pop3ServerOptions {
   readonly locks: MaildropLocks;
   /** The login throttle shared with IMAP and the SMTP edge (core/auth-throttle.ts). */
   readonly throttle: LoginThrottle;
+  /** Unauthenticated connections per client address, shared with IMAP; one with a cap of 20 is made if absent. */
+  readonly preLoginConnections?: ConnectionsPerAddress;
   readonly tls: TlsCredentials;
   /** Address to listen on; default loopback. */
   readonly host?: string;
@@ -41,7 +45,7 @@ export interface Pop3Server {
 }
 
 export const defaultPop3Limits: Pop3SessionLimits = {
-  unauthenticatedTimeoutMs: 60_000,
+  loginDeadlineMs: 60_000,
   idleTimeoutMs: 10 * 60_000,
   maxBadCommands: 10,
   maxLoginFailures: 3,
@@ -53,6 +57,7 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
   const log = options.log ?? silentLog;
   const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const sessions = new Set<Pop3Session>();
+  const preLoginConnections = options.preLoginConnections ?? new ConnectionsPerAddress(20);
   const sessionOptions = {
     services: {
       directory: options.directory,
@@ -72,7 +77,17 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
     // Replies are small writes answered by the next command: without this, Nagle's algorithm
     // and the client's delayed ACK add ~40 ms to every exchange (seen in bench/mailbox.ts).
     socket.setNoDelay(true);
-    const session = new Pop3Session(socket, tls, { ...sessionOptions, secureContext: tls ? null : secureContext });
+    const remote = socket.remoteAddress ?? 'unknown';
+    const preLoginSlot = preLoginConnections.admit(remote);
+    if (!preLoginSlot) {
+      // RFC 1939 §4 lets the greeting be -ERR; RFC 3206 §4 SYS/TEMP: a passing condition.
+      log.warn('pop3.connection-refused', { ip: remote, reason: 'per-address-pre-login-limit' });
+      socket.on('error', () => undefined);
+      socket.end(err('Too many connections from your address, try again later', 'SYS/TEMP'));
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
+    const session = new Pop3Session(socket, tls, { ...sessionOptions, secureContext: tls ? null : secureContext }, { preLoginSlot });
     sessions.add(session);
     void session.finished.then(() => sessions.delete(session));
   };

@@ -3,6 +3,7 @@
 // answers go out in order), and owns the socket, the STLS upgrade and the maildrop lease.
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import type { ConnectionSlot } from '../../core/connections-per-address.ts';
 import { HANDLERS } from './commands/index.ts';
 import { Pop3SyntaxError } from './commands/arguments.ts';
 import type { Pop3Context, Pop3LeaseHandle, Pop3Services } from './context.ts';
@@ -12,8 +13,8 @@ import { Pop3LineReader, type Pop3LineLimits, type Pop3ReaderEvent } from './wir
 import { err, ok, Pop3Error, saslChallenge } from './wire/responses.ts';
 
 export interface Pop3SessionLimits {
-  /** Time to log in after connecting (and between commands before login). */
-  readonly unauthenticatedTimeoutMs: number;
+  /** Time to log in, counted from the connection's start: bytes trickled in do not extend it. */
+  readonly loginDeadlineMs: number;
   /** RFC 1939 §3: the autologout timer after login is at least 10 minutes. */
   readonly idleTimeoutMs: number;
   /** Unknown, malformed or out-of-state commands before the connection is closed. */
@@ -35,6 +36,12 @@ export interface Pop3SessionOptions {
   readonly loopbackIsRemote: boolean;
 }
 
+/** What one connection holds of the server's shared limits. */
+export interface Pop3ConnectionLimits {
+  /** The connection's place in the per-address count of unauthenticated connections; freed at login. */
+  readonly preLoginSlot: ConnectionSlot;
+}
+
 /** Commands parsed but not yet run; above this, reading from the socket pauses (back-pressure). */
 const MAX_QUEUED_EVENTS = 64;
 /** How long a closing socket may take to flush its last response. */
@@ -53,6 +60,7 @@ export class Pop3Session {
   private badCommands = 0;
   private loginFailures = 0;
   private timer: NodeJS.Timeout | null = null;
+  private loginDeadline: NodeJS.Timeout | null;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly remoteAddress: string;
   /** Settles once the socket is gone and the lease (if any) released. */
@@ -63,12 +71,14 @@ export class Pop3Session {
     socket: Socket,
     tls: boolean,
     private readonly options: Pop3SessionOptions,
+    private readonly shared: Pop3ConnectionLimits,
   ) {
     this.socket = socket;
     this.tls = tls;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.reader = new Pop3LineReader(options.limits.line);
     this.context = this.makeContext();
+    this.loginDeadline = setTimeout(() => void this.close(err('Autologout: no login in time')), options.limits.loginDeadlineMs);
     this.attach(socket);
     this.finished = new Promise((resolve) => socket.once('close', () => void this.onClosed().then(resolve, resolve)));
     void this.run();
@@ -154,17 +164,23 @@ export class Pop3Session {
 
   // ---- timers ------------------------------------------------------------------------------
 
+  /** The inactivity autologout after login; before it, the deadline set at connect applies. */
   private armTimer(): void {
     this.clearTimer();
-    const { unauthenticatedTimeoutMs, idleTimeoutMs } = this.options.limits;
-    const ms = this.state.kind === 'transaction' ? idleTimeoutMs : unauthenticatedTimeoutMs;
+    if (this.state.kind !== 'transaction') return;
     // RFC 1939 §3: an autologout does not enter UPDATE, so nothing marked deleted is removed.
-    this.timer = setTimeout(() => void this.close(err('Autologout: idle for too long')), ms);
+    this.timer = setTimeout(() => void this.close(err('Autologout: idle for too long')), this.options.limits.idleTimeoutMs);
   }
 
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  private endPreLogin(): void {
+    if (this.loginDeadline) clearTimeout(this.loginDeadline);
+    this.loginDeadline = null;
+    this.shared.preLoginSlot.release();
   }
 
   // ---- output ------------------------------------------------------------------------------
@@ -192,6 +208,7 @@ export class Pop3Session {
     if (final) await this.write(final);
     this.closed = true;
     this.clearTimer();
+    this.endPreLogin();
     this.waiter?.(null);
     this.waiter = null;
     this.socket.end();
@@ -203,6 +220,7 @@ export class Pop3Session {
   private async onClosed(): Promise<void> {
     this.closed = true;
     this.clearTimer();
+    this.endPreLogin();
     this.waiter?.(null);
     this.waiter = null;
     if (this.heartbeat) clearInterval(this.heartbeat);
@@ -254,6 +272,7 @@ export class Pop3Session {
 
   private enterTransaction(account: string, maildrop: Maildrop, lease: Pop3LeaseHandle): void {
     this.state = { kind: 'transaction', account, maildrop, lease };
+    this.endPreLogin();
     if (this.closed) {
       // The client left while the login was in flight: nothing will release the lease otherwise.
       void lease.release().catch(() => undefined);

@@ -28,5 +28,20 @@ export const defaultImapWireLimits: ImapWireLimits = {
   maxSequenceRanges: 10_000,
 };
 
+/**
+ * Before login only LOGIN and AUTHENTICATE carry data: an address and a password (RFC 3501 §6.2.3),
+ * or a SASL response line (§6.2.2). A few KiB is ample, so an unauthenticated connection holds
+ * at most about `maxCommandOctets` plus one socket read, whatever it announces. A
+ * non-synchronizing literal over the cap is refused with BAD [TOOBIG] and the connection closed
+ * (RFC 7888 §4 lets the server close rather than read and drop what is already on its way).
+ */
+export const preLoginImapWireLimits: ImapWireLimits = {
+  ...defaultImapWireLimits,
+  maxLineOctets: 8 * 1024,
+  maxLiteralOctets: 4 * 1024,
+  maxCommandOctets: 16 * 1024,
+  maxDiscardOctets: 0,
+};
+
 /** RFC 7888 §3: with LITERAL- a non-synchronizing literal may hold at most this many octets. */
 export const literalMinusMaxOctets = 4096;

@@ -75,8 +75,34 @@ export class ImapCommandReader {
   /** The current command was refused; its remaining lines and literals are consumed silently. */
   private refused = false;
   private discardTail: Buffer = Buffer.alloc(0);
+  /** Before login: stop after each complete command, so the next is framed under the limits its state sets. */
+  private oneCommandAtATime = false;
+  /** Bytes after a command, not framed yet (one-command-at-a-time mode). */
+  private held: Buffer | null = null;
 
-  constructor(private readonly limits: ImapWireLimits) {}
+  constructor(private limits: ImapWireLimits) {}
+
+  /**
+   * Frames what follows under `limits`. With `oneCommandAtATime`, `push` stops after each command
+   * and keeps the rest until `release`: a command pipelined behind LOGIN must be framed under the
+   * limits of the state LOGIN leads to, not refused or accepted by the pre-login ones.
+   */
+  useLimits(limits: ImapWireLimits, options: { oneCommandAtATime: boolean }): void {
+    this.limits = limits;
+    this.oneCommandAtATime = options.oneCommandAtATime;
+  }
+
+  /** Bytes wait behind a framed command; the session should stop reading the socket until `release`. */
+  get holding(): boolean {
+    return this.held !== null;
+  }
+
+  /** Frames the bytes held after the last command (under the limits now in force). */
+  release(): ImapReaderEvent[] {
+    const held = this.held;
+    this.held = null;
+    return held ? this.push(held) : [];
+  }
 
   /** The state machine's state, for tests and diagnostics. */
   get stateKind(): ReaderState['kind'] {
@@ -85,7 +111,7 @@ export class ImapCommandReader {
 
   /** Octets held for the command in progress. */
   get bufferedOctets(): number {
-    return this.lineOctets + this.literalParts.reduce((n, b) => n + b.length, 0) + this.chunks.reduce((n, c) => n + c.bytes.length, 0);
+    return (this.held?.length ?? 0) + this.lineOctets + this.literalParts.reduce((n, b) => n + b.length, 0) + this.chunks.reduce((n, c) => n + c.bytes.length, 0);
   }
 
   /**
@@ -100,8 +126,16 @@ export class ImapCommandReader {
 
   push(data: Buffer): ImapReaderEvent[] {
     const events: ImapReaderEvent[] = [];
+    if (this.held) {
+      this.held = Buffer.concat([this.held, data]);
+      return events;
+    }
     let pos = 0;
     while (pos < data.length) {
+      if (this.oneCommandAtATime && events.at(-1)?.kind === 'command') {
+        this.held = Buffer.from(data.subarray(pos));
+        return events;
+      }
       const state = this.state;
       switch (state.kind) {
         case 'closed':

@@ -130,3 +130,19 @@ test('random bytes never throw and never buffer past the limits', () => {
     }
   }
 });
+
+test('one command at a time (before login): bytes after a command wait for release, under the limits then in force', () => {
+  const small = { ...defaultImapWireLimits, maxLiteralOctets: 10, maxCommandOctets: 100 };
+  const r = new ImapCommandReader(small);
+  r.useLimits(small, { oneCommandAtATime: true });
+  const events = r.push(Buffer.from('a LOGIN u p\r\nb APPEND INBOX {20}\r\n'));
+  assert.deepEqual(text(events), ['line:a LOGIN u p']);
+  assert.ok(r.holding);
+  assert.equal(r.bufferedOctets, 'b APPEND INBOX {20}\r\n'.length);
+  assert.deepEqual(r.push(Buffer.from('more')), [], 'held, not framed');
+  // LOGIN succeeded: the APPEND is framed under the larger limits, so it gets "+", not NO [TOOBIG].
+  r.useLimits(defaultImapWireLimits, { oneCommandAtATime: false });
+  assert.deepEqual(r.release(), [{ kind: 'continue', octets: 20 }]);
+  assert.ok(!r.holding);
+  assert.equal(r.stateKind, 'literal');
+});
