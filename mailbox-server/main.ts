@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { createAwsClients, destroyAwsClients } from '../core/aws.ts';
+import { BlobReadBudget } from '../core/blob-read-budget.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
@@ -54,6 +55,9 @@ async function main(): Promise<void> {
   const throttle = new AuthThrottleCache();
   // Unauthenticated connections per client address, counted across IMAP and POP3 together.
   const preLoginConnections = new ConnectionsPerAddress(DEFAULT_PRE_LOGIN_CONNECTIONS_PER_ADDRESS);
+  // S3 reads in flight (FETCH bodies, SEARCH texts, RETR/TOP), per session and for the process
+  // as a whole, kept below the S3 client's socket pool so no session can take all of it.
+  const blobReads = new BlobReadBudget(blobs);
 
   const listeners: ImapListener[] = [];
   if (env.IMAP_PORT >= 0) listeners.push({ name: 'imap', port: env.IMAP_PORT, host: env.MAILBOX_HOST, implicitTls: false });
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
     store: mailStore,
     directory,
     blobs,
+    blobReads,
     tls,
     hostname: config.mail.hostname,
     listeners,
@@ -76,6 +81,7 @@ async function main(): Promise<void> {
     directory,
     store: mailStore,
     blobs,
+    blobReads,
     locks: new DynamoMaildropLocks(clients.doc, config.resources.tables),
     throttle,
     preLoginConnections,

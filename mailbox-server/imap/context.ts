@@ -1,6 +1,7 @@
 // What a command handler sees of its session and of the server: the services (store, blobs,
 // directory, throttle), the connection's facts, the state, and a way to answer. No sockets.
 import type { Readable } from 'node:stream';
+import type { BlobReadBudget, BlobReads } from '../../core/blob-read-budget.ts';
 import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
@@ -12,7 +13,9 @@ import type { ImapCommand, ImapCommandName } from './wire/ast.ts';
 export interface ImapServices {
   readonly store: MessageStore;
   readonly directory: Pick<Directory, 'verifyPassword'>;
-  readonly blobs: Pick<BlobStore, 'put' | 'getRange' | 'getStream'>;
+  /** Blob writes (APPEND); reads go through the session's share of `blobReads` (CommandContext.blobs). */
+  readonly blobs: Pick<BlobStore, 'put'>;
+  readonly blobReads: BlobReadBudget;
   readonly throttle: AuthThrottleCache;
   readonly log: ServiceLog;
   readonly hostname: string;
@@ -31,6 +34,8 @@ export interface Completion {
 
 export interface CommandContext {
   readonly services: ImapServices;
+  /** This session's blob reads, within its share of the process's S3 read budget. */
+  readonly blobs: BlobReads;
   readonly remoteAddress: string;
   readonly secure: boolean;
   readonly cleartextAuthAllowed: boolean;
@@ -41,10 +46,10 @@ export interface CommandContext {
   send(...chunks: Buffer[]): Promise<void>;
   /**
    * Writes exactly `length` octets read from `source` (the data of a literal whose `{length}` was
-   * just sent), pausing the source while the socket is congested. If the source fails or ends
-   * short, the connection is closed: nothing can be said inside a literal.
+   * just sent), pausing the source while the socket is congested. If the source fails to open,
+   * fails or ends short, the connection is closed: nothing can be said inside a literal.
    */
-  sendLiteralData(source: Readable, length: number): Promise<void>;
+  sendLiteralData(source: Readable | (() => Promise<Readable>), length: number): Promise<void>;
   /** The next raw line from the client (SASL responses, IDLE's DONE); null when the connection ends. */
   readClientLine(signal?: AbortSignal): Promise<Buffer | null>;
   /** Announces changes of the selected mailbox (if any) as untagged responses. */

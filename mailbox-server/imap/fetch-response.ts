@@ -1,7 +1,9 @@
 // Renders FETCH data items (RFC 3501 §7.4.2) for one message from its stored item: metadata from
 // the item, ENVELOPE/BODYSTRUCTURE from the MIME index, BODY[section]<partial> by ranged reads of
 // the blob through the part map (core/mime sectionRange), never by re-parsing the message.
-import type { Readable } from 'node:stream';
+// Body data is not read here: each literal carries how to read it, and is read when its turn to
+// be written comes, so one FETCH has at most one blob read open however many items it names.
+import { Readable } from 'node:stream';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
 import { sectionRange, type ByteRange, type SectionSpec } from '../../core/mime/index.ts';
 import type { FetchAttribute, Section } from './wire/ast.ts';
@@ -53,7 +55,10 @@ export function filterHeaderFields(header: Buffer, fields: readonly string[], no
   return Buffer.from(`${out.join('')}\r\n`, 'latin1');
 }
 
-/** Sections up to this size are read in one ranged GET into memory; larger ones are streamed. */
+/**
+ * Sections up to this size are read in one ranged GET into memory (the S3 connection is free again
+ * at once, whatever the client's pace); larger ones are streamed, paced by the client.
+ */
 export const STREAM_ABOVE_OCTETS = 64 * 1024;
 /**
  * HEADER.FIELDS filters the header block in memory, so only its first this-many octets are read:
@@ -63,23 +68,25 @@ export const STREAM_ABOVE_OCTETS = 64 * 1024;
 export const MAX_FILTERED_HEADER_OCTETS = 256 * 1024;
 
 /**
- * A literal whose data is streamed from the blob: its octet count is known from the part map (and
- * the partial) before a byte is read, so `{n}` goes out first and the bytes follow as they arrive.
+ * A literal whose data comes from the blob: its octet count is known from the part map (and the
+ * partial) before a byte is read, so `{n}` goes out first; `open` starts the read when the
+ * literal is written, and the bytes follow as they arrive.
  */
 export class BlobLiteral {
   constructor(
-    readonly source: Readable,
     readonly length: number,
+    readonly open: () => Promise<Readable>,
   ) {}
 }
 
 /** A FETCH response as written: bytes, with streamed literal data in between. */
 export type FetchResponsePart = Buffer | BlobLiteral;
 
-/** Bytes [start, end) of the blob: small ones read whole, larger ones as a stream. */
-async function blobValue(blobs: BlobReader, key: string, start: number, end: number): Promise<Literal | BlobLiteral> {
-  if (end - start <= STREAM_ABOVE_OCTETS) return new Literal(await blobs.getRange(key, start, end));
-  return new BlobLiteral(await blobs.getStream(key, { start, end }), end - start);
+/** Bytes [start, end) of the blob, read when written: small ones whole, larger ones as a stream. */
+function blobValue(blobs: BlobReader, key: string, start: number, end: number): Literal | BlobLiteral {
+  if (end <= start) return new Literal(Buffer.alloc(0));
+  if (end - start <= STREAM_ABOVE_OCTETS) return new BlobLiteral(end - start, async () => Readable.from([await blobs.getRange(key, start, end)]));
+  return new BlobLiteral(end - start, () => blobs.getStream(key, { start, end }));
 }
 
 /** BODY[section]<partial>: one ranged read of the blob through the part map (HEADER.FIELDS filters a capped read). */
@@ -125,55 +132,49 @@ export async function renderFetch(
   const items: Array<readonly [string, ImapValue | BlobLiteral]> = [];
   const push = (name: string, value: ImapValue | BlobLiteral) => items.push([name, value]);
   const kinds = new Set(attributes.map((a) => a.kind));
-  try {
-    // RFC 3501 §6.4.8: UID FETCH responses always include UID; RFC 7162 §3.2.4: MODSEQ with CONDSTORE.
-    if (options.uid && !kinds.has('UID')) push('UID', message.uid);
-    for (const attribute of attributes) {
-      switch (attribute.kind) {
-        case 'UID':
-          push('UID', message.uid);
-          break;
-        case 'FLAGS':
-          push('FLAGS', flags.map(atom));
-          break;
-        case 'INTERNALDATE':
-          push('INTERNALDATE', formatInternalDate(message.internalDate));
-          break;
-        case 'RFC822.SIZE':
-          push('RFC822.SIZE', message.size);
-          break;
-        case 'MODSEQ':
-          push('MODSEQ', [modSeq]);
-          break;
-        case 'ENVELOPE':
-          push('ENVELOPE', envelopeValue(message.index.envelope));
-          break;
-        case 'BODYSTRUCTURE':
-          push('BODYSTRUCTURE', bodyStructureValue(message.index.body));
-          break;
-        case 'BODY':
-          push('BODY', bodyNonExtensibleValue(message.index.body));
-          break;
-        case 'RFC822':
-          push('RFC822', await sectionValue(blobs, message, { section: { part: [], text: null }, partial: null }));
-          break;
-        case 'RFC822.HEADER':
-          push('RFC822.HEADER', await sectionValue(blobs, message, { section: { part: [], text: { kind: 'HEADER' } }, partial: null }));
-          break;
-        case 'RFC822.TEXT':
-          push('RFC822.TEXT', await sectionValue(blobs, message, { section: { part: [], text: { kind: 'TEXT' } }, partial: null }));
-          break;
-        case 'BODY[]': {
-          const name = `BODY[${sectionName(attribute.section)}]${attribute.partial ? `<${attribute.partial.offset}>` : ''}`;
-          push(name, await sectionValue(blobs, message, attribute));
-          break;
-        }
+  // RFC 3501 §6.4.8: UID FETCH responses always include UID; RFC 7162 §3.2.4: MODSEQ with CONDSTORE.
+  if (options.uid && !kinds.has('UID')) push('UID', message.uid);
+  for (const attribute of attributes) {
+    switch (attribute.kind) {
+      case 'UID':
+        push('UID', message.uid);
+        break;
+      case 'FLAGS':
+        push('FLAGS', flags.map(atom));
+        break;
+      case 'INTERNALDATE':
+        push('INTERNALDATE', formatInternalDate(message.internalDate));
+        break;
+      case 'RFC822.SIZE':
+        push('RFC822.SIZE', message.size);
+        break;
+      case 'MODSEQ':
+        push('MODSEQ', [modSeq]);
+        break;
+      case 'ENVELOPE':
+        push('ENVELOPE', envelopeValue(message.index.envelope));
+        break;
+      case 'BODYSTRUCTURE':
+        push('BODYSTRUCTURE', bodyStructureValue(message.index.body));
+        break;
+      case 'BODY':
+        push('BODY', bodyNonExtensibleValue(message.index.body));
+        break;
+      case 'RFC822':
+        push('RFC822', await sectionValue(blobs, message, { section: { part: [], text: null }, partial: null }));
+        break;
+      case 'RFC822.HEADER':
+        push('RFC822.HEADER', await sectionValue(blobs, message, { section: { part: [], text: { kind: 'HEADER' } }, partial: null }));
+        break;
+      case 'RFC822.TEXT':
+        push('RFC822.TEXT', await sectionValue(blobs, message, { section: { part: [], text: { kind: 'TEXT' } }, partial: null }));
+        break;
+      case 'BODY[]': {
+        const name = `BODY[${sectionName(attribute.section)}]${attribute.partial ? `<${attribute.partial.offset}>` : ''}`;
+        push(name, await sectionValue(blobs, message, attribute));
+        break;
       }
     }
-  } catch (err) {
-    // Nothing is written yet, so the command can still answer NO; streams already opened are dropped.
-    for (const [, value] of items) if (value instanceof BlobLiteral) value.source.destroy();
-    throw err;
   }
   if (options.modseq && !kinds.has('MODSEQ')) push('MODSEQ', [modSeq]);
   // msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP ...) ")"; a streamed literal splits the bytes.

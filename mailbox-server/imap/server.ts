@@ -2,6 +2,7 @@
 // connection, and a drain on close (stop accepting, BYE to every session, wait for sockets).
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import { BlobReadBudget } from '../../core/blob-read-budget.ts';
 import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { TlsCredentials } from '../../core/tls.ts';
@@ -26,6 +27,8 @@ export interface ImapServerOptions {
   readonly store: MessageStore;
   readonly directory: Pick<Directory, 'verifyPassword'>;
   readonly blobs: Pick<BlobStore, 'put' | 'getRange' | 'getStream'>;
+  /** S3 reads in flight per process and per session, shared with POP3; one with the defaults over `blobs` is made if absent. */
+  readonly blobReads?: BlobReadBudget;
   readonly tls: TlsCredentials;
   readonly hostname: string;
   readonly listeners: readonly ImapListener[];
@@ -76,6 +79,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     store: options.store,
     directory: options.directory,
     blobs: options.blobs,
+    blobReads: options.blobReads ?? new BlobReadBudget(options.blobs),
     throttle: options.throttle ?? new AuthThrottleCache(),
     log,
     hostname: options.hostname,

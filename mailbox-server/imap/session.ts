@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import type { BlobReads } from '../../core/blob-read-budget.ts';
 import type { ConnectionSlot } from '../../core/connections-per-address.ts';
 import { capabilityList } from './capabilities.ts';
 import { commandHandlers } from './commands/index.ts';
@@ -73,6 +74,7 @@ export class ImapSession {
   private readonly onError = () => this.close();
   private readonly onTimeout = () => this.timeOut('Autologout; idle for too long');
   private loginDeadline: NodeJS.Timeout | null;
+  private readonly blobs: BlobReads;
 
   constructor(
     socket: Socket,
@@ -82,6 +84,7 @@ export class ImapSession {
     this.secure = options.secure;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.reader = this.preLoginReader();
+    this.blobs = options.services.blobReads.forSession();
     this.loginDeadline = setTimeout(() => this.timeOut('Autologout; no login in time'), options.limits.loginDeadlineMs);
     this.parserOptions = { maxDepth: options.limits.wire.maxDepth, maxSequenceRanges: options.limits.wire.maxSequenceRanges, allowSavedResult: false };
     this.attach(socket);
@@ -287,6 +290,7 @@ export class ImapSession {
   private context(): CommandContext {
     return {
       services: this.options.services,
+      blobs: this.blobs,
       remoteAddress: this.remoteAddress,
       secure: this.secure,
       cleartextAuthAllowed: this.cleartextAuthAllowed(),
@@ -319,30 +323,35 @@ export class ImapSession {
   }
 
   /**
-   * Copies exactly `length` octets from `source` to the socket. Iterating the source pulls one chunk
+   * Copies exactly `length` octets from `from` (a stream, or a function opening one when its turn
+   * comes, so a command's blob reads are open one at a time) to the socket. Iterating it pulls one chunk
    * at a time and waits for 'drain' whenever the socket is congested, so a slow client stalls the S3
    * read instead of filling this process's memory.
    *
-   * A source that fails or ends short cannot be reported: the client counts the `{length}` octets
+   * A source that fails to open, fails or ends short cannot be reported: the client counts the `{length}` octets
    * announced as literal data (RFC 3501 §4.3), so a NO or BYE written now would be read as message
    * bytes (§7.1.5 BYE is a response, and no response may start inside a literal). Padding would
    * hand the client a corrupt message as if it were whole. The only honest signal left is to
    * drop the connection; the client sees a truncated response and reconnects.
    */
-  private async writeLiteralData(source: Readable, length: number): Promise<void> {
+  private async writeLiteralData(from: Readable | (() => Promise<Readable>), length: number): Promise<void> {
     let left = length;
+    let source: Readable | null = null;
     try {
+      source = typeof from === 'function' ? await from() : from;
       for await (const data of source as AsyncIterable<Buffer>) {
-        if (this.closed) break;
+        // Past the announced length nothing more may be written. Otherwise the read goes on to the
+        // source's end (the range is exactly the literal): an S3 response read to its end hands
+        // its connection back to the pool, one destroyed early costs a new connection.
+        if (this.closed || left === 0) break;
         const chunk = data.length > left ? data.subarray(0, left) : data;
         left -= chunk.length;
         if (!this.socket.write(chunk) && !this.closed) await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
-        if (left === 0) break;
       }
     } catch (err) {
       this.abortLiteral(err, length, left);
     } finally {
-      source.destroy();
+      source?.destroy();
     }
     if (left > 0 && !this.closed) this.abortLiteral(new Error('blob ended before the announced literal length'), length, left);
     // Stops the command that was answering: its response can never be completed.

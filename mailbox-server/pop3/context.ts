@@ -1,6 +1,6 @@
 // What a POP3 command handler may use: the services behind the server and the session's
 // connection, kept apart from socket handling so each command reads as its RFC section.
-import type { Readable } from 'node:stream';
+import type { BlobReadBudget, BlobReads } from '../../core/blob-read-budget.ts';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
 import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
@@ -9,10 +9,8 @@ import type { Maildrop, MaildropStore } from './maildrop.ts';
 import type { ByteSink } from './message-output.ts';
 import type { Pop3State } from './state.ts';
 
-/** The blob reads POP3 needs: whole messages and the leading range TOP wants. */
-export interface Pop3Blobs {
-  getStream(key: string, range?: { start: number; end: number }): Promise<Readable>;
-}
+/** The blob store as POP3 reads it (whole messages, and the leading range TOP wants), through a BlobReadBudget. */
+export type Pop3Blobs = BlobReads;
 
 /** The shared login throttle (core/auth-throttle.ts), as far as POP3 uses it. */
 export type LoginThrottle = Pick<AuthThrottleCache, 'verdict' | 'wait' | 'recordFailure' | 'recordSuccess'>;
@@ -20,7 +18,8 @@ export type LoginThrottle = Pick<AuthThrottleCache, 'verdict' | 'wait' | 'record
 export interface Pop3Services {
   readonly directory: Pick<Directory, 'verifyPassword'>;
   readonly store: MaildropStore;
-  readonly blobs: Pop3Blobs;
+  /** S3 reads in flight per process and per session, shared with IMAP. */
+  readonly blobReads: BlobReadBudget;
   readonly locks: MaildropLocks;
   readonly throttle: LoginThrottle;
   readonly log: ServiceLog;
@@ -39,6 +38,8 @@ export interface Pop3Connection {
 
 export interface Pop3Context {
   readonly services: Pop3Services;
+  /** This session's blob reads, within its share of the process's S3 read budget. */
+  readonly blobs: BlobReads;
   readonly connection: Pop3Connection;
   /** Sends a complete response (status line or short multi-line), honouring back-pressure. */
   reply(response: Buffer): Promise<void>;

@@ -7,6 +7,7 @@ import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
 import { ConnectionsPerAddress } from '../../core/connections-per-address.ts';
+import { BlobReadBudget } from '../../core/blob-read-budget.ts';
 import type { LoginThrottle, Pop3Blobs } from './context.ts';
 import type { MaildropStore } from './maildrop.ts';
 import { Pop3Session, type Pop3SessionLimits } from './session.ts';
@@ -16,6 +17,8 @@ export interface Pop3ServerOptions {
   readonly directory: Pick<Directory, 'verifyPassword'>;
   readonly store: MaildropStore;
   readonly blobs: Pop3Blobs;
+  /** S3 reads in flight per process and per session, shared with IMAP; one with the defaults over `blobs` is made if absent. */
+  readonly blobReads?: BlobReadBudget;
   /** One session per maildrop across processes (core/store/maildrop-lock.ts). */
   readonly locks: MaildropLocks;
   /** The login throttle shared with IMAP and the SMTP edge (core/auth-throttle.ts). */
@@ -62,7 +65,7 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
     services: {
       directory: options.directory,
       store: options.store,
-      blobs: options.blobs,
+      blobReads: options.blobReads ?? new BlobReadBudget(options.blobs),
       locks: options.locks,
       throttle: options.throttle,
       log,

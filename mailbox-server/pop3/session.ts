@@ -3,6 +3,7 @@
 // answers go out in order), and owns the socket, the STLS upgrade and the maildrop lease.
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import type { BlobReads } from '../../core/blob-read-budget.ts';
 import type { ConnectionSlot } from '../../core/connections-per-address.ts';
 import { HANDLERS } from './commands/index.ts';
 import { Pop3SyntaxError } from './commands/arguments.ts';
@@ -61,6 +62,8 @@ export class Pop3Session {
   private loginFailures = 0;
   private timer: NodeJS.Timeout | null = null;
   private loginDeadline: NodeJS.Timeout | null;
+  /** One RETR or TOP at a time per session; the budget bounds the process. */
+  private readonly blobs: BlobReads;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly remoteAddress: string;
   /** Settles once the socket is gone and the lease (if any) released. */
@@ -77,6 +80,7 @@ export class Pop3Session {
     this.tls = tls;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.reader = new Pop3LineReader(options.limits.line);
+    this.blobs = options.services.blobReads.forSession();
     this.context = this.makeContext();
     this.loginDeadline = setTimeout(() => void this.close(err('Autologout: no login in time')), options.limits.loginDeadlineMs);
     this.attach(socket);
@@ -240,6 +244,7 @@ export class Pop3Session {
     const { services, secureContext, loopbackIsRemote } = this.options;
     return {
       services,
+      blobs: this.blobs,
       get connection() {
         return {
           remoteAddress: session.remoteAddress,

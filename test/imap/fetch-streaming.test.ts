@@ -4,10 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { BlobStore } from '../../core/blobs.ts';
 import { STREAM_ABOVE_OCTETS } from '../../mailbox-server/imap/fetch-response.ts';
+import { BulkClient, literals } from './helpers/bulk-client.ts';
 import { ALICE, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 
 const MB = 1024 * 1024;
@@ -48,83 +48,6 @@ class SpyBlobs {
     source.on('error', (err) => counted.destroy(err));
     counted.on('close', () => source.destroy());
     return counted;
-  }
-}
-
-/** A client that keeps a big response as a list of chunks (no re-concatenation per packet) and can stall. */
-class BulkClient {
-  private chunks: Buffer[] = [];
-  private received = 0;
-  private tail = '';
-  private waiter: (() => void) | null = null;
-  closed = false;
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.chunks.push(d);
-      this.received += d.length;
-      this.tail = (this.tail + d.toString('latin1')).slice(-256);
-      this.waiter?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.waiter?.();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static async login(port: number): Promise<BulkClient> {
-    const socket = connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const client = new BulkClient(socket);
-    await client.exchange(null, /\r\n$/);
-    await client.exchange(`l LOGIN ${ALICE.user} ${ALICE.password}`, /l OK[^\r\n]*\r\n$/);
-    await client.exchange('s SELECT INBOX', /s OK[^\r\n]*\r\n$/);
-    return client;
-  }
-
-  get bytesReceived(): number {
-    return this.received;
-  }
-
-  /** Sends `line` and collects everything until the tail matches `end` (or the connection closes). */
-  async exchange(line: string | null, end: RegExp, timeoutMs = 30_000): Promise<Buffer> {
-    if (line !== null) this.socket.write(`${line}\r\n`);
-    const deadline = Date.now() + timeoutMs;
-    while (!end.test(this.tail) && !this.closed) {
-      if (Date.now() > deadline) throw new Error(`no answer to ${line}: ${JSON.stringify(this.tail.slice(-100))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 500);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.waiter = null;
-    }
-    const all = Buffer.concat(this.chunks);
-    this.chunks = [];
-    this.tail = '';
-    return all;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-/** The literals of one FETCH response, in order: `{n}\r\n` then n octets each. */
-function literals(response: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let at = 0;
-  for (;;) {
-    const open = response.indexOf('{', at);
-    if (open === -1) return out;
-    const close = response.indexOf('}\r\n', open);
-    const n = Number(response.subarray(open + 1, close).toString('latin1'));
-    if (close === -1 || !Number.isInteger(n)) return out;
-    out.push(response.subarray(close + 3, close + 3 + n));
-    at = close + 3 + n;
   }
 }
 
@@ -174,7 +97,7 @@ describe('FETCH streams large bodies', () => {
     assert.ok(spy.ranges.every((n) => n <= STREAM_ABOVE_OCTETS), `buffered reads: ${JSON.stringify(spy.ranges)}`);
 
   test('BODY.PEEK[] of the 20 MB message is byte-exact and streamed, not buffered', async (t) => {
-    const client = await BulkClient.login(port);
+    const client = await BulkClient.login(port, ALICE);
     t.after(() => client.close());
     reset();
     const response = await client.exchange('f UID FETCH 1 (BODY.PEEK[])', taggedOk('f'));
@@ -188,7 +111,7 @@ describe('FETCH streams large bodies', () => {
   });
 
   test('the attachment in 4 MB partials (BODY[2]<n.m>) and RFC822 agree with the stored bytes', async (t) => {
-    const client = await BulkClient.login(port);
+    const client = await BulkClient.login(port, ALICE);
     t.after(() => client.close());
     reset();
     const chunk = 4 * MB;
@@ -211,7 +134,7 @@ describe('FETCH streams large bodies', () => {
   });
 
   test('back-pressure: a client that stops reading stalls the S3 read; it still gets every byte', async (t) => {
-    const client = await BulkClient.login(port);
+    const client = await BulkClient.login(port, ALICE);
     t.after(() => client.close());
     reset();
     client.socket.pause();
@@ -243,7 +166,7 @@ describe('FETCH streams large bodies', () => {
   });
 
   test('a blob that fails mid-literal closes that connection (no BYE can be sent inside a literal); others go on', async (t) => {
-    const victim = await BulkClient.login(port);
+    const victim = await BulkClient.login(port, ALICE);
     const bystander = await RawImap.connect(port);
     t.after(() => {
       victim.close();

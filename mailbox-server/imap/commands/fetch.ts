@@ -15,7 +15,7 @@ const setsSeen = (a: FetchAttribute) => (a.kind === 'BODY[]' && !a.peek) || a.ki
 
 export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
   const { view } = state;
-  const { store, blobs } = ctx.services;
+  const { store } = ctx.services;
   // Other sessions' changes first, so the flags we answer with are current (no EXPUNGE unless UID FETCH).
   await ctx.syncSelected(command.uid);
   if (command.changedSince !== null) ctx.enabled.add('CONDSTORE');
@@ -46,18 +46,24 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
       const item = items.get(uid) ?? null;
       // Expunged by another session since our last look: RFC 3501 lets us leave it out.
       if (!current || (withItems && !item)) continue;
-      const parts = await renderFetch(blobs, current, item, attributes, options);
-      // "* n FETCH (...)": bodies above a few KiB stream from S3 straight into the literal.
-      // One write per run of bytes: with TCP_NODELAY every write can be its own segment.
+      const parts = await renderFetch(ctx.blobs, current, item, attributes, options);
+      // "* n FETCH (...)": body data is read from S3 in the order it is written, one read at a time,
+      // bodies above a few KiB streamed straight into the literal. One write per run of bytes: with
+      // TCP_NODELAY every write can be its own segment.
       let bytes: Buffer[] = [Buffer.from(`* ${view.msnOf(uid)} FETCH `)];
+      let started = false;
       for (const part of parts) {
         if (!(part instanceof BlobLiteral)) {
           bytes.push(part);
           continue;
         }
+        // The response's first read opens before anything of it is written, so its failure can
+        // still be answered NO; later ones fail inside the response and cost the connection.
+        const source = started ? part.open : await part.open();
         await ctx.send(Buffer.concat(bytes));
         bytes = [];
-        await ctx.sendLiteralData(part.source, part.length);
+        started = true;
+        await ctx.sendLiteralData(source, part.length);
       }
       bytes.push(Buffer.from('\r\n'));
       await ctx.send(Buffer.concat(bytes));

@@ -14,7 +14,8 @@ const charsets = new Set(['UTF-8', 'US-ASCII']);
 export async function search(command: CommandOf<'SEARCH'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
   if (command.charset !== null && !charsets.has(command.charset.toUpperCase())) throw no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
   const { view } = state;
-  const { store, blobs } = ctx.services;
+  const { store } = ctx.services;
+  const { blobs } = ctx;
   await ctx.syncSelected(command.uid);
   const uids = view.allUids();
   const scope = { exists: uids.length, maxUid: uids[uids.length - 1] ?? 0 };
@@ -32,6 +33,7 @@ export async function search(command: CommandOf<'SEARCH'>, ctx: CommandContext, 
   for (let i = 0; i < undecided.length; i += SEARCH_BATCH) {
     const batch = undecided.slice(i, i + SEARCH_BATCH);
     const items = new Map<number, MessageItem>((await store.getMessages(view.mailbox.id, batch.map((s) => s.state.uid))).map((m) => [m.uid, m]));
+    // As many reads at once as the session's share of the S3 read budget lets through.
     await Promise.all(
       batch.map(async (subject) => {
         const item = items.get(subject.state.uid);

@@ -13,7 +13,7 @@ export async function sendMessage(ctx: Pop3Context, message: MaildropMessage, st
   const range = topLines === 0 ? { start: 0, end: headerOctets } : undefined;
   let source;
   try {
-    source = await ctx.services.blobs.getStream(message.blobKey, range);
+    source = await ctx.blobs.getStream(message.blobKey, range);
   } catch (err) {
     ctx.services.log.error('pop3.blob-read-failed', { blobKey: message.blobKey, err });
     throw new Pop3Error('Message temporarily unavailable', 'SYS/TEMP');
