@@ -17,7 +17,7 @@ import { type ImapWireLimits } from './wire/limits.ts';
 import { ParseError } from './wire/parse-error.ts';
 import { parseCommand, type ParserOptions } from './wire/parser.ts';
 import { ImapCommandReader, type ImapReaderEvent } from './wire/reader.ts';
-import { continuation, statusLine } from './wire/writer.ts';
+import { continuation, statusLine, withoutNul } from './wire/writer.ts';
 
 export interface ImapSessionLimits {
   /**
@@ -344,7 +344,8 @@ export class ImapSession {
         // source's end (the range is exactly the literal): an S3 response read to its end hands
         // its connection back to the pool, one destroyed early costs a new connection.
         if (this.closed || left === 0) break;
-        const chunk = data.length > left ? data.subarray(0, left) : data;
+        // RFC 3501 §9: no NUL inside a literal (see withoutNul).
+        const chunk = withoutNul(data.length > left ? data.subarray(0, left) : data);
         left -= chunk.length;
         if (!this.socket.write(chunk) && !this.closed) await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
       }

@@ -2,6 +2,8 @@
 // RFC 4315 APPENDUID. The blob goes to S3 under a fresh raw key first, then the message item with
 // its MIME index is filed, as the inbound path does; APPENDLIMIT is enforced by the wire reader.
 // An account whose quota the message would pass gets NO [OVERQUOTA] (RFC 9208 §4.3, RFC 5530 §3).
+// A message with NUL octets gets NO [UNKNOWN-CTE]: RFC 3501 §9 keeps NUL out of literals, and
+// RFC 3516 §4.4 answers so when the mailbox cannot store binary content (we offer no BINARY).
 import { randomUUID } from 'node:crypto';
 import { rawBlobKey } from '../../../core/blobs.ts';
 import { indexMessage } from '../../../core/mime/index.ts';
@@ -28,6 +30,7 @@ export async function requireQuotaRoom(ctx: CommandContext, account: string, byt
 export async function append(command: CommandOf<'APPEND'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   const target = await resolveMailbox(ctx, state.account, command.mailbox, 'TRYCREATE');
   if (command.message.length === 0) throw no('Empty message', 'CANNOT');
+  if (command.message.includes(0)) throw no('NUL octets must be sent in a Content-Transfer-Encoding (RFC 2045)', 'UNKNOWN-CTE');
   await requireQuotaRoom(ctx, state.account, command.message.length);
   const now = new Date();
   const id = randomUUID();

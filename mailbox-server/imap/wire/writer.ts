@@ -34,8 +34,23 @@ function isQuotable(bytes: Buffer): boolean {
   return true;
 }
 
+/**
+ * Literal data without NUL. RFC 3501 §9 (and RFC 9051 §9): a literal is `*CHAR8`, and CHAR8 is
+ * any octet except NUL; only BINARY's literal8 (RFC 3516) may carry NUL, and we do not offer it.
+ * APPEND refuses NUL at input, but mail from the MX may contain it (RFC 5321 does not stop a
+ * sender). Such data is served with each NUL replaced by 0x80, as Dovecot does: the replacement
+ * keeps the octet count, which is announced (from the part map, RFC822.SIZE) before a byte is read.
+ */
+export function withoutNul(bytes: Buffer): Buffer {
+  let at = bytes.indexOf(0);
+  if (at === -1) return bytes;
+  const copy = Buffer.from(bytes);
+  for (; at !== -1; at = copy.indexOf(0, at + 1)) copy[at] = 0x80;
+  return copy;
+}
+
 function literalBytes(bytes: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`{${bytes.length}}\r\n`), bytes]);
+  return Buffer.concat([Buffer.from(`{${bytes.length}}\r\n`), withoutNul(bytes)]);
 }
 
 /** string = quoted / literal, chosen by content. */

@@ -15,7 +15,7 @@ export class BulkClient {
     socket.on('data', (d: Buffer) => {
       this.chunks.push(d);
       this.received += d.length;
-      this.tail = (this.tail + d.toString('latin1')).slice(-256);
+      this.tail = (this.tail + d.toString('latin1')).slice(-1024);
       this.waiter?.();
     });
     socket.on('close', () => {

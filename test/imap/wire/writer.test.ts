@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  atom, bodyNonExtensibleValue, bodyStructureValue, continuation, encodeString, envelopeValue, Literal, serialize, statusLine, untagged,
+  atom, bodyNonExtensibleValue, bodyStructureValue, continuation, encodeString, envelopeValue, Literal, serialize, statusLine, untagged, withoutNul,
 } from '../../../mailbox-server/imap/wire/writer.ts';
 import type { BodyPart, Envelope, SinglePart } from '../../../core/mime/types.ts';
 
@@ -80,4 +80,14 @@ test('BODYSTRUCTURE extension data: md5, disposition, language, location; messag
   );
   const empty: BodyPart = { kind: 'multipart', offsets, type: 'multipart', subtype: 'mixed', params: [], disposition: null, language: null, location: null, parts: [] };
   assert.equal(serialize(bodyNonExtensibleValue(empty)).toString(), '(("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 0 0) "mixed")');
+});
+
+test('RFC 3501 §9 CHAR8: no NUL inside a literal; each becomes 0x80 and the count stays', () => {
+  assert.deepEqual(serialize(new Literal(Buffer.from('a\0b\0', 'latin1'))), Buffer.from('{4}\r\na\x80b\x80', 'latin1'));
+  assert.deepEqual(encodeString(Buffer.from('x\0y', 'latin1')), Buffer.from('{3}\r\nx\x80y', 'latin1'));
+  const clean = Buffer.from('no nul here');
+  assert.equal(withoutNul(clean), clean, 'no copy when there is nothing to replace');
+  const dirty = Buffer.from([0, 1, 0]);
+  assert.deepEqual(withoutNul(dirty), Buffer.from([0x80, 1, 0x80]));
+  assert.deepEqual(dirty, Buffer.from([0, 1, 0]), 'the input is not changed');
 });
