@@ -79,8 +79,17 @@ export class BlobLiteral {
   ) {}
 }
 
-/** A FETCH response as written: bytes, with streamed literal data in between. */
-export type FetchResponsePart = Buffer | BlobLiteral;
+/**
+ * A literal computed from a read of the blob (HEADER.FIELDS): its length is known only once it
+ * is read and filtered, so the read is made when the literal's turn to be written comes, and
+ * only one such result is held at a time however many a FETCH names.
+ */
+export class ComputedLiteral {
+  constructor(readonly compute: () => Promise<Buffer>) {}
+}
+
+/** A FETCH response as written: bytes, with literal data read from the blob in between. */
+export type FetchResponsePart = Buffer | BlobLiteral | ComputedLiteral;
 
 /** Bytes [start, end) of the blob, read when written: small ones whole, larger ones as a stream. */
 function blobValue(blobs: BlobReader, key: string, start: number, end: number): Literal | BlobLiteral {
@@ -90,17 +99,19 @@ function blobValue(blobs: BlobReader, key: string, start: number, end: number): 
 }
 
 /** BODY[section]<partial>: one ranged read of the blob through the part map (HEADER.FIELDS filters a capped read). */
-async function sectionValue(blobs: BlobReader, message: MessageItem, attribute: Pick<BodyAttribute, 'section' | 'partial'>): Promise<Literal | BlobLiteral> {
+function sectionValue(blobs: BlobReader, message: MessageItem, attribute: Pick<BodyAttribute, 'section' | 'partial'>): Literal | BlobLiteral | ComputedLiteral {
   const range: ByteRange | null = sectionRange(message.index, specOf(attribute.section));
   if (!range) return new Literal(Buffer.alloc(0));
   const partial = attribute.partial;
   const text = attribute.section.text;
   if (text?.kind === 'HEADER.FIELDS') {
-    let header = await blobs.getRange(message.blobKey, range.start, Math.min(range.end, range.start + MAX_FILTERED_HEADER_OCTETS));
-    // Cut at the last whole line, so a field split by the cap is not half-matched.
-    if (range.end - range.start > MAX_FILTERED_HEADER_OCTETS) header = header.subarray(0, header.lastIndexOf(0x0a) + 1);
-    const filtered = filterHeaderFields(header, text.fields, text.not);
-    return new Literal(partial ? filtered.subarray(partial.offset, partial.offset + partial.length) : filtered);
+    return new ComputedLiteral(async () => {
+      let header = await blobs.getRange(message.blobKey, range.start, Math.min(range.end, range.start + MAX_FILTERED_HEADER_OCTETS));
+      // Cut at the last whole line, so a field split by the cap is not half-matched.
+      if (range.end - range.start > MAX_FILTERED_HEADER_OCTETS) header = header.subarray(0, header.lastIndexOf(0x0a) + 1);
+      const filtered = filterHeaderFields(header, text.fields, text.not);
+      return partial ? filtered.subarray(partial.offset, partial.offset + partial.length) : filtered;
+    });
   }
   if (!partial) return blobValue(blobs, message.blobKey, range.start, range.end);
   // RFC 3501 §6.4.5: a partial past the end gives an empty string, one running past it is cut short.
@@ -118,19 +129,19 @@ const stateOnly = new Set<FetchAttribute['kind']>(['UID', 'FLAGS', 'INTERNALDATE
 
 export const needsMessageItem = (attributes: readonly FetchAttribute[]) => attributes.some((a) => !stateOnly.has(a.kind));
 
-/** The parenthesised list of one FETCH response; `state` carries the flags after any implicit \Seen. */
-export async function renderFetch(
+/** The parenthesised list of one FETCH response; `state` carries the flags after any implicit \Seen. Reads nothing. */
+export function renderFetch(
   blobs: BlobReader,
   state: MessageState,
   /** The stored item; needed unless every attribute is answered from the state. */
   item: MessageItem | null,
   attributes: readonly FetchAttribute[],
   options: RenderOptions,
-): Promise<FetchResponsePart[]> {
+): FetchResponsePart[] {
   const message = item ?? ({ ...state, blobKey: '', index: null } as unknown as MessageItem);
   const { flags, modSeq } = state;
-  const items: Array<readonly [string, ImapValue | BlobLiteral]> = [];
-  const push = (name: string, value: ImapValue | BlobLiteral) => items.push([name, value]);
+  const items: Array<readonly [string, ImapValue | BlobLiteral | ComputedLiteral]> = [];
+  const push = (name: string, value: ImapValue | BlobLiteral | ComputedLiteral) => items.push([name, value]);
   const kinds = new Set(attributes.map((a) => a.kind));
   // RFC 3501 §6.4.8: UID FETCH responses always include UID; RFC 7162 §3.2.4: MODSEQ with CONDSTORE.
   if (options.uid && !kinds.has('UID')) push('UID', message.uid);
@@ -161,29 +172,32 @@ export async function renderFetch(
         push('BODY', bodyNonExtensibleValue(message.index.body));
         break;
       case 'RFC822':
-        push('RFC822', await sectionValue(blobs, message, { section: { part: [], text: null }, partial: null }));
+        push('RFC822', sectionValue(blobs, message, { section: { part: [], text: null }, partial: null }));
         break;
       case 'RFC822.HEADER':
-        push('RFC822.HEADER', await sectionValue(blobs, message, { section: { part: [], text: { kind: 'HEADER' } }, partial: null }));
+        push('RFC822.HEADER', sectionValue(blobs, message, { section: { part: [], text: { kind: 'HEADER' } }, partial: null }));
         break;
       case 'RFC822.TEXT':
-        push('RFC822.TEXT', await sectionValue(blobs, message, { section: { part: [], text: { kind: 'TEXT' } }, partial: null }));
+        push('RFC822.TEXT', sectionValue(blobs, message, { section: { part: [], text: { kind: 'TEXT' } }, partial: null }));
         break;
       case 'BODY[]': {
         const name = `BODY[${sectionName(attribute.section)}]${attribute.partial ? `<${attribute.partial.offset}>` : ''}`;
-        push(name, await sectionValue(blobs, message, attribute));
+        push(name, sectionValue(blobs, message, attribute));
         break;
       }
     }
   }
   if (options.modseq && !kinds.has('MODSEQ')) push('MODSEQ', [modSeq]);
-  // msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP ...) ")"; a streamed literal splits the bytes.
+  // msg-att = "(" (msg-att-dynamic / msg-att-static) *(SP ...) ")"; a literal read from the blob splits the bytes.
   const parts: FetchResponsePart[] = [];
   let pending: Buffer[] = [Buffer.from('(')];
   items.forEach(([name, value], i) => {
     pending.push(Buffer.from(`${i > 0 ? ' ' : ''}${name} `, 'latin1'));
     if (value instanceof BlobLiteral) {
       pending.push(Buffer.from(`{${value.length}}\r\n`));
+      parts.push(Buffer.concat(pending), value);
+      pending = [];
+    } else if (value instanceof ComputedLiteral) {
       parts.push(Buffer.concat(pending), value);
       pending = [];
     } else {

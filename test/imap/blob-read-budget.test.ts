@@ -159,6 +159,18 @@ describe('one FETCH of 200 large body items', () => {
     assert.equal(budget.busy, 0, 'every slot released');
   });
 
+  test('200 HEADER.FIELDS items: each read and filtered when its turn comes, one read open at a time', async (t) => {
+    const alice = await BulkClient.login(port, ALICE);
+    t.after(() => alice.close());
+    blobs.mostOpen = blobs.open;
+    const items = Array.from({ length: 200 }, (_, i) => (i % 2 ? 'BODY.PEEK[HEADER.FIELDS (SUBJECT)]' : 'BODY.PEEK[HEADER.FIELDS (FROM)]<0.10>')).join(' ');
+    const response = await alice.exchange(`h FETCH 1 (${items})`, taggedOk('h'));
+    const values = literals(response).map((b) => b.toString('latin1'));
+    assert.equal(values.length, 200);
+    assert.deepEqual(new Set(values), new Set(['Subject: big\r\n\r\n', 'From: Caro']));
+    assert.ok(blobs.mostOpen <= 1, `reads open at once: ${blobs.mostOpen}`);
+  });
+
   test('POP3 RETR draws on the same budget: it waits while IMAP holds the process\'s slots, then proceeds', async (t) => {
     const tight = new BlobReadBudget(blobs, { perProcess: 1, perSession: 1 });
     const imapPort = (await w.startServer({ blobs, blobReads: tight })).ports.imap!;

@@ -3,13 +3,16 @@
 // the new flags go out in the same FETCH response.
 import type { MessageItem, MessageState } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
-import { BlobLiteral, needsMessageItem, renderFetch } from '../fetch-response.ts';
+import { BlobLiteral, ComputedLiteral, needsMessageItem, renderFetch } from '../fetch-response.ts';
 import { resolveMessageSet } from '../message-set.ts';
 import type { SelectedState } from '../state.ts';
 import type { FetchAttribute } from '../wire/ast.ts';
+import { Literal, serialize } from '../wire/writer.ts';
 
 /** Messages read per batch: bounds memory on FETCH 1:* of a large mailbox. */
 const FETCH_BATCH = 50;
+/** Response bytes gathered before they are written: one write per run, but never a whole large response. */
+const MAX_GATHERED_OCTETS = 64 * 1024;
 
 const setsSeen = (a: FetchAttribute) => (a.kind === 'BODY[]' && !a.peek) || a.kind === 'RFC822' || a.kind === 'RFC822.TEXT';
 
@@ -46,15 +49,36 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
       const item = items.get(uid) ?? null;
       // Expunged by another session since our last look: RFC 3501 lets us leave it out.
       if (!current || (withItems && !item)) continue;
-      const parts = await renderFetch(ctx.blobs, current, item, attributes, options);
+      const parts = renderFetch(ctx.blobs, current, item, attributes, options);
       // "* n FETCH (...)": body data is read from S3 in the order it is written, one read at a time,
       // bodies above a few KiB streamed straight into the literal. One write per run of bytes: with
       // TCP_NODELAY every write can be its own segment.
       let bytes: Buffer[] = [Buffer.from(`* ${view.msnOf(uid)} FETCH `)];
+      let gathered = 0;
       let started = false;
       for (const part of parts) {
-        if (!(part instanceof BlobLiteral)) {
+        if (Buffer.isBuffer(part)) {
           bytes.push(part);
+          continue;
+        }
+        if (part instanceof ComputedLiteral) {
+          let data: Buffer;
+          try {
+            data = await part.compute();
+          } catch (err) {
+            // Part of this response is out: a NO now would be read as its continuation.
+            if (started) ctx.close();
+            throw err;
+          }
+          const literal = serialize(new Literal(data));
+          bytes.push(literal);
+          gathered += literal.length;
+          if (gathered > MAX_GATHERED_OCTETS) {
+            await ctx.send(Buffer.concat(bytes));
+            bytes = [];
+            gathered = 0;
+            started = true;
+          }
           continue;
         }
         // The response's first read opens before anything of it is written, so its failure can
@@ -62,6 +86,7 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
         const source = started ? part.open : await part.open();
         await ctx.send(Buffer.concat(bytes));
         bytes = [];
+        gathered = 0;
         started = true;
         await ctx.sendLiteralData(source, part.length);
       }
