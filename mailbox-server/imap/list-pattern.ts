@@ -8,11 +8,20 @@ import { DELIMITER } from '../../core/store/mailbox-names.ts';
 type PatternStep = { readonly kind: 'char'; readonly char: string } | { readonly kind: 'any' } | { readonly kind: 'level' };
 
 export class MailboxPattern {
+  // Scratch space for `matches`, allocated once per pattern (LIST tests thousands of names).
+  private active: Int32Array;
+  private next: Int32Array;
+  private readonly stamp: Int32Array;
+
   private constructor(
     private readonly steps: readonly PatternStep[],
     /** Each literal step consumes one character: a shorter name cannot match. */
     private readonly literalCount: number,
-  ) {}
+  ) {
+    this.active = new Int32Array(steps.length + 1);
+    this.next = new Int32Array(steps.length + 1);
+    this.stamp = new Int32Array(steps.length + 1);
+  }
 
   /**
    * The pattern as LIST sees it: the reference joined to the pattern (RFC 3501 §6.3.8), with a
@@ -46,9 +55,9 @@ export class MailboxPattern {
     const end = steps.length;
     // The states reached so far, deduplicated per character by stamping them with its position.
     // State i: steps [0, i) have matched the characters read so far.
-    let active = new Int32Array(end + 1);
-    let next = new Int32Array(end + 1);
-    const stamp = new Int32Array(end + 1).fill(-2);
+    let active = this.active;
+    let next = this.next;
+    const stamp = this.stamp.fill(-2);
     let count = this.reach(active, 0, 0, stamp, -1);
     for (let at = 0; at < name.length; at++) {
       const char = name[at]!;
@@ -67,6 +76,7 @@ export class MailboxPattern {
       [active, next] = [next, active];
       count = reached;
     }
+    [this.active, this.next] = [active, next];
     for (let k = 0; k < count; k++) if (active[k] === end) return true;
     return false;
   }
