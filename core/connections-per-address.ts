@@ -2,6 +2,9 @@
 // connections (or, before login, all of its memory). The SMTP edge counts every session; the
 // mailbox server counts IMAP and POP3 connections together until they log in.
 
+/** Connections one address may hold at once: SMTP sessions at the edge, unauthenticated IMAP+POP3 ones. */
+export const DEFAULT_CONNECTIONS_PER_ADDRESS = 20;
+
 /** A counted connection: release it once, when it ends (or stops being counted, e.g. after login). */
 export interface ConnectionSlot {
   /** Idempotent. */

@@ -17,10 +17,10 @@ import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
-import { ConnectionsPerAddress } from '../core/connections-per-address.ts';
+import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../core/connections-per-address.ts';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
-import { DEFAULT_PRE_LOGIN_CONNECTIONS_PER_ADDRESS, startImapServer, type ImapListener } from './imap/server.ts';
+import { startImapServer, type ImapListener } from './imap/server.ts';
 import { startPop3Server } from './pop3/server.ts';
 
 const port = z.coerce.number().int().min(-1).max(65535);
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   // cannot alternate between them.
   const throttle = new AuthThrottleCache();
   // Unauthenticated connections per client address, counted across IMAP and POP3 together.
-  const preLoginConnections = new ConnectionsPerAddress(DEFAULT_PRE_LOGIN_CONNECTIONS_PER_ADDRESS);
+  const preLoginConnections = new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS);
   // S3 reads in flight (FETCH bodies, SEARCH texts, RETR/TOP), per session and for the process
   // as a whole, kept below the S3 client's socket pool so no session can take all of it.
   const blobReads = new BlobReadBudget(blobs);

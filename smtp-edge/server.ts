@@ -5,7 +5,7 @@ import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions,
 import { addressKey, parseAddress } from '../core/addresses.ts';
 import { AuthThrottleCache, type AuthThrottleOptions } from '../core/auth-throttle.ts';
 import type { BlobStore } from '../core/blobs.ts';
-import { ConnectionsPerAddress, type ConnectionSlot } from '../core/connections-per-address.ts';
+import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS, type ConnectionSlot } from '../core/connections-per-address.ts';
 import type { MailConfig } from '../core/config.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
 import type { QueueSender } from '../core/queues.ts';
@@ -53,7 +53,7 @@ export interface SmtpEdgeLimits {
 }
 
 export const DEFAULT_LIMITS: SmtpEdgeLimits = {
-  maxConnectionsPerIp: 20,
+  maxConnectionsPerIp: DEFAULT_CONNECTIONS_PER_ADDRESS,
   maxClients: 1000,
   idleTimeoutMs: 5 * 60_000,
   // RFC 5321 §4.5.3.1.4 allows 512 octets plus what extensions add (SIZE, BODY, SMTPUTF8, DSN)

@@ -7,7 +7,7 @@ import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { TlsCredentials } from '../../core/tls.ts';
 import { AuthThrottleCache } from '../../core/auth-throttle.ts';
-import { ConnectionsPerAddress } from '../../core/connections-per-address.ts';
+import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../../core/connections-per-address.ts';
 import type { ImapServices } from './context.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
 import { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
@@ -61,9 +61,6 @@ export interface ImapServer {
   close(): Promise<void>;
 }
 
-/** Unauthenticated connections one address may hold at once, as the SMTP edge allows sessions. */
-export const DEFAULT_PRE_LOGIN_CONNECTIONS_PER_ADDRESS = 20;
-
 export async function startImapServer(options: ImapServerOptions): Promise<ImapServer> {
   const wire: ImapWireLimits = { ...defaultImapWireLimits, ...options.limits?.wire };
   const limits: ImapSessionLimits = {
@@ -73,7 +70,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     wire,
     preLoginWire: { ...preLoginImapWireLimits, ...options.limits?.preLoginWire },
   };
-  const preLoginConnections = options.preLoginConnections ?? new ConnectionsPerAddress(DEFAULT_PRE_LOGIN_CONNECTIONS_PER_ADDRESS);
+  const preLoginConnections = options.preLoginConnections ?? new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS);
   const log = options.log ?? silentLog;
   const services: ImapServices = {
     store: options.store,

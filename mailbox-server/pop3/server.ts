@@ -6,7 +6,7 @@ import type { TlsCredentials } from '../../core/tls.ts';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
-import { ConnectionsPerAddress } from '../../core/connections-per-address.ts';
+import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../../core/connections-per-address.ts';
 import { BlobReadBudget } from '../../core/blob-read-budget.ts';
 import type { LoginThrottle, Pop3Blobs } from './context.ts';
 import type { MaildropStore } from './maildrop.ts';
@@ -23,7 +23,7 @@ export interface Pop3ServerOptions {
   readonly locks: MaildropLocks;
   /** The login throttle shared with IMAP and the SMTP edge (core/auth-throttle.ts). */
   readonly throttle: LoginThrottle;
-  /** Unauthenticated connections per client address, shared with IMAP; one with a cap of 20 is made if absent. */
+  /** Unauthenticated connections per client address, shared with IMAP; one with the default cap is made if absent. */
   readonly preLoginConnections?: ConnectionsPerAddress;
   readonly tls: TlsCredentials;
   /** Address to listen on; default loopback. */
@@ -60,7 +60,7 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
   const log = options.log ?? silentLog;
   const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const sessions = new Set<Pop3Session>();
-  const preLoginConnections = options.preLoginConnections ?? new ConnectionsPerAddress(20);
+  const preLoginConnections = options.preLoginConnections ?? new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS);
   const sessionOptions = {
     services: {
       directory: options.directory,
