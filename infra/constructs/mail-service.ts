@@ -69,9 +69,12 @@ export class MailService extends Construct {
 
     // Only the load balancer may reach the tasks. With client IP preservation the packets carry the
     // client's address, and a rule naming the load balancer's security group still admits them.
+    // Both ends need a rule: AWS applies the load balancer group's *outbound* rules to health checks
+    // and forwarded traffic (Elastic Load Balancing, Network Load Balancers: security groups), and
+    // that group allows nothing out by default. Health checks use the traffic port (no HealthCheckPort).
     this.securityGroup = new ec2.SecurityGroup(this, 'Tasks', { vpc, description: `${id} tasks: mail ports from the load balancer only`, allowAllOutbound: true });
     for (const p of props.ports) {
-      this.securityGroup.addIngressRule(props.loadBalancerSecurityGroup, ec2.Port.tcp(p.container), `${p.listener} -> ${p.container} from the load balancer`);
+      this.securityGroup.connections.allowFrom(props.loadBalancerSecurityGroup, ec2.Port.tcp(p.container), `${p.listener} -> ${p.container} from the load balancer`);
     }
 
     this.service = new ecs.FargateService(this, 'Service', {
