@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../../infra/app.ts';
 import { bundleService } from '../../infra/images/bundle.ts';
 import { ENTRY_POINTS } from '../../infra/service-contract.ts';
-import { fullStack } from './synth.ts';
+import { fullStack, resourcesOfType } from './synth.ts';
 
 interface Stage { from: string; lines: string[] }
 
@@ -24,12 +24,54 @@ function stages(dockerfile: string): Stage[] {
   return out;
 }
 
+interface ImageAssets { dockerImages: Record<string, { source: { directory: string; dockerFile?: string } }> }
+const imageAssets = (): ImageAssets => JSON.parse(fs.readFileSync(path.join(fullStack().outdir, 'Mail.assets.json'), 'utf8')) as ImageAssets;
+
 /** Staged Docker build contexts of the synthesised app, by Dockerfile path. */
 function stagedContexts(): Map<string, string> {
   const { outdir } = fullStack();
-  const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'Mail.assets.json'), 'utf8')) as { dockerImages: Record<string, { source: { directory: string; dockerFile?: string } }> };
-  return new Map(Object.values(manifest.dockerImages).map((i) => [i.source.dockerFile ?? 'Dockerfile', path.join(outdir, i.source.directory)]));
+  return new Map(Object.values(imageAssets().dockerImages).map((i) => [i.source.dockerFile ?? 'Dockerfile', path.join(outdir, i.source.directory)]));
 }
+
+/** The paths a stage declares with VOLUME, in either form (`VOLUME /a /b`, `VOLUME ["/a"]`). */
+function volumes(stage: Stage): string[] {
+  return stage.lines.filter((l) => /^VOLUME\s/i.test(l)).flatMap((l) => {
+    const args = l.slice('VOLUME'.length).trim();
+    return args.startsWith('[') ? (JSON.parse(args) as string[]) : args.split(/\s+/);
+  }).map((v) => path.posix.normalize(v).replace(/(.)\/$/, '$1'));
+}
+
+// ECS creates a task volume mounted into a container as root-owned 0755, unless the image declares
+// VOLUME at that path; then the volume starts as a copy of the image's directory, with its owner and
+// mode (Amazon ECS developer guide, "Bind mounts": exposing a path from a Dockerfile VOLUME). With a
+// read-only root and a non-root USER, an undeclared mount is a directory the service cannot write.
+describe('task volumes of read-only containers', () => {
+  it('are declared as VOLUME in the image the container runs', () => {
+    const { json } = fullStack();
+    const assets = imageAssets().dockerImages;
+    let checked = 0;
+    for (const [taskId, task] of resourcesOfType(json, 'AWS::ECS::TaskDefinition')) {
+      for (const container of task.ContainerDefinitions) {
+        if (container.ReadonlyRootFilesystem !== true) continue;
+        const image = JSON.stringify(container.Image);
+        const hash = Object.keys(assets).find((h) => image.includes(`:${h}"`));
+        assert.ok(hash, `${taskId}: the container runs an image built from this repository`);
+        const dockerfile = assets[hash]!.source.dockerFile ?? 'Dockerfile';
+        const declared = volumes(stages(path.join(REPO_ROOT, dockerfile)).at(-1)!);
+        for (const mount of container.MountPoints ?? []) {
+          assert.ok(declared.includes(mount.ContainerPath), `${taskId} mounts ${mount.ContainerPath}; ${dockerfile} must declare VOLUME ${mount.ContainerPath}`);
+          checked += 1;
+        }
+      }
+    }
+    assert.ok(checked >= 2, 'both services mount a scratch volume');
+  });
+
+  it('reads both VOLUME forms (the check can fail)', () => {
+    assert.deepEqual(volumes({ from: 'x', lines: ['VOLUME /tmp/ /var/run', 'VOLUME ["/data"]', 'USER node'] }), ['/tmp', '/var/run', '/data']);
+    assert.deepEqual(volumes({ from: 'x', lines: ['USER node'] }), []);
+  });
+});
 
 for (const [component, dockerfile] of [['edge', 'smtp-edge/Dockerfile'], ['mailbox', 'mailbox-server/Dockerfile']] as const) {
   describe(dockerfile, () => {
