@@ -142,6 +142,9 @@ export class MailStack extends Stack {
       allowTagRawBlobs(role, bucket);
       allowReadTable(role, tables.directory); // LOGIN checks the account
       for (const t of ['mailboxes', 'messages', 'blobrefs'] as const) allowReadWriteTable(role, tables[t]);
+      // APPEND, COPY, MOVE and RENAME INBOX file through core/store/mailstore.ts fileMessage, which keeps
+      // an idempotency record per (delivery, mailbox): read it, then record candidate UIDs and the UID.
+      allowItemOperations(role, tables.deliveries, ['GetItem', 'UpdateItem']);
     } else missing('mailbox');
 
     // --- functions ---

@@ -258,12 +258,15 @@ describe('least privilege', () => {
     assert.deepEqual(actions(allowed.filter((s) => mentions(s, stack.queues.queues.inbound.queue))).filter((a) => !a.startsWith('sqs:Get')), ['sqs:SendMessage']);
   });
 
-  it('lets the mailbox server read blobs and the mailbox tables, never send to a queue', () => {
+  it('lets the mailbox server read blobs, the mailbox tables and fileMessage\'s delivery records, never send to a queue', () => {
     const allowed = allowsOf(stack.mailbox!.taskDefinition.taskRole);
     assert.ok(actions(allowed).includes('s3:GetObject'));
     assert.ok(!actions(allowed).some((a) => a.startsWith('sqs:')));
     for (const t of ['mailboxes', 'messages'] as const) assert.ok(allowed.some((s) => mentions(s, stack.storage.tables[t]) && actions([s]).includes('dynamodb:PutItem')), `${t} read/write`);
-    assert.ok(!allowed.some((s) => mentions(s, stack.storage.tables.deliveries)), 'deliveries belong to the inbound function');
+    // APPEND, COPY, MOVE and RENAME INBOX go through fileMessage, whose delivery records make a
+    // retried filing idempotent: items only, never a scan of the outbound records kept there.
+    assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:UpdateItem'], 'fileMessage\'s delivery records');
+    assert.ok(!allowed.some((s) => mentions(s, stack.storage.tables.deliveries) && JSON.stringify(s.Resource).includes('/index/')), 'no index of deliveries');
     assert.ok(!allowed.some((s) => mentions(s, stack.storage.tables.directory) && actions([s]).includes('dynamodb:PutItem')), 'directory is read-only');
   });
 
