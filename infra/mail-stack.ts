@@ -18,7 +18,7 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { Queues } from './constructs/queues.ts';
 import { Storage } from './constructs/storage.ts';
 import { coreEnvironment, outputKeyForEnv } from './environment.ts';
-import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_PORTS, RELAY_ENV, SERVICE_ENV, type Component } from './service-contract.ts';
+import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_ENV, MAILBOX_IDLE_KEEPALIVE_SECONDS, MAILBOX_PORTS, MAILBOX_TCP_IDLE_TIMEOUT_SECONDS, RELAY_ENV, SERVICE_ENV, type Component } from './service-contract.ts';
 import type { DeploymentSettings } from './settings.ts';
 
 export interface MailStackProps extends StackProps {
@@ -128,11 +128,17 @@ export class MailStack extends Stack {
       this.mailbox = new MailService(this, 'MailboxServer', {
         cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
         image: image('mailbox-server/Dockerfile'), ports,
-        environment: { ...serviceEnvironment, [SERVICE_ENV.mailboxHost]: '0.0.0.0' }, secrets: tlsSecrets,
+        environment: {
+          ...serviceEnvironment, [SERVICE_ENV.mailboxHost]: '0.0.0.0',
+          [MAILBOX_ENV.idleKeepaliveSeconds]: String(MAILBOX_IDLE_KEEPALIVE_SECONDS),
+        },
+        secrets: tlsSecrets,
         ...settings.services.mailbox,
         // IMAP sessions (IDLE) live for many minutes: connections, not CPU, fill a task.
         scaleOnConnections: true,
         drainSeconds: 300,
+        // An IDLE client is silent for up to 29 minutes (RFC 2177 §3); the NLB's default 350 s would cut it.
+        tcpIdleTimeoutSeconds: MAILBOX_TCP_IDLE_TIMEOUT_SECONDS,
         logRetentionDays: settings.logRetentionDays,
       });
       const role = this.mailbox.taskDefinition.taskRole;

@@ -41,6 +41,23 @@ export const SERVICE_ENV = {
   mailboxHost: 'MAILBOX_HOST',
 } as const;
 
+/** Environment the mailbox server reads beside the MAIL_* core configuration (mailbox-server/main.ts). */
+export const MAILBOX_ENV = {
+  /** Seconds between `* OK Still here` lines to a client in IDLE; below the listeners' TCP idle timeout. */
+  idleKeepaliveSeconds: 'IMAP_IDLE_KEEPALIVE_SECONDS',
+} as const;
+
+/**
+ * TCP idle timeout of the IMAP and POP3 listeners (NLB listener attribute tcp.idle_timeout.seconds,
+ * 60-6000, default 350: Elastic Load Balancing, "Update the TCP idle timeout for your Network Load
+ * Balancer listener"). Above the 30-minute autologout of RFC 9051 §5.4 / RFC 3501 §5.4, so the
+ * server's BYE, not a silent drop, ends an idle session, and a client re-issuing IDLE every 29
+ * minutes (RFC 2177 §3) keeps its flow even without the server's keepalives.
+ */
+export const MAILBOX_TCP_IDLE_TIMEOUT_SECONDS = 1900;
+/** The mailbox server's IDLE keepalive in the task: far inside the listener timeout above. */
+export const MAILBOX_IDLE_KEEPALIVE_SECONDS = 120;
+
 /** Environment the relay function reads for smarthost delivery. */
 export const RELAY_ENV = {
   smarthostHost: 'MAIL_SMARTHOST_HOST',

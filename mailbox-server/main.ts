@@ -6,6 +6,7 @@
 //   a port of -1 turns that listener off.
 //   TLS_KEY_FILE + TLS_CERT_FILE, or else TLS_DIR caching a self-signed certificate.
 //   IMAP_MAX_APPEND_BYTES (APPENDLIMIT, default MAIL_MAX_MESSAGE_BYTES).
+//   IMAP_IDLE_KEEPALIVE_SECONDS (`* OK Still here` during IDLE, default 120; below the load balancer's idle timeout).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -20,7 +21,7 @@ import { AuthThrottleCache } from '../core/auth-throttle.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../core/connections-per-address.ts';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
-import { startImapServer, type ImapListener } from './imap/server.ts';
+import { DEFAULT_IDLE_KEEPALIVE_MS, startImapServer, type ImapListener } from './imap/server.ts';
 import { startPop3Server } from './pop3/server.ts';
 
 const port = z.coerce.number().int().min(-1).max(65535);
@@ -35,6 +36,7 @@ const envSchema = z
     TLS_CERT_FILE: z.string().min(1).optional(),
     TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-mailbox-server-tls')),
     IMAP_MAX_APPEND_BYTES: z.coerce.number().int().positive().optional(),
+    IMAP_IDLE_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(1740).default(DEFAULT_IDLE_KEEPALIVE_MS / 1000),
   })
   .refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' });
 
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
     preLoginConnections,
     log,
     // The whole-command cap leaves room for the largest literal plus the APPEND line around it.
-    limits: { wire: { maxLiteralOctets: appendLimit, maxCommandOctets: appendLimit + 1024 * 1024 } },
+    limits: { wire: { maxLiteralOctets: appendLimit, maxCommandOctets: appendLimit + 1024 * 1024 }, idleKeepaliveMs: env.IMAP_IDLE_KEEPALIVE_SECONDS * 1000 },
   });
   const pop3 = await startPop3Server({
     directory,

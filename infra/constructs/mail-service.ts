@@ -28,6 +28,8 @@ export interface MailServiceProps {
   readonly scaleOnConnections: boolean;
   /** How long the load balancer lets open sessions finish before a task is stopped. */
   readonly drainSeconds: number;
+  /** The listeners' TCP idle timeout (tcp.idle_timeout.seconds); unset keeps AWS's 350 s. */
+  readonly tcpIdleTimeoutSeconds?: number;
   readonly logRetentionDays: number;
 }
 
@@ -116,6 +118,7 @@ export class MailService extends Construct {
         port: p.listener,
         protocol: elbv2.Protocol.TCP,
         defaultTargetGroups: [targetGroup],
+        tcpIdleTimeout: props.tcpIdleTimeoutSeconds === undefined ? undefined : Duration.seconds(props.tcpIdleTimeoutSeconds),
       });
       this.targets.push({ port: p, targetGroup });
     }

@@ -23,6 +23,8 @@ export interface ImapServices {
   readonly appendLimit: number;
   /** Wakes IDLE sessions when their mailbox changes: one GetItem per watched mailbox per interval. */
   readonly watcher: MailboxChangeWatcherCache;
+  /** Interval of `* OK Still here` during IDLE; below every idle timeout on the path (the NLB's). */
+  readonly idleKeepaliveMs: number;
 }
 
 /** The tagged OK of a completed command; `after` runs once it is written (STARTTLS, LOGOUT). */

@@ -15,6 +15,9 @@ import { ImapSession, type ImapSessionLimits } from './session.ts';
 import { defaultImapWireLimits, preLoginImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
 import { statusLine } from './wire/writer.ts';
 
+/** Well inside the NLB's default 350 s flow timeout and home routers' NAT timeouts. */
+export const DEFAULT_IDLE_KEEPALIVE_MS = 120_000;
+
 export interface ImapListener {
   /** Key of the port in `ports` (e.g. "imap", "imaps"). */
   readonly name: string;
@@ -40,11 +43,15 @@ export interface ImapServerOptions {
    */
   readonly preLoginConnections?: ConnectionsPerAddress;
   readonly log?: ServiceLog;
-  /** idlePollMs: how often a watched mailbox item is read (RFC 2177 gives no interval; deliveries must show within 2 s). */
+  /**
+   * idlePollMs: how often a watched mailbox item is read (RFC 2177 gives no interval; deliveries must show within 2 s).
+   * idleKeepaliveMs: how often an idling session hears `* OK Still here` (default 2 minutes, as Dovecot).
+   */
   readonly limits?: Partial<Omit<ImapSessionLimits, 'wire' | 'preLoginWire'>> & {
     readonly wire?: Partial<ImapWireLimits>;
     readonly preLoginWire?: Partial<ImapWireLimits>;
     readonly idlePollMs?: number;
+    readonly idleKeepaliveMs?: number;
   };
   /** Tests: treat loopback clients as remote, so cleartext LOGIN is refused (LOGINDISABLED). */
   readonly loopbackIsRemote?: boolean;
@@ -82,6 +89,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     hostname: options.hostname,
     appendLimit: wire.maxLiteralOctets,
     watcher: new MailboxChangeWatcherCache(options.store, options.limits?.idlePollMs ?? 1000, log),
+    idleKeepaliveMs: options.limits?.idleKeepaliveMs ?? DEFAULT_IDLE_KEEPALIVE_MS,
   };
   const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const sessions = new Set<ImapSession>();

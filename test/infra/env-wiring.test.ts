@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { relayConfigFromEnv } from '../../functions/relay/config.ts';
 import { REPO_ROOT } from '../../infra/app.ts';
 import { relayEnvironment } from '../../infra/mail-stack.ts';
-import { EDGE_ENV, RELAY_ENV } from '../../infra/service-contract.ts';
+import { EDGE_ENV, MAILBOX_ENV, MAILBOX_IDLE_KEEPALIVE_SECONDS, RELAY_ENV } from '../../infra/service-contract.ts';
 import { settingsFromContext } from '../../infra/settings.ts';
 import { fullStack, TEST_CONTEXT } from './synth.ts';
 
@@ -84,5 +84,15 @@ describe('edge environment', () => {
   it('defaults to the edge\'s own limits', () => {
     const s = settingsOf({ 'mail:submission': undefined });
     assert.deepEqual(s.submission, { maxMessagesPerHour: 200, maxRecipients: 100, hideClientIp: false, bareLineFeeds: 'normalize' });
+  });
+});
+
+describe('mailbox server environment', () => {
+  it('sets the IDLE keepalive under the name mailbox-server/main.ts reads', () => {
+    const task = json.Resources[logicalId(stack.mailbox!.taskDefinition)]!.Properties;
+    const env = Object.fromEntries(task.ContainerDefinitions[0].Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
+    assert.equal(env[MAILBOX_ENV.idleKeepaliveSeconds], String(MAILBOX_IDLE_KEEPALIVE_SECONDS));
+    const source = readFileSync(path.join(REPO_ROOT, 'mailbox-server/main.ts'), 'utf8');
+    for (const name of Object.values(MAILBOX_ENV)) assert.match(source, new RegExp(`\\b${name}:`), `mailbox-server/main.ts reads ${name}`);
   });
 });

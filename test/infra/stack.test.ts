@@ -7,7 +7,7 @@ import { coreConfigToEnv } from '../../core/config.ts';
 import { FUNCTIONS, METRICS, QUEUES, TABLES, BUCKET, physicalQueueName, physicalTableName, type TableName } from '../../core/resources.ts';
 import { relayMetrics } from '../../functions/relay/telemetry.ts';
 import { outputKeyForEnv } from '../../infra/environment.ts';
-import { EDGE_PORTS, MAILBOX_PORTS } from '../../infra/service-contract.ts';
+import { EDGE_PORTS, MAILBOX_ENV, MAILBOX_PORTS } from '../../infra/service-contract.ts';
 import { asArray, fullStack, policyStatements, resourcesOfType } from './synth.ts';
 
 const { template, json, stack } = fullStack();
@@ -36,6 +36,17 @@ describe('load balancer', () => {
       assert.equal(attrs['preserve_client_ip.enabled'], 'true');
       assert.equal(attrs['deregistration_delay.connection_termination.enabled'], 'true');
       assert.ok(Number(attrs['deregistration_delay.timeout_seconds']) >= 60);
+    }
+  });
+
+  it('keeps silent IMAP/POP3 flows open past the 30-minute autologout, and the IDLE keepalive well inside that', () => {
+    for (const p of Object.values(MAILBOX_PORTS)) {
+      const [, listener] = resourcesOfType(json, 'AWS::ElasticLoadBalancingV2::Listener').find(([, l]) => l.Port === p.listener)!;
+      const attrs = Object.fromEntries((listener.ListenerAttributes ?? []).map((a: { Key: string; Value: string }) => [a.Key, Number(a.Value)]));
+      const timeout = attrs['tcp.idle_timeout.seconds'];
+      assert.ok(timeout !== undefined && timeout >= 1800 && timeout <= 6000, `${p.listener}: tcp.idle_timeout.seconds ${timeout} in 1800..6000`);
+      const keepalive = Number(containerEnv(stack.mailbox!.taskDefinition)[MAILBOX_ENV.idleKeepaliveSeconds]);
+      assert.ok(keepalive > 0 && keepalive * 2 <= timeout, `keepalive ${keepalive} s is well below ${timeout} s`);
     }
   });
 
