@@ -114,6 +114,8 @@ export class MailStack extends Stack {
       });
       const role = this.edge.taskDefinition.taskRole;
       allowPutRawBlobs(role, bucket);
+      // A blob stored whose inbound event never reached SQS is tagged for the lifecycle rule (markOrphan).
+      allowTagRawBlobs(role, bucket);
       allowSendMessage(role, queue('inbound').queue);
       allowReadTable(role, tables.directory);
       allowCountSubmissions(role, tables.directory);

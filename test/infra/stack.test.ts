@@ -249,10 +249,11 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the edge put raw blobs, send to the inbound queue, read the directory, count submissions and read quota usage, nothing else', () => {
+  it('lets the edge put and orphan-tag raw blobs, send to the inbound queue, read the directory, count submissions and read quota usage, nothing else', () => {
     const allowed = allowsOf(stack.edge!.taskDefinition.taskRole);
     assert.deepEqual([...new Set(actions(allowed).map((a) => a.split(':')[0]))].sort(), ['dynamodb', 's3', 'sqs']);
-    assert.deepEqual(actions(allowed.filter((s) => actions([s]).some((a) => a.startsWith('s3:')))).sort(), ['s3:AbortMultipartUpload', 's3:PutObject']);
+    // PutObjectTagging: a blob whose inbound event failed to send is tagged orphan (smtp-edge/data.ts markOrphan).
+    assert.deepEqual(actions(allowed.filter((s) => actions([s]).some((a) => a.startsWith('s3:')))).sort(), ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectTagging']);
     for (const s of allowed) {
       for (const t of ['messages', 'deliveries', 'blobrefs'] as const) assert.ok(!mentions(s, stack.storage.tables[t]), `edge must not touch ${t}`);
       assert.ok(!mentions(s, stack.queues.queues.outbound.queue), 'edge must not send to outbound');
