@@ -46,12 +46,14 @@ const serviceSettings = (defaults: { cpu: number; memoryMiB: number; maxTasks: n
     /** Fargate vCPU units (256 = 0.25 vCPU) and memory; must be a valid Fargate pair. */
     cpu: z.number().int().default(defaults.cpu),
     memoryMiB: z.number().int().default(defaults.memoryMiB),
-    minTasks: z.number().int().min(1).default(1),
+    /** Two by default: the VPC spans two Availability Zones and ECS spreads a service's tasks over them, so one AZ or one task can fail. */
+    minTasks: z.number().int().min(1).default(2),
     maxTasks: z.number().int().min(1).default(defaults.maxTasks),
     /** Auto scaling targets: average CPU percent, and open connections per task. */
     targetCpuPercent: z.number().int().min(10).max(90).default(60),
     connectionsPerTask: z.number().int().min(10).default(500),
-  }).prefault({});
+  }).prefault({})
+    .refine((t) => t.maxTasks >= t.minTasks, { message: 'maxTasks must be at least minTasks', path: ['maxTasks'] });
 
 export const deploymentSettingsSchema = z.object({
   /** Prefix of physical names (tables `<prefix>-directory`, queues `<prefix>-inbound`); one per deployment in an account/region. */

@@ -95,6 +95,9 @@ export class MailService extends Construct {
       healthCheckGracePeriod: Duration.seconds(60),
       enableExecuteCommand: false,
     });
+    // ECS spreads a service's tasks over the subnets' Availability Zones; after an AZ outage it moves
+    // them back (Amazon ECS developer guide, "Availability Zone rebalancing").
+    (this.service.node.defaultChild as ecs.CfnService).availabilityZoneRebalancing = 'ENABLED';
 
     for (const p of props.ports) {
       const targetGroup = new elbv2.NetworkTargetGroup(this, `Port${p.listener}`, {

@@ -23,7 +23,8 @@ describe('deployment settings', () => {
     assert.equal(s.retainData, true);
     assert.equal(s.deletionProtection, true);
     assert.equal(s.smarthost, null);
-    assert.equal(s.services.mailbox.minTasks, 1);
+    assert.equal(s.services.mailbox.minTasks, 2, 'two tasks, one per Availability Zone');
+    assert.equal(s.services.edge.minTasks, 2);
     assert.equal(s.limits.maxMessageBytes, 25 * 1024 * 1024);
     assert.equal(spfRecord(s), 'v=spf1 mx -all');
   });

@@ -89,6 +89,18 @@ describe('containers', () => {
     for (const p of Object.values(MAILBOX_PORTS)) assert.equal(mailbox[p.env], String(p.container));
   });
 
+  it('run two tasks per service by default, over two Availability Zones', () => {
+    const services = resourcesOfType(json, 'AWS::ECS::Service').map(([, s]) => s);
+    assert.equal(services.length, 2);
+    for (const s of services) {
+      assert.ok(s.DesiredCount >= 2, `desired ${s.DesiredCount}`);
+      assert.equal(s.AvailabilityZoneRebalancing, 'ENABLED');
+      const zones = new Set(s.NetworkConfiguration.AwsvpcConfiguration.Subnets.map((ref: { Ref: string }) => JSON.stringify(json.Resources[ref.Ref]!.Properties.AvailabilityZone)));
+      assert.equal(zones.size, 2, 'subnets in two Availability Zones');
+    }
+    for (const [, t] of resourcesOfType(json, 'AWS::ApplicationAutoScaling::ScalableTarget')) assert.ok(t.MinCapacity >= 2, `scaling never goes below two tasks: ${t.MinCapacity}`);
+  });
+
   it('run in public subnets without a NAT gateway, with rollback and auto scaling', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
