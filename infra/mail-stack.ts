@@ -227,6 +227,7 @@ export class MailStack extends Stack {
     for (const [name, value] of Object.entries(environment)) {
       new CfnOutput(this, outputKeyForEnv(name), { value, description: `${name} for mailctl and local tools` });
     }
+    new CfnOutput(this, 'AlarmTopic', { value: this.monitoring.topic.topicArn, description: 'SNS topic every alarm notifies; subscribe whoever must hear them' });
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.loadBalancer.loadBalancerDnsName, description: 'Point the host name (A/ALIAS or CNAME) here' });
     new CfnOutput(this, 'Dashboard', { value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}` });
   }

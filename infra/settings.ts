@@ -130,8 +130,11 @@ export const deploymentSettingsSchema = z.object({
   }).prefault({}),
   /** Days CloudWatch keeps logs. */
   logRetentionDays: z.number().int().positive().default(30),
-  /** E-mail address subscribed to the alarm topic (optional). */
-  alarmEmail: z.string().email().nullable().default(null),
+  /**
+   * E-mail address subscribed to the alarm topic. Required: an alarm nobody hears does not help. `null`
+   * only on purpose (you subscribe the topic yourself, e.g. to a chat or pager), and synth warns.
+   */
+  alarmEmail: z.string().email().nullable(),
   /** Age in seconds of the oldest inbound message before the backlog alarm fires. */
   inboundBacklogAlarmSeconds: z.number().int().positive().default(300),
 })

@@ -1,5 +1,5 @@
 // Alarms that mean "mail is stuck or lost" and one dashboard to look at when they fire.
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -33,6 +33,7 @@ export class Monitoring extends Construct {
     super(scope, id);
     this.topic = new sns.Topic(this, 'Alarms', { displayName: `${props.prefix} mail alarms`, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    else Annotations.of(this).addWarningV2('mail:no-alarm-subscriber', 'mail:alarmEmail is null: nobody is subscribed to the alarm topic. Subscribe it yourself (the AlarmTopic output), or set an address.');
     const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, description: string, comparison = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD) => {
       const a = new cloudwatch.Alarm(this, name, {
         metric, threshold, evaluationPeriods: 1, comparisonOperator: comparison,

@@ -18,7 +18,7 @@ describe('deployment settings', () => {
   });
 
   it('fills defaults for what the user leaves out', () => {
-    const s = from({ 'mail:domains': ['a.example'], 'mail:hostname': 'mx.a.example', 'mail:tlsCertificateSecret': 'tls' });
+    const s = from({ 'mail:domains': ['a.example'], 'mail:hostname': 'mx.a.example', 'mail:tlsCertificateSecret': 'tls', 'mail:alarmEmail': 'ops@a.example' });
     assert.equal(s.prefix, 'mail');
     assert.equal(s.retainData, true);
     assert.equal(s.deletionProtection, true);
@@ -30,7 +30,7 @@ describe('deployment settings', () => {
   });
 
   it('takes JSON from -c on the command line', () => {
-    const s = from({ 'mail:domains': '["a.example","b.example"]', 'mail:hostname': 'mx.a.example', 'mail:tlsCertificateSecret': 'tls', 'mail:retainData': 'false' });
+    const s = from({ 'mail:domains': '["a.example","b.example"]', 'mail:hostname': 'mx.a.example', 'mail:tlsCertificateSecret': 'tls', 'mail:alarmEmail': 'null', 'mail:retainData': 'false' });
     assert.deepEqual(s.domains, ['a.example', 'b.example']);
     assert.equal(s.retainData, false);
   });
@@ -38,7 +38,8 @@ describe('deployment settings', () => {
   it('names every bad key in one error', () => {
     assert.throws(() => from({ 'mail:domains': [], 'mail:hostname': 'not a host', 'mail:prefix': 'Bad_Prefix' }), (e: unknown) => {
       assert.ok(e instanceof ConfigError);
-      for (const key of ['domains', 'hostname', 'prefix', 'tlsCertificateSecret']) assert.match(e.message, new RegExp(`\\b${key}\\b`));
+      // alarmEmail has no default: an alarm topic nobody is subscribed to is silent.
+      for (const key of ['domains', 'hostname', 'prefix', 'tlsCertificateSecret', 'alarmEmail']) assert.match(e.message, new RegExp(`\\b${key}\\b`));
       return true;
     });
   });

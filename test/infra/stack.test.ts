@@ -2,13 +2,13 @@
 // encryption and TLS-only policies, least privilege, DNS, alarms and the outputs mailctl reads.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { coreConfigToEnv } from '../../core/config.ts';
 import { FUNCTIONS, METRICS, QUEUES, TABLES, BUCKET, physicalQueueName, physicalTableName, type TableName } from '../../core/resources.ts';
 import { relayMetrics } from '../../functions/relay/telemetry.ts';
 import { outputKeyForEnv } from '../../infra/environment.ts';
 import { EDGE_PORTS, MAILBOX_ENV, MAILBOX_PORTS } from '../../infra/service-contract.ts';
-import { asArray, fullStack, policyStatements, resourcesOfType } from './synth.ts';
+import { ALL_PRESENT, asArray, fullStack, policyStatements, resourcesOfType, synth, TEST_CONTEXT } from './synth.ts';
 
 const { template, json, stack } = fullStack();
 const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.resolve(stack.getLogicalId(c.node.defaultChild as never)) as string;
@@ -382,6 +382,13 @@ describe('monitoring', () => {
     assert.equal(alarms.filter((a) => a.MetricName === 'UnHealthyHostCount').length, 7);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+  it('warns at synth when nobody is subscribed to the alarm topic, and outputs the topic', () => {
+    assert.ok(json.Outputs.AlarmTopic, 'the topic ARN is an output');
+    const quiet = synth(ALL_PRESENT, { ...TEST_CONTEXT, 'mail:alarmEmail': null });
+    quiet.template.resourceCountIs('AWS::SNS::Subscription', 0);
+    const warnings = Annotations.fromStack(quiet.stack).findWarning('*', Match.stringLikeRegexp('nobody is subscribed'));
+    assert.equal(warnings.length, 1);
   });
 });
 
