@@ -1,5 +1,5 @@
 // The raw-mail bucket and the DynamoDB tables, generated from core's resource definitions.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -37,8 +37,16 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Retained data keeps fixed names, tables and buckets alike, so a stack deployed again after
+    // `cdk destroy` can adopt it with `cdk deploy --import-existing-resources` (CloudFormation imports
+    // only resources with a static custom name and DeletionPolicy Retain: "Import AWS resources into
+    // a CloudFormation stack automatically"). Bucket names are global: account and region make them
+    // unique, and are literals whenever the CLI deploys (it sets the stack's env from the credentials).
+    const { account, region } = Stack.of(this);
+    const bucketName = (what: string) => `${props.prefix}-${what}-${account}-${region}`;
 
     this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      bucketName: bucketName('access-logs'),
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -49,6 +57,7 @@ export class Storage extends Construct {
     });
 
     this.bucket = new s3.Bucket(this, 'Raw', {
+      bucketName: bucketName(BUCKET.id),
       encryption: s3.BucketEncryption.S3_MANAGED,
       bucketKeyEnabled: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
