@@ -221,6 +221,11 @@ export class MailStack extends Stack {
       // Through a smarthost every failure is ours (credentials, TLS mode, port): one is enough.
       // Direct to MX, single remote hosts fail all the time; many in a quarter hour is a pattern.
       outboundFailures: !this.relay ? null : settings.smarthost ? { threshold: 1, periodMinutes: 1 } : { threshold: 10, periodMinutes: 15 },
+      certificateLogs: [
+        ...(this.edge ? [{ name: 'SmtpEdge', logGroup: this.edge.logGroup }] : []),
+        ...(this.mailbox ? [{ name: 'MailboxServer', logGroup: this.mailbox.logGroup }] : []),
+      ],
+      certificateExpiryAlarmDays: settings.certificateExpiryAlarmDays,
     });
 
     // --- outputs mailctl reads: one per MAIL_* variable, named by outputKeyForEnv ---

@@ -137,6 +137,8 @@ export const deploymentSettingsSchema = z.object({
   alarmEmail: z.string().email().nullable(),
   /** Age in seconds of the oldest inbound message before the backlog alarm fires. */
   inboundBacklogAlarmSeconds: z.number().int().positive().default(300),
+  /** Days left on the TLS certificate the services present when the expiry alarm fires. */
+  certificateExpiryAlarmDays: z.number().int().min(1).max(90).default(21),
 })
   .refine((s) => s.smarthost === null || Object.keys(s.relay.transports).length === 0,
     { message: 'relay.transports apply only to direct MX delivery; with mail:smarthost set every message goes to the smarthost', path: ['relay', 'transports'] });

@@ -17,6 +17,7 @@ import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
+import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../core/connections-per-address.ts';
 import { jsonLog } from '../core/log.ts';
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
     env.TLS_KEY_FILE && env.TLS_CERT_FILE
       ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
       : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
+  // Days left on the certificate, for the expiry alarm (a metric filter on this log).
+  reportCertificateExpiry(log, tls.cert);
   const clients = createAwsClients(config.aws);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
   // EXPUNGE of a blob's last reference tags it; the bucket's lifecycle rule expires it later.

@@ -23,6 +23,7 @@ import { QueueSender } from '../core/queues.ts';
 import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
+import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { startSmtpEdge, type ListenerOptions, type SmtpEdgeLimits } from './server.ts';
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   const tls = env.TLS_KEY_FILE && env.TLS_CERT_FILE
     ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
     : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
+  // Days left on the certificate, for the expiry alarm (a metric filter on this log).
+  reportCertificateExpiry(log, tls.cert);
   const clients = createAwsClients(config.aws);
   const limits: Partial<Record<keyof SmtpEdgeLimits, number>> = {};
   if (env.SMTP_MAX_CONNECTIONS_PER_IP !== undefined) limits.maxConnectionsPerIp = env.SMTP_MAX_CONNECTIONS_PER_IP;

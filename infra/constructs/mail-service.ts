@@ -39,6 +39,7 @@ export class MailService extends Construct {
   /** One target group per public port. */
   readonly targets: { readonly port: PublicPort; readonly targetGroup: elbv2.NetworkTargetGroup }[] = [];
   readonly securityGroup: ec2.SecurityGroup;
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: MailServiceProps) {
     super(scope, id);
@@ -49,7 +50,7 @@ export class MailService extends Construct {
       memoryLimitMiB: props.memoryMiB,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: retentionDays(props.logRetentionDays) });
+    const logGroup = this.logGroup = new logs.LogGroup(this, 'Logs', { retention: retentionDays(props.logRetentionDays) });
     const container = this.taskDefinition.addContainer('app', {
       image: props.image,
       essential: true,

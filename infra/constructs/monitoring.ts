@@ -4,11 +4,13 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../../core/resources.ts';
+import { CERTIFICATE_EXPIRY_LOG } from '../../core/certificate-expiry.ts';
 
 export interface MonitoringProps {
   readonly prefix: string;
@@ -22,6 +24,10 @@ export interface MonitoringProps {
    * silence, the deadline) when at least `threshold` fall in `periodMinutes`; null without a relay.
    */
   readonly outboundFailures: { readonly threshold: number; readonly periodMinutes: number } | null;
+  /** Log groups of the services that present the TLS certificate (they log its days left). */
+  readonly certificateLogs: readonly { readonly name: string; readonly logGroup: logs.ILogGroup }[];
+  /** Alarm when the certificate has fewer days left than this. */
+  readonly certificateExpiryAlarmDays: number;
 }
 
 export class Monitoring extends Construct {
@@ -99,6 +105,21 @@ export class Monitoring extends Construct {
         left: [t.targetGroup.metrics.healthyHostCount({ period: minute }), t.targetGroup.metrics.unHealthyHostCount({ period: minute })],
         width: 6,
       }));
+    }
+
+    // The services log the certificate's days left at start and twice a day (core/certificate-expiry.ts);
+    // a renewed secret reaches a task only when it starts, so the figure is what clients see.
+    for (const c of props.certificateLogs) {
+      const filter = new logs.MetricFilter(this, `${c.name}CertificateDaysLeft`, {
+        logGroup: c.logGroup,
+        filterPattern: logs.FilterPattern.stringValue('$.event', '=', CERTIFICATE_EXPIRY_LOG.event),
+        metricNamespace: 'Mail',
+        metricName: `${c.name}TlsCertificateDaysLeft`,
+        metricValue: `$.${CERTIFICATE_EXPIRY_LOG.daysLeftField}`,
+      });
+      alarm(`${c.name}CertificateExpiry`, filter.metric({ period: Duration.hours(6), statistic: 'Minimum' }), props.certificateExpiryAlarmDays,
+        `The TLS certificate ${c.name} presents expires in under ${props.certificateExpiryAlarmDays} days: renew it, update the secret, and force a new deployment of the services.`,
+        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD);
     }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${props.prefix}-mail` });

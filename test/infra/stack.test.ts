@@ -1,8 +1,12 @@
 // CDK assertions on what matters for a mail system: ports, event sources, dead letters,
 // encryption and TLS-only policies, least privilege, DNS, alarms and the outputs mailctl reads.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { CERTIFICATE_EXPIRY_LOG } from '../../core/certificate-expiry.ts';
+import { REPO_ROOT } from '../../infra/app.ts';
 import { coreConfigToEnv } from '../../core/config.ts';
 import { FUNCTIONS, METRICS, QUEUES, TABLES, BUCKET, physicalQueueName, physicalTableName, type TableName } from '../../core/resources.ts';
 import { relayMetrics } from '../../functions/relay/telemetry.ts';
@@ -383,6 +387,27 @@ describe('monitoring', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
+  it('alarms 21 days before the TLS certificate the services present expires', () => {
+    const filters = resourcesOfType(json, 'AWS::Logs::MetricFilter').map(([, f]) => f);
+    for (const service of [stack.edge!, stack.mailbox!]) {
+      const filter = filters.find((f) => f.LogGroupName.Ref === logicalId(service.logGroup));
+      assert.ok(filter, `a metric filter on ${service.node.id}'s logs`);
+      assert.match(filter.FilterPattern, new RegExp(`\\$\\.event\\s*=\\s*"?${CERTIFICATE_EXPIRY_LOG.event}"?`));
+      const [transformation] = filter.MetricTransformations;
+      assert.equal(transformation.MetricValue, `$.${CERTIFICATE_EXPIRY_LOG.daysLeftField}`);
+      const a = alarms.find((x) => x.MetricName === transformation.MetricName && x.Namespace === transformation.MetricNamespace);
+      assert.ok(a, `an alarm on ${transformation.MetricName}`);
+      assert.equal(a.Threshold, 21);
+      assert.equal(a.ComparisonOperator, 'LessThanThreshold');
+      assert.equal(a.Statistic, 'Minimum');
+      assert.ok(a.AlarmActions.length > 0);
+    }
+    // The services write the event the filter reads.
+    for (const main of ['smtp-edge/main.ts', 'mailbox-server/main.ts']) {
+      assert.match(readFileSync(path.join(REPO_ROOT, main), 'utf8'), /reportCertificateExpiry\(log, tls\.cert\)/, main);
+    }
+  });
+
   it('warns at synth when nobody is subscribed to the alarm topic, and outputs the topic', () => {
     assert.ok(json.Outputs.AlarmTopic, 'the topic ARN is an output');
     const quiet = synth(ALL_PRESENT, { ...TEST_CONTEXT, 'mail:alarmEmail': null });
