@@ -9,8 +9,8 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { FUNCTIONS, QUEUES, type QueueName } from '../core/resources.ts';
-import { allowCountSubmissions, allowGetRawBlobs, allowItemOperations, allowPutRawBlobs, allowReadSecretValue, allowReadTable, allowReadWriteTable, allowSendMessage, allowTagRawBlobs } from './access.ts';
+import { FUNCTIONS, QUEUES, TABLES, type QueueName } from '../core/resources.ts';
+import { allowCountSubmissions, allowGetRawBlobs, allowItemOperations, allowPutRawBlobs, allowQueryIndex, allowReadSecretValue, allowSendMessage, allowTagRawBlobs } from './access.ts';
 import { QueueConsumer } from './constructs/functions.ts';
 import { MailDns } from './constructs/dns.ts';
 import { MailService } from './constructs/mail-service.ts';
@@ -117,7 +117,9 @@ export class MailStack extends Stack {
       // A blob stored whose inbound event never reached SQS is tagged for the lifecycle rule (markOrphan).
       allowTagRawBlobs(role, bucket);
       allowSendMessage(role, queue('inbound').queue);
-      allowReadTable(role, tables.directory);
+      // Exactly what the edge calls (test/infra/grants-vs-code.test.ts drives MX and submission and compares):
+      // recipient, alias and catch-all lookup at RCPT; the account at AUTH; the hourly counters.
+      allowItemOperations(role, tables.directory, ['GetItem', 'BatchGetItem']);
       allowCountSubmissions(role, tables.directory);
       // RCPT refuses a full mailbox: one GetItem of the account's usage counter (core/store/quota.ts).
       allowItemOperations(role, tables.mailboxes, ['GetItem']);
@@ -148,11 +150,20 @@ export class MailStack extends Stack {
       // APPEND stores a new blob; EXPUNGE of a blob's last reference tags it for the lifecycle rule.
       allowPutRawBlobs(role, bucket);
       allowTagRawBlobs(role, bucket);
-      allowReadTable(role, tables.directory); // LOGIN checks the account
-      for (const t of ['mailboxes', 'messages', 'blobrefs'] as const) allowReadWriteTable(role, tables[t]);
+      // Exactly what IMAP and POP3 call (test/infra/grants-vs-code.test.ts drives every command that
+      // reaches AWS and compares). LOGIN and USER/PASS read the account.
+      allowItemOperations(role, tables.directory, ['GetItem']);
+      // Mailbox items (CREATE, DELETE, RENAME, SUBSCRIBE, LIST), UID/modseq reservation, usage counters,
+      // and the POP3 maildrop lock (a conditional put, renewed, deleted at QUIT).
+      allowItemOperations(role, tables.mailboxes, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
+      // Messages: FETCH and SEARCH read (BatchGet for ranges), STORE/EXPUNGE update, APPEND/COPY/MOVE put,
+      // DELETE of a mailbox removes its messages in batches; the change feed for resync and IDLE.
+      allowItemOperations(role, tables.messages, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'BatchWriteItem', 'Query']);
+      for (const index of TABLES.messages.globalIndexes) allowQueryIndex(role, tables.messages, index.indexName);
       // APPEND, COPY, MOVE and RENAME INBOX file through core/store/mailstore.ts fileMessage, which keeps
       // an idempotency record per (delivery, mailbox): read it, then record candidate UIDs and the UID.
       allowItemOperations(role, tables.deliveries, ['GetItem', 'UpdateItem']);
+      allowItemOperations(role, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
     } else missing('mailbox');
 
     // --- functions ---

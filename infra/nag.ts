@@ -17,16 +17,6 @@ export function acknowledgeNagFindings(stack: MailStack): void {
     id: `AwsSolutions-IAM5[Resource::${arnRef(stack.storage.bucket)}/raw/*]`,
     reason: 'S3 object ARNs need a wildcard for the object key. The grant is limited to the raw/ prefix of the one mail bucket and to the listed actions (never s3:DeleteObject).',
   };
-  const directoryIndexes = {
-    id: `AwsSolutions-IAM5[Resource::${arnRef(stack.storage.tables.directory)}/index/*]`,
-    reason: 'Read access to the global indexes of the directory table only (byDomain); index ARNs are named by wildcard under the one table ARN.',
-  };
-
-  const messageIndexes = {
-    id: `AwsSolutions-IAM5[Resource::${arnRef(stack.storage.tables.messages)}/index/*]`,
-    reason: 'Access to the global indexes of the messages table only (byModSeq, the IMAP change feed); index ARNs are named by wildcard under the one table ARN.',
-  };
-
   Validations.of(stack.loadBalancerSecurityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
     reason: 'A public mail server must accept SMTP (25), submission (587/465), IMAP (143/993) and POP3 (110/995) from any address; only those ports are open, and the tasks accept traffic from this security group only.',
@@ -42,7 +32,7 @@ export function acknowledgeNagFindings(stack: MailStack): void {
       id: 'AwsSolutions-ECS2',
       reason: 'The plain environment holds only non-secret configuration (resource names, host name, ports, limits). The TLS private key reaches the container as an ECS secret from Secrets Manager.',
     });
-    Validations.of(service.taskDefinition.taskRole).acknowledge(rawObjects, directoryIndexes, messageIndexes);
+    Validations.of(service.taskDefinition.taskRole).acknowledge(rawObjects);
     const executionRole = service.taskDefinition.executionRole;
     if (executionRole) {
       Validations.of(executionRole).acknowledge({

@@ -1,8 +1,11 @@
-// The functions' IAM grants against what their code really calls: the inbound and relay batch
+// Every role's IAM grants against what its code really calls. The inbound and relay batch
 // processors run on the emulators (local and remote delivery, a retry, a local and a remote DSN,
-// orphan tagging), every AWS request is recorded per function, and each one must be allowed by
-// that function's role in the synthesized template; each grant must in turn be used (or be listed
-// below with the path that needs it).
+// orphan tagging); the SMTP edge takes mail on the MX and on submission (and orphans a blob whose
+// event could not be queued); the mailbox server answers IMAP (APPEND, COPY, MOVE, RENAME INBOX,
+// EXPUNGE, IDLE, a refused over-quota APPEND) and POP3 (RETR, DELE, QUIT). Every AWS request is
+// recorded per role and must be allowed by that role's policies in the synthesized template (a
+// request IAM would deny fails the test); each grant must in turn be used, or be listed below with
+// the path that needs it (a grant nothing uses is reported and fails the test).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -12,25 +15,45 @@ import { createAwsClients, type AwsClients } from '../../core/aws.ts';
 import { BlobStore } from '../../core/blobs.ts';
 import type { InboundEvent } from '../../core/contracts.ts';
 import { QueueSender } from '../../core/queues.ts';
-import { BUCKET, type QueueName, type TableName } from '../../core/resources.ts';
+import { BUCKET, TABLES, type QueueName, type TableName } from '../../core/resources.ts';
 import { createStore } from '../../core/store/index.ts';
 import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
 import { createRelayBatchProcessor } from '../../functions/relay/process-batch.ts';
 import { startSqsEventSource, type SqsEventSource } from '../../local/runner.ts';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
+import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { indexMessage } from '../../core/mime/index.ts';
+import { DynamoMaildropLocks } from '../../core/store/maildrop-lock.ts';
+import { createSelfSignedCertificate } from '../../core/tls.ts';
+import { startImapServer } from '../../mailbox-server/imap/server.ts';
+import { startPop3Server } from '../../mailbox-server/pop3/server.ts';
+import { startSmtpEdge, type SmtpEdgeOptions } from '../../smtp-edge/server.ts';
+import { RawImap } from '../imap/helpers/imap-world.ts';
+import { RawPop3 } from '../pop3/helpers.ts';
+import { SmtpWire } from '../smtp-edge/helpers.ts';
 import { storedEvent } from '../inbound/helpers.ts';
 import { eventually, FakeMx, outgoingMessage, relayRig } from '../relay/helpers.ts';
 import { asArray, fullStack, policyStatements } from './synth.ts';
 
 type Fn = 'inbound' | 'relay';
-/** One AWS request as IAM sees it: `dynamodb:GetItem` on table `deliveries`. */
-interface Call { readonly action: string; readonly resource: string }
+type Service = 'edge' | 'mailbox';
+type Role = Fn | Service;
+/** One AWS request as IAM sees it: `dynamodb:GetItem` on table `deliveries`, and the item's partition key (for dynamodb:LeadingKeys). */
+interface Call { readonly action: string; readonly resource: string; readonly partitionKey?: string }
+/** One allowed `action resource`, and the partition keys a dynamodb:LeadingKeys condition admits. */
+interface Grant { readonly grant: string; readonly leadingKeys?: readonly string[] }
 
 /**
  * Grants no run here can use, each with the path that needs it. Anything else granted and unused
  * fails the test: a grant is added because code calls it, and goes when the code stops.
  */
-const NEEDED_OFF_THIS_RUN: Record<Fn, Record<string, string>> = {
+const NEEDED_OFF_THIS_RUN: Record<Role, Record<string, string>> = {
+  edge: {
+    's3:AbortMultipartUpload bucket': 'a message over 5 MiB is a multipart upload (lib-storage), aborted when the client goes away mid-DATA',
+  },
+  mailbox: {
+    's3:AbortMultipartUpload bucket': 'an APPEND over 5 MiB is a multipart upload (lib-storage), aborted when it fails',
+  },
   inbound: {
     'dynamodb:GetItem table messages': 'fileMessage: the UID was taken (a writer whose put response was lost, a concurrent writer) or a redelivery finds candidates but no recorded uid: the holder is read',
     'dynamodb:UpdateItem table messages': 'fileMessage: a concurrent writer of the same delivery recorded first, so this writer\'s message becomes a tombstone',
@@ -51,15 +74,16 @@ function eventSourceGrants(queue: QueueName): Record<string, string> {
 const S3_ACTIONS: Record<string, string> = {
   PutObject: 's3:PutObject', CreateMultipartUpload: 's3:PutObject', UploadPart: 's3:PutObject', CompleteMultipartUpload: 's3:PutObject',
   AbortMultipartUpload: 's3:AbortMultipartUpload', GetObject: 's3:GetObject', PutObjectTagging: 's3:PutObjectTagging',
+  HeadObject: 's3:GetObject',
 };
 
 let world: TestWorld;
 let mx: FakeMx;
 let sources: SqsEventSource[] = [];
-const calls: Record<Fn, Call[]> = { inbound: [], relay: [] };
+const calls: Record<Role, Call[]> = { inbound: [], relay: [], edge: [], mailbox: [] };
 
 /** Clients whose every request is recorded as `fn`'s, with the resource named by its role in the system. */
-function recordingClients(fn: Fn): AwsClients {
+function recordingClients(fn: Role): AwsClients {
   const clients = createAwsClients(world.config.aws);
   const { tables, queues, bucket } = world.config.resources;
   const tableOf = (name: string) => (Object.entries(tables).find(([, physical]) => physical === name)?.[0] ?? `unknown table ${name}`);
@@ -71,7 +95,13 @@ function recordingClients(fn: Fn): AwsClients {
   const add = (client: { middlewareStack: { add(m: unknown, o: { step: 'initialize'; name: string }): void } }, m: unknown) => client.middlewareStack.add(m, { step: 'initialize', name: 'grantRecorder' });
   add(clients.dynamodb, record('dynamodb', (op, input) => {
     const names: string[] = input.TableName ? [input.TableName] : Object.keys(input.RequestItems ?? {});
-    return names.map((n) => ({ action: `dynamodb:${op}`, resource: `table ${tableOf(n)}${input.IndexName ? ` index ${input.IndexName}` : ''}` }));
+    return names.map((n) => {
+      const table = tableOf(n);
+      // Document-client input is plain, marshalled input carries { S: ... }: either way the partition key's string.
+      const raw = input.Key?.[TABLES[table as TableName]?.partitionKey.name ?? ''];
+      const partitionKey = typeof raw === 'string' ? raw : typeof raw?.S === 'string' ? raw.S : undefined;
+      return { action: `dynamodb:${op}`, resource: `table ${table}${input.IndexName ? ` index ${input.IndexName}` : ''}`, ...(partitionKey === undefined ? {} : { partitionKey }) };
+    });
   }));
   add(clients.s3, record('s3', (op, input) => [{
     action: S3_ACTIONS[op] ?? `s3:${op}`,
@@ -157,6 +187,157 @@ describe('function grants match the code', () => {
     assert.deepEqual((await admin.mailStore.listMessages(`carol@${local}`, 'INBOX')).length, 1);
   });
 
+  it('drives SMTP in and out through the edge, and IMAP and POP3 through the mailbox server, on the emulators', async (t) => {
+    const hex = () => randomBytes(4).toString('hex');
+    const local = `l${hex()}.test`;
+    const remote = `r${hex()}.test`;
+    const admin = createStore(world.clients, world.config.resources);
+    await admin.directory.addDomain(local);
+    const alice = { user: `alice@${local}`, password: 'pw-alice-123' };
+    await admin.directory.addAccount(alice.user, alice.password);
+    await admin.directory.addAccount(`full@${local}`, 'pw-full-1234', { quotaBytes: 10 });
+    const now = new Date();
+    const tls = createSelfSignedCertificate('mail.example.test', ['127.0.0.1'], new Date(now.getTime() - 3_600_000), new Date(now.getTime() + 86_400_000));
+
+    // The edge, composed as smtp-edge/main.ts composes it, on recording clients.
+    const edgeClients = recordingClients('edge');
+    const edgeStore = createStore(edgeClients, world.config.resources);
+    const edgeOptions = {
+      mail: world.config.mail,
+      directory: edgeStore.directory,
+      blobs: new BlobStore(edgeClients.s3, world.config.resources.bucket),
+      queue: new QueueSender(edgeClients.sqs),
+      inboundQueueUrl: world.config.resources.queues.inbound,
+      tls,
+      listeners: [
+        { name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' },
+        { name: 'submissions', role: 'submissions', port: 0, host: '127.0.0.1' },
+      ],
+      submission: { limits: { maxMessagesPerHour: 100, maxRecipientsPerMessage: 10 }, counter: edgeStore.directory },
+      resolver: { reverse: (_ip: string, cb: (err: Error | null, names?: string[]) => void) => cb(null, ['client.test']) },
+      limits: { drainGraceMs: 1000 },
+    } as const satisfies SmtpEdgeOptions;
+    const edge = await startSmtpEdge(edgeOptions);
+    t.after(() => edge.close());
+    // A second edge whose queue is down: the stored blob is tagged orphan (smtp-edge/data.ts).
+    const queueDown = { sendInbound: () => Promise.reject(new Error('SQS unavailable')) } as unknown as QueueSender;
+    const brokenEdge = await startSmtpEdge({ ...edgeOptions, queue: queueDown, listeners: [{ name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' }] });
+    t.after(() => brokenEdge.close());
+
+    const smtp = async (wire: SmtpWire, lines: [string, RegExp][]) => {
+      for (const [line, expected] of lines) assert.match(await wire.command(line), expected, line);
+    };
+    const message = (from: string, to: string, subject: string) => `From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nMessage-ID: <${hex()}@test>\r\n\r\nHello.\r\n.`;
+    // MX: two messages for alice, one refused for a full mailbox (RCPT reads the usage counter).
+    for (const subject of ['first', 'second']) {
+      const { wire } = await SmtpWire.connect(edge.ports.mx!);
+      await smtp(wire, [['EHLO client.test', /^250 /m], [`MAIL FROM:<someone@${remote}> SIZE=200`, /^250 /], [`RCPT TO:<full@${local}>`, /^452 /], [`RCPT TO:<${alice.user}>`, /^250 /], ['DATA', /^354 /], [message(`someone@${remote}`, alice.user, subject), /^250 /], ['QUIT', /^221 /]]);
+    }
+    {
+      const { wire } = await SmtpWire.connect(brokenEdge.ports.mx!);
+      await smtp(wire, [['EHLO client.test', /^250 /m], [`MAIL FROM:<someone@${remote}>`, /^250 /], [`RCPT TO:<${alice.user}>`, /^250 /], ['DATA', /^354 /], [message(`someone@${remote}`, alice.user, 'lost'), /^451 /], ['QUIT', /^221 /]]);
+    }
+    // Submission on 465: AUTH, the hourly counter, a remote recipient (relayed by the functions).
+    {
+      const { wire } = await SmtpWire.connectTls(edge.ports.submissions!);
+      const token = Buffer.from(`\0${alice.user}\0${alice.password}`).toString('base64');
+      await smtp(wire, [['EHLO client.test', /^250 /m], [`AUTH PLAIN ${token}`, /^235 /], [`MAIL FROM:<${alice.user}>`, /^250 /], [`RCPT TO:<bob@${remote}>`, /^250 /], ['DATA', /^354 /], [message(alice.user, `bob@${remote}`, 'out'), /^250 /], ['QUIT', /^221 /]]);
+    }
+    await eventually(async () => (await admin.mailStore.listMessages(alice.user, 'INBOX')).length === 2, 'both MX messages filed by the inbound function');
+    await eventually(() => mx.to(remote).length === 1, 'the submitted message relayed');
+
+    // The mailbox server, composed as mailbox-server/main.ts composes it, on recording clients.
+    const boxClients = recordingClients('mailbox');
+    const boxBlobs = new BlobStore(boxClients.s3, world.config.resources.bucket);
+    const boxStore = createStore(boxClients, world.config.resources, { onOrphan: (key) => boxBlobs.markOrphan(key) });
+    const throttle = new AuthThrottleCache();
+    const imap = await startImapServer({
+      store: boxStore.mailStore, directory: boxStore.directory, blobs: boxBlobs, tls, hostname: 'mail.example.test', throttle,
+      listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }],
+      limits: { idlePollMs: 100, idleKeepaliveMs: 60_000 },
+    });
+    t.after(() => imap.close());
+    const pop3 = await startPop3Server({
+      directory: boxStore.directory, store: boxStore.mailStore, blobs: boxBlobs, throttle, tls,
+      locks: new DynamoMaildropLocks(boxClients.doc, world.config.resources.tables),
+      host: '127.0.0.1', ports: { plain: 0, tls: null }, hostname: 'mail.example.test',
+    });
+    t.after(() => pop3.close());
+
+    const c = await RawImap.connect(imap.ports.imap!);
+    t.after(() => c.close());
+    const ok = async (command: string) => {
+      const lines = await c.command(command);
+      assert.match(lines.at(-1) ?? '', /^\S+ OK/, `${command}: ${lines.join(' | ')}`);
+      return lines;
+    };
+    await c.line();
+    await c.login(alice.user, alice.password);
+    // Sent, Drafts, Trash... exist from account creation (RFC 6154 special-use); these are the user's.
+    for (const name of ['Later', 'Projects']) await ok(`CREATE ${name}`);
+    await ok('SUBSCRIBE Sent');
+    await ok('LIST "" "*"');
+    await ok('STATUS INBOX (MESSAGES UIDNEXT UNSEEN)');
+    // RFC 3501 §6.3.11 APPEND (a Sent copy), with a synchronising literal.
+    const appended = Buffer.from(`From: <${alice.user}>\r\nSubject: sent copy\r\n\r\nHi.\r\n`);
+    c.write(`a1 APPEND Sent (\\Seen) {${appended.length}}\r\n`);
+    assert.match((await c.line()) ?? '', /^\+/);
+    c.write(Buffer.concat([appended, Buffer.from('\r\n')]));
+    assert.match((await c.until('a1')).at(-1) ?? '', /^a1 OK/);
+    await ok('SELECT INBOX');
+    await ok('FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE BODY.PEEK[])');
+    await ok('FETCH 1 (BODY[1] BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    await ok('SEARCH TEXT Hello');
+    await ok('STORE 1 +FLAGS (\\Flagged)');
+    await ok('COPY 1 Trash'); // RFC 3501 §6.4.7
+    await ok('MOVE 2 Later'); // RFC 6851 §3.1
+    await ok('STORE 1 +FLAGS (\\Deleted)');
+    await ok('EXPUNGE'); // RFC 3501 §6.4.3: the INBOX copy goes; Trash still holds the blob
+    // IDLE sees a delivery (the watcher's GetItem), then DONE.
+    c.write('i IDLE\r\n');
+    assert.equal(await c.line(), '+ idling');
+    await admin.mailStore.fileMessage({ account: alice.user, mailbox: 'INBOX', deliveryKey: hex(), blobKey: (await admin.mailStore.listMessages(alice.user, 'Later'))[0]!.blobKey, size: 10, internalDate: new Date().toISOString(), flags: [], index: indexMessage(appended) });
+    assert.match((await c.line(5000)) ?? '', /^\* \d+ EXISTS$/);
+    c.write('DONE\r\n');
+    assert.match((await c.until('i')).at(-1) ?? '', /^i OK/);
+    await ok('UNSELECT');
+    await ok('RENAME INBOX "Old Inbox"'); // RFC 3501 §6.3.5: INBOX's messages move, INBOX stays
+    await ok('SELECT Trash');
+    await ok('STORE 1:* +FLAGS (\\Deleted)');
+    await ok('EXPUNGE'); // the last holders go: blobs are tagged orphan
+    await ok('CLOSE');
+    await ok('DELETE Later');
+    await ok('DELETE Projects');
+    // Over quota: APPEND into the full account is refused (RFC 9208 §4.3 OVERQUOTA, or NO).
+    const f = await RawImap.connect(imap.ports.imap!);
+    t.after(() => f.close());
+    await f.line();
+    await f.login(`full@${local}`, 'pw-full-1234');
+    f.write(`q1 APPEND INBOX {${appended.length}+}\r\n`);
+    f.write(Buffer.concat([appended, Buffer.from('\r\n')]));
+    assert.match((await f.until('q1')).at(-1) ?? '', /^q1 NO/);
+    await ok('LOGOUT').catch(() => undefined);
+
+    // POP3 (RFC 1939): the new INBOX after the rename, RETR, TOP, DELE, QUIT (the UPDATE state).
+    await admin.mailStore.fileMessage({ account: alice.user, mailbox: 'INBOX', deliveryKey: hex(), blobKey: (await admin.mailStore.listMessages(alice.user, 'Old Inbox'))[0]!.blobKey, size: 10, internalDate: new Date().toISOString(), flags: [], index: indexMessage(appended) });
+    const p = await RawPop3.connect(pop3.ports.plain!);
+    t.after(() => p.socket.destroy());
+    assert.match(await p.line(), /^\+OK/);
+    assert.match(await p.command(`USER ${alice.user}`), /^\+OK/);
+    assert.match(await p.command(`PASS ${alice.password}`), /^\+OK/);
+    assert.match(await p.command('STAT'), /^\+OK [1-9]/);
+    assert.match(await p.command('UIDL'), /^\+OK/);
+    await p.multi();
+    assert.match(await p.command('RETR 1'), /^\+OK/);
+    await p.multi();
+    assert.match(await p.command('TOP 1 0'), /^\+OK/);
+    await p.multi();
+    assert.match(await p.command('DELE 1'), /^\+OK/);
+    assert.match(await p.command('QUIT'), /^\+OK/);
+    await p.closed();
+    await drained();
+  });
+
   const { json, stack } = fullStack();
   const statements = policyStatements(json);
   const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.resolve(stack.getLogicalId(c.node.defaultChild as never)) as string;
@@ -166,12 +347,14 @@ describe('function grants match the code', () => {
     ...Object.entries(stack.storage.tables).map(([name, t]) => [logicalId(t), `table ${name as TableName}`] as [string, string]),
     ...Object.entries(stack.queues.queues).map(([name, q]) => [logicalId(q.queue), `queue ${name as QueueName}`] as [string, string]),
   ]);
-  /** Each (action, resource) a role's identity policies allow, resources named as the recorder names them. */
-  const grantsOf = (fn: Fn): Set<string> => {
-    const role = logicalId(stack[fn]!.function.role!);
-    const out = new Set<string>();
+  const roleOf = (r: Role) => (r === 'edge' || r === 'mailbox' ? stack[r]!.taskDefinition.taskRole : stack[r]!.function.role!);
+  /** What a role's identity policies allow: `action resource`, and the dynamodb:LeadingKeys patterns a condition limits it to. */
+  const grantsOf = (r: Role): Grant[] => {
+    const role = logicalId(roleOf(r));
+    const out: Grant[] = [];
     for (const { roles, statement } of statements) {
       if (!roles.includes(role) || statement.Effect !== 'Allow') continue;
+      const leadingKeys = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined;
       for (const resource of asArray(statement.Resource)) {
         const text = JSON.stringify(resource);
         const id = [...resourceNames.keys()].find((k) => text.includes(`"${k}"`));
@@ -179,24 +362,33 @@ describe('function grants match the code', () => {
         let name = resourceNames.get(id)!;
         if (name === 'bucket' && !text.includes(`/${BUCKET.rawPrefix}*`)) name = 'bucket (not limited to raw/)';
         if (name.startsWith('table') && typeof resource === 'object' && 'Fn::Join' in resource) name += ' index *';
-        for (const action of asArray(statement.Action as string | string[])) out.add(`${action} ${name}`);
+        for (const action of asArray(statement.Action as string | string[])) out.push({ grant: `${action} ${name}`, leadingKeys });
       }
     }
     return out;
   };
+  /** IAM's answer for one recorded request: an index request needs the index ARN; a LeadingKeys condition must match the key. */
+  const allowedBy = (grants: Grant[], c: Call): Grant | undefined => grants.find((g) => {
+    const wanted = c.resource.replace(/ index \S+$/, ' index *');
+    if (g.grant !== `${c.action} ${wanted}`) return false;
+    if (!g.leadingKeys) return true;
+    return c.partitionKey !== undefined && g.leadingKeys.some((pattern) => new RegExp(`^${pattern.split('*').map((x) => x.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(c.partitionKey!));
+  });
 
-  for (const fn of ['inbound', 'relay'] as const) {
-    it(`allows the ${fn} function every request it made`, () => {
-      const used = new Set(calls[fn].map((c) => `${c.action} ${c.resource}`));
-      assert.ok(used.size > 0, 'the run recorded requests');
-      const granted = grantsOf(fn);
-      assert.deepEqual([...used].filter((u) => !granted.has(u)).sort(), [], `${fn} made requests its role does not allow`);
+  for (const r of ['inbound', 'relay', 'edge', 'mailbox'] as const) {
+    const what = r === 'edge' ? 'the SMTP edge task' : r === 'mailbox' ? 'the mailbox server task' : `the ${r} function`;
+    it(`allows ${what} every request it made`, () => {
+      assert.ok(calls[r].length > 0, 'the run recorded requests');
+      const grants = grantsOf(r);
+      const denied = [...new Set(calls[r].filter((c) => !allowedBy(grants, c)).map((c) => `${c.action} ${c.resource}${c.partitionKey ? ` key ${c.partitionKey}` : ''}`))];
+      assert.deepEqual(denied.sort(), [], `${r} made requests its role does not allow`);
     });
 
-    it(`grants the ${fn} function nothing it did not use`, () => {
-      const used = new Set(calls[fn].map((c) => `${c.action} ${c.resource}`));
-      const unused = [...grantsOf(fn)].filter((g) => !used.has(g) && !(g in NEEDED_OFF_THIS_RUN[fn]));
-      assert.deepEqual(unused.sort(), [], `${fn} holds grants its code does not use`);
+    it(`grants ${what} nothing it did not use`, () => {
+      const grants = grantsOf(r);
+      const used = new Set(calls[r].map((c) => allowedBy(grants, c)?.grant).filter((g) => g !== undefined));
+      const unused = [...new Set(grants.map((g) => g.grant))].filter((g) => !used.has(g) && !(g in NEEDED_OFF_THIS_RUN[r]));
+      assert.deepEqual(unused.sort(), [], `${r} holds grants its code does not use`);
     });
   }
 });
