@@ -140,7 +140,9 @@ export class MailStack extends Stack {
         ...settings.services.mailbox,
         // IMAP sessions (IDLE) live for many minutes: connections, not CPU, fill a task.
         scaleOnConnections: true,
-        drainSeconds: 300,
+        // An IMAP session rarely ends by itself within any delay: one minute for commands in flight,
+        // then SIGTERM and the server's BYE send the clients to the new tasks.
+        drainSeconds: 60,
         // An IDLE client is silent for up to 29 minutes (RFC 2177 §3); the NLB's default 350 s would cut it.
         tcpIdleTimeoutSeconds: MAILBOX_TCP_IDLE_TIMEOUT_SECONDS,
         logRetentionDays: settings.logRetentionDays,

@@ -26,7 +26,7 @@ export interface MailServiceProps {
   readonly connectionsPerTask: number;
   /** Scale on open connections per task as well as CPU (long-lived IMAP sessions). */
   readonly scaleOnConnections: boolean;
-  /** How long the load balancer lets open sessions finish before a task is stopped. */
+  /** How long the load balancer lets open sessions finish before ECS sends the task SIGTERM. */
   readonly drainSeconds: number;
   /** The listeners' TCP idle timeout (tcp.idle_timeout.seconds); unset keeps AWS's 350 s. */
   readonly tcpIdleTimeoutSeconds?: number;
@@ -108,7 +108,12 @@ export class MailService extends Construct {
         targetType: elbv2.TargetType.IP,
         // The services see the real client address on the socket (greylisting, rate limits, Received:).
         preserveClientIp: true,
-        connectionTermination: true,
+        // On a rolling deploy ECS deregisters the task, waits the deregistration delay, then sends
+        // SIGTERM. Connection termination would reset every open flow when the delay ends, before the
+        // SIGTERM; without it the flows keep working (Elastic Load Balancing, Network Load Balancers,
+        // "Deregistration delay") and the service ends them with its protocol's goodbye: IMAP BYE,
+        // SMTP 421 (core/service-process.ts drainOnSignals).
+        connectionTermination: false,
         deregistrationDelay: Duration.seconds(props.drainSeconds),
         healthCheck: {
           protocol: elbv2.Protocol.TCP,
