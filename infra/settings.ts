@@ -11,6 +11,21 @@ const hostName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-
 const DAY = 24 * 3600;
 
 /**
+ * The TLS mode a smarthost port implies: RFC 8314 §3.3 implicit TLS on 465, RFC 6409 STARTTLS on 587;
+ * Amazon SES SMTP endpoints also take STARTTLS on 25 and 2587 and implicit TLS on 2465 (Amazon SES
+ * developer guide, "Connecting to an Amazon SES SMTP endpoint"). Undefined: the user says.
+ */
+export function smarthostTlsMode(host: string, port: number): 'starttls' | 'implicit' | undefined {
+  if (port === 465) return 'implicit';
+  if (port === 587) return 'starttls';
+  if (/^email-smtp(-fips)?\.[a-z0-9-]+\.amazonaws\.com$/i.test(host)) {
+    if (port === 2465) return 'implicit';
+    if (port === 25 || port === 2587) return 'starttls';
+  }
+  return undefined;
+}
+
+/**
  * The relay's retry schedule (core/relay-policy.ts reads it from MAIL_RELAY_*). Defaults are the
  * relay's own (Postfix-like); the bounds keep a deployment inside what RFC 5321 §4.5.4.1 asks of
  * a sender: retry, but not in a tight loop, and keep trying for days before giving up.
@@ -69,17 +84,18 @@ export const deploymentSettingsSchema = z.object({
     host: hostName,
     port: z.number().int().min(1).max(65535).default(587),
     /**
-     * `starttls` (STARTTLS required, never opportunistic: RFC 6409 submission, SES on 587/2587) or
-     * `implicit` (TLS from the first byte, RFC 8314 §3.3: 465/2465). Unset: implicit on 465, else starttls.
+     * `starttls` (STARTTLS required, never opportunistic: RFC 6409 submission, SES on 25/587/2587) or
+     * `implicit` (TLS from the first byte, RFC 8314 §3.3: 465, and SES on 2465). Unset: the port's mode
+     * (smarthostTlsMode), else starttls.
      */
     tls: z.enum(['starttls', 'implicit']).optional(),
     /** Secrets Manager secret (name or ARN) with JSON `{"username": "...", "password": "..."}`. */
     credentialsSecret: z.string().min(1),
   })
-    // The two standard ports fix the mode; the other one would hang at the greeting or the handshake.
-    .refine((s) => !(s.port === 465 && s.tls === 'starttls') && !(s.port === 587 && s.tls === 'implicit'),
-      { message: 'port 465 is implicit TLS (RFC 8314 §3.3) and port 587 is STARTTLS (RFC 6409); tls contradicts the port', path: ['tls'] })
-    .transform((s) => ({ ...s, tls: s.tls ?? (s.port === 465 ? 'implicit' as const : 'starttls' as const) }))
+    // A port with a known mode fixes it; the other mode would hang at the greeting or the handshake.
+    .refine((s) => s.tls === undefined || smarthostTlsMode(s.host, s.port) === undefined || s.tls === smarthostTlsMode(s.host, s.port),
+      { message: 'port 465 is implicit TLS (RFC 8314 §3.3), as is SES\'s 2465; 587 is STARTTLS (RFC 6409), as are SES\'s 25 and 2587; tls contradicts the port', path: ['tls'] })
+    .transform((s) => ({ ...s, tls: s.tls ?? smarthostTlsMode(s.host, s.port) ?? 'starttls' as const }))
     .nullable().default(null),
   /** How the relay schedules retries and, without a smarthost, where some domains go. */
   relay: z.object({

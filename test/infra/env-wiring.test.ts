@@ -46,8 +46,15 @@ describe('relay environment', () => {
     assert.equal(relayConfigFromEnv(env).smarthost?.tls, 'implicit');
     assert.throws(() => settingsOf({ 'mail:smarthost': { ...ses465, tls: 'starttls' } }), /smarthost\.tls.*465 is implicit TLS/s);
     assert.throws(() => settingsOf({ 'mail:smarthost': { ...ses465, port: 587, tls: 'implicit' } }), /smarthost\.tls/);
-    // A non-standard port takes what the user says.
-    assert.equal(relayEnvironment(settingsOf({ 'mail:smarthost': { ...ses465, port: 2465, tls: 'implicit' } }), 'arn:x')[RELAY_ENV.smarthostTls], 'implicit');
+    // SES's alternate ports have fixed modes too: implicit TLS on 2465, STARTTLS on 2587.
+    assert.equal(relayEnvironment(settingsOf({ 'mail:smarthost': { ...ses465, port: 2465 } }), 'arn:x')[RELAY_ENV.smarthostTls], 'implicit');
+    assert.equal(relayEnvironment(settingsOf({ 'mail:smarthost': { ...ses465, port: 2587 } }), 'arn:x')[RELAY_ENV.smarthostTls], 'starttls');
+    assert.throws(() => settingsOf({ 'mail:smarthost': { ...ses465, port: 2465, tls: 'starttls' } }), /smarthost\.tls/);
+    // Another provider's non-standard port takes what the user says, STARTTLS when unsaid.
+    const other = { host: 'smtp.provider.example', port: 2525, credentialsSecret: 'mail/smarthost' };
+    assert.equal(relayEnvironment(settingsOf({ 'mail:smarthost': { ...other, tls: 'implicit' } }), 'arn:x')[RELAY_ENV.smarthostTls], 'implicit');
+    assert.equal(relayEnvironment(settingsOf({ 'mail:smarthost': other }), 'arn:x')[RELAY_ENV.smarthostTls], 'starttls');
+    assert.equal(relayEnvironment(settingsOf({ 'mail:smarthost': { ...other, port: 2465 } }), 'arn:x')[RELAY_ENV.smarthostTls], 'starttls', '2465 means implicit only at SES');
   });
 
   it('passes transports for direct delivery as the JSON map the relay parses', () => {
