@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { CERTIFICATE_EXPIRY_LOG } from '../../core/certificate-expiry.ts';
 import { REPO_ROOT } from '../../infra/app.ts';
+import { defaultPop3Limits } from '../../mailbox-server/pop3/server.ts';
+import { DEFAULT_LIMITS } from '../../smtp-edge/server.ts';
 import { coreConfigToEnv } from '../../core/config.ts';
 import { FUNCTIONS, METRICS, QUEUES, TABLES, BUCKET, physicalQueueName, physicalTableName, type TableName } from '../../core/resources.ts';
 import { relayMetrics } from '../../functions/relay/telemetry.ts';
@@ -52,6 +54,23 @@ describe('load balancer', () => {
       assert.ok(timeout !== undefined && timeout >= 1800 && timeout <= 6000, `${p.listener}: tcp.idle_timeout.seconds ${timeout} in 1800..6000`);
       const keepalive = Number(containerEnv(stack.mailbox!.taskDefinition)[MAILBOX_ENV.idleKeepaliveSeconds]);
       assert.ok(keepalive > 0 && keepalive * 2 <= timeout, `keepalive ${keepalive} s is well below ${timeout} s`);
+    }
+  });
+
+  it('never drops a flow the service behind it still holds open (listener idle timeout above the service\'s own)', () => {
+    const NLB_DEFAULT_IDLE_SECONDS = 350;
+    // The servers' own inactivity limits: SMTP (RFC 5321 §4.5.3.2.7), POP3 (RFC 1939 §3), IMAP
+    // autologout (RFC 3501 §5.4: at least 30 minutes; the server's default is exactly that).
+    const serviceIdleSeconds: Record<number, number> = {
+      25: DEFAULT_LIMITS.idleTimeoutMs / 1000, 587: DEFAULT_LIMITS.idleTimeoutMs / 1000, 465: DEFAULT_LIMITS.idleTimeoutMs / 1000,
+      110: defaultPop3Limits.idleTimeoutMs / 1000, 995: defaultPop3Limits.idleTimeoutMs / 1000,
+      143: 30 * 60, 993: 30 * 60,
+    };
+    for (const [, l] of resourcesOfType(json, 'AWS::ElasticLoadBalancingV2::Listener')) {
+      const attrs = Object.fromEntries((l.ListenerAttributes ?? []).map((a: { Key: string; Value: string }) => [a.Key, Number(a.Value)]));
+      const timeout = attrs['tcp.idle_timeout.seconds'] ?? NLB_DEFAULT_IDLE_SECONDS;
+      assert.ok(serviceIdleSeconds[l.Port] !== undefined, `listener ${l.Port} is known`);
+      assert.ok(timeout > serviceIdleSeconds[l.Port]!, `listener ${l.Port}: ${timeout} s must exceed the service's ${serviceIdleSeconds[l.Port]} s, so the service, not the NLB, ends idle sessions`);
     }
   });
 
