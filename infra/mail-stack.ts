@@ -16,6 +16,7 @@ import { MailDns } from './constructs/dns.ts';
 import { MailService } from './constructs/mail-service.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Queues } from './constructs/queues.ts';
+import { SesIdentities } from './constructs/ses.ts';
 import { Storage } from './constructs/storage.ts';
 import { coreEnvironment, outputKeyForEnv } from './environment.ts';
 import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_ENV, MAILBOX_IDLE_KEEPALIVE_SECONDS, MAILBOX_PORTS, MAILBOX_TCP_IDLE_TIMEOUT_SECONDS, RELAY_ENV, SERVICE_ENV, type Component } from './service-contract.ts';
@@ -214,7 +215,8 @@ export class MailStack extends Stack {
       allowItemOperations(fn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
     } else missing('relay');
 
-    // --- DNS and monitoring ---
+    // --- SES identities (when SES is the smarthost), DNS and monitoring ---
+    new SesIdentities(this, 'Ses', { settings });
     if (settings.hostedZone) {
       new MailDns(this, 'Dns', { settings, zone: settings.hostedZone, loadBalancer: this.loadBalancer,
         ports: [...(this.edge?.targets ?? []), ...(this.mailbox?.targets ?? [])].map((t) => t.port),

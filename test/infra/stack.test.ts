@@ -382,8 +382,39 @@ describe('dns', () => {
     for (const [srv, port] of [['_submission._tcp', 587], ['_submissions._tcp', 465], ['_imap._tcp', 143], ['_imaps._tcp', 993], ['_pop3._tcp', 110], ['_pop3s._tcp', 995]] as const) {
       template.hasResourceProperties('AWS::Route53::RecordSet', { Type: 'SRV', Name: `${srv}.example.com.`, ResourceRecords: [`0 1 ${port} mail.example.com`] });
     }
-    const names = resourcesOfType(json, 'AWS::Route53::RecordSet').map(([, r]) => r.Name as string);
+    // SES's DKIM CNAMEs are named by the identity's attributes (checked in 'ses' below).
+    const names = resourcesOfType(json, 'AWS::Route53::RecordSet').map(([, r]) => r.Name).filter((n): n is string => typeof n === 'string');
     assert.ok(!names.some((n) => n.endsWith('example.org.')), 'a domain outside the zone gets no records');
+  });
+});
+
+describe('ses', () => {
+  it('verifies each domain in SES with Easy DKIM when SES is the smarthost, publishing the CNAMEs in the zone', () => {
+    const identities = resourcesOfType(json, 'AWS::SES::EmailIdentity').map(([, i]) => i);
+    assert.deepEqual(identities.map((i) => i.EmailIdentity).sort(), ['example.com', 'example.org']);
+    for (const i of identities) {
+      assert.equal(i.DkimAttributes?.SigningEnabled, true);
+      assert.equal(i.DkimSigningAttributes?.NextSigningKeyLength, 'RSA_2048_BIT');
+    }
+    const cnames = resourcesOfType(json, 'AWS::Route53::RecordSet').filter(([, r]) => r.Type === 'CNAME');
+    assert.equal(cnames.length, 3, 'three Easy DKIM records for the domain inside the zone');
+    const outputs = Object.entries(json.Outputs).filter(([k]) => k.includes('SesDkimexampleorg'));
+    assert.equal(outputs.length, 3, 'the domain outside the zone gets its records as outputs');
+  });
+
+  it('creates no identity for another smarthost, and warns when SES is in another region', () => {
+    const other = synth(ALL_PRESENT, { ...TEST_CONTEXT, 'mail:smarthost': { host: 'smtp.provider.example', port: 587, credentialsSecret: 'mail/smarthost' } });
+    other.template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+    const saved = process.env.CDK_DEFAULT_REGION;
+    process.env.CDK_DEFAULT_REGION = 'eu-west-1';
+    try {
+      const elsewhere = synth(ALL_PRESENT, TEST_CONTEXT); // cdk.json: SES in us-east-1
+      elsewhere.template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+      assert.equal(Annotations.fromStack(elsewhere.stack).findWarning('*', Match.stringLikeRegexp('verify the domains in us-east-1')).length, 1);
+    } finally {
+      if (saved === undefined) delete process.env.CDK_DEFAULT_REGION;
+      else process.env.CDK_DEFAULT_REGION = saved;
+    }
   });
 });
 
