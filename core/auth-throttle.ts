@@ -1,5 +1,6 @@
-// Login throttling for every service that checks passwords (SMTP AUTH, IMAP LOGIN, POP3 USER/PASS):
-// failures slow further attempts per client IP and per account, and an IP that keeps failing is refused.
+// Login throttling for every service that checks passwords (SMTP AUTH, IMAP LOGIN, POP3 USER/PASS),
+// through core/login.ts: failures slow further attempts per client IP and per account, and an IP
+// that keeps failing is refused.
 
 export interface AuthThrottleOptions {
   /** Failures (per IP, per account) that cost nothing; delays start after them. */
@@ -60,10 +61,12 @@ export class AuthThrottleCache {
     this.now = now ?? Date.now;
   }
 
+  /** What to do with an attempt from `ip` for `account`, without counting it (see reserve). */
   verdict(ip: string, account: string): AuthVerdict {
     const ipFailures = this.failuresOf(ipKey(ip));
     if (ipFailures >= this.settings.lockoutFailures) return { refuse: true, delayMs: 0 };
-    return { refuse: false, delayMs: Math.max(this.delayAfter(ipFailures), this.delayAfter(this.failuresOf(accountKey(account)))) };
+    const accountFailures = account ? this.failuresOf(accountKey(account)) : 0;
+    return { refuse: false, delayMs: Math.max(this.delayAfter(ipFailures), this.delayAfter(accountFailures)) };
   }
 
   /** Milliseconds to wait before checking a login from `ip` for `account`. */
@@ -71,14 +74,28 @@ export class AuthThrottleCache {
     return this.verdict(ip, account).delayMs;
   }
 
-  /** Waits the throttle delay (at once when nothing is throttled); an abort ends the wait early. */
-  async wait(ip: string, account: string, signal?: AbortSignal): Promise<void> {
-    const ms = this.delayFor(ip, account);
-    if (ms <= 0 || signal?.aborted) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-    });
+  /**
+   * The verdict, and unless it refuses, the attempt counted as a failure at once: attempts made
+   * in parallel each see the ones before them, so a burst of guesses meets the delays and the
+   * lockout that the same guesses one after another would. `succeeded` takes the count back.
+   * `account` is the canonical account (core/login.ts), or '' for a name that names none.
+   */
+  reserve(ip: string, account: string): AuthVerdict {
+    const verdict = this.verdict(ip, account);
+    if (!verdict.refuse) this.recordFailure(ip, account);
+    return verdict;
+  }
+
+  /** A reserved attempt whose password was right: its IP count is taken back and the account cleared. */
+  succeeded(ip: string, account: string): void {
+    this.unbump(ipKey(ip));
+    this.recordSuccess(ip, account);
+  }
+
+  /** A reserved attempt that was never judged (the directory failed): it counts for nothing. */
+  withdraw(ip: string, account: string): void {
+    this.unbump(ipKey(ip));
+    if (account) this.unbump(accountKey(account));
   }
 
   recordFailure(ip: string, account: string): void {
@@ -109,6 +126,13 @@ export class AuthThrottleCache {
     const over = failures - this.settings.freeFailures;
     if (over <= 0) return 0;
     return Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** Math.min(over - 1, 30));
+  }
+
+  private unbump(key: string): void {
+    const record = this.failureCache.get(key);
+    if (!record) return;
+    if (record.failures <= 1) this.failureCache.delete(key);
+    else record.failures -= 1;
   }
 
   private bump(key: string): void {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions, SMTPServerResolver, SMTPServerSession } from 'smtp-server';
 import { addressKey, parseAddress } from '../core/addresses.ts';
 import { AuthThrottleCache, type AuthThrottleOptions } from '../core/auth-throttle.ts';
+import { attemptLogin } from '../core/login.ts';
 import type { BlobStore } from '../core/blobs.ts';
 import type { MailConfig } from '../core/config.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
@@ -216,32 +217,24 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   /** The account address on success; an SmtpError (535, 454) otherwise. */
   const authenticate = async (auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<string> => {
     const ip = ipOf(session);
-    const username = auth.username ?? '';
-    const verdict = authThrottle.verdict(ip, username);
-    if (verdict.refuse) {
-      log.warn('auth-refused', { session: session.id, ip, reason: 'throttled' });
-      throw AUTH_REPLIES.throttled();
-    }
-    if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
-    // RFC 4616 §2: an authorization identity other than the login would be acting as someone else
-    const proxying = Boolean(auth.authzid && auth.authcid && addressKey(auth.authzid) !== addressKey(auth.authcid));
-    let account: Awaited<ReturnType<Directory['verifyPassword']>> = null;
-    if (!proxying) {
-      try {
-        account = await options.directory.verifyPassword(username, auth.password ?? '');
-      } catch (err) {
-        log.error('auth-lookup-failed', { session: session.id, err });
+    const verdict = await attemptLogin(
+      { ip, username: auth.username ?? '', password: auth.password ?? '', authorizationId: auth.authzid ?? '' },
+      { throttle: authThrottle, directory: options.directory },
+    );
+    switch (verdict.kind) {
+      case 'accepted':
+        log.info('auth-ok', { session: session.id, ip, user: verdict.account.address, method: auth.method });
+        return verdict.account.address;
+      case 'locked-out':
+        log.warn('auth-refused', { session: session.id, ip, reason: 'throttled' });
+        throw AUTH_REPLIES.throttled();
+      case 'rejected':
+        log.warn('auth-failed', { session: session.id, ip, method: auth.method, delayedMs: verdict.delayedMs });
+        throw AUTH_REPLIES.invalid();
+      case 'unavailable':
+        log.error('auth-lookup-failed', { session: session.id, err: verdict.error });
         throw AUTH_REPLIES.unavailable();
-      }
     }
-    if (!account) {
-      authThrottle.recordFailure(ip, username);
-      log.warn('auth-failed', { session: session.id, ip, method: auth.method, delayedMs: verdict.delayMs });
-      throw AUTH_REPLIES.invalid();
-    }
-    authThrottle.recordSuccess(ip, username);
-    log.info('auth-ok', { session: session.id, ip, user: account.address, method: auth.method });
-    return account.address;
   };
 
   /** RFC 6409 §6.1 sender policy, then the account's hourly limit (counted per transaction). */

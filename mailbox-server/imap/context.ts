@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
-import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import type { LoginThrottle } from '../../core/login.ts';
 import type { ServiceLog } from '../../core/log.ts';
 import type { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
 import type { SessionState } from './state.ts';
@@ -13,7 +13,7 @@ export interface ImapServices {
   readonly store: MessageStore;
   readonly directory: Pick<Directory, 'verifyPassword'>;
   readonly blobs: Pick<BlobStore, 'put' | 'getRange' | 'getStream'>;
-  readonly throttle: AuthThrottleCache;
+  readonly throttle: LoginThrottle;
   readonly log: ServiceLog;
   readonly hostname: string;
   /** RFC 7889 APPENDLIMIT: the largest message APPEND accepts (the wire's literal limit). */

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
-import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import type { LoginThrottle } from '../../core/login.ts';
 import type { ServiceLog } from '../../core/log.ts';
 import type { Maildrop, MaildropStore } from './maildrop.ts';
 import type { ByteSink } from './message-output.ts';
@@ -14,8 +14,8 @@ export interface Pop3Blobs {
   getStream(key: string, range?: { start: number; end: number }): Promise<Readable>;
 }
 
-/** The shared login throttle (core/auth-throttle.ts), as far as POP3 uses it. */
-export type LoginThrottle = Pick<AuthThrottleCache, 'verdict' | 'wait' | 'recordFailure' | 'recordSuccess'>;
+/** The shared login throttle (core/auth-throttle.ts), as far as logging in uses it. */
+export type { LoginThrottle };
 
 export interface Pop3Services {
   readonly directory: Pick<Directory, 'verifyPassword'>;
