@@ -173,6 +173,23 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'account send-as',
+    args: '<address> <domain|none>...',
+    summary: 'Let an account send as any address of these domains (From:, Sender:, MAIL FROM), besides its own address and the aliases that reach it; replaces the list, none clears it. Submission refuses other senders with 553 5.7.1.',
+    minArgs: 2,
+    maxArgs: Infinity,
+    async run({ services, out }, [address, ...domains]) {
+      const none = domains.length === 1 && domains[0] === 'none';
+      if (!none && domains.includes('none')) throw new UsageError("'none' stands alone");
+      if (!services.directory.setSendAsDomains) throw new StoreError('invalid', 'this store cannot change sending rights');
+      const account = await services.directory.setSendAsDomains(address!, none ? [] : domains);
+      out.done(
+        account.sendAsDomains.length ? `${account.address} may send as ${account.sendAsDomains.map((d) => `*@${d}`).join(', ')}` : `${account.address} may send as its own address and aliases only`,
+        account,
+      );
+    },
+  },
+  {
     name: 'account remove',
     args: '<address>',
     summary: 'Remove an account and all its mailboxes and messages.',

@@ -9,7 +9,9 @@ import type { BlobStore } from '../core/blobs.ts';
 import type { MailConfig } from '../core/config.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
 import type { QueueSender } from '../core/queues.ts';
-import { checkEnvelopeSender, countAgainstHourlyLimit, type SendingLimits, type SubmissionCounter } from '../core/sending-policy.ts';
+import {
+  checkEnvelopeSender, checkOriginatorFields, countAgainstHourlyLimit, type OriginatorFields, type SenderRights, type SendingLimits, type SubmissionCounter,
+} from '../core/sending-policy.ts';
 import type { Directory } from '../core/store/types.ts';
 import type { TlsCredentials } from '../core/tls.ts';
 import { DATA_REPLIES, receiveMessage, type Transaction } from './data.ts';
@@ -209,6 +211,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
       traceRecipients: rcpts,
       authenticatedUser: session.user ? String(session.user) : null,
       isGone: () => closedSessions.has(session),
+      ...(session.user ? { checkOriginators: originatorCheck(session) } : {}),
     };
   };
 
@@ -237,12 +240,28 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
     }
   };
 
+  /**
+   * What the session's account may send as, read once per transaction at MAIL FROM (so a change
+   * by `mailctl account send-as` counts from the next message) and used again at the end of DATA.
+   */
+  const senderRights = new WeakMap<SMTPServerSession, SenderRights>();
+
+  const rightsOf = async (user: string): Promise<SenderRights> => {
+    const account = await directory.getAccount(user);
+    return {
+      account: account?.address ?? user,
+      sendAsDomains: account?.sendAsDomains ?? [],
+      route: (address) => recipientRouteCache.resolve(address),
+    };
+  };
+
   /** RFC 6409 §6.1 sender policy, then the account's hourly limit (counted per transaction). */
   const authorizeSubmission = async (user: string, mailFrom: string, session: SMTPServerSession): Promise<void> => {
     if (!submission) throw temporaryFailure();
-    const senderKey = addressKey(mailFrom);
     try {
-      await checkEnvelopeSender(user, mailFrom, () => recipientRouteCache.resolve(senderKey!));
+      const rights = await rightsOf(user);
+      senderRights.set(session, rights);
+      await checkEnvelopeSender(rights, mailFrom);
     } catch (err) {
       if (!(err instanceof SmtpError)) log.error('sender-lookup-failed', { session: session.id, err });
       else log.warn('sender-refused', { session: session.id, user, mailFrom });
@@ -254,6 +273,17 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
       if (!(err instanceof SmtpError)) log.error('submission-count-failed', { session: session.id, err });
       else log.warn('sending-limit', { session: session.id, user });
       throw err instanceof SmtpError ? err : temporaryFailure();
+    }
+  };
+
+  /** RFC 6409 §6.1 for the header: the From: and Sender: of a submitted message, at the end of DATA. */
+  const originatorCheck = (session: SMTPServerSession) => async (fields: OriginatorFields): Promise<void> => {
+    const rights = senderRights.get(session) ?? (await rightsOf(String(session.user)));
+    try {
+      await checkOriginatorFields(rights, fields);
+    } catch (err) {
+      if (err instanceof SmtpError) log.warn('originator-refused', { session: session.id, user: rights.account, reply: err.reply });
+      throw err;
     }
   };
 

@@ -65,6 +65,7 @@ function toAccount(item: Item): Account {
     domain: item.domain as string,
     createdAt: item.createdAt as string,
     quotaBytes: (item.quotaBytes as number | null | undefined) ?? null,
+    sendAsDomains: (item.sendAsDomains as string[] | undefined) ?? [],
   };
 }
 
@@ -229,6 +230,27 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
           UpdateExpression: 'SET quotaBytes = :q',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':q': quotaBytes },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toAccount(result.Attributes!);
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('not-found', `No such account ${key}`);
+      throw err;
+    }
+  }
+
+  async setSendAsDomains(address: string, domains: readonly string[]): Promise<Account> {
+    const key = requireAddress(address);
+    const normalised = [...new Set(domains.map(requireDomain))].sort();
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.directory,
+          Key: { pk: accountPk(key), sk: 'account' },
+          UpdateExpression: 'SET sendAsDomains = :d',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':d': normalised },
           ReturnValues: 'ALL_NEW',
         }),
       );

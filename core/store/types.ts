@@ -17,6 +17,11 @@ export interface Account {
   readonly createdAt: string;
   /** Storage quota in bytes, or null for none. */
   readonly quotaBytes: number | null;
+  /**
+   * Domains an administrator lets this account send as: any address of them may stand in its
+   * From:, Sender: and MAIL FROM, besides its own address and the aliases that reach it.
+   */
+  readonly sendAsDomains: readonly string[];
 }
 
 export interface Alias {
@@ -80,6 +85,8 @@ export interface Directory {
   quotaUsage?(address: string): Promise<QuotaUsage | null>;
   /** Sets (bytes) or lifts (null) the account's quota. */
   setQuota?(address: string, quotaBytes: number | null): Promise<Account>;
+  /** Replaces the domains the account may send as (Account.sendAsDomains); [] takes them all away. */
+  setSendAsDomains?(address: string, domains: readonly string[]): Promise<Account>;
 }
 
 export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive';

@@ -128,6 +128,26 @@ test('account quota sets and lifts a quota; account list shows usage against it'
   assert.equal(bad.code, 2);
 });
 
+test('account send-as lets an account send as any address of some domains; none takes it back', async () => {
+  await store.directory.addDomain('sendas.test');
+  await store.directory.addAccount('dan@sendas.test', 'pw');
+  const set = await mailctl(['account', 'send-as', 'dan@sendas.test', 'Partner.TEST', 'news.example']);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /dan@sendas\.test may send as \*@news\.example, \*@partner\.test/);
+  assert.deepEqual((await store.directory.getAccount('dan@sendas.test'))!.sendAsDomains, ['news.example', 'partner.test']);
+  const cleared = await mailctl(['account', 'send-as', 'dan@sendas.test', 'none', '--json']);
+  assert.equal(cleared.code, 0, cleared.stderr);
+  assert.deepEqual(JSON.parse(cleared.stdout).sendAsDomains, []);
+  const [noAccount, badDomain, mixed] = await Promise.all([
+    mailctl(['account', 'send-as', 'nobody@sendas.test', 'partner.test']),
+    mailctl(['account', 'send-as', 'dan@sendas.test', 'not a domain']),
+    mailctl(['account', 'send-as', 'dan@sendas.test', 'none', 'partner.test']),
+  ]);
+  assert.equal(noAccount.code, 1);
+  assert.equal(badDomain.code, 1);
+  assert.equal(mixed.code, 2);
+});
+
 test('failures exit non-zero with one line and no stack trace', async () => {
   await store.directory.addDomain('errors.test');
   await store.directory.addAccount('taken@errors.test', 'pw');

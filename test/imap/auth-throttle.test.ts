@@ -57,7 +57,7 @@ test('login names: plain addresses map to the account key; anything the URL pars
 
 test('attemptLogin: the attempt is counted before the check and given back on success; a directory failure counts for nothing', async () => {
   const throttle = new AuthThrottleCache({ freeFailures: 0, baseDelayMs: 1, maxDelayMs: 100, lockoutFailures: 3 });
-  const alice = { address: 'alice@x.test', domain: 'x.test', createdAt: '', quotaBytes: null } satisfies Account;
+  const alice = { address: 'alice@x.test', domain: 'x.test', createdAt: '', quotaBytes: null, sendAsDomains: [] } satisfies Account;
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   const directory = { verifyPassword: async (name: string, password: string) => (await gate, name === alice.address && password === 'right' ? alice : null) };
