@@ -88,7 +88,12 @@ export const COMMANDS: readonly Command[] = [
     maxArgs: 0,
     async run({ services, out }) {
       const domains = await services.directory.listDomains();
-      out.list(domains, [{ header: 'DOMAIN', value: (d) => d.name }, { header: 'CREATED', value: (d) => date(d.createdAt) }], (d) => d, '(no domains)');
+      out.list(
+        domains,
+        [{ header: 'DOMAIN', value: (d) => d.name }, { header: 'CREATED', value: (d) => date(d.createdAt) }, { header: 'POSTMASTER', value: (d) => d.postmaster ?? '-' }],
+        (d) => d,
+        '(no domains)',
+      );
     },
   },
   {
@@ -100,6 +105,18 @@ export const COMMANDS: readonly Command[] = [
     async run({ services, out }, [name]) {
       await services.directory.removeDomain(name!);
       out.done(`removed domain ${name}`, { name, removed: true });
+    },
+  },
+  {
+    name: 'domain postmaster',
+    args: '<domain> <address|none>',
+    summary: 'Deliver postmaster@domain (RFC 5321 §4.5.1) to this address when no account or alias has that name; none goes back to the fallback: the catch-all, else the first account in address order.',
+    minArgs: 2,
+    maxArgs: 2,
+    async run({ services, out }, [name, address]) {
+      if (!services.directory.setPostmaster) throw new StoreError('invalid', 'this store cannot change the postmaster');
+      const domain = await services.directory.setPostmaster(name!, address === 'none' ? null : address!);
+      out.done(domain.postmaster ? `postmaster@${domain.name} goes to ${domain.postmaster}` : `postmaster@${domain.name} goes to the fallback`, domain);
     },
   },
   {

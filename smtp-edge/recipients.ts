@@ -74,6 +74,36 @@ export class QuotaUsageCache {
   }
 }
 
+/**
+ * RFC 5321 §4.1.1.3: `RCPT TO:<Postmaster>`, without a domain, names this server's postmaster.
+ * Its domain is our host name or the nearest parent of it that is a local domain (mx.example.org
+ * → example.org), else the first local domain by name. Kept as long as routes: the fallback
+ * lists the domains, which must not happen once per RCPT of a flood.
+ */
+export class BarePostmasterDomain {
+  private readonly cache: TtlLookupCache<string | null>;
+
+  constructor(directory: Pick<Directory, 'isLocalDomain' | 'listDomains'>, hostname: string, ttlMs: number, now: () => number = Date.now) {
+    this.cache = new TtlLookupCache(
+      async () => {
+        const labels = hostname.toLowerCase().replace(/\.$/, '').split('.');
+        for (let i = 0; i < labels.length - 1; i++) {
+          const domain = labels.slice(i).join('.');
+          if (await directory.isLocalDomain(domain)) return domain;
+        }
+        return (await directory.listDomains())[0]?.name ?? null;
+      },
+      ttlMs,
+      1,
+      now,
+    );
+  }
+
+  domain(): Promise<string | null> {
+    return this.cache.get('postmaster');
+  }
+}
+
 export const RECIPIENT_REPLIES = {
   syntax: () => new SmtpError(501, '5.1.3', 'Bad recipient address syntax'),
   unknownUser: () => new SmtpError(550, '5.1.1', 'No such user here'),

@@ -17,7 +17,7 @@ import type { TlsCredentials } from '../core/tls.ts';
 import { DATA_REPLIES, receiveMessage, type Transaction } from './data.ts';
 import { silentLog, type ServiceLog } from '../core/log.ts';
 import { EdgeSmtpServer } from './protocol.ts';
-import { decideRecipient, QuotaUsageCache, RecipientRouteCache } from './recipients.ts';
+import { BarePostmasterDomain, decideRecipient, QuotaUsageCache, RECIPIENT_REPLIES, RecipientRouteCache } from './recipients.ts';
 import { transmissionProtocol } from './trace.ts';
 
 /**
@@ -176,6 +176,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   const recipientRouteCache = new RecipientRouteCache(options.directory, limits.recipientCacheTtlMs);
   const directory = options.directory;
   const quotaUsageCache = directory.quotaUsage ? new QuotaUsageCache((account) => directory.quotaUsage!(account), limits.recipientCacheTtlMs) : null;
+  const barePostmaster = new BarePostmasterDomain(directory, options.mail.hostname, limits.recipientCacheTtlMs);
   const perIp = new ConnectionsPerIp(limits.maxConnectionsPerIp);
   const closedSessions = new WeakSet<SMTPServerSession>();
   const authThrottle = new AuthThrottleCache(options.submission?.authThrottle);
@@ -324,10 +325,21 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
         messageBytes: declaredSize(session),
         onError: (err: unknown) => log.error('quota-lookup-failed', { session: session.id, err }),
       };
-      decideRecipient(address.address, Boolean(session.user), recipientRouteCache, (err) =>
-        log.error('recipient-lookup-failed', { session: session.id, err }),
-        quota ?? undefined,
-      ).then(
+      const onStoreError = (err: unknown) => log.error('recipient-lookup-failed', { session: session.id, err });
+      const decide = async () => {
+        if (address.address.toLowerCase() === 'postmaster') {
+          // RFC 5321 §4.1.1.3: <Postmaster> is ours. It is named in full from here on (smtp-server
+          // keeps this object in the envelope), so the event and filing see one ordinary address.
+          const domain = await barePostmaster.domain().catch((err: unknown) => {
+            onStoreError(err);
+            throw temporaryFailure();
+          });
+          if (!domain) throw RECIPIENT_REPLIES.unknownUser();
+          address.address = `postmaster@${domain}`;
+        }
+        await decideRecipient(address.address, Boolean(session.user), recipientRouteCache, onStoreError, quota ?? undefined);
+      };
+      decide().then(
         () => callback(),
         (err: unknown) => callback(toReply(err)),
       );

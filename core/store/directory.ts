@@ -69,6 +69,13 @@ function toAccount(item: Item): Account {
   };
 }
 
+function toDomain(item: Item): Domain {
+  return { name: item.name as string, createdAt: item.createdAt as string, postmaster: (item.postmaster as string | undefined) ?? null };
+}
+
+/** RFC 5321 §4.5.1: "postmaster" is a case-insensitive local name every local domain must take. */
+const isPostmaster = (key: string) => key.slice(0, key.lastIndexOf('@')) === 'postmaster';
+
 function toAlias(item: Item): Alias {
   return { address: item.address as string, domain: item.domain as string, targets: item.targets as string[] };
 }
@@ -131,7 +138,40 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     const domain = requireDomain(name);
     const item = { pk: domainPk(domain), sk: 'domain', name: domain, createdAt: new Date().toISOString() };
     await this.putNew(item, `Domain ${domain}`);
-    return { name: domain, createdAt: item.createdAt };
+    return { name: domain, createdAt: item.createdAt, postmaster: null };
+  }
+
+  /** A local target must exist (like an alias target), so postmaster mail is never dropped by a typo. */
+  async setPostmaster(name: string, address: string | null): Promise<Domain> {
+    const domain = requireDomain(name);
+    let target: string | null = null;
+    if (address !== null) {
+      const parsed = parseAddress(address);
+      if (!parsed) throw new StoreError('invalid', `Invalid address: ${address}`);
+      target = addressKey(parsed.address)!;
+      if (await this.isLocalDomain(parsed.domain)) {
+        const exists = (await this.get(accountPk(target), 'account')) ?? (await this.get(aliasPk(target), 'alias'));
+        if (!exists) throw new StoreError('invalid', `No local account or alias ${target}`);
+      } else {
+        target = parsed.address;
+      }
+    }
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.directory,
+          Key: { pk: domainPk(domain), sk: 'domain' },
+          UpdateExpression: target === null ? 'REMOVE postmaster' : 'SET postmaster = :p',
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(target === null ? {} : { ExpressionAttributeValues: { ':p': target } }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toDomain(result.Attributes!);
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('not-found', `No such domain ${domain}`);
+      throw err;
+    }
   }
 
   /** The byDomain index is eventually consistent: an account added in the same instant may slip by. */
@@ -146,7 +186,7 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
 
   async listDomains(): Promise<Domain[]> {
     const items = await this.scanKind('domain');
-    return items.map((i) => ({ name: i.name as string, createdAt: i.createdAt as string })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return items.map(toDomain).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   async isLocalDomain(name: string): Promise<boolean> {
@@ -341,8 +381,8 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
 
   // ---- routing ---------------------------------------------------------------------------
 
-  /** Domain, account, alias and catch-all of one address in a single round trip. */
-  private async lookup(key: string): Promise<{ local: boolean; account: boolean; alias: Item | null; catchAll: Item | null }> {
+  /** Domain (with its postmaster setting), account, alias and catch-all of one address in a single round trip. */
+  private async lookup(key: string): Promise<{ local: boolean; postmaster: string | null; account: boolean; alias: Item | null; catchAll: Item | null }> {
     const domain = domainOf(key);
     const keys = [
       { pk: domainPk(domain), sk: 'domain' },
@@ -350,10 +390,11 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
       { pk: aliasPk(key), sk: 'alias' },
       { pk: aliasPk(`@${domain}`), sk: 'alias' },
     ];
-    const found = await batchGetAll(this.doc, this.tables.directory, keys, { consistentRead: true, projection: 'pk, targets' });
+    const found = await batchGetAll(this.doc, this.tables.directory, keys, { consistentRead: true, projection: 'pk, targets, postmaster' });
     const byPk = new Map(found.map((i) => [i.pk as string, i]));
     return {
       local: byPk.has(keys[0]!.pk),
+      postmaster: (byPk.get(keys[0]!.pk)?.postmaster as string | undefined) ?? null,
       account: byPk.has(keys[1]!.pk),
       alias: byPk.get(keys[2]!.pk) ?? null,
       catchAll: byPk.get(keys[3]!.pk) ?? null,
@@ -384,15 +425,29 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
         accounts.add(targetKey);
         return;
       }
-      const via = found.alias ?? found.catchAll;
-      if (!via) return;
-      if (!found.alias) {
+      let targets = (found.alias?.targets as string[] | undefined) ?? null;
+      // RFC 5321 §4.5.1: postmaster of a local domain takes mail even when nobody holds the name.
+      const postmaster = !targets && isPostmaster(targetKey);
+      if (postmaster && found.postmaster) {
+        const reachedBefore = accounts.size + forwards.size;
+        await expand(found.postmaster, depth + 1);
+        if (accounts.size + forwards.size > reachedBefore) return;
+        // The configured postmaster went away since it was set: on to the fallbacks.
+      }
+      if (!targets && found.catchAll) {
         // The catch-all is one alias: expanding it twice in one resolution would only repeat it.
         const catchAllKey = `@${domainOf(targetKey)}`;
         if (visited.has(catchAllKey)) return;
         visited.add(catchAllKey);
+        targets = found.catchAll.targets as string[];
       }
-      for (const next of via.targets as string[]) await expand(next, depth + 1);
+      if (!targets && postmaster) {
+        // The last resort, deterministic and one indexed read: the first account in address order.
+        const [first] = await this.queryDomain(domainOf(targetKey), 'account#', 1);
+        if (first) targets = [first.address as string];
+      }
+      if (!targets) return;
+      for (const next of targets) await expand(next, depth + 1);
     };
     await expand(key, 0, first);
     if (accounts.size === 0 && forwards.size === 0) return { kind: 'unknown-local' };

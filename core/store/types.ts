@@ -8,6 +8,11 @@ export type { QuotaUsage } from './quota.ts';
 export interface Domain {
   readonly name: string;
   readonly createdAt: string;
+  /**
+   * Where mail to postmaster@ this domain goes when no account or alias has that name
+   * (RFC 5321 §4.5.1; see Directory.resolveRecipient), or null for the fallback.
+   */
+  readonly postmaster: string | null;
 }
 
 export interface Account {
@@ -75,8 +80,15 @@ export interface Directory {
   removeAlias(address: string): Promise<void>;
   listAliases(domain?: string): Promise<Alias[]>;
 
-  /** Account → alias → catch-all `@domain`, following alias chains to a bounded depth. */
+  /**
+   * Account → alias → catch-all `@domain`, following alias chains to a bounded depth.
+   * postmaster@ a local domain (any case) always reaches someone (RFC 5321 §4.5.1): an account
+   * or alias of that name, else the domain's postmaster setting, else its catch-all, else the
+   * domain's first account in address order.
+   */
   resolveRecipient(address: string): Promise<RecipientRoute>;
+  /** Sets (an address) or clears (null) where the domain's postmaster mail goes. */
+  setPostmaster?(domain: string, address: string | null): Promise<Domain>;
 
   /**
    * The account's quota and usage (core/store/quota.ts); null when the account has no quota (or
