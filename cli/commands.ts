@@ -110,13 +110,13 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'domain postmaster',
     args: '<domain> <address|none>',
-    summary: 'Deliver postmaster@domain (RFC 5321 §4.5.1) to this address when no account or alias has that name; none goes back to the fallback: the catch-all, else the first account in address order.',
+    summary: 'Deliver postmaster@domain (RFC 5321 §4.5.1) to this address when no account or alias has that name. Without it the first account made in the domain gets it (the oldest remaining one once that goes); none hands it back to the oldest account.',
     minArgs: 2,
     maxArgs: 2,
     async run({ services, out }, [name, address]) {
       if (!services.directory.setPostmaster) throw new StoreError('invalid', 'this store cannot change the postmaster');
       const domain = await services.directory.setPostmaster(name!, address === 'none' ? null : address!);
-      out.done(domain.postmaster ? `postmaster@${domain.name} goes to ${domain.postmaster}` : `postmaster@${domain.name} goes to the fallback`, domain);
+      out.done(domain.postmaster ? `postmaster@${domain.name} goes to ${domain.postmaster}` : `postmaster@${domain.name} goes to its catch-all, if any (no accounts)`, domain);
     },
   },
   {

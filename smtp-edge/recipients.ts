@@ -75,23 +75,23 @@ export class QuotaUsageCache {
 }
 
 /**
- * RFC 5321 §4.1.1.3: `RCPT TO:<Postmaster>`, without a domain, names this server's postmaster.
- * Its domain is our host name or the nearest parent of it that is a local domain (mx.example.org
- * → example.org), else the first local domain by name. Kept as long as routes: the fallback
- * lists the domains, which must not happen once per RCPT of a flood.
+ * RFC 5321 §4.1.1.3: `RCPT TO:<Postmaster>`, without a domain, names this server's postmaster:
+ * the postmaster of our host name, or of the nearest parent of it that is a local domain
+ * (mx.example.org → example.org); null when neither is local (the host name should be). Kept as
+ * long as routes, so a flood of such RCPTs is not a flood of lookups.
  */
 export class BarePostmasterDomain {
   private readonly cache: TtlLookupCache<string | null>;
 
-  constructor(directory: Pick<Directory, 'isLocalDomain' | 'listDomains'>, hostname: string, ttlMs: number, now: () => number = Date.now) {
+  constructor(directory: Pick<Directory, 'isLocalDomain'>, hostname: string, ttlMs: number, now: () => number = Date.now) {
     this.cache = new TtlLookupCache(
       async () => {
         const labels = hostname.toLowerCase().replace(/\.$/, '').split('.');
-        for (let i = 0; i < labels.length - 1; i++) {
+        for (let i = 0; i < Math.max(1, labels.length - 1); i++) {
           const domain = labels.slice(i).join('.');
           if (await directory.isLocalDomain(domain)) return domain;
         }
-        return (await directory.listDomains())[0]?.name ?? null;
+        return null;
       },
       ttlMs,
       1,

@@ -141,11 +141,16 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     return { name: domain, createdAt: item.createdAt, postmaster: null };
   }
 
-  /** A local target must exist (like an alias target), so postmaster mail is never dropped by a typo. */
+  /**
+   * A local target must exist (like an alias target), so postmaster mail is never dropped by a
+   * typo; null gives the role back to the domain's oldest account.
+   */
   async setPostmaster(name: string, address: string | null): Promise<Domain> {
     const domain = requireDomain(name);
     let target: string | null = null;
-    if (address !== null) {
+    if (address === null) {
+      target = (await this.oldestAccount(domain, null))?.address ?? null;
+    } else {
       const parsed = parseAddress(address);
       if (!parsed) throw new StoreError('invalid', `Invalid address: ${address}`);
       target = addressKey(parsed.address)!;
@@ -217,6 +222,7 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     }
     const item = { pk: accountPk(key), sk: 'account', address: key, domain, createdAt: new Date().toISOString(), quotaBytes, passwordHash };
     await this.putNew(item, `Account ${key}`);
+    await this.claimPostmaster(domain, key);
     return toAccount(item);
   }
 
@@ -313,7 +319,50 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     const mailboxes = await this.mailStore.listMailboxes(key);
     if (!existed && mailboxes.length === 0) throw new StoreError('not-found', `No such account ${key}`);
     if (existed) await this.doc.send(new DeleteCommand({ TableName: this.tables.directory, Key: { pk: accountPk(key), sk: 'account' } }));
+    await this.handOverPostmaster(domainOf(key), key);
     await this.mailStore.removeAllMailboxes(key);
+  }
+
+  /**
+   * RFC 5321 §4.5.1 needs someone to read postmaster@ every domain: the first account made in a
+   * domain becomes its postmaster unless one is set already. Recorded on the domain item, so
+   * routing reads it with the domain (no listing of accounts when mail arrives).
+   */
+  private async claimPostmaster(domain: string, account: string): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tables.directory,
+        Key: { pk: domainPk(domain), sk: 'domain' },
+        UpdateExpression: 'SET postmaster = :a',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(postmaster)',
+        ExpressionAttributeValues: { ':a': account },
+      }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /** The domain's first account by creation (address breaks ties), leaving out `except`. */
+  private async oldestAccount(domain: string, except: string | null): Promise<Account | undefined> {
+    return (await this.listAccounts(domain))
+      .filter((a) => a.address !== except)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.address.localeCompare(b.address))[0];
+  }
+
+  /** The postmaster's account is going: the domain's oldest remaining account takes over (none left: unset). */
+  private async handOverPostmaster(domain: string, account: string): Promise<void> {
+    const next = await this.oldestAccount(domain, account);
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tables.directory,
+        Key: { pk: domainPk(domain), sk: 'domain' },
+        UpdateExpression: next ? 'SET postmaster = :next' : 'REMOVE postmaster',
+        ConditionExpression: 'postmaster = :gone',
+        ExpressionAttributeValues: { ':gone': account, ...(next ? { ':next': next.address } : {}) },
+      }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 
   // ---- aliases ---------------------------------------------------------------------------
@@ -432,7 +481,7 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
         const reachedBefore = accounts.size + forwards.size;
         await expand(found.postmaster, depth + 1);
         if (accounts.size + forwards.size > reachedBefore) return;
-        // The configured postmaster went away since it was set: on to the fallbacks.
+        // The postmaster no longer reaches a mailbox (an alias or address that went away): the catch-all may.
       }
       if (!targets && found.catchAll) {
         // The catch-all is one alias: expanding it twice in one resolution would only repeat it.
@@ -440,11 +489,6 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
         if (visited.has(catchAllKey)) return;
         visited.add(catchAllKey);
         targets = found.catchAll.targets as string[];
-      }
-      if (!targets && postmaster) {
-        // The last resort, deterministic and one indexed read: the first account in address order.
-        const [first] = await this.queryDomain(domainOf(targetKey), 'account#', 1);
-        if (first) targets = [first.address as string];
       }
       if (!targets) return;
       for (const next of targets) await expand(next, depth + 1);

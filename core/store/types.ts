@@ -10,7 +10,9 @@ export interface Domain {
   readonly createdAt: string;
   /**
    * Where mail to postmaster@ this domain goes when no account or alias has that name
-   * (RFC 5321 §4.5.1; see Directory.resolveRecipient), or null for the fallback.
+   * (RFC 5321 §4.5.1; see Directory.resolveRecipient): set by an administrator, else the first
+   * account made in the domain (then the oldest remaining one when it is removed); null while
+   * the domain has no accounts.
    */
   readonly postmaster: string | null;
 }
@@ -82,12 +84,11 @@ export interface Directory {
 
   /**
    * Account → alias → catch-all `@domain`, following alias chains to a bounded depth.
-   * postmaster@ a local domain (any case) always reaches someone (RFC 5321 §4.5.1): an account
-   * or alias of that name, else the domain's postmaster setting, else its catch-all, else the
-   * domain's first account in address order.
+   * postmaster@ a local domain (any case) reaches someone (RFC 5321 §4.5.1): an account or alias
+   * of that name, else the domain's postmaster (Domain.postmaster), else its catch-all.
    */
   resolveRecipient(address: string): Promise<RecipientRoute>;
-  /** Sets (an address) or clears (null) where the domain's postmaster mail goes. */
+  /** Sets where the domain's postmaster mail goes; null hands it back to the oldest account. */
   setPostmaster?(domain: string, address: string | null): Promise<Domain>;
 
   /**

@@ -148,21 +148,21 @@ test('account send-as lets an account send as any address of some domains; none 
   assert.equal(mixed.code, 2);
 });
 
-test('domain postmaster sets where postmaster@domain goes, shows it in domain list, none clears it', async () => {
+test('domain postmaster sets where postmaster@domain goes (the first account made, by default), shows it in domain list; none gives it back', async () => {
   await store.directory.addDomain('pm.test');
   await store.directory.addAccount('zoe@pm.test', 'pw');
   await store.directory.addAccount('abby@pm.test', 'pw');
-  assert.deepEqual(await store.directory.resolveRecipient('postmaster@pm.test'), { kind: 'local', accounts: ['abby@pm.test'], forwards: [] }, 'fallback: first in address order');
-  const set = await mailctl(['domain', 'postmaster', 'pm.test', 'Zoe@PM.test']);
+  assert.deepEqual(await store.directory.resolveRecipient('postmaster@pm.test'), { kind: 'local', accounts: ['zoe@pm.test'], forwards: [] }, 'the first account made');
+  const set = await mailctl(['domain', 'postmaster', 'pm.test', 'Abby@PM.test']);
   assert.equal(set.code, 0, set.stderr);
-  assert.match(set.stdout, /postmaster@pm\.test goes to zoe@pm\.test/);
-  assert.deepEqual(await store.directory.resolveRecipient('POSTMASTER@pm.test'), { kind: 'local', accounts: ['zoe@pm.test'], forwards: [] });
-  assert.match((await mailctl(['domain', 'list'])).stdout, /^pm\.test\s+\S.*\s+zoe@pm\.test$/m);
+  assert.match(set.stdout, /postmaster@pm\.test goes to abby@pm\.test/);
+  assert.deepEqual(await store.directory.resolveRecipient('POSTMASTER@pm.test'), { kind: 'local', accounts: ['abby@pm.test'], forwards: [] });
+  assert.match((await mailctl(['domain', 'list'])).stdout, /^pm\.test\s+\S.*\s+abby@pm\.test$/m);
   const typo = await mailctl(['domain', 'postmaster', 'pm.test', 'zo@pm.test']);
   assert.equal(typo.code, 1, 'a local target must exist');
   const cleared = await mailctl(['domain', 'postmaster', 'pm.test', 'none', '--json']);
   assert.equal(cleared.code, 0, cleared.stderr);
-  assert.equal(JSON.parse(cleared.stdout).postmaster, null);
+  assert.equal(JSON.parse(cleared.stdout).postmaster, 'zoe@pm.test', 'none: back to the oldest account');
 });
 
 test('failures exit non-zero with one line and no stack trace', async () => {

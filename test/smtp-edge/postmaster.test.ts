@@ -1,7 +1,8 @@
 // postmaster (RFC 5321 §4.5.1, §4.1.1.3): every local domain takes mail for postmaster, in any
 // case, and `<Postmaster>` without a domain too; the message lands in the mailbox the directory's
-// rule picks (an account or alias of that name, the domain's setting, its catch-all, its first
-// account in address order). Driven through the edge on the wire, then filed by the inbound function.
+// rule picks (an account or alias of that name, the domain's postmaster: set by an administrator,
+// else its first account; then its catch-all). Driven through the edge on the wire, then filed by
+// the inbound function.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileInbound } from '../../functions/inbound/file-inbound.ts';
@@ -15,7 +16,8 @@ before(async () => {
   world = await startEdgeWorld();
   rig = inboundRig(world.world);
   const { directory } = world;
-  // example.test (from the world): demo@; boss@ sorts first, so it is the fallback postmaster.
+  // example.test (from the world): demo@ was made first, so it is the postmaster; boss@ sorts
+  // first but came later.
   await directory.addAccount('boss@example.test', 'boss password');
   // The edge's host name is mx.test.local: its parent test.local is where <Postmaster> goes.
   await directory.addDomain('test.local');
@@ -26,7 +28,7 @@ before(async () => {
   await directory.addAccount('ann@named.test', 'ann password');
   await directory.addAccount('abe@named.test', 'abe password');
   await directory.addAlias('postmaster@named.test', ['ann@named.test']);
-  // A domain without accounts or aliases has nobody to give it to.
+  // A domain without accounts, aliases or catch-all has nobody to give it to.
   await directory.addDomain('empty.test');
 });
 after(() => world?.close());
@@ -70,33 +72,36 @@ test('RCPT TO:<postmaster@…> of every local domain, in any case, is accepted; 
   assert.equal(await wire.command('RCPT TO:<postmaster@remote.test>'), '554 5.7.1 Relay access denied', 'not ours');
 });
 
-test('no setting: postmaster goes to the first account in address order; a catch-all takes it first', async (t) => {
+test('no setting: postmaster goes to the first account made in the domain; a domain without accounts to its catch-all', async (t) => {
   const edge = await startEdge(t, world);
-  assert.deepEqual(await fileAndFind(await send(edge.port, ['PostMaster@example.test'], 'fallback')), {
-    rcptTo: ['PostMaster@example.test'], filedTo: ['boss@example.test'],
+  assert.deepEqual(await fileAndFind(await send(edge.port, ['PostMaster@example.test'], 'first account')), {
+    rcptTo: ['PostMaster@example.test'], filedTo: ['demo@example.test'],
   });
+  assert.deepEqual((await fileAndFind(await send(edge.port, ['postmaster@test.local'], 'first account'))).filedTo, ['zed@test.local']);
   assert.deepEqual((await fileAndFind(await send(edge.port, ['postmaster@catchall.test'], 'catch-all'))).filedTo, ['demo@example.test']);
   assert.deepEqual((await fileAndFind(await send(edge.port, ['postmaster@named.test'], 'alias'))).filedTo, ['ann@named.test'], 'an alias of that name wins');
 });
 
-test('the domain setting (mailctl domain postmaster) wins over the fallbacks; a target that went away falls back', async (t) => {
-  await world.directory.setPostmaster!('example.test', 'demo@example.test');
+test('the domain setting (mailctl domain postmaster) picks the mailbox; when its account is removed the oldest remaining one takes over', async (t) => {
+  await world.directory.setPostmaster!('example.test', 'boss@example.test');
   await assert.rejects(world.directory.setPostmaster!('example.test', 'nobody@example.test'), /No local account or alias/);
-  // A fresh edge: the route cache of another would still hold the old answer for its TTL.
+  // A fresh edge each time: another's route cache would still hold the old answer for its TTL.
   const edge = await startEdge(t, world);
-  assert.deepEqual((await fileAndFind(await send(edge.port, ['postmaster@example.test'], 'configured'))).filedTo, ['demo@example.test']);
+  assert.deepEqual((await fileAndFind(await send(edge.port, ['postmaster@example.test'], 'configured'))).filedTo, ['boss@example.test']);
 
   await world.directory.addAccount('temp@test.local', 'temp password');
   await world.directory.setPostmaster!('test.local', 'temp@test.local');
   await world.directory.removeAccount('temp@test.local');
+  assert.equal((await world.directory.listDomains()).find((d) => d.name === 'test.local')?.postmaster, 'zed@test.local');
   const later = await startEdge(t, world);
-  assert.deepEqual((await fileAndFind(await send(later.port, ['postmaster@test.local'], 'gone'))).filedTo, ['amy@test.local']);
+  assert.deepEqual((await fileAndFind(await send(later.port, ['postmaster@test.local'], 'handed over'))).filedTo, ['zed@test.local']);
   await world.directory.setPostmaster!('example.test', null);
+  assert.equal((await world.directory.listDomains()).find((d) => d.name === 'example.test')?.postmaster, 'demo@example.test', 'none: back to the oldest account');
 });
 
 test('RCPT TO:<Postmaster> without a domain (RFC 5321 §4.1.1.3): the postmaster of our host name\'s domain, named in full in the event', async (t) => {
   const edge = await startEdge(t, world);
   assert.deepEqual(await fileAndFind(await send(edge.port, ['Postmaster'], 'bare')), {
-    rcptTo: ['postmaster@test.local'], filedTo: ['amy@test.local'],
+    rcptTo: ['postmaster@test.local'], filedTo: ['zed@test.local'],
   });
 });
