@@ -104,9 +104,13 @@ export class SubmittedHeaderReader {
   private isUntrustedTrace(field: RawField): boolean {
     if (field.name === 'return-path') return true;
     if (field.name !== 'received') return false;
-    // RFC 5321 §4.4 Stamp: "by" Extended-Domain; a forged line naming us would pass for our own trace.
-    const by = /\bby[ \t]+\[?([^\s;()[\]]+)/i.exec(unfold(field.raw))?.[1];
-    return by !== undefined && by.replace(/\.$/, '').toLowerCase() === this.hostname.toLowerCase();
+    // RFC 5321 §4.4 Stamp: "by" Extended-Domain; a forged line naming us would pass for our own
+    // trace. Every "by" counts (one may hide in a comment): dropping a submitter's line costs nothing.
+    const ours = this.hostname.toLowerCase().replace(/\.$/, '');
+    for (const by of unfold(field.raw).matchAll(/\bby[ \t]+\[?([^\s;()[\]]+)/gi)) {
+      if (by[1]!.replace(/\.$/, '').toLowerCase() === ours) return true;
+    }
+    return false;
   }
 }
 

@@ -122,6 +122,9 @@ test('submitted header: held until complete whatever the chunking, untrusted tra
     assert.equal(text, message.toString('latin1').replace(/^Return-Path: <boss@other.test>\r\nReceived: from trusted[^]*?\+0000\r\n/, ''), `chunks of ${size}`);
     assert.deepEqual(reader.originators, { fromFields: 1, from: ['demo@example.test'], sender: [] });
   }
+  const hidden = new SubmittedHeaderReader('mx.test.local');
+  const step0 = hidden.push(Buffer.from('Received: from a by relay.test (via by MX.test.local.); x\r\nFrom: demo@example.test\r\n\r\n'));
+  assert.ok(step0.kind === 'bytes' && step0.bytes.toString() === 'From: demo@example.test\r\n\r\n', 'a by-clause naming us anywhere in the field');
   const untouched = Buffer.from('From: demo@example.test\r\nReceived: by mx.test.local.evil; x\r\n\r\nbody\r\n');
   const reader = new SubmittedHeaderReader('mx.test.local');
   const step = reader.push(untouched);
