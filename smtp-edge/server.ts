@@ -2,7 +2,7 @@
 // One listener per port, each with a role: MX (25), submission with STARTTLS (587), submissions (465).
 import type { AddressInfo } from 'node:net';
 import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions, SMTPServerResolver, SMTPServerSession } from 'smtp-server';
-import { addressKey, parseAddress } from '../core/addresses.ts';
+import { parseAddress } from '../core/addresses.ts';
 import { AuthThrottleCache, type AuthThrottleOptions } from '../core/auth-throttle.ts';
 import { attemptLogin } from '../core/login.ts';
 import type { BlobStore } from '../core/blobs.ts';

@@ -114,12 +114,6 @@ export class SubmittedHeaderReader {
   }
 }
 
-/** Index just past the CRLF that ends the header section (before the blank line's CRLF), or -1. */
-function searchEnd(buf: Buffer, from: number): number {
-  const at = buf.indexOf('\r\n\r\n', from);
-  return at < 0 ? -1 : at + 2;
-}
-
 /** The header section's fields; a line that is neither a field nor a continuation is its own nameless "field". */
 function splitFields(header: Buffer): RawField[] {
   const fields: RawField[] = [];
