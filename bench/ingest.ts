@@ -1,4 +1,4 @@
-// Ingest benchmark (issue 2): N messages of S bytes over C connections into the pipeline
+// Ingest benchmark: N messages of S bytes over C connections into the pipeline
 // (SMTP edge → S3 + SQS → inbound handler → DynamoDB) on the embedded emulators, against a
 // reference run of a bare smtp-server sink in the same process (the protocol ceiling here).
 import { mkdtempSync, rmSync } from 'node:fs';

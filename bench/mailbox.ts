@@ -1,4 +1,4 @@
-// Mailbox benchmark (issue 3): IMAP FETCH 1:N BODY[] and N single UID FETCH BODY[], POP3 RETR of N
+// Mailbox benchmark: IMAP FETCH 1:N BODY[] and N single UID FETCH BODY[], POP3 RETR of N
 // messages, SELECT of a 10,000-message mailbox, memory per idle IMAP connection (IDLE) and the AWS
 // requests/s those idlers cost, FETCH of a large message (MB/s, server memory while streaming), on the
 // embedded emulators with the servers in-process. Reference: raw S3 GetObject of the same blobs

@@ -1,11 +1,13 @@
 // `npm run bench`: runs the benchmarks, prints tables and writes results to bench/results/.
 //   BENCH_MESSAGES (default 500), BENCH_CONNECTIONS (8), BENCH_SIZE (10240), BENCH_ONLY (name)
 //   mailbox: BENCH_MAILBOX_MESSAGES (1000), BENCH_SELECT_MAILBOX (10000), BENCH_IDLE_SESSIONS (2000)
+//   mailctl: BENCH_MAILCTL_RUNS (9)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printIngest, runIngestBenchmark } from './ingest.ts';
 import { printMailbox, runMailboxBenchmark } from './mailbox.ts';
+import { printMailctl, runMailctlBenchmark } from './mailctl.ts';
 
 const env = process.env;
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version };
@@ -31,6 +33,12 @@ if (!only || only === 'mailbox') {
   });
   printMailbox(mailbox);
   results.mailbox = mailbox;
+}
+
+if (!only || only === 'mailctl') {
+  const mailctl = await runMailctlBenchmark({ runs: Number(env.BENCH_MAILCTL_RUNS ?? 9) });
+  printMailctl(mailctl);
+  results.mailctl = mailctl;
 }
 
 const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -2,7 +2,6 @@
 // Parsing and error reporting live in cli/mailctl.ts; this file only says what a command means.
 import type { Readable, Writable } from 'node:stream';
 import type { ParseArgsOptionDescriptor } from 'node:util';
-import libmime from 'libmime';
 import { StoreError, type Directory, type MailStore, type MessageItem } from '../core/store/types.ts';
 import type { EnvelopeAddress } from '../core/mime/types.ts';
 import { displayDate as date, Output } from './output.ts';
@@ -50,22 +49,29 @@ function positiveInteger(value: OptionValues[string], option: string): number | 
   return n;
 }
 
+/** RFC 2047 decoding (libmime), loaded by the commands that show headers: it brings every charset table. */
+type DecodeWords = (text: string) => string;
+const loadDecodeWords = async (): Promise<DecodeWords> => {
+  const { default: libmime } = await import('libmime');
+  return (text) => libmime.decodeWords(text);
+};
+
 /** Display form of an ENVELOPE address (raw header text): RFC 2047 words decoded. */
-function displayAddress(a: EnvelopeAddress): string {
+function displayAddress(a: EnvelopeAddress, decodeWords: DecodeWords): string {
   const address = a.mailbox !== null && a.host !== null ? `${a.mailbox}@${a.host}` : (a.mailbox ?? '');
-  const name = a.name ? libmime.decodeWords(a.name).trim() : '';
+  const name = a.name ? decodeWords(a.name).trim() : '';
   return name ? `${name} <${address}>` : address;
 }
 
-function fromOf(message: MessageItem): string {
+function fromOf(message: MessageItem, decodeWords: DecodeWords): string {
   // Group syntax (RFC 3501 §7.4.2: host null) marks group start/end, not a sender.
   const from = (message.index.envelope.from ?? []).filter((a) => a.host !== null);
-  return from.map(displayAddress).join(', ');
+  return from.map((a) => displayAddress(a, decodeWords)).join(', ');
 }
 
-const subjectOf = (message: MessageItem) => {
+const subjectOf = (message: MessageItem, decodeWords: DecodeWords) => {
   const raw = message.index.envelope.subject;
-  return raw === null ? '' : libmime.decodeWords(raw);
+  return raw === null ? '' : decodeWords(raw);
 };
 
 export const COMMANDS: readonly Command[] = [
@@ -284,16 +290,17 @@ export const COMMANDS: readonly Command[] = [
       if (!(await services.directory.getAccount(account!))) throw new StoreError('not-found', `no account ${account}`);
       if (!(await services.mailStore.getMailbox(account!, mailbox))) throw new StoreError('not-found', `no mailbox ${mailbox} in ${account}`);
       const messages = await services.mailStore.listMessages(account!, mailbox, limit === undefined ? {} : { limit });
+      const decodeWords = await loadDecodeWords();
       out.list(
         messages,
         [
           { header: 'UID', value: (m) => m.uid, align: 'right' },
           { header: 'DATE', value: (m) => date(m.internalDate) },
-          { header: 'FROM', value: fromOf },
+          { header: 'FROM', value: (m) => fromOf(m, decodeWords) },
           { header: 'SIZE', value: (m) => m.size, align: 'right' },
-          { header: 'SUBJECT', value: subjectOf },
+          { header: 'SUBJECT', value: (m) => subjectOf(m, decodeWords) },
         ],
-        (m) => ({ uid: m.uid, internalDate: m.internalDate, from: fromOf(m), subject: subjectOf(m), size: m.size, flags: m.flags }),
+        (m) => ({ uid: m.uid, internalDate: m.internalDate, from: fromOf(m, decodeWords), subject: subjectOf(m, decodeWords), size: m.size, flags: m.flags }),
         '(no messages)',
       );
     },

@@ -7,7 +7,6 @@ import type { CoreConfig } from '../core/config.ts';
 import { COMMANDS, GROUPS, UsageError, type Command, type Services } from './commands.ts';
 import { Output } from './output.ts';
 import { PasswordInputError } from './password.ts';
-import { resolveTarget, TargetError } from './target.ts';
 
 export interface Io {
   readonly stdin: Readable;
@@ -110,6 +109,9 @@ export async function mailctl(argv: string[], io: Io, connect: Connect): Promise
 
   let services: Awaited<ReturnType<Connect>> | undefined;
   try {
+    // Loaded here, not at the top: the target brings zod and the configuration schemas, which
+    // help and usage errors do not need.
+    const { resolveTarget } = await import('./target.ts');
     const config = await resolveTarget({ dataDir: values['data-dir'] as string | undefined, stack: values.stack as string | undefined, region: values.region as string | undefined }, io.env);
     services = await connect(config);
     await command.run({ services, out, stdin: io.stdin, stderr: io.stderr }, args, values);
@@ -129,7 +131,8 @@ export async function mailctl(argv: string[], io: Io, connect: Connect): Promise
 
 /** One line for any failure; the expected kinds read as plain sentences. */
 function describeFailure(err: unknown): string {
-  if (err instanceof StoreError || err instanceof TargetError || err instanceof PasswordInputError) return oneLine(err.message);
+  const expected = err instanceof StoreError || err instanceof PasswordInputError || (err instanceof Error && err.name === 'TargetError');
+  if (expected) return oneLine(err.message);
   const code = (err as { code?: string }).code;
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || (err as { name?: string }).name === 'TimeoutError') {
     const address = (err as { address?: string; port?: number }).address;

@@ -1,28 +1,47 @@
 // mailctl's composition root: real stdio and environment, the DynamoDB store, process exit code.
 import { mailctl, type Connect } from './mailctl.ts';
 
+/** A value built on first use; `built` tells whether anything needs closing. */
+function lazy<T>(build: () => Promise<T>): { get(): Promise<T>; built: Promise<T> | null } {
+  const holder = {
+    built: null as Promise<T> | null,
+    get: () => (holder.built ??= build()),
+  };
+  return holder;
+}
+
 // The AWS SDK and the store are loaded only when a command needs them, so --help and usage
-// errors answer at once.
+// errors answer at once; and only the clients a command uses: most read DynamoDB alone, S3 and
+// SQS are loaded by the few that release a blob or requeue a delivery.
 const connect: Connect = async (config) => {
-  const [{ createAwsClients, destroyAwsClients }, { createStore }, { OutboundQueueStore }, { DkimKeyStore }, { QueueSender }, { BlobStore }] = await Promise.all([
-    import('../core/aws.ts'), import('../core/store/index.ts'), import('../core/store/outbound-queue.ts'),
-    import('../core/store/dkim-keys.ts'), import('../core/queues.ts'), import('../core/blobs.ts'),
+  const [{ createDynamoDbClients }, { createStore }, { OutboundQueueStore }, { DkimKeyStore }] = await Promise.all([
+    import('../core/aws/dynamodb.ts'), import('../core/store/index.ts'), import('../core/store/outbound-queue.ts'), import('../core/store/dkim-keys.ts'),
   ]);
-  const clients = createAwsClients(config.aws);
-  const blobs = new BlobStore(clients.s3, config.resources.bucket);
-  const store = createStore(clients, config.resources, { onOrphan: (key) => blobs.markOrphan(key) });
-  const queue = new QueueSender(clients.sqs);
+  const { dynamodb, doc } = createDynamoDbClients(config.aws);
+  const blobs = lazy(async () => {
+    const [{ createS3Client }, { BlobStore }] = await Promise.all([import('../core/aws/s3.ts'), import('../core/blobs.ts')]);
+    const s3 = createS3Client(config.aws);
+    return { client: s3, store: new BlobStore(s3, config.resources.bucket) };
+  });
+  const queue = lazy(async () => {
+    const [{ createSqsClient }, { QueueSender }] = await Promise.all([import('../core/aws/sqs.ts'), import('../core/queues.ts')]);
+    const sqs = createSqsClient(config.aws);
+    return { client: sqs, sender: new QueueSender(sqs) };
+  });
+  const store = createStore(doc, config.resources, { onOrphan: async (key) => (await blobs.get()).store.markOrphan(key) });
   return {
     directory: store.directory,
     mailStore: store.mailStore,
     outbound: {
-      records: new OutboundQueueStore(clients.doc, config.resources.tables.deliveries),
-      dkimKeys: new DkimKeyStore(clients.doc, config.resources.tables.directory),
-      requeue: (event) => queue.sendOutbound(config.resources.queues.outbound, event, 0),
+      records: new OutboundQueueStore(doc, config.resources.tables.deliveries),
+      dkimKeys: new DkimKeyStore(doc, config.resources.tables.directory),
+      requeue: async (event) => (await queue.get()).sender.sendOutbound(config.resources.queues.outbound, event, 0),
       releaseBlob: (key) => store.mailStore.releaseBlob(key),
     },
     close() {
-      destroyAwsClients(clients);
+      dynamodb.destroy();
+      void blobs.built?.then(({ client }) => client.destroy());
+      void queue.built?.then(({ client }) => client.destroy());
     },
   };
 };

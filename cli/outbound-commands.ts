@@ -1,11 +1,15 @@
 // mailctl's outbound commands: the relay's queue (list, show, retry, delete) and DKIM keys
 // (generate, show, list). What each command means; parsing stays in cli/mailctl.ts.
 import type { OutboundEvent } from '../core/contracts.ts';
-import { dkimRecordOf, generateDkimKey, zoneFileLine, type DkimKey } from '../core/dkim.ts';
+import type { DkimKey } from '../core/dkim.ts';
 import { StoreError } from '../core/store/types.ts';
-import { TERMINAL_STATES, type OutboundQueueStore, type OutboundRecord } from '../core/store/outbound-queue.ts';
+import type { OutboundQueueStore, OutboundRecord } from '../core/store/outbound-queue.ts';
+import { TERMINAL_STATES } from '../core/store/outbound-state.ts';
 import type { Command } from './commands.ts';
 import { displayDate as date } from './output.ts';
+
+/** Key generation and records live beside DKIM signing (mailauth), which only these commands need loaded. */
+const loadDkim = () => import('../core/dkim.ts');
 
 export interface OutboundServices {
   readonly records: Pick<OutboundQueueStore, 'get' | 'list' | 'advance' | 'cancel'>;
@@ -123,6 +127,7 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     maxArgs: 1,
     async run({ services, out }, [domain], values) {
       if (!(await services.directory.isLocalDomain(domain!))) throw new StoreError('not-found', `no domain ${domain}`);
+      const { dkimRecordOf, generateDkimKey, zoneFileLine } = await loadDkim();
       const key = generateDkimKey(domain!.toLowerCase(), typeof values.selector === 'string' ? values.selector : undefined);
       await services.outbound.dkimKeys.put(key, { replace: values.replace === true });
       const record = dkimRecordOf(key);
@@ -141,6 +146,7 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     async run({ services, out }, [domain]) {
       const key = await services.outbound.dkimKeys.get(domain!);
       if (!key) throw new StoreError('not-found', `no DKIM key for ${domain}`);
+      const { dkimRecordOf, zoneFileLine } = await loadDkim();
       const record = dkimRecordOf(key);
       if (out.json) return out.done('', record);
       out.line(zoneFileLine(record));
@@ -154,6 +160,7 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     maxArgs: 0,
     async run({ services, out }) {
       const keys = await services.outbound.dkimKeys.list();
+      const { dkimRecordOf } = await loadDkim();
       out.list(keys, [
         { header: 'DOMAIN', value: (k) => k.domain },
         { header: 'SELECTOR', value: (k) => k.selector },

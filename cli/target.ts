@@ -44,7 +44,9 @@ export interface TargetOptions {
 }
 
 /** A failure to find or read the target: one line for the user, no stack trace. */
-export class TargetError extends Error {}
+export class TargetError extends Error {
+  override readonly name = 'TargetError';
+}
 
 export function dataDirFor(options: TargetOptions, env: Record<string, string | undefined>): string {
   return options.dataDir ?? env.MAIL_DATA_DIR ?? join(REPO_ROOT, '.mail-data');

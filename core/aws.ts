@@ -1,9 +1,12 @@
-// AWS SDK v3 clients built from configuration. The only place endpoints are overridden:
-// nothing below the composition root knows whether it talks to AWS or to an emulator.
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+// All three AWS SDK v3 clients built from configuration (one factory each under aws/), and the
+// request counter the benchmarks read.
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbClients } from './aws/dynamodb.ts';
+import { createS3Client } from './aws/s3.ts';
+import { createSqsClient } from './aws/sqs.ts';
 import type { AwsConfig } from './config.ts';
 
 export interface AwsClients {
@@ -44,23 +47,14 @@ function countRequests(client: CountableClient, service: string, counter: Reques
 }
 
 export function createAwsClients(config: AwsConfig, counter?: RequestCounter): AwsClients {
-  const base = {
-    region: config.region,
-    ...(config.credentials ? { credentials: config.credentials } : {}),
-    // The SDK waits forever on a silent socket by default; an SMTP client waiting for its 250 or
-    // a Lambda batch would hang with it. Connect fast or fail; 60 s of silence is a dead request
-    // (it is retried by the SDK's retry strategy).
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
-  };
-  const s3 = new S3Client({ ...base, endpoint: config.endpoints.s3, forcePathStyle: Boolean(config.endpoints.s3) });
-  const sqs = new SQSClient({ ...base, endpoint: config.endpoints.sqs });
-  const dynamodb = new DynamoDBClient({ ...base, endpoint: config.endpoints.dynamodb });
+  const s3 = createS3Client(config);
+  const sqs = createSqsClient(config);
+  const { dynamodb, doc } = createDynamoDbClients(config);
   if (counter) {
     countRequests(s3, 'S3', counter);
     countRequests(sqs, 'SQS', counter);
     countRequests(dynamodb, 'DynamoDB', counter);
   }
-  const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   return { s3, sqs, dynamodb, doc };
 }
 

@@ -1,5 +1,6 @@
 // Typed configuration, read and validated once at each composition root and passed down.
 import { z } from 'zod';
+import { latencyModelFromEnv, latencyModelSchema, latencyModelToEnv } from './aws/latency.ts';
 import { type QueueName, type TableName, TABLES, QUEUES } from './resources.ts';
 
 const endpointSchema = z.string().url().optional();
@@ -10,6 +11,8 @@ export const awsConfigSchema = z.object({
   endpoints: z.object({ s3: endpointSchema, sqs: endpointSchema, dynamodb: endpointSchema }),
   /** Static credentials for emulators; in AWS the default provider chain is used. */
   credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }).optional(),
+  /** Emulators only: AWS's round-trip latencies added to every request (aws/latency.ts). */
+  latency: latencyModelSchema.nullable().optional(),
 });
 export type AwsConfig = z.infer<typeof awsConfigSchema>;
 
@@ -20,6 +23,10 @@ export const resourceNamesSchema = z.object({
   deadLetterQueues: z.object(Object.fromEntries(Object.keys(QUEUES).map((q) => [q, z.string().url()])) as Record<QueueName, z.ZodString>),
 });
 export type ResourceNames = z.infer<typeof resourceNamesSchema>;
+
+/** What the SMTP edge does with a DATA line ending in a bare LF (smtp-edge/line-endings.ts). */
+export const BARE_LINE_FEED_POLICIES = ['normalize', 'reject'] as const;
+export type BareLineFeedPolicy = (typeof BARE_LINE_FEED_POLICIES)[number];
 
 export const mailConfigSchema = z.object({
   /** The host name this system announces (greeting, Received:, EHLO). */
@@ -54,7 +61,8 @@ const num = (env: Env, name: string, fallback: number) => (env[name] === undefin
  *   MAIL_REGION, MAIL_S3_ENDPOINT, MAIL_SQS_ENDPOINT, MAIL_DYNAMODB_ENDPOINT,
  *   MAIL_ACCESS_KEY_ID / MAIL_SECRET_ACCESS_KEY (emulators only),
  *   MAIL_BUCKET, MAIL_TABLE_<NAME>, MAIL_QUEUE_<NAME>, MAIL_DLQ_<NAME>,
- *   MAIL_HOSTNAME, MAIL_MAX_MESSAGE_BYTES, MAIL_MAX_RECIPIENTS
+ *   MAIL_HOSTNAME, MAIL_MAX_MESSAGE_BYTES, MAIL_MAX_RECIPIENTS,
+ *   MAIL_AWS_LATENCY (+ _MBPS, _SEED): the emulators' AWS latency model (aws/latency.ts)
  */
 export function coreConfigFromEnv(env: Env = process.env): CoreConfig {
   const upper = (s: string) => s.toUpperCase();
@@ -65,6 +73,7 @@ export function coreConfigFromEnv(env: Env = process.env): CoreConfig {
       credentials: env.MAIL_ACCESS_KEY_ID
         ? { accessKeyId: env.MAIL_ACCESS_KEY_ID, secretAccessKey: env.MAIL_SECRET_ACCESS_KEY ?? '' }
         : undefined,
+      latency: latencyModelFromEnv(env),
     },
     resources: {
       bucket: env.MAIL_BUCKET,
@@ -93,6 +102,7 @@ export function coreConfigToEnv(config: CoreConfig): Record<string, string> {
   if (s3) env.MAIL_S3_ENDPOINT = s3;
   if (sqs) env.MAIL_SQS_ENDPOINT = sqs;
   if (dynamodb) env.MAIL_DYNAMODB_ENDPOINT = dynamodb;
+  if (config.aws.latency) Object.assign(env, latencyModelToEnv(config.aws.latency));
   if (config.aws.credentials) {
     env.MAIL_ACCESS_KEY_ID = config.aws.credentials.accessKeyId;
     env.MAIL_SECRET_ACCESS_KEY = config.aws.credentials.secretAccessKey;

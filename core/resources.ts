@@ -146,3 +146,16 @@ export function physicalTableName(prefix: string, table: TableName): string {
 export function physicalQueueName(prefix: string, queue: QueueName, dlq = false): string {
   return `${prefix}-${QUEUES[queue].id}${dlq ? '-dlq' : ''}`;
 }
+
+/**
+ * CloudWatch metrics that alarms watch, written once for the function that emits them (Powertools
+ * EMF: the namespace, and the `service` dimension it adds to every metric) and for the alarm.
+ */
+export const METRICS = {
+  namespace: 'Mail',
+  relay: {
+    service: 'mail-relay',
+    /** SMTP sessions (one per host tried) that ended before the host answered for the message. */
+    attemptsFailed: 'AttemptsFailed',
+  },
+} as const;

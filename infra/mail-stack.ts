@@ -98,14 +98,14 @@ export class MailStack extends Stack {
 
     // --- SMTP edge: MX on 25, submission on 587/465 ---
     if (entryPoints.edge) {
-      // Submission (587/465) arrives with the outbound work (issue 4), together with the relay; a
-      // listener whose port the task does not open would fail its health checks and every deploy.
+      // Submission (587/465) needs the relay; a listener whose port the task does not open would
+      // fail its health checks and every deploy.
       const ports = entryPoints.relay ? Object.values(EDGE_PORTS) : [EDGE_PORTS.smtp];
       openPorts(ports);
       this.edge = new MailService(this, 'SmtpEdge', {
         cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
         image: image('smtp-edge/Dockerfile'), ports,
-        environment: { ...serviceEnvironment, ...submissionEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' }, secrets: tlsSecrets,
+        environment: { ...serviceEnvironment, ...edgeEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' }, secrets: tlsSecrets,
         ...settings.services.edge,
         scaleOnConnections: false,
         // SMTP sessions are short; a DATA transfer of a large message may take a minute or two.
@@ -207,6 +207,9 @@ export class MailStack extends Stack {
       ],
       targetGroups: [...(this.edge?.targets ?? []), ...(this.mailbox?.targets ?? [])]
         .map((t) => ({ name: `Port${t.port.listener}`, targetGroup: t.targetGroup })),
+      // Through a smarthost every failure is ours (credentials, TLS mode, port): one is enough.
+      // Direct to MX, single remote hosts fail all the time; many in a quarter hour is a pattern.
+      outboundFailures: !this.relay ? null : settings.smarthost ? { threshold: 1, periodMinutes: 1 } : { threshold: 10, periodMinutes: 15 },
     });
 
     // --- outputs mailctl reads: one per MAIL_* variable, named by outputKeyForEnv ---
@@ -237,12 +240,14 @@ export function relayEnvironment(settings: DeploymentSettings, smarthostSecretAr
   return env;
 }
 
-/** The edge's SUBMISSION_* variables (smtp-edge/main.ts reads them). */
-export function submissionEnvironment(settings: DeploymentSettings): Record<string, string> {
+/** The edge's listener policies (smtp-edge/main.ts reads them). */
+export function edgeEnvironment(settings: DeploymentSettings): Record<string, string> {
   return {
     [EDGE_ENV.submissionMaxMessagesPerHour]: String(settings.submission.maxMessagesPerHour),
     [EDGE_ENV.submissionMaxRecipients]: String(settings.submission.maxRecipients),
     [EDGE_ENV.submissionHideClientIp]: String(settings.submission.hideClientIp),
+    [EDGE_ENV.submissionBareLineFeeds]: settings.submission.bareLineFeeds,
+    [EDGE_ENV.mxBareLineFeeds]: settings.mx.bareLineFeeds,
   };
 }
 

@@ -1,6 +1,6 @@
 // What the stack promises the two container services: the ports they listen on inside the task
 // and the extra environment they read beside core's MAIL_* variables (coreConfigToEnv).
-// The containers listen on the same unprivileged ports as the local stack (DESIGN.md), so they
+// The containers listen on the same unprivileged ports as the local stack (docs/ARCHITECTURE.md), so they
 // run as a non-root user without CAP_NET_BIND_SERVICE; the load balancer maps 25 -> 2525 etc.
 
 export interface PublicPort {
@@ -62,12 +62,15 @@ export const RELAY_ENV = {
   transports: 'MAIL_RELAY_TRANSPORTS',
 } as const;
 
-/** Environment the SMTP edge reads for authenticated submission (smtp-edge/main.ts). */
+/** Environment the SMTP edge reads for its listeners' policies (smtp-edge/main.ts). */
 export const EDGE_ENV = {
   submissionMaxMessagesPerHour: 'SUBMISSION_MAX_MESSAGES_PER_HOUR',
   submissionMaxRecipients: 'SUBMISSION_MAX_RECIPIENTS',
   /** `true` | `false`. */
   submissionHideClientIp: 'SUBMISSION_HIDE_CLIENT_IP',
+  /** `normalize` | `reject`: what a line ending in a bare LF gets, on submission (587, 465) and on the MX (25). */
+  submissionBareLineFeeds: 'SUBMISSION_BARE_LF',
+  mxBareLineFeeds: 'SMTP_MX_BARE_LF',
 } as const;
 
 /** Entry points, relative to the repository root: the same files the local stack runs. */

@@ -1,7 +1,7 @@
 // Deployment settings: everything a user chooses lives in cdk.json context under `mail:*` keys,
 // read and validated once here into a typed object the constructs receive.
 import { z } from 'zod';
-import { parseConfig } from '../core/config.ts';
+import { BARE_LINE_FEED_POLICIES, parseConfig } from '../core/config.ts';
 import { DEFAULT_RELAY_POLICY } from '../core/relay-policy.ts';
 import { FUNCTIONS } from '../core/resources.ts';
 import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
@@ -96,6 +96,13 @@ export const deploymentSettingsSchema = z.object({
     maxRecipients: z.number().int().positive().default(DEFAULT_SENDING_LIMITS.maxRecipientsPerMessage),
     /** Leave the client's IP address out of the Received: header of submitted mail (privacy). */
     hideClientIp: z.boolean().default(false),
+    /** Lines ending in a bare LF: stored as CRLF (`normalize`) or the message refused with 554 5.6.0 (`reject`). */
+    bareLineFeeds: z.enum(BARE_LINE_FEED_POLICIES).default('normalize'),
+  }).prefault({}),
+  /** What the MX (port 25) does with mail from the internet beyond the limits below. */
+  mx: z.object({
+    /** Lines ending in a bare LF: stored as CRLF (`normalize`, as Postfix's smtpd_forbid_bare_newline) or refused (`reject`). */
+    bareLineFeeds: z.enum(BARE_LINE_FEED_POLICIES).default('normalize'),
   }).prefault({}),
   /** Optional Route 53 hosted zone to publish the records in; without it, the README lists the records to set by hand. */
   hostedZone: z.object({ id: z.string().min(1), name: hostName }).nullable().default(null),

@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { startLocalStack, REPO_ROOT, DEFAULT_PORTS, type LocalStack, type LocalPorts, type PortName } from './stack.ts';
 import type { SupervisorEvent } from './supervisor.ts';
+import { latencyModelFromEnv } from '../core/aws/latency.ts';
 
 const dataDir = process.env.MAIL_DATA_DIR ?? join(REPO_ROOT, '.mail-data');
 
@@ -58,6 +59,9 @@ function banner(stack: LocalStack): string {
     '',
     `  TLS: self-signed certificate ${stack.tls.certFile}`,
     `  Data: ${stack.dataDir}  (delete it to start afresh)`,
+    ...(stack.config.aws.latency
+      ? [`  AWS latency model on: ${Object.entries(stack.config.aws.latency.medianMs).map(([s, ms]) => `${s} ${ms} ms`).join(', ')} median per request`]
+      : []),
     '',
     '  Send a test mail:',
     `    swaks --server 127.0.0.1:${ports.smtp} --to ${demo.address} --from you@example.org`,
@@ -67,6 +71,7 @@ function banner(stack: LocalStack): string {
     '',
     '  See it filed:',
     `    npx mailctl message list ${demo.address}`,
+    `    curl -k --ssl-reqd "imap://127.0.0.1:${ports.imap}/INBOX;UID=1" -u '${demo.address}:${demo.password ?? '<password>'}'`,
     '',
     '  Ctrl-C stops everything.',
     '',
@@ -102,6 +107,7 @@ async function main(): Promise<void> {
     dataDir,
     ports: portsFromEnv(process.env),
     hostname: process.env.MAIL_HOSTNAME ?? 'localhost',
+    latency: latencyModelFromEnv(process.env),
     onEvent: (event) => {
       const text = describeEvent(event);
       if (text) process.stderr.write(`[supervisor] ${text}\n`);

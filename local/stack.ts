@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../core/aws.ts';
+import type { LatencyModel } from '../core/aws/latency.ts';
 import { coreConfigToEnv, type CoreConfig } from '../core/config.ts';
 import { loadOrCreateSelfSignedCertificate } from '../core/tls.ts';
 import { ensureResources } from './bootstrap.ts';
@@ -94,6 +95,8 @@ export interface LocalStackOptions {
   readonly onEvent?: (event: SupervisorEvent) => void;
   /** SIGTERM → SIGKILL grace when stopping. Default 10 s (the edge drains sessions). */
   readonly graceMs?: number;
+  /** AWS's round-trip latencies, added by every component's SDK clients (core/aws/latency.ts). Default: none. */
+  readonly latency?: LatencyModel | null;
 }
 
 export interface DemoAccount {
@@ -202,8 +205,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region: 'us-east-1',
       endpoints: { s3: objectQueueEndpoint, sqs: objectQueueEndpoint, dynamodb: dynamoEndpoint },
       credentials: { ...EMULATOR_CREDENTIALS },
+      latency: options.latency ?? null,
     };
-    clients = createAwsClients(aws);
+    // set-up work (tables, demo account) runs at the emulators' own speed
+    clients = createAwsClients({ ...aws, latency: null });
     const resources = await ensureResources(clients, RESOURCE_PREFIX);
     const config: CoreConfig = { aws, resources, mail: { hostname, maxMessageBytes: 25 * 1024 * 1024, maxRecipients: 100 } };
     writePrivateFile(join(dataDir, STACK_FILE), `${JSON.stringify({ config }, null, 2)}\n`);

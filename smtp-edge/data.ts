@@ -1,7 +1,7 @@
 // DATA (RFC 5321 §4.1.1.4): the message streams into S3 behind the trace headers while its
 // bytes are counted and checked (for submission also its From: and Sender:, read from the
 // header as it passes), then the inbound event goes to SQS. Only then is it accepted
-// (DESIGN.md invariant 1); every failure before that is a 4xx or 5xx and leaves no event.
+// (docs/ARCHITECTURE.md, invariant 1); every failure before that is a 4xx or 5xx and leaves no event.
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { SMTPServerDataStream } from 'smtp-server';
@@ -10,7 +10,8 @@ import { rawBlobKey } from '../core/blobs.ts';
 import type { InboundEvent } from '../core/contracts.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
 import type { QueueSender } from '../core/queues.ts';
-import { LineEndingCheck } from './line-endings.ts';
+import type { BareLineFeedPolicy } from '../core/config.ts';
+import { LineEndingFilter } from './line-endings.ts';
 import type { ServiceLog } from '../core/log.ts';
 import { traceHeaders, type TraceFacts } from './trace.ts';
 import { SubmittedHeaderReader, MAX_SUBMITTED_HEADER_BYTES } from './submitted-header.ts';
@@ -34,6 +35,8 @@ export interface MessageFiling {
   readonly queue: QueueSender;
   readonly inboundQueueUrl: string;
   readonly maxMessageBytes: number;
+  /** What a line ending in a bare LF gets: stored as CRLF, or the message refused. */
+  readonly bareLineFeeds: BareLineFeedPolicy;
   readonly log: ServiceLog;
 }
 
@@ -77,7 +80,8 @@ function endOfData(stream: SMTPServerDataStream): Promise<void> {
 /**
  * Reads the whole DATA stream (smtp-server needs it consumed before it replies), storing it
  * under `raw/YYYY/MM/DD/<id>.eml` with Return-Path and Received in front. A reason to refuse
- * (too big, bare CR/LF, a sender the account may not use, S3 down) switches to discarding: the upload is aborted, the rest of
+ * (too big, a bare CR or LF the policy refuses, a sender the account may not use, S3 down) switches
+ * to discarding: the upload is aborted, the rest of
  * the message is read and dropped, and the reason is thrown once the client has sent it all.
  */
 export async function receiveMessage(stream: SMTPServerDataStream, transaction: Transaction, filing: MessageFiling): Promise<QueuedMessage> {
@@ -86,7 +90,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   const key = rawBlobKey(id, receivedAt);
   const trace = traceHeaders({ ...transaction, id, receivedAt, recipients: transaction.traceRecipients });
   const body = new PassThrough();
-  const lineEndings = new LineEndingCheck();
+  const lineEndings = new LineEndingFilter(filing.bareLineFeeds);
   let refusal: SmtpError | null = null;
   let size = trace.length;
 
@@ -133,10 +137,11 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   stream.on('data', (chunk: Buffer) => {
     if (refusal) return;
     if (stream.sizeExceeded) return refuse(DATA_REPLIES.tooBig(filing.maxMessageBytes));
-    const problem = lineEndings.scan(chunk);
-    if (problem) return refuse(DATA_REPLIES.bareLineEnding(problem));
-    if (!header) return store(chunk);
-    const step = header.push(chunk);
+    const filtered = lineEndings.scan(chunk);
+    if (filtered.problem) return refuse(DATA_REPLIES.bareLineEnding(filtered.problem));
+    // The header reader sees the bytes as stored: lines already end in CRLF here.
+    if (!header) return store(filtered.bytes);
+    const step = header.push(filtered.bytes);
     if (step.kind === 'too-large') return refuse(DATA_REPLIES.headerTooLarge());
     store(step.bytes);
     judgeOriginators();

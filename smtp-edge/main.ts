@@ -8,6 +8,8 @@
 //   SUBMISSION_MAX_MESSAGES_PER_HOUR (default 200, per account, shared through DynamoDB),
 //   SUBMISSION_MAX_RECIPIENTS (default 100 per message), SUBMISSION_HIDE_CLIENT_IP (true|false,
 //   default false: leave the client IP out of submitted mail's Received: header),
+//   SMTP_MX_BARE_LF and SUBMISSION_BARE_LF (normalize|reject, default normalize: what a line
+//   ending in a bare LF gets on the MX and on submission, see line-endings.ts),
 //   TLS_KEY_FILE + TLS_CERT_FILE, or else TLS_DIR: folder caching a self-signed certificate
 //   (default <tmpdir>/mail-smtp-edge-tls),
 //   SMTP_MAX_CONNECTIONS_PER_IP, SMTP_IDLE_TIMEOUT_MS, SMTP_DRAIN_GRACE_MS (optional limits).
@@ -16,7 +18,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { createAwsClients, destroyAwsClients } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
-import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
+import { BARE_LINE_FEED_POLICIES, coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { QueueSender } from '../core/queues.ts';
 import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
 import { createStore } from '../core/store/index.ts';
@@ -34,6 +36,8 @@ const edgeEnvSchema = z.object({
   SUBMISSION_MAX_MESSAGES_PER_HOUR: z.coerce.number().int().positive().default(DEFAULT_SENDING_LIMITS.maxMessagesPerHour),
   SUBMISSION_MAX_RECIPIENTS: z.coerce.number().int().positive().default(DEFAULT_SENDING_LIMITS.maxRecipientsPerMessage),
   SUBMISSION_HIDE_CLIENT_IP: z.enum(['true', 'false']).default('false'),
+  SUBMISSION_BARE_LF: z.enum(BARE_LINE_FEED_POLICIES).default('normalize'),
+  SMTP_MX_BARE_LF: z.enum(BARE_LINE_FEED_POLICIES).default('normalize'),
   TLS_KEY_FILE: z.string().min(1).optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-smtp-edge-tls')),
@@ -56,11 +60,11 @@ async function main(): Promise<void> {
   if (env.SMTP_DRAIN_GRACE_MS !== undefined) limits.drainGraceMs = env.SMTP_DRAIN_GRACE_MS;
 
   const { directory } = createStore(clients, config.resources);
-  const listeners: ListenerOptions[] = [{ name: 'mx', role: 'mx', port: env.SMTP_PORT, host: env.SMTP_HOST }];
+  const listeners: ListenerOptions[] = [{ name: 'mx', role: 'mx', port: env.SMTP_PORT, host: env.SMTP_HOST, bareLineFeeds: env.SMTP_MX_BARE_LF }];
   const submissionPort = env.SMTP_SUBMISSION_PORT;
   const submissionsPort = env.SMTP_SMTPS_PORT;
-  if (submissionPort !== undefined) listeners.push({ name: 'submission', role: 'submission', port: submissionPort, host: env.SMTP_HOST });
-  if (submissionsPort !== undefined) listeners.push({ name: 'submissions', role: 'submissions', port: submissionsPort, host: env.SMTP_HOST });
+  if (submissionPort !== undefined) listeners.push({ name: 'submission', role: 'submission', port: submissionPort, host: env.SMTP_HOST, bareLineFeeds: env.SUBMISSION_BARE_LF });
+  if (submissionsPort !== undefined) listeners.push({ name: 'submissions', role: 'submissions', port: submissionsPort, host: env.SMTP_HOST, bareLineFeeds: env.SUBMISSION_BARE_LF });
 
   const edge = await startSmtpEdge({
     mail: config.mail,

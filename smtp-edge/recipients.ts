@@ -132,7 +132,7 @@ export interface RecipientQuotaCheck {
 /**
  * Local account, alias or catch-all → accepted; unknown user of a local domain → 550 5.1.1;
  * another domain → accepted only for an authenticated session (relay), else 554 5.7.1
- * (DESIGN.md invariant 5); a store failure → 451 4.3.0 so the sender retries. A local route
+ * (docs/ARCHITECTURE.md, invariant 5); a store failure → 451 4.3.0 so the sender retries. A local route
  * whose accounts are all out of room (and that forwards nowhere) → 452 4.2.2: an alias with one
  * target that still has room is accepted, and the full targets get the mail anyway (the
  * inbound function files past the quota once the edge has said 250 rather than lose mail).

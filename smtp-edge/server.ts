@@ -15,6 +15,7 @@ import {
 import type { Directory } from '../core/store/types.ts';
 import type { TlsCredentials } from '../core/tls.ts';
 import { DATA_REPLIES, receiveMessage, type Transaction } from './data.ts';
+import type { BareLineFeedPolicy } from '../core/config.ts';
 import { silentLog, type ServiceLog } from '../core/log.ts';
 import { EdgeSmtpServer } from './protocol.ts';
 import { BarePostmasterDomain, decideRecipient, QuotaUsageCache, RECIPIENT_REPLIES, RecipientRouteCache } from './recipients.ts';
@@ -34,6 +35,8 @@ export interface ListenerOptions {
   /** 0 for a free port. */
   readonly port: number;
   readonly host?: string;
+  /** Lines ending in a bare LF: stored as CRLF (`normalize`, the default) or refused (`reject`). */
+  readonly bareLineFeeds?: BareLineFeedPolicy;
 }
 
 export interface SmtpEdgeLimits {
@@ -344,26 +347,27 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
         (err: unknown) => callback(toReply(err)),
       );
     },
-    // RFC 5321 §4.1.1.4
-    onData(stream: SMTPServerDataStream, session, callback) {
-      const transaction = transactionOf(session);
-      receiveMessage(stream, transaction, filing).then(
-        (queued) => {
-          log.info('message-queued', {
-            id: queued.id, key: queued.key, size: queued.size, recipients: transaction.recipients.length,
-            ip: transaction.clientIp, tls: transaction.tls !== null,
-          });
-          callback(null, DATA_REPLIES.accepted(queued.id));
-        },
-        (err: unknown) => {
-          log.info('message-refused', {
-            session: session.id, ip: transaction.clientIp,
-            reply: err instanceof SmtpError ? `${err.code} ${err.reply}` : 'client-gone', err: err instanceof SmtpError ? undefined : err,
-          });
-          callback(toReply(err));
-        },
-      );
-    },
+  };
+
+  // RFC 5321 §4.1.1.4
+  const onDataFor = (bareLineFeeds: BareLineFeedPolicy): SMTPServerOptions['onData'] => (stream: SMTPServerDataStream, session, callback) => {
+    const transaction = transactionOf(session);
+    receiveMessage(stream, transaction, { ...filing, bareLineFeeds }).then(
+      (queued) => {
+        log.info('message-queued', {
+          id: queued.id, key: queued.key, size: queued.size, recipients: transaction.recipients.length,
+          ip: transaction.clientIp, tls: transaction.tls !== null,
+        });
+        callback(null, DATA_REPLIES.accepted(queued.id));
+      },
+      (err: unknown) => {
+        log.info('message-refused', {
+          session: session.id, ip: transaction.clientIp,
+          reply: err instanceof SmtpError ? `${err.code} ${err.reply}` : 'client-gone', err: err instanceof SmtpError ? undefined : err,
+        });
+        callback(toReply(err));
+      },
+    );
   };
 
   const servers: EdgeSmtpServer[] = [];
@@ -389,6 +393,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
         ...(options.resolver ? { resolver: options.resolver } : {}),
         ...roleSettings(listener.role, options.submission),
         ...handlers,
+        onData: onDataFor(listener.bareLineFeeds ?? 'normalize'),
       });
       server.on('error', (err: Error) => log.warn('connection-error', { listener: listener.name, err }));
       servers.push(server);

@@ -49,7 +49,7 @@ export const MODSEQ_LAND_MS = 1000;
 const MAX_FILE_ATTEMPTS = 1000;
 
 export interface MailStoreOptions {
-  /** Called when the last message referencing a blob goes; the caller tags the blob (DESIGN.md: no DeleteObject). */
+  /** Called when the last message referencing a blob goes; the caller tags the blob (docs/decisions/0004-blob-lifecycle.md). */
   readonly onOrphan?: (blobKey: string) => Promise<void> | void;
   /** Test hooks that stop a writer at the points the concurrency tests need. */
   readonly hooks?: {

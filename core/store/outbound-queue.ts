@@ -4,22 +4,12 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { outboundEventSchema, type OutboundEvent } from '../contracts.ts';
 import { isConditionFailure, scanAll } from './dynamo.ts';
+import { TERMINAL_STATES, type OutboundState } from './outbound-state.ts';
 
 const outboundPk = (id: string) => `outbound#${id}`;
 const PREFIX = 'outbound#';
 
-export type OutboundState =
-  /** Waiting for its first attempt. */
-  | 'queued'
-  /** Failed temporarily; waits for `nextAttemptAt`. */
-  | 'deferred'
-  | 'delivered'
-  /** Failed permanently or expired; the sender got a DSN (unless it was a bounce itself). */
-  | 'bounced'
-  /** Dropped by an operator (`mailctl queue delete`). */
-  | 'cancelled';
-
-export const TERMINAL_STATES: readonly OutboundState[] = ['delivered', 'bounced', 'cancelled'];
+export { TERMINAL_STATES, type OutboundState } from './outbound-state.ts';
 
 export interface OutboundRecord {
   readonly id: string;

@@ -157,7 +157,7 @@ export interface MailStore {
   listMailboxes(account: string): Promise<Mailbox[]>;
 
   /**
-   * Files one message (invariants 2 and 3 of DESIGN.md): idempotent per deliveryKey and
+   * Files one message (invariants 2 and 3 of docs/ARCHITECTURE.md): idempotent per deliveryKey and
    * mailbox; UIDs strictly ascending and never reused; no UID visible before its predecessor.
    */
   fileMessage(request: FileRequest): Promise<FileResult>;

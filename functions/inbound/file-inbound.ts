@@ -121,7 +121,7 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
 /**
  * Files `event` into INBOX of every local mailbox it reaches. Idempotent per (inbound id,
  * mailbox) through the store's delivery key, so SQS redelivery (at-least-once in) never
- * duplicates (DESIGN.md invariant 2). Throws when any copy could not be filed for a
+ * duplicates (docs/ARCHITECTURE.md, invariant 2). Throws when any copy could not be filed for a
  * transient reason: the caller reports the record as failed and SQS retries it, and the
  * copies already filed come back as duplicates.
  */

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { parseConfig } from '../../core/config.ts';
 import { relayPolicyFromEnv, type RelayPolicy } from '../../core/relay-policy.ts';
-import type { SmtpTimeouts } from './smtp-client.ts';
+import type { SmtpTimeouts } from './session-clock.ts';
 
 export interface Smarthost {
   readonly host: string;
@@ -39,8 +39,8 @@ const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/).transform((v) => {
 });
 
 /**
- * MAIL_RELAY_MX_PORT, MAIL_RELAY_TRANSPORTS (JSON {"domain": "host:port"}),
- * MAIL_RELAY_CONNECT_TIMEOUT_MS, MAIL_RELAY_GREETING_TIMEOUT_MS, MAIL_RELAY_IDLE_TIMEOUT_MS,
+ * MAIL_RELAY_MX_PORT, MAIL_RELAY_TRANSPORTS (JSON {"domain": "host:port"}), the per-step
+ * MAIL_RELAY_{CONNECT,GREETING,COMMAND,DATA_START,DATA_BLOCK,DATA_END}_TIMEOUT_MS,
  * MAIL_RELAY_SETTLE_MARGIN_MS, the policy's MAIL_RELAY_* (core/relay-policy.ts), and for a
  * smarthost MAIL_SMARTHOST_HOST, MAIL_SMARTHOST_PORT (587), MAIL_SMARTHOST_TLS (starttls |
  * implicit; implicit by default on 465), MAIL_SMARTHOST_VERIFY_TLS (true),
@@ -55,8 +55,11 @@ export function relayConfigFromEnv(env: Env): RelayConfig {
     transports = 'not JSON';
   }
   const port = n('MAIL_SMARTHOST_PORT', 587);
+  const ms = z.number().int().positive();
   const schema = z.object({
-    timeouts: z.object({ connectMs: z.number().int().positive(), greetingMs: z.number().int().positive(), idleMs: z.number().int().positive() }),
+    timeouts: z.object({
+      connectMs: ms, greetingMs: ms, commandMs: ms, dataStartMs: ms, dataBlockMs: ms, dataEndMs: ms,
+    }),
     mxPort: z.number().int().min(1).max(65535),
     smarthost: z.object({
       host: z.string().min(1),
@@ -71,12 +74,21 @@ export function relayConfigFromEnv(env: Env): RelayConfig {
     settleMarginMs: z.number().int().nonnegative(),
   });
   const parsed = parseConfig(schema, {
-    // Connect has no RFC figure; the rest are RFC 5321 §4.5.3.2's minimums. A Lambda cannot wait
-    // 10 minutes (its timeout is FUNCTIONS.relay), so each attempt also stops at the deadline.
+    // RFC 5321 §4.5.3.2 gives minimums for a client with all the time it wants (5 min for the
+    // greeting, MAIL and RCPT, 2 for DATA, 3 per data block, 10 after the final dot). An
+    // invocation has FUNCTIONS.relay's 150 s less the settle margin, shared by its whole batch,
+    // and each attempt also stops at that deadline. Before the final dot nothing has been taken,
+    // so giving up early costs only a retry: those waits are shortened so that one stalled or
+    // misconfigured peer (a smarthost on the wrong TLS port greets nobody) fails visibly within
+    // a minute. The wait after the final dot keeps the RFC's 10 minutes, i.e. whatever the
+    // deadline leaves: giving up there may duplicate the message (§4.5.3.2.6, RFC 1047).
     timeouts: {
       connectMs: n('MAIL_RELAY_CONNECT_TIMEOUT_MS', 30_000),
-      greetingMs: n('MAIL_RELAY_GREETING_TIMEOUT_MS', 5 * 60_000),
-      idleMs: n('MAIL_RELAY_IDLE_TIMEOUT_MS', 10 * 60_000),
+      greetingMs: n('MAIL_RELAY_GREETING_TIMEOUT_MS', 45_000),
+      commandMs: n('MAIL_RELAY_COMMAND_TIMEOUT_MS', 60_000),
+      dataStartMs: n('MAIL_RELAY_DATA_START_TIMEOUT_MS', 60_000),
+      dataBlockMs: n('MAIL_RELAY_DATA_BLOCK_TIMEOUT_MS', 60_000),
+      dataEndMs: n('MAIL_RELAY_DATA_END_TIMEOUT_MS', 10 * 60_000),
     },
     mxPort: n('MAIL_RELAY_MX_PORT', 25),
     smarthost: env.MAIL_SMARTHOST_HOST

@@ -6,6 +6,7 @@ import { countReceivedHeaders, statusOfReply, type DsnRecipient } from '../../co
 import { signMessage, type DkimKey } from '../../core/dkim.ts';
 import { SmtpError } from '../../core/errors.ts';
 import { decideRetry, expiryOf, queueDelayUntil } from '../../core/relay-policy.ts';
+import { METRICS } from '../../core/resources.ts';
 import { TERMINAL_STATES, type OutboundQueueStore } from '../../core/store/outbound-queue.ts';
 import { sendDsn, type BounceDeps } from './bounce.ts';
 import { signingDomainFor } from './signing-domain.ts';
@@ -220,6 +221,7 @@ async function attempt(event: OutboundEvent, raw: Buffer, deps: RelayDeps, deadl
   let anyTemporary = false;
   let tried = 0;
   for (const target of hops) {
+    // Out of time: no new session is started; the record and the retry copy still get written.
     if (Date.now() >= deadline) break;
     tried++;
     last = await sendTransaction({
@@ -228,7 +230,15 @@ async function attempt(event: OutboundEvent, raw: Buffer, deps: RelayDeps, deadl
     });
     lastHost = target.name;
     if (last.kind === 'answered') return { replies: last.replies, remoteMta: target.name };
-    deps.logger.warn('host failed; trying the next one', { outboundId: event.id, host: target.name, address: target.address, reply: last.reply });
+    // The host never answered for the message: an operator's signal (a misconfigured smarthost,
+    // blocked port 25), logged and counted per host; the outbound-failures alarm watches the metric.
+    deps.metrics.addMetric(METRICS.relay.attemptsFailed, 'Count', 1);
+    deps.logger.error('delivery attempt failed', {
+      outboundId: event.id, host: target.name, address: target.address, port: target.port,
+      reason: last.reply, attempt: event.attempts.length + 1, recipients: event.recipients.length,
+    });
+    // Broken off mid-transaction: the next host is not tried, the whole transaction is retried later.
+    if (last.kind === 'interrupted') return { replies: all(4, last.reply), remoteMta: target.name };
     if (!last.permanent) anyTemporary = true;
   }
   // A 5xx before the envelope from every host (e.g. a 554 greeting) is permanent; anything else retries.

@@ -4,7 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { Resolver } from 'node:dns/promises';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { coreConfigFromEnv } from '../../core/config.ts';
 import { createAwsClients } from '../../core/aws.ts';
 import { BlobStore } from '../../core/blobs.ts';
@@ -15,6 +15,7 @@ import { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
 import type { DkimKey } from '../../core/dkim.ts';
 import { relayConfigFromEnv, type Smarthost } from './config.ts';
 import { createRelayBatchProcessor } from './process-batch.ts';
+import { relayMetrics } from './telemetry.ts';
 
 interface RelayRuntime {
   readonly logger: Logger;
@@ -51,7 +52,7 @@ function buildRuntime(env: Record<string, string | undefined>): RelayRuntime {
   const config = coreConfigFromEnv(env);
   const relay = relayConfigFromEnv(env);
   const logger = new Logger({ serviceName: 'mail-relay' });
-  const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Mail', serviceName: 'mail-relay' });
+  const metrics = relayMetrics(env);
   const clients = createAwsClients(config.aws);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
   const store = createStore(clients, config.resources, { onOrphan: (key) => blobs.markOrphan(key) });

@@ -8,7 +8,10 @@ import { deliverOutbound, type RelayDeps } from './deliver-outbound.ts';
 
 /**
  * `remainingMs` is the invocation's time left (Lambda's getRemainingTimeInMillis); SMTP attempts
- * stop `settleMarginMs` before it so re-enqueues and records are written before Lambda's timeout.
+ * stop `settleMarginMs` before it (no new session starts after that, and one in progress is
+ * ended) so that the attempt, its retry copy, DSNs and the record are written before Lambda's
+ * timeout: a timed-out invocation would leave the attempt uncounted and hold the copy for the
+ * queue's visibility timeout.
  */
 export function createRelayBatchProcessor(deps: RelayDeps): (event: SQSEvent, remainingMs: number) => Promise<SQSBatchResponse> {
   const { logger, metrics } = deps;
@@ -30,7 +33,9 @@ export function createRelayBatchProcessor(deps: RelayDeps): (event: SQSEvent, re
 
   return async function processBatch(event: SQSEvent, remainingMs: number): Promise<SQSBatchResponse> {
     const records = event.Records ?? [];
-    const deadline = Date.now() + Math.max(1000, remainingMs - deps.config.settleMarginMs);
+    // Never past the invocation's end: with less time left than the margin, half of it settles.
+    const margin = Math.min(deps.config.settleMarginMs, remainingMs / 2);
+    const deadline = Date.now() + Math.max(0, remainingMs - margin);
     // A batch is small (FUNCTIONS.relay.batchSize) and each record mostly waits on the network.
     const results = await Promise.allSettled(records.map((r) => processRecord(r, deadline)));
     return {

@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS } from '../../core/resources.ts';
 
 export interface MonitoringProps {
   readonly prefix: string;
@@ -16,6 +17,11 @@ export interface MonitoringProps {
   readonly queues: readonly { readonly name: string; readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue }[];
   readonly functions: readonly { readonly name: string; readonly fn: lambda.IFunction }[];
   readonly targetGroups: readonly { readonly name: string; readonly targetGroup: elbv2.NetworkTargetGroup }[];
+  /**
+   * Alarm on the relay's failed SMTP attempts (no answer for the message: connect, TLS, STARTTLS,
+   * silence, the deadline) when at least `threshold` fall in `periodMinutes`; null without a relay.
+   */
+  readonly outboundFailures: { readonly threshold: number; readonly periodMinutes: number } | null;
 }
 
 export class Monitoring extends Construct {
@@ -63,6 +69,23 @@ export class Monitoring extends Construct {
         title: `${f.name} function`,
         left: [f.fn.metricInvocations({ period: minute }), f.fn.metricErrors({ period: minute }), f.fn.metricThrottles({ period: minute })],
         right: [f.fn.metricDuration({ period: minute, statistic: 'p99' })],
+      }));
+    }
+
+    // The metric the relay emits (Powertools EMF adds the `service` dimension): core/resources.ts METRICS.
+    const relayMetric = (metricName: string, period: Duration) => new cloudwatch.Metric({
+      namespace: METRICS.namespace, metricName, dimensionsMap: { service: METRICS.relay.service }, statistic: 'Sum', period,
+    });
+    if (props.outboundFailures) {
+      const { threshold, periodMinutes } = props.outboundFailures;
+      alarm('OutboundFailures', relayMetric(METRICS.relay.attemptsFailed, Duration.minutes(periodMinutes)), threshold,
+        'Outbound SMTP attempts end before the host answers (refused or lost connection, TLS or STARTTLS failure, silence, '
+        + 'the function deadline): a misconfigured smarthost or blocked port 25. Each one is logged by the relay as '
+        + '"delivery attempt failed" with host and reason; mailctl queue show <id> lists the attempts.');
+      functionWidgets.push(new cloudwatch.GraphWidget({
+        title: 'outbound deliveries',
+        left: ['Delivered', 'Deferred', 'Bounced'].map((m) => relayMetric(m, minute)),
+        right: [relayMetric(METRICS.relay.attemptsFailed, minute)],
       }));
     }
 

@@ -9,7 +9,7 @@ export interface CapabilityContext {
   readonly appendLimit: number;
 }
 
-// COMPRESS=DEFLATE is deliberately absent (issue 3).
+// COMPRESS=DEFLATE (RFC 4978) is not offered yet.
 const extensions = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN', 'SPECIAL-USE', 'CONDSTORE'];
 
 export function capabilityList(context: CapabilityContext): string[] {

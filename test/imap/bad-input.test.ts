@@ -1,4 +1,4 @@
-// Hostile and malformed input (issue 3, RFC 3501 §7.1.3 BAD, RFC 7888/7889 literal limits):
+// Hostile and malformed input (RFC 3501 §7.1.3 BAD, RFC 7888/7889 literal limits):
 // each gets BAD/NO and the connection stays usable, or BYE where the RFC closes it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// IMAP SEARCH on a mailbox of 10,000 messages (issue 3), every RFC 3501 §6.4.4 key asked by a real
+// IMAP SEARCH on a mailbox of 10,000 messages, every RFC 3501 §6.4.4 key asked by a real
 // client (Python imaplib) and each answer compared with a model computed here from the seeded data.
 // State keys (flags, sizes, internal dates, sequence and UID sets) are checked over all 10,000;
 // header/body keys read a blob per undecided message, so they run on a UID range (see HEADER_RANGE).

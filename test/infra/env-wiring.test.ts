@@ -83,6 +83,6 @@ describe('edge environment', () => {
 
   it('defaults to the edge\'s own limits', () => {
     const s = settingsOf({ 'mail:submission': undefined });
-    assert.deepEqual(s.submission, { maxMessagesPerHour: 200, maxRecipients: 100, hideClientIp: false });
+    assert.deepEqual(s.submission, { maxMessagesPerHour: 200, maxRecipients: 100, hideClientIp: false, bareLineFeeds: 'normalize' });
   });
 });

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { coreConfigToEnv } from '../../core/config.ts';
-import { FUNCTIONS, QUEUES, TABLES, BUCKET, physicalQueueName, physicalTableName, type TableName } from '../../core/resources.ts';
+import { FUNCTIONS, METRICS, QUEUES, TABLES, BUCKET, physicalQueueName, physicalTableName, type TableName } from '../../core/resources.ts';
+import { relayMetrics } from '../../functions/relay/telemetry.ts';
 import { outputKeyForEnv } from '../../infra/environment.ts';
 import { EDGE_PORTS, MAILBOX_PORTS } from '../../infra/service-contract.ts';
 import { asArray, fullStack, policyStatements, resourcesOfType } from './synth.ts';
@@ -354,6 +355,33 @@ describe('monitoring', () => {
     assert.equal(alarms.filter((a) => a.MetricName === 'UnHealthyHostCount').length, 7);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
+
+describe('outbound failures alarm', () => {
+  it('watches the metric the relay emits: same namespace, name and service dimension', () => {
+    const alarm = resourcesOfType(json, 'AWS::CloudWatch::Alarm').map(([, a]) => a).find((a) => a.MetricName === METRICS.relay.attemptsFailed);
+    assert.ok(alarm, 'an alarm on the relay\'s failed attempts');
+    assert.equal(alarm.Statistic, 'Sum');
+    assert.equal(alarm.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+    assert.ok(alarm.AlarmActions.length > 0);
+    // The relay's own Metrics object, configured from its function's environment in the template.
+    const [, relay] = resourcesOfType(json, 'AWS::Lambda::Function').find(([, f]) => f.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'mail-relay')!;
+    const metrics = relayMetrics(relay.Environment.Variables);
+    metrics.addMetric(METRICS.relay.attemptsFailed, 'Count', 1);
+    const emf = metrics.serializeMetrics() as unknown as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }> } };
+    const directive = emf._aws.CloudWatchMetrics[0]!;
+    assert.equal(alarm.Namespace, directive.Namespace);
+    assert.ok(directive.Metrics.some((m) => m.Name === alarm.MetricName));
+    assert.deepEqual(directive.Dimensions, [alarm.Dimensions.map((d: { Name: string }) => d.Name)], 'the dimension set the alarm names, no more');
+    for (const d of alarm.Dimensions as Array<{ Name: string; Value: string }>) assert.equal(emf[d.Name], d.Value);
+  });
+
+  it('fires on a single failure within a minute when a smarthost carries all mail', () => {
+    const alarm = resourcesOfType(json, 'AWS::CloudWatch::Alarm').map(([, a]) => a).find((a) => a.MetricName === METRICS.relay.attemptsFailed);
+    assert.ok(stack.relay && json.Resources[logicalId(stack.relay.function)]!.Properties.Environment.Variables.MAIL_SMARTHOST_HOST, 'the test context has a smarthost');
+    assert.equal(alarm.Period, 60);
+    assert.equal(alarm.Threshold, 1);
   });
 });
 

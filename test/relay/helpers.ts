@@ -18,7 +18,7 @@ import type { RelayMetric } from '../../functions/relay/telemetry.ts';
 import { createRelayBatchProcessor } from '../../functions/relay/process-batch.ts';
 import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
 import type { InboundDeps } from '../../functions/inbound/file-inbound.ts';
-import { startSqsEventSource, type SqsEventSource } from '../../local/runner.ts';
+import { startSqsEventSource, type BatchOutcome, type SqsEventSource } from '../../local/runner.ts';
 import type { TestWorld } from '../helpers/emulators.ts';
 
 /** What the fake MX answers to one RCPT (null = 250) and, for DATA, to the whole message. */
@@ -152,6 +152,8 @@ export interface RelayRig {
   readonly telemetry: RelayTelemetry;
   readonly relayDeps: RelayDeps;
   readonly inboundDeps: InboundDeps;
+  /** Every relay invocation the runner settled (a `timeout` verdict means the handler overran). */
+  readonly relayBatches: BatchOutcome[];
   /** Runs inbound and relay through the real queues with the local event source. */
   startRunners(): void;
   stopRunners(): Promise<void>;
@@ -159,7 +161,17 @@ export interface RelayRig {
   drained(timeoutMs?: number): Promise<void>;
 }
 
-export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: RelayPolicy; resolver?: DnsResolver; now?: () => Date } = {}): RelayRig {
+export interface RelayRigOptions {
+  policy?: RelayPolicy;
+  resolver?: DnsResolver;
+  now?: () => Date;
+  /** Replaces parts of the relay configuration (smarthost, timeouts, settle margin). */
+  config?: Partial<Omit<RelayConfig, 'policy'>>;
+  /** The relay function's timeout in the runner (default 60 s); the handler gets the context's remaining time. */
+  relayTimeoutSeconds?: number;
+}
+
+export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, options: RelayRigOptions = {}): RelayRig {
   const { clients, config } = world;
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
   const orphaned: string[] = [];
@@ -175,11 +187,12 @@ export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: R
   const telemetry = new RelayTelemetry();
   const relayConfig: RelayConfig = {
     policy: options.policy ?? FAST_POLICY,
-    timeouts: { connectMs: 2000, greetingMs: 2000, idleMs: 2000 },
+    timeouts: { connectMs: 2000, greetingMs: 2000, commandMs: 2000, dataStartMs: 2000, dataBlockMs: 2000, dataEndMs: 2000 },
     mxPort: fakeMx.port,
     smarthost: null,
     transports: {},
     settleMarginMs: 0,
+    ...options.config,
   };
   const outbound = { records, queue: queues, queueUrl: config.resources.queues.outbound, blobRefs: store.mailStore };
   const relayDeps: RelayDeps = {
@@ -210,17 +223,19 @@ export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: R
     ...(options.now ? { now: options.now } : {}),
   };
   let sources: SqsEventSource[] = [];
+  const relayBatches: BatchOutcome[] = [];
   const relayBatch = createRelayBatchProcessor(relayDeps);
   const inboundBatch = createBatchProcessor(inboundDeps);
   const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
   const common = { sqs: clients.sqs, region: 'us-east-1', maxBatchingWindowSeconds: 0, waitTimeSeconds: 1, concurrency: 1 } as const;
   return {
-    store, blobs, orphaned, records, dkim, telemetry, relayDeps, inboundDeps,
+    store, blobs, orphaned, records, dkim, telemetry, relayDeps, inboundDeps, relayBatches,
     startRunners() {
       sources = [
         startSqsEventSource({
           ...common, queueUrl: config.resources.queues.outbound, queueArn: arn('outbound'), functionName: 'relay',
-          handler: (event: SQSEvent) => relayBatch(event, 60_000), batchSize: 5, timeoutSeconds: 60,
+          handler: (event: SQSEvent, context) => relayBatch(event, context.getRemainingTimeInMillis()), batchSize: 5,
+          timeoutSeconds: options.relayTimeoutSeconds ?? 60, onBatch: (o) => relayBatches.push(o),
         }),
         startSqsEventSource({
           ...common, queueUrl: config.resources.queues.inbound, queueArn: arn('inbound'), functionName: 'inbound',
@@ -249,16 +264,7 @@ export function relayRig(world: TestWorld, fakeMx: FakeMx, options: { policy?: R
   };
 }
 
-/** Polls `check` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { eventually } from '../helpers/eventually.ts';
 
 /** A plain message from `from` (CRLF), with `extraHeaders` on top. */
 export function outgoingMessage(from: string, to: string, subject = 'Hello there', extraHeaders: string[] = []): Buffer {

@@ -1,4 +1,4 @@
-// DATA refusals and faults (DESIGN.md invariant 1): whatever goes wrong before the blob is in
+// DATA refusals and faults (docs/ARCHITECTURE.md, invariant 1): whatever goes wrong before the blob is in
 // S3 and the event is in SQS, the client gets no 250 and no event is queued.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,43 +82,6 @@ test('oversize with a SIZE= that lied: 552 5.3.4, nothing filed', async (t) => {
   await expectReply(wire.command('DATA'), /^354 /);
   wire.write('Subject: big\r\n\r\n' + ('y'.repeat(78) + '\r\n').repeat(Math.ceil(LIMIT / 80) + 10));
   assert.match(await wire.command('.'), /^552 5\.3\.4 /);
-  await assertNothingFiled();
-});
-
-// SMTP smuggling: each variant hides a second transaction after a fake end of data. The edge
-// must end DATA only at CRLF.CRLF, refuse the message for its bare line ending, and never run
-// the hidden commands.
-const SMUGGLED = 'MAIL FROM:<smuggler@evil.test>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\nFrom: ceo@example.test\r\n\r\nsmuggled\r\n';
-const VARIANTS: Record<string, string> = {
-  '\\n.\\n': '\n.\n',
-  '\\r.\\r': '\r.\r',
-  '\\r\\n.\\n': '\r\n.\n',
-  '\\n.\\r\\n': '\n.\r\n',
-  '\\r.\\r\\n': '\r.\r\n',
-  'bare LF in a line': 'a line\nwith a bare LF\r\n',
-  'bare CR in a line': 'a line\rwith a bare CR\r\n',
-};
-for (const [name, variant] of Object.entries(VARIANTS)) {
-  test(`end-of-data variant ${name}: 5xx, hidden commands never run, nothing filed`, async (t) => {
-    const wire = await openTransaction(port);
-    t.after(() => wire.destroy());
-    await expectReply(wire.command('DATA'), /^354 /);
-    wire.write(`Subject: smuggling\r\n\r\nfirst part${variant}${SMUGGLED}`);
-    assert.match(await wire.command('.'), /^554 5\.6\.0 .*bare (LF|CR)/);
-    // had the hidden MAIL/RCPT/DATA run, their replies would come before this one
-    assert.match(await wire.command('NOOP'), /^250 2\.0\.0 OK$/);
-    await assertNothingFiled();
-  });
-}
-
-test('bare CR split across TCP segments is still caught', async (t) => {
-  const wire = await openTransaction(port);
-  t.after(() => wire.destroy());
-  await expectReply(wire.command('DATA'), /^354 /);
-  wire.write('Subject: split\r\n\r\nends in CR\r');
-  await new Promise<void>((resolve) => wire.socket.write('', () => resolve()));
-  wire.write('X not LF\r\n');
-  assert.match(await wire.command('.'), /^554 5\.6\.0 /);
   await assertNothingFiled();
 });
 

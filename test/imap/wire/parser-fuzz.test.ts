@@ -1,5 +1,5 @@
 // Hostile input for the IMAP reader + parser: every input must end in an AST or a ParseError,
-// never another exception, never a hang (DESIGN.md "Bad input").
+// never another exception, never a hang (docs/ARCHITECTURE.md, Testing).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommand } from '../../../mailbox-server/imap/wire/parser.ts';

@@ -1,0 +1,17 @@
+// The options every AWS SDK client of ours is built with. With the factories beside it (one
+// module per client, so a composition root loads only the SDKs it uses), the only place
+// endpoints are overridden: nothing below the composition root knows whether it talks to AWS or
+// to an emulator.
+import type { AwsConfig } from '../config.ts';
+
+export function clientOptions(config: AwsConfig, endpoint: string | undefined) {
+  return {
+    region: config.region,
+    endpoint,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    // The SDK waits forever on a silent socket by default; an SMTP client waiting for its 250 or
+    // a Lambda batch would hang with it. Connect fast or fail; 60 s of silence is a dead request
+    // (it is retried by the SDK's retry strategy).
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+  };
+}
