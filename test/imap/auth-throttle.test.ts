@@ -93,19 +93,28 @@ test('IMAP LOGIN: the delay comes before the check, and a locked-out IP is refus
   assert.match((await c.command(`LOGIN ${ALICE.user} ${ALICE.password}`)).at(-1)!, /NO \[AUTHENTICATIONFAILED\] Authentication failed/);
 });
 
+/** Loopback addresses standing for three client hosts. */
+const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+
 /** A throttle whose delays are short enough for a test and whose lockout starts at 10 failures. */
 const burstThrottle = () => new AuthThrottleCache({ freeFailures: 2, baseDelayMs: 10, maxDelayMs: 40, lockoutFailures: 10 });
 
 test('IMAP LOGIN: 50 parallel wrong logins, then the right one: every attempt is counted before its check, so the IP is locked', async (t) => {
   const w = await startImapWorld({ throttle: burstThrottle() });
   t.after(() => w.close());
-  const clients = await Promise.all(Array.from({ length: 51 }, () => RawImap.connect(w.port)));
+  // Three client hosts, 17 connections each (under any per-address connection cap); each host
+  // is locked out after 10 failures, and the right password goes last, from the third.
+  const clients = await Promise.all(Array.from({ length: 51 }, (_, i) => RawImap.connect(w.port, false, HOSTS[i % 3])));
   t.after(() => clients.forEach((c) => c.close()));
   await Promise.all(clients.map((c) => c.line()));
   // All 51 LOGINs are on the wire before any answer: the right password is the last one sent.
-  const answers = await Promise.all(clients.map((c, i) => c.command(`LOGIN ${ALICE.user} ${i === 50 ? ALICE.password : `wrong-${i}`}`)));
+  // Thirty password checks at once on a loaded machine can take a while: a generous wait.
+  const answers = await Promise.all(clients.map((c, i) => {
+    c.write(`a${i} LOGIN ${ALICE.user} ${i === 50 ? ALICE.password : `wrong-${i}`}\r\n`);
+    return c.until(`a${i}`, 60_000);
+  }));
   for (const answer of answers) assert.match(answer.at(-1)!, /NO \[AUTHENTICATIONFAILED\] Authentication failed/);
-  const after = await RawImap.connect(w.port);
+  const after = await RawImap.connect(w.port, false, HOSTS[2]);
   t.after(() => after.close());
   await after.line();
   assert.match((await after.command(`LOGIN ${ALICE.user} ${ALICE.password}`)).at(-1)!, /NO \[AUTHENTICATIONFAILED\]/, 'still locked afterwards');
