@@ -52,6 +52,8 @@ export const DEFAULT_AUTH_THROTTLE = {
  */
 export class AuthThrottleCache {
   private readonly failureCache = new Map<string, FailureRecord>();
+  /** Attempts admitted by `reserve` and not settled yet, per IP, and the attempts queued behind them. */
+  private readonly inFlight = new Map<string, { count: number; waiters: Array<() => void> }>();
   private readonly settings: Required<Omit<AuthThrottleOptions, 'now'>>;
   private readonly now: () => number;
 
@@ -75,27 +77,37 @@ export class AuthThrottleCache {
   }
 
   /**
-   * The verdict, and unless it refuses, the attempt counted as a failure at once: attempts made
-   * in parallel each see the ones before them, so a burst of guesses meets the delays and the
-   * lockout that the same guesses one after another would. `succeeded` takes the count back.
+   * Admits an attempt before its password is checked. An IP may have only as many attempts in
+   * flight as it has failures left before the lockout: a burst of parallel guesses cannot all be
+   * checked before the first failures are counted. One over that waits (`queued`) until one of the
+   * IP's attempts settles and then asks again; an admitted one must be settled with `settle`.
+   * Successful logins made at once from one address (a client opening several connections,
+   * users behind one NAT) are not refused, only queued behind each other.
    * `account` is the canonical account (core/login.ts), or '' for a name that names none.
    */
-  reserve(ip: string, account: string): AuthVerdict {
+  reserve(ip: string, account: string): AuthVerdict | { readonly queued: Promise<void> } {
     const verdict = this.verdict(ip, account);
-    if (!verdict.refuse) this.recordFailure(ip, account);
+    if (verdict.refuse) return verdict;
+    const inFlight = this.inFlight.get(ip);
+    if (inFlight && this.failuresOf(ipKey(ip)) + inFlight.count >= this.settings.lockoutFailures) {
+      return { queued: new Promise<void>((resolve) => inFlight.waiters.push(resolve)) };
+    }
+    if (inFlight) inFlight.count++;
+    else this.inFlight.set(ip, { count: 1, waiters: [] });
     return verdict;
   }
 
-  /** A reserved attempt whose password was right: its IP count is taken back and the account cleared. */
-  succeeded(ip: string, account: string): void {
-    this.unbump(ipKey(ip));
-    this.recordSuccess(ip, account);
-  }
-
-  /** A reserved attempt that was never judged (the directory failed): it counts for nothing. */
-  withdraw(ip: string, account: string): void {
-    this.unbump(ipKey(ip));
-    if (account) this.unbump(accountKey(account));
+  /** Ends an admitted attempt: a failure is counted, a success clears the account, `unjudged` counts nothing. */
+  settle(ip: string, account: string, outcome: 'failed' | 'succeeded' | 'unjudged'): void {
+    if (outcome === 'failed') this.recordFailure(ip, account);
+    if (outcome === 'succeeded') this.recordSuccess(ip, account);
+    const inFlight = this.inFlight.get(ip);
+    if (!inFlight) return;
+    inFlight.count--;
+    // Wake the waiters only now that the failure is counted, so they see it.
+    const waiters = inFlight.waiters.splice(0);
+    if (inFlight.count <= 0 && inFlight.waiters.length === 0) this.inFlight.delete(ip);
+    for (const wake of waiters) wake();
   }
 
   recordFailure(ip: string, account: string): void {
@@ -126,13 +138,6 @@ export class AuthThrottleCache {
     const over = failures - this.settings.freeFailures;
     if (over <= 0) return 0;
     return Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** Math.min(over - 1, 30));
-  }
-
-  private unbump(key: string): void {
-    const record = this.failureCache.get(key);
-    if (!record) return;
-    if (record.failures <= 1) this.failureCache.delete(key);
-    else record.failures -= 1;
   }
 
   private bump(key: string): void {

@@ -6,7 +6,7 @@ import type { AuthThrottleCache } from './auth-throttle.ts';
 import type { Account, Directory } from './store/types.ts';
 
 /** The throttle as far as logging in uses it (core/auth-throttle.ts). */
-export type LoginThrottle = Pick<AuthThrottleCache, 'reserve' | 'succeeded' | 'withdraw'>;
+export type LoginThrottle = Pick<AuthThrottleCache, 'reserve' | 'settle'>;
 
 export interface LoginServices {
   readonly throttle: LoginThrottle;
@@ -35,11 +35,12 @@ export type LoginVerdict =
   | { readonly kind: 'unavailable'; readonly error: unknown };
 
 /**
- * Runs one attempt. The attempt is counted before the password is looked at (so attempts made in
- * parallel meet the delays and the lockout of the ones before them) and against the canonical
- * account, the key the directory resolves the login to, so no spelling of a name gets a counter
- * of its own. The delay comes before the check whether or not the account exists (timing tells
- * nothing), and a right password only takes back its own count.
+ * Runs one attempt. It is admitted by the throttle before the password is looked at, and an IP
+ * may have no more attempts in flight than failures left before its lockout (so a burst of
+ * parallel guesses meets the lockout the same guesses one after another would); failures are
+ * counted against the canonical account, the key the directory resolves the login to, so no
+ * spelling of a name gets a counter of its own. The delay comes before the check whether or
+ * not the account exists (timing tells nothing).
  */
 export async function attemptLogin(attempt: LoginAttempt, services: LoginServices): Promise<LoginVerdict> {
   const { throttle, directory } = services;
@@ -47,19 +48,27 @@ export async function attemptLogin(attempt: LoginAttempt, services: LoginService
   const authorization = attempt.authorizationId ? loginAccountKey(attempt.authorizationId) : account;
   // A malformed name is a failure of the IP only: it names no account to slow down.
   const counted = account ?? '';
-  const verdict = throttle.reserve(attempt.ip, counted);
+  let verdict = throttle.reserve(attempt.ip, counted);
+  while ('queued' in verdict) {
+    await verdict.queued;
+    verdict = throttle.reserve(attempt.ip, counted);
+  }
   if (verdict.refuse) return { kind: 'locked-out' };
   if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
+  const delayedMs = verdict.delayMs;
   // RFC 4616 §2: acting as another identity is not offered, so an authzid must name the same account.
-  if (account === null || authorization !== account) return { kind: 'rejected', delayedMs: verdict.delayMs };
+  if (account === null || authorization !== account) {
+    throttle.settle(attempt.ip, counted, 'failed');
+    return { kind: 'rejected', delayedMs };
+  }
   let found: Account | null;
   try {
     found = await directory.verifyPassword(account, attempt.password);
   } catch (error) {
-    throttle.withdraw(attempt.ip, counted);
+    throttle.settle(attempt.ip, counted, 'unjudged');
     return { kind: 'unavailable', error };
   }
-  if (!found) return { kind: 'rejected', delayedMs: verdict.delayMs };
-  throttle.succeeded(attempt.ip, counted);
+  throttle.settle(attempt.ip, counted, found ? 'succeeded' : 'failed');
+  if (!found) return { kind: 'rejected', delayedMs };
   return { kind: 'accepted', account: found };
 }

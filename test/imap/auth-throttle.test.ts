@@ -55,25 +55,31 @@ test('login names: plain addresses map to the account key; anything the URL pars
   }
 });
 
-test('attemptLogin: the attempt is counted before the check and given back on success; a directory failure counts for nothing', async () => {
-  const throttle = new AuthThrottleCache({ freeFailures: 0, baseDelayMs: 1, maxDelayMs: 100, lockoutFailures: 3 });
+test('attemptLogin: an IP has no more attempts in flight than failures left; the rest wait and then meet the lockout', async () => {
   const alice = { address: 'alice@x.test', domain: 'x.test', createdAt: '', quotaBytes: null, sendAsDomains: [] } satisfies Account;
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   const directory = { verifyPassword: async (name: string, password: string) => (await gate, name === alice.address && password === 'right' ? alice : null) };
-  // Two attempts in flight count before either is judged.
-  const pending = [attemptLogin({ ip: '10.0.0.1', username: 'alice@x.test', password: 'a' }, { throttle, directory }),
-    attemptLogin({ ip: '10.0.0.1', username: 'ALICE@x.test', password: 'b' }, { throttle, directory })];
-  assert.equal(throttle.verdict('10.0.0.2', 'alice@x.test').delayMs, 2, 'two failures of one account, whatever the spelling');
+  const throttle = new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 2 });
+  const login = (ip: string, password: string, username = 'alice@x.test') => attemptLogin({ ip, username, password }, { throttle, directory });
+  // Two wrong guesses are in flight from 10.0.0.1: the right password behind them has to wait.
+  const guesses = [login('10.0.0.1', 'a'), login('10.0.0.1', 'b'), login('10.0.0.1', 'right')];
+  const elsewhere = login('10.0.0.2', 'right');
   release();
-  assert.deepEqual((await Promise.all(pending)).map((v) => v.kind), ['rejected', 'rejected']);
-  assert.equal((await attemptLogin({ ip: '10.0.0.1', username: 'alice@x.test', password: 'right' }, { throttle, directory })).kind, 'accepted');
-  assert.equal(throttle.verdict('10.0.0.1', 'bob@x.test').refuse, false, 'the success gave its own count back: two failures, not three');
+  assert.deepEqual((await Promise.all(guesses)).map((v) => v.kind), ['rejected', 'rejected', 'locked-out']);
+  assert.equal((await elsewhere).kind, 'accepted', 'another IP is not held up');
+
+  // Right passwords at once from one address (a client's connections, a NAT): queued, never refused.
+  const burst = new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 2 });
+  const right = await Promise.all(Array.from({ length: 5 }, () => attemptLogin({ ip: '10.0.0.3', username: 'ALICE@x.test', password: 'right' }, { throttle: burst, directory })));
+  assert.deepEqual(right.map((v) => v.kind), Array(5).fill('accepted'));
+
+  const counting = new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 1 });
   const failing = { verifyPassword: async () => { throw new Error('DynamoDB down'); } };
-  assert.equal((await attemptLogin({ ip: '10.0.0.1', username: 'alice@x.test', password: 'right' }, { throttle, directory: failing })).kind, 'unavailable');
-  assert.equal(throttle.verdict('10.0.0.1', 'bob@x.test').refuse, false, 'an unjudged attempt is not a failure');
-  assert.equal((await attemptLogin({ ip: '10.0.0.1', username: 'alice@x.test', password: 'wrong', authorizationId: 'bob@x.test' }, { throttle, directory })).kind, 'rejected');
-  assert.equal((await attemptLogin({ ip: '10.0.0.1', username: 'alice@x.test', password: 'right' }, { throttle, directory })).kind, 'locked-out');
+  assert.equal((await attemptLogin({ ip: '10.0.0.4', username: 'alice@x.test', password: 'right' }, { throttle: counting, directory: failing })).kind, 'unavailable');
+  assert.equal(counting.verdict('10.0.0.4', 'bob@x.test').refuse, false, 'an unjudged attempt is not a failure');
+  assert.equal((await attemptLogin({ ip: '10.0.0.4', username: 'alice@x.test', password: 'right', authorizationId: 'bob@x.test' }, { throttle: counting, directory })).kind, 'rejected', 'another authzid');
+  assert.equal((await attemptLogin({ ip: '10.0.0.4', username: 'alice@x.test', password: 'right' }, { throttle: counting, directory })).kind, 'locked-out');
 });
 
 test('IMAP LOGIN: the delay comes before the check, and a locked-out IP is refused even the right password', async (t) => {
