@@ -94,7 +94,12 @@ export const COMMANDS: readonly Command[] = [
     maxArgs: 0,
     async run({ services, out }) {
       const domains = await services.directory.listDomains();
-      out.list(domains, [{ header: 'DOMAIN', value: (d) => d.name }, { header: 'CREATED', value: (d) => date(d.createdAt) }], (d) => d, '(no domains)');
+      out.list(
+        domains,
+        [{ header: 'DOMAIN', value: (d) => d.name }, { header: 'CREATED', value: (d) => date(d.createdAt) }, { header: 'POSTMASTER', value: (d) => d.postmaster ?? '-' }],
+        (d) => d,
+        '(no domains)',
+      );
     },
   },
   {
@@ -106,6 +111,18 @@ export const COMMANDS: readonly Command[] = [
     async run({ services, out }, [name]) {
       await services.directory.removeDomain(name!);
       out.done(`removed domain ${name}`, { name, removed: true });
+    },
+  },
+  {
+    name: 'domain postmaster',
+    args: '<domain> <address|none>',
+    summary: 'Deliver postmaster@domain (RFC 5321 §4.5.1) to this address when no account or alias has that name. Without it the first account made in the domain gets it (the oldest remaining one once that goes); none hands it back to the oldest account.',
+    minArgs: 2,
+    maxArgs: 2,
+    async run({ services, out }, [name, address]) {
+      if (!services.directory.setPostmaster) throw new StoreError('invalid', 'this store cannot change the postmaster');
+      const domain = await services.directory.setPostmaster(name!, address === 'none' ? null : address!);
+      out.done(domain.postmaster ? `postmaster@${domain.name} goes to ${domain.postmaster}` : `postmaster@${domain.name} goes to its catch-all, if any (no accounts)`, domain);
     },
   },
   {
@@ -176,6 +193,23 @@ export const COMMANDS: readonly Command[] = [
       if (!services.directory.setQuota) throw new StoreError('invalid', 'this store cannot change quotas');
       const account = await services.directory.setQuota(address!, quotaBytes);
       out.done(quotaBytes === null ? `quota of ${account.address} lifted` : `quota of ${account.address} set to ${quotaBytes} bytes`, account);
+    },
+  },
+  {
+    name: 'account send-as',
+    args: '<address> <domain|none>...',
+    summary: 'Let an account send as any address of these domains (From:, Sender:, MAIL FROM), besides its own address and the aliases that reach it; replaces the list, none clears it. Submission refuses other senders with 553 5.7.1.',
+    minArgs: 2,
+    maxArgs: Infinity,
+    async run({ services, out }, [address, ...domains]) {
+      const none = domains.length === 1 && domains[0] === 'none';
+      if (!none && domains.includes('none')) throw new UsageError("'none' stands alone");
+      if (!services.directory.setSendAsDomains) throw new StoreError('invalid', 'this store cannot change sending rights');
+      const account = await services.directory.setSendAsDomains(address!, none ? [] : domains);
+      out.done(
+        account.sendAsDomains.length ? `${account.address} may send as ${account.sendAsDomains.map((d) => `*@${d}`).join(', ')}` : `${account.address} may send as its own address and aliases only`,
+        account,
+      );
     },
   },
   {

@@ -45,3 +45,22 @@ export function addressKey(input: string): string | null {
   const parsed = parseAddress(input);
   return parsed ? `${parsed.local.toLowerCase()}@${parsed.domain}` : null;
 }
+
+/**
+ * A login name as the account key it names, or null when it is not a plain address. Plain means
+ * what a user types: a dot-atom local part (RFC 5322 §3.2.3, without `/ % # ?`) and a domain of
+ * letter-digit-hyphen labels (Unicode letters allowed, RFC 5890), no trailing dot. Anything else
+ * (`alice@example.test/x`, `alice@ex%61mple.test`, `alice@example.test:9#x`, `alice@example.test.`)
+ * would otherwise reach the same account through the URL parser behind normaliseDomain while
+ * looking like another name to whoever counts failures by name.
+ */
+export function loginAccountKey(input: string): string | null {
+  if (input.length > MAX_ADDRESS) return null;
+  const at = input.lastIndexOf('@');
+  if (at <= 0) return null;
+  const local = input.slice(0, at);
+  const domain = input.slice(at + 1);
+  if (!/^[\p{L}\p{N}!$&'*+=^_`{|}~-]+(?:\.[\p{L}\p{N}!$&'*+=^_`{|}~-]+)*$/u.test(local)) return null;
+  if (!/^[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*$/u.test(domain)) return null;
+  return addressKey(input);
+}

@@ -1,5 +1,6 @@
-// Login throttling for every service that checks passwords (SMTP AUTH, IMAP LOGIN, POP3 USER/PASS):
-// failures slow further attempts per client IP and per account, and an IP that keeps failing is refused.
+// Login throttling for every service that checks passwords (SMTP AUTH, IMAP LOGIN, POP3 USER/PASS),
+// through core/login.ts: failures slow further attempts per client IP and per account, and an IP
+// that keeps failing is refused.
 
 export interface AuthThrottleOptions {
   /** Failures (per IP, per account) that cost nothing; delays start after them. */
@@ -51,6 +52,8 @@ export const DEFAULT_AUTH_THROTTLE = {
  */
 export class AuthThrottleCache {
   private readonly failureCache = new Map<string, FailureRecord>();
+  /** Attempts admitted by `reserve` and not settled yet, per IP, and the attempts queued behind them. */
+  private readonly inFlight = new Map<string, { count: number; waiters: Array<() => void> }>();
   private readonly settings: Required<Omit<AuthThrottleOptions, 'now'>>;
   private readonly now: () => number;
 
@@ -60,10 +63,12 @@ export class AuthThrottleCache {
     this.now = now ?? Date.now;
   }
 
+  /** What to do with an attempt from `ip` for `account`, without counting it (see reserve). */
   verdict(ip: string, account: string): AuthVerdict {
     const ipFailures = this.failuresOf(ipKey(ip));
     if (ipFailures >= this.settings.lockoutFailures) return { refuse: true, delayMs: 0 };
-    return { refuse: false, delayMs: Math.max(this.delayAfter(ipFailures), this.delayAfter(this.failuresOf(accountKey(account)))) };
+    const accountFailures = account ? this.failuresOf(accountKey(account)) : 0;
+    return { refuse: false, delayMs: Math.max(this.delayAfter(ipFailures), this.delayAfter(accountFailures)) };
   }
 
   /** Milliseconds to wait before checking a login from `ip` for `account`. */
@@ -71,14 +76,38 @@ export class AuthThrottleCache {
     return this.verdict(ip, account).delayMs;
   }
 
-  /** Waits the throttle delay (at once when nothing is throttled); an abort ends the wait early. */
-  async wait(ip: string, account: string, signal?: AbortSignal): Promise<void> {
-    const ms = this.delayFor(ip, account);
-    if (ms <= 0 || signal?.aborted) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-    });
+  /**
+   * Admits an attempt before its password is checked. An IP may have only as many attempts in
+   * flight as it has failures left before the lockout: a burst of parallel guesses cannot all be
+   * checked before the first failures are counted. One over that waits (`queued`) until one of the
+   * IP's attempts settles and then asks again; an admitted one must be settled with `settle`.
+   * Successful logins made at once from one address (a client opening several connections,
+   * users behind one NAT) are not refused, only queued behind each other.
+   * `account` is the canonical account (core/login.ts), or '' for a name that names none.
+   */
+  reserve(ip: string, account: string): AuthVerdict | { readonly queued: Promise<void> } {
+    const verdict = this.verdict(ip, account);
+    if (verdict.refuse) return verdict;
+    const inFlight = this.inFlight.get(ip);
+    if (inFlight && this.failuresOf(ipKey(ip)) + inFlight.count >= this.settings.lockoutFailures) {
+      return { queued: new Promise<void>((resolve) => inFlight.waiters.push(resolve)) };
+    }
+    if (inFlight) inFlight.count++;
+    else this.inFlight.set(ip, { count: 1, waiters: [] });
+    return verdict;
+  }
+
+  /** Ends an admitted attempt: a failure is counted, a success clears the account, `unjudged` counts nothing. */
+  settle(ip: string, account: string, outcome: 'failed' | 'succeeded' | 'unjudged'): void {
+    if (outcome === 'failed') this.recordFailure(ip, account);
+    if (outcome === 'succeeded') this.recordSuccess(ip, account);
+    const inFlight = this.inFlight.get(ip);
+    if (!inFlight) return;
+    inFlight.count--;
+    // Wake the waiters only now that the failure is counted, so they see it.
+    const waiters = inFlight.waiters.splice(0);
+    if (inFlight.count <= 0 && inFlight.waiters.length === 0) this.inFlight.delete(ip);
+    for (const wake of waiters) wake();
   }
 
   recordFailure(ip: string, account: string): void {

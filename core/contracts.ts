@@ -45,6 +45,12 @@ export const outboundEventSchema = z.object({
   notBefore: isoDate.optional(),
   /** The delay warning DSN has been sent (it goes once per delivery). */
   delayWarned: z.boolean().optional(),
+  /**
+   * The account that submitted the message (the inbound event's authenticatedUser): the relay
+   * signs with that account's domain key and no other. Null or absent for mail that came from
+   * outside (alias forwards) and for the relay's own reports: those are not signed.
+   */
+  authenticatedUser: z.string().nullable().optional(),
 });
 export type OutboundEvent = z.infer<typeof outboundEventSchema>;
 

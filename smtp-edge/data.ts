@@ -1,5 +1,6 @@
 // DATA (RFC 5321 §4.1.1.4): the message streams into S3 behind the trace headers while its
-// bytes are counted and checked, then the inbound event goes to SQS. Only then is it accepted
+// bytes are counted and checked (for submission also its From: and Sender:, read from the
+// header as it passes), then the inbound event goes to SQS. Only then is it accepted
 // (docs/ARCHITECTURE.md, invariant 1); every failure before that is a 4xx or 5xx and leaves no event.
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
@@ -13,6 +14,8 @@ import type { BareLineFeedPolicy } from '../core/config.ts';
 import { LineEndingFilter } from './line-endings.ts';
 import type { ServiceLog } from '../core/log.ts';
 import { traceHeaders, type TraceFacts } from './trace.ts';
+import { SubmittedHeaderReader, MAX_SUBMITTED_HEADER_BYTES } from './submitted-header.ts';
+import type { OriginatorFields } from '../core/sending-policy.ts';
 
 /** Random, URL-safe, 20 characters (120 bits): the queue id, blob name and idempotency key. */
 export function newQueueId(): string {
@@ -23,6 +26,7 @@ export const DATA_REPLIES = {
   tooBig: (limit: number) => new SmtpError(552, '5.3.4', `Message exceeds fixed maximum message size ${limit}`),
   // RFC 5321 §2.3.8; Postfix answers the same condition with 5.5.2, we call it a content error
   bareLineEnding: (what: string) => new SmtpError(554, '5.6.0', `Message refused: ${what} in data, lines must end with CRLF`),
+  headerTooLarge: () => new SmtpError(552, '5.3.4', `Message header section exceeds ${MAX_SUBMITTED_HEADER_BYTES} bytes`),
   accepted: (id: string) => `2.0.0 Ok: queued as ${id}`,
 };
 
@@ -47,6 +51,12 @@ export interface Transaction extends Omit<TraceFacts, 'id' | 'receivedAt' | 'rec
   readonly sessionId: string;
   /** True once the client connection has closed. */
   isGone(): boolean;
+  /**
+   * Submission only: judges the message's From: and Sender: (rejecting with the SmtpError to
+   * answer). Given, the header is read while it streams and untrusted trace fields are dropped
+   * (smtp-edge/submitted-header.ts).
+   */
+  readonly checkOriginators?: (fields: OriginatorFields) => Promise<void>;
 }
 
 export interface QueuedMessage {
@@ -70,7 +80,8 @@ function endOfData(stream: SMTPServerDataStream): Promise<void> {
 /**
  * Reads the whole DATA stream (smtp-server needs it consumed before it replies), storing it
  * under `raw/YYYY/MM/DD/<id>.eml` with Return-Path and Received in front. A reason to refuse
- * (too big, a bare CR or LF the policy refuses, S3 down) switches to discarding: the upload is aborted, the rest of
+ * (too big, a bare CR or LF the policy refuses, a sender the account may not use, S3 down) switches
+ * to discarding: the upload is aborted, the rest of
  * the message is read and dropped, and the reason is thrown once the client has sent it all.
  */
 export async function receiveMessage(stream: SMTPServerDataStream, transaction: Transaction, filing: MessageFiling): Promise<QueuedMessage> {
@@ -101,16 +112,39 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   );
 
   body.write(trace);
+  const header = transaction.checkOriginators ? new SubmittedHeaderReader(transaction.hostname) : null;
+  /** The originator check, started as soon as the header is complete; resolves to the refusal, if any. */
+  let originatorVerdict: Promise<SmtpError | null> | null = null;
+  const judgeOriginators = () => {
+    if (originatorVerdict || !header?.originators || !transaction.checkOriginators) return;
+    originatorVerdict = transaction.checkOriginators(header.originators).then(
+      () => null,
+      (err: unknown) => {
+        if (err instanceof SmtpError) return err;
+        filing.log.error('originator-check-failed', { id, err });
+        return temporaryFailure();
+      },
+    );
+  };
+  const store = (bytes: Buffer) => {
+    if (bytes.length === 0) return;
+    size += bytes.length;
+    if (!body.write(bytes)) {
+      stream.pause();
+      body.once('drain', () => stream.resume());
+    }
+  };
   stream.on('data', (chunk: Buffer) => {
     if (refusal) return;
     if (stream.sizeExceeded) return refuse(DATA_REPLIES.tooBig(filing.maxMessageBytes));
     const filtered = lineEndings.scan(chunk);
     if (filtered.problem) return refuse(DATA_REPLIES.bareLineEnding(filtered.problem));
-    size += filtered.bytes.length;
-    if (!body.write(filtered.bytes)) {
-      stream.pause();
-      body.once('drain', () => stream.resume());
-    }
+    // The header reader sees the bytes as stored: lines already end in CRLF here.
+    if (!header) return store(filtered.bytes);
+    const step = header.push(filtered.bytes);
+    if (step.kind === 'too-large') return refuse(DATA_REPLIES.headerTooLarge());
+    store(step.bytes);
+    judgeOriginators();
   });
 
   try {
@@ -124,6 +158,13 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   if (!refusal && stream.sizeExceeded) refuse(DATA_REPLIES.tooBig(filing.maxMessageBytes));
   const lastProblem = lineEndings.finish();
   if (!refusal && lastProblem) refuse(DATA_REPLIES.bareLineEnding(lastProblem));
+  if (!refusal && header) {
+    store(header.finish());
+    judgeOriginators();
+  }
+  // The upload cannot complete before body.end(), so a refused sender leaves no object behind.
+  const originatorRefusal = refusal ? null : await originatorVerdict;
+  if (!refusal && originatorRefusal) refuse(originatorRefusal);
   if (!refusal) body.end();
   const stored = await uploaded;
   if (refusal) throw refusal;

@@ -74,6 +74,36 @@ export class QuotaUsageCache {
   }
 }
 
+/**
+ * RFC 5321 §4.1.1.3: `RCPT TO:<Postmaster>`, without a domain, names this server's postmaster:
+ * the postmaster of our host name, or of the nearest parent of it that is a local domain
+ * (mx.example.org → example.org); null when neither is local (the host name should be). Kept as
+ * long as routes, so a flood of such RCPTs is not a flood of lookups.
+ */
+export class BarePostmasterDomain {
+  private readonly cache: TtlLookupCache<string | null>;
+
+  constructor(directory: Pick<Directory, 'isLocalDomain'>, hostname: string, ttlMs: number, now: () => number = Date.now) {
+    this.cache = new TtlLookupCache(
+      async () => {
+        const labels = hostname.toLowerCase().replace(/\.$/, '').split('.');
+        for (let i = 0; i < Math.max(1, labels.length - 1); i++) {
+          const domain = labels.slice(i).join('.');
+          if (await directory.isLocalDomain(domain)) return domain;
+        }
+        return null;
+      },
+      ttlMs,
+      1,
+      now,
+    );
+  }
+
+  domain(): Promise<string | null> {
+    return this.cache.get('postmaster');
+  }
+}
+
 export const RECIPIENT_REPLIES = {
   syntax: () => new SmtpError(501, '5.1.3', 'Bad recipient address syntax'),
   unknownUser: () => new SmtpError(550, '5.1.1', 'No such user here'),

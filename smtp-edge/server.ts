@@ -2,21 +2,24 @@
 // One listener per port, each with a role: MX (25), submission with STARTTLS (587), submissions (465).
 import type { AddressInfo } from 'node:net';
 import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions, SMTPServerResolver, SMTPServerSession } from 'smtp-server';
-import { addressKey, parseAddress } from '../core/addresses.ts';
+import { parseAddress } from '../core/addresses.ts';
 import { AuthThrottleCache, type AuthThrottleOptions } from '../core/auth-throttle.ts';
+import { attemptLogin } from '../core/login.ts';
 import type { BlobStore } from '../core/blobs.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS, type ConnectionSlot } from '../core/connections-per-address.ts';
 import type { MailConfig } from '../core/config.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
 import type { QueueSender } from '../core/queues.ts';
-import { checkEnvelopeSender, countAgainstHourlyLimit, type SendingLimits, type SubmissionCounter } from '../core/sending-policy.ts';
+import {
+  checkEnvelopeSender, checkOriginatorFields, countAgainstHourlyLimit, type OriginatorFields, type SenderRights, type SendingLimits, type SubmissionCounter,
+} from '../core/sending-policy.ts';
 import type { Directory } from '../core/store/types.ts';
 import type { TlsCredentials } from '../core/tls.ts';
 import { DATA_REPLIES, receiveMessage, type Transaction } from './data.ts';
 import type { BareLineFeedPolicy } from '../core/config.ts';
 import { silentLog, type ServiceLog } from '../core/log.ts';
 import { EdgeSmtpServer } from './protocol.ts';
-import { decideRecipient, QuotaUsageCache, RecipientRouteCache } from './recipients.ts';
+import { BarePostmasterDomain, decideRecipient, QuotaUsageCache, RECIPIENT_REPLIES, RecipientRouteCache } from './recipients.ts';
 import { transmissionProtocol } from './trace.ts';
 
 /**
@@ -154,6 +157,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   const recipientRouteCache = new RecipientRouteCache(options.directory, limits.recipientCacheTtlMs);
   const directory = options.directory;
   const quotaUsageCache = directory.quotaUsage ? new QuotaUsageCache((account) => directory.quotaUsage!(account), limits.recipientCacheTtlMs) : null;
+  const barePostmaster = new BarePostmasterDomain(directory, options.mail.hostname, limits.recipientCacheTtlMs);
   const perIp = new ConnectionsPerAddress(limits.maxConnectionsPerIp);
   const perIpSlots = new Map<string, ConnectionSlot>();
   const closedSessions = new WeakSet<SMTPServerSession>();
@@ -190,6 +194,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
       traceRecipients: rcpts,
       authenticatedUser: session.user ? String(session.user) : null,
       isGone: () => closedSessions.has(session),
+      ...(session.user ? { checkOriginators: originatorCheck(session) } : {}),
     };
   };
 
@@ -198,40 +203,48 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   /** The account address on success; an SmtpError (535, 454) otherwise. */
   const authenticate = async (auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<string> => {
     const ip = ipOf(session);
-    const username = auth.username ?? '';
-    const verdict = authThrottle.verdict(ip, username);
-    if (verdict.refuse) {
-      log.warn('auth-refused', { session: session.id, ip, reason: 'throttled' });
-      throw AUTH_REPLIES.throttled();
-    }
-    if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
-    // RFC 4616 §2: an authorization identity other than the login would be acting as someone else
-    const proxying = Boolean(auth.authzid && auth.authcid && addressKey(auth.authzid) !== addressKey(auth.authcid));
-    let account: Awaited<ReturnType<Directory['verifyPassword']>> = null;
-    if (!proxying) {
-      try {
-        account = await options.directory.verifyPassword(username, auth.password ?? '');
-      } catch (err) {
-        log.error('auth-lookup-failed', { session: session.id, err });
+    const verdict = await attemptLogin(
+      { ip, username: auth.username ?? '', password: auth.password ?? '', authorizationId: auth.authzid ?? '' },
+      { throttle: authThrottle, directory: options.directory },
+    );
+    switch (verdict.kind) {
+      case 'accepted':
+        log.info('auth-ok', { session: session.id, ip, user: verdict.account.address, method: auth.method });
+        return verdict.account.address;
+      case 'locked-out':
+        log.warn('auth-refused', { session: session.id, ip, reason: 'throttled' });
+        throw AUTH_REPLIES.throttled();
+      case 'rejected':
+        log.warn('auth-failed', { session: session.id, ip, method: auth.method, delayedMs: verdict.delayedMs });
+        throw AUTH_REPLIES.invalid();
+      case 'unavailable':
+        log.error('auth-lookup-failed', { session: session.id, err: verdict.error });
         throw AUTH_REPLIES.unavailable();
-      }
     }
-    if (!account) {
-      authThrottle.recordFailure(ip, username);
-      log.warn('auth-failed', { session: session.id, ip, method: auth.method, delayedMs: verdict.delayMs });
-      throw AUTH_REPLIES.invalid();
-    }
-    authThrottle.recordSuccess(ip, username);
-    log.info('auth-ok', { session: session.id, ip, user: account.address, method: auth.method });
-    return account.address;
+  };
+
+  /**
+   * What the session's account may send as, read once per transaction at MAIL FROM (so a change
+   * by `mailctl account send-as` counts from the next message) and used again at the end of DATA.
+   */
+  const senderRights = new WeakMap<SMTPServerSession, SenderRights>();
+
+  const rightsOf = async (user: string): Promise<SenderRights> => {
+    const account = await directory.getAccount(user);
+    return {
+      account: account?.address ?? user,
+      sendAsDomains: account?.sendAsDomains ?? [],
+      route: (address) => recipientRouteCache.resolve(address),
+    };
   };
 
   /** RFC 6409 §6.1 sender policy, then the account's hourly limit (counted per transaction). */
   const authorizeSubmission = async (user: string, mailFrom: string, session: SMTPServerSession): Promise<void> => {
     if (!submission) throw temporaryFailure();
-    const senderKey = addressKey(mailFrom);
     try {
-      await checkEnvelopeSender(user, mailFrom, () => recipientRouteCache.resolve(senderKey!));
+      const rights = await rightsOf(user);
+      senderRights.set(session, rights);
+      await checkEnvelopeSender(rights, mailFrom);
     } catch (err) {
       if (!(err instanceof SmtpError)) log.error('sender-lookup-failed', { session: session.id, err });
       else log.warn('sender-refused', { session: session.id, user, mailFrom });
@@ -243,6 +256,17 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
       if (!(err instanceof SmtpError)) log.error('submission-count-failed', { session: session.id, err });
       else log.warn('sending-limit', { session: session.id, user });
       throw err instanceof SmtpError ? err : temporaryFailure();
+    }
+  };
+
+  /** RFC 6409 §6.1 for the header: the From: and Sender: of a submitted message, at the end of DATA. */
+  const originatorCheck = (session: SMTPServerSession) => async (fields: OriginatorFields): Promise<void> => {
+    const rights = senderRights.get(session) ?? (await rightsOf(String(session.user)));
+    try {
+      await checkOriginatorFields(rights, fields);
+    } catch (err) {
+      if (err instanceof SmtpError) log.warn('originator-refused', { session: session.id, user: rights.account, reply: err.reply });
+      throw err;
     }
   };
 
@@ -286,10 +310,21 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
         messageBytes: declaredSize(session),
         onError: (err: unknown) => log.error('quota-lookup-failed', { session: session.id, err }),
       };
-      decideRecipient(address.address, Boolean(session.user), recipientRouteCache, (err) =>
-        log.error('recipient-lookup-failed', { session: session.id, err }),
-        quota ?? undefined,
-      ).then(
+      const onStoreError = (err: unknown) => log.error('recipient-lookup-failed', { session: session.id, err });
+      const decide = async () => {
+        if (address.address.toLowerCase() === 'postmaster') {
+          // RFC 5321 §4.1.1.3: <Postmaster> is ours. It is named in full from here on (smtp-server
+          // keeps this object in the envelope), so the event and filing see one ordinary address.
+          const domain = await barePostmaster.domain().catch((err: unknown) => {
+            onStoreError(err);
+            throw temporaryFailure();
+          });
+          if (!domain) throw RECIPIENT_REPLIES.unknownUser();
+          address.address = `postmaster@${domain}`;
+        }
+        await decideRecipient(address.address, Boolean(session.user), recipientRouteCache, onStoreError, quota ?? undefined);
+      };
+      decide().then(
         () => callback(),
         (err: unknown) => callback(toReply(err)),
       );

@@ -65,8 +65,16 @@ function toAccount(item: Item): Account {
     domain: item.domain as string,
     createdAt: item.createdAt as string,
     quotaBytes: (item.quotaBytes as number | null | undefined) ?? null,
+    sendAsDomains: (item.sendAsDomains as string[] | undefined) ?? [],
   };
 }
+
+function toDomain(item: Item): Domain {
+  return { name: item.name as string, createdAt: item.createdAt as string, postmaster: (item.postmaster as string | undefined) ?? null };
+}
+
+/** RFC 5321 §4.5.1: "postmaster" is a case-insensitive local name every local domain must take. */
+const isPostmaster = (key: string) => key.slice(0, key.lastIndexOf('@')) === 'postmaster';
 
 function toAlias(item: Item): Alias {
   return { address: item.address as string, domain: item.domain as string, targets: item.targets as string[] };
@@ -130,7 +138,45 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     const domain = requireDomain(name);
     const item = { pk: domainPk(domain), sk: 'domain', name: domain, createdAt: new Date().toISOString() };
     await this.putNew(item, `Domain ${domain}`);
-    return { name: domain, createdAt: item.createdAt };
+    return { name: domain, createdAt: item.createdAt, postmaster: null };
+  }
+
+  /**
+   * A local target must exist (like an alias target), so postmaster mail is never dropped by a
+   * typo; null gives the role back to the domain's oldest account.
+   */
+  async setPostmaster(name: string, address: string | null): Promise<Domain> {
+    const domain = requireDomain(name);
+    let target: string | null = null;
+    if (address === null) {
+      target = (await this.oldestAccount(domain, null))?.address ?? null;
+    } else {
+      const parsed = parseAddress(address);
+      if (!parsed) throw new StoreError('invalid', `Invalid address: ${address}`);
+      target = addressKey(parsed.address)!;
+      if (await this.isLocalDomain(parsed.domain)) {
+        const exists = (await this.get(accountPk(target), 'account')) ?? (await this.get(aliasPk(target), 'alias'));
+        if (!exists) throw new StoreError('invalid', `No local account or alias ${target}`);
+      } else {
+        target = parsed.address;
+      }
+    }
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.directory,
+          Key: { pk: domainPk(domain), sk: 'domain' },
+          UpdateExpression: target === null ? 'REMOVE postmaster' : 'SET postmaster = :p',
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(target === null ? {} : { ExpressionAttributeValues: { ':p': target } }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toDomain(result.Attributes!);
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('not-found', `No such domain ${domain}`);
+      throw err;
+    }
   }
 
   /** The byDomain index is eventually consistent: an account added in the same instant may slip by. */
@@ -145,7 +191,7 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
 
   async listDomains(): Promise<Domain[]> {
     const items = await this.scanKind('domain');
-    return items.map((i) => ({ name: i.name as string, createdAt: i.createdAt as string })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return items.map(toDomain).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   async isLocalDomain(name: string): Promise<boolean> {
@@ -176,6 +222,7 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     }
     const item = { pk: accountPk(key), sk: 'account', address: key, domain, createdAt: new Date().toISOString(), quotaBytes, passwordHash };
     await this.putNew(item, `Account ${key}`);
+    await this.claimPostmaster(domain, key);
     return toAccount(item);
   }
 
@@ -239,6 +286,27 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     }
   }
 
+  async setSendAsDomains(address: string, domains: readonly string[]): Promise<Account> {
+    const key = requireAddress(address);
+    const normalised = [...new Set(domains.map(requireDomain))].sort();
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.directory,
+          Key: { pk: accountPk(key), sk: 'account' },
+          UpdateExpression: 'SET sendAsDomains = :d',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':d': normalised },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toAccount(result.Attributes!);
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('not-found', `No such account ${key}`);
+      throw err;
+    }
+  }
+
   async listAccounts(domain?: string): Promise<Account[]> {
     const items = domain === undefined ? await this.scanKind('account') : await this.queryDomain(requireDomain(domain), 'account#');
     return items.map(toAccount).sort((a, b) => (a.address < b.address ? -1 : 1));
@@ -251,7 +319,50 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     const mailboxes = await this.mailStore.listMailboxes(key);
     if (!existed && mailboxes.length === 0) throw new StoreError('not-found', `No such account ${key}`);
     if (existed) await this.doc.send(new DeleteCommand({ TableName: this.tables.directory, Key: { pk: accountPk(key), sk: 'account' } }));
+    await this.handOverPostmaster(domainOf(key), key);
     await this.mailStore.removeAllMailboxes(key);
+  }
+
+  /**
+   * RFC 5321 §4.5.1 needs someone to read postmaster@ every domain: the first account made in a
+   * domain becomes its postmaster unless one is set already. Recorded on the domain item, so
+   * routing reads it with the domain (no listing of accounts when mail arrives).
+   */
+  private async claimPostmaster(domain: string, account: string): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tables.directory,
+        Key: { pk: domainPk(domain), sk: 'domain' },
+        UpdateExpression: 'SET postmaster = :a',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(postmaster)',
+        ExpressionAttributeValues: { ':a': account },
+      }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /** The domain's first account by creation (address breaks ties), leaving out `except`. */
+  private async oldestAccount(domain: string, except: string | null): Promise<Account | undefined> {
+    return (await this.listAccounts(domain))
+      .filter((a) => a.address !== except)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.address.localeCompare(b.address))[0];
+  }
+
+  /** The postmaster's account is going: the domain's oldest remaining account takes over (none left: unset). */
+  private async handOverPostmaster(domain: string, account: string): Promise<void> {
+    const next = await this.oldestAccount(domain, account);
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tables.directory,
+        Key: { pk: domainPk(domain), sk: 'domain' },
+        UpdateExpression: next ? 'SET postmaster = :next' : 'REMOVE postmaster',
+        ConditionExpression: 'postmaster = :gone',
+        ExpressionAttributeValues: { ':gone': account, ...(next ? { ':next': next.address } : {}) },
+      }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 
   // ---- aliases ---------------------------------------------------------------------------
@@ -319,8 +430,8 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
 
   // ---- routing ---------------------------------------------------------------------------
 
-  /** Domain, account, alias and catch-all of one address in a single round trip. */
-  private async lookup(key: string): Promise<{ local: boolean; account: boolean; alias: Item | null; catchAll: Item | null }> {
+  /** Domain (with its postmaster setting), account, alias and catch-all of one address in a single round trip. */
+  private async lookup(key: string): Promise<{ local: boolean; postmaster: string | null; account: boolean; alias: Item | null; catchAll: Item | null }> {
     const domain = domainOf(key);
     const keys = [
       { pk: domainPk(domain), sk: 'domain' },
@@ -328,10 +439,11 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
       { pk: aliasPk(key), sk: 'alias' },
       { pk: aliasPk(`@${domain}`), sk: 'alias' },
     ];
-    const found = await batchGetAll(this.doc, this.tables.directory, keys, { consistentRead: true, projection: 'pk, targets' });
+    const found = await batchGetAll(this.doc, this.tables.directory, keys, { consistentRead: true, projection: 'pk, targets, postmaster' });
     const byPk = new Map(found.map((i) => [i.pk as string, i]));
     return {
       local: byPk.has(keys[0]!.pk),
+      postmaster: (byPk.get(keys[0]!.pk)?.postmaster as string | undefined) ?? null,
       account: byPk.has(keys[1]!.pk),
       alias: byPk.get(keys[2]!.pk) ?? null,
       catchAll: byPk.get(keys[3]!.pk) ?? null,
@@ -362,15 +474,24 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
         accounts.add(targetKey);
         return;
       }
-      const via = found.alias ?? found.catchAll;
-      if (!via) return;
-      if (!found.alias) {
+      let targets = (found.alias?.targets as string[] | undefined) ?? null;
+      // RFC 5321 §4.5.1: postmaster of a local domain takes mail even when nobody holds the name.
+      const postmaster = !targets && isPostmaster(targetKey);
+      if (postmaster && found.postmaster) {
+        const reachedBefore = accounts.size + forwards.size;
+        await expand(found.postmaster, depth + 1);
+        if (accounts.size + forwards.size > reachedBefore) return;
+        // The postmaster no longer reaches a mailbox (an alias or address that went away): the catch-all may.
+      }
+      if (!targets && found.catchAll) {
         // The catch-all is one alias: expanding it twice in one resolution would only repeat it.
         const catchAllKey = `@${domainOf(targetKey)}`;
         if (visited.has(catchAllKey)) return;
         visited.add(catchAllKey);
+        targets = found.catchAll.targets as string[];
       }
-      for (const next of via.targets as string[]) await expand(next, depth + 1);
+      if (!targets) return;
+      for (const next of targets) await expand(next, depth + 1);
     };
     await expand(key, 0, first);
     if (accounts.size === 0 && forwards.size === 0) return { kind: 'unknown-local' };

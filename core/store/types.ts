@@ -8,6 +8,13 @@ export type { QuotaUsage } from './quota.ts';
 export interface Domain {
   readonly name: string;
   readonly createdAt: string;
+  /**
+   * Where mail to postmaster@ this domain goes when no account or alias has that name
+   * (RFC 5321 §4.5.1; see Directory.resolveRecipient): set by an administrator, else the first
+   * account made in the domain (then the oldest remaining one when it is removed); null while
+   * the domain has no accounts.
+   */
+  readonly postmaster: string | null;
 }
 
 export interface Account {
@@ -17,6 +24,11 @@ export interface Account {
   readonly createdAt: string;
   /** Storage quota in bytes, or null for none. */
   readonly quotaBytes: number | null;
+  /**
+   * Domains an administrator lets this account send as: any address of them may stand in its
+   * From:, Sender: and MAIL FROM, besides its own address and the aliases that reach it.
+   */
+  readonly sendAsDomains: readonly string[];
 }
 
 export interface Alias {
@@ -70,8 +82,14 @@ export interface Directory {
   removeAlias(address: string): Promise<void>;
   listAliases(domain?: string): Promise<Alias[]>;
 
-  /** Account → alias → catch-all `@domain`, following alias chains to a bounded depth. */
+  /**
+   * Account → alias → catch-all `@domain`, following alias chains to a bounded depth.
+   * postmaster@ a local domain (any case) reaches someone (RFC 5321 §4.5.1): an account or alias
+   * of that name, else the domain's postmaster (Domain.postmaster), else its catch-all.
+   */
   resolveRecipient(address: string): Promise<RecipientRoute>;
+  /** Sets where the domain's postmaster mail goes; null hands it back to the oldest account. */
+  setPostmaster?(domain: string, address: string | null): Promise<Domain>;
 
   /**
    * The account's quota and usage (core/store/quota.ts); null when the account has no quota (or
@@ -80,6 +98,8 @@ export interface Directory {
   quotaUsage?(address: string): Promise<QuotaUsage | null>;
   /** Sets (bytes) or lifts (null) the account's quota. */
   setQuota?(address: string, quotaBytes: number | null): Promise<Account>;
+  /** Replaces the domains the account may send as (Account.sendAsDomains); [] takes them all away. */
+  setSendAsDomains?(address: string, domains: readonly string[]): Promise<Account>;
 }
 
 export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive';

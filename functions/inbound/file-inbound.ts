@@ -238,6 +238,7 @@ export async function routeRemote(
       firstAttemptAt: now.toISOString(),
       attempts: [],
       sequence: 0,
+      authenticatedUser: event.authenticatedUser,
     };
     const queuedNow = await enqueueOutbound(outbound, deps.outbound);
     deps.metrics.addMetric('RemoteRecipientsQueued', 'Count', queuedNow ? recipients.length : 0);

@@ -2,14 +2,14 @@
 // sign, try the next hops, then settle each recipient (delivered, retry later, or bounce).
 import type { BlobReferences } from '../../core/outbound.ts';
 import type { OutboundEvent } from '../../core/contracts.ts';
-import { countReceivedHeaders, headerValue, statusOfReply, type DsnRecipient } from '../../core/dsn.ts';
+import { countReceivedHeaders, statusOfReply, type DsnRecipient } from '../../core/dsn.ts';
 import { signMessage, type DkimKey } from '../../core/dkim.ts';
-import { parseAddress } from '../../core/addresses.ts';
 import { SmtpError } from '../../core/errors.ts';
 import { decideRetry, expiryOf, queueDelayUntil } from '../../core/relay-policy.ts';
 import { METRICS } from '../../core/resources.ts';
 import { TERMINAL_STATES, type OutboundQueueStore } from '../../core/store/outbound-queue.ts';
 import { sendDsn, type BounceDeps } from './bounce.ts';
+import { signingDomainFor } from './signing-domain.ts';
 import type { RelayConfig } from './config.ts';
 import { resolveDestination, type DnsResolver } from './mx.ts';
 import { sendTransaction, type RecipientReply, type SmtpTarget, type TransactionResult } from './smtp-client.ts';
@@ -149,13 +149,6 @@ function formatAge(seconds: number): string {
   return seconds >= 86400 ? `${+(seconds / 86400).toFixed(1)} days` : seconds >= 3600 ? `${+(seconds / 3600).toFixed(1)} hours` : `${seconds} s`;
 }
 
-/** The domain whose key signs: the From header's (DMARC alignment, RFC 7489 §3.1.1), else the envelope's. */
-export function signingDomainOf(raw: Buffer, mailFrom: string): string | null {
-  const from = headerValue(raw, 'from');
-  const angle = from ? /<([^<>\s]+@[^<>\s]+)>/.exec(from)?.[1] ?? /([^\s<>,;"]+@[^\s<>,;"]+)/.exec(from)?.[1] : undefined;
-  return parseAddress(angle ?? '')?.domain ?? parseAddress(mailFrom)?.domain ?? null;
-}
-
 /**
  * The blob without the Return-Path the edge put on top: RFC 5321 §4.4 has the final delivery
  * MTA add it, and an originating system SHOULD NOT send a message that has one. Only leading
@@ -173,11 +166,11 @@ export function withoutReturnPath(raw: Buffer): Buffer {
 }
 
 async function signed(event: OutboundEvent, raw: Buffer, deps: RelayDeps): Promise<Buffer> {
-  const domain = signingDomainOf(raw, event.mailFrom);
+  const domain = signingDomainFor(event);
   const key = domain ? await deps.dkimKeys.get(domain) : null;
   if (!key) {
     deps.metrics.addMetric('DkimUnsigned', 'Count', 1);
-    deps.logger.info('no DKIM key for the sender domain; sent unsigned', { outboundId: event.id, domain });
+    deps.logger.info(domain ? 'no DKIM key for the sender domain; sent unsigned' : 'not ours to sign (not submitted by an account); sent unsigned', { outboundId: event.id, domain });
     return raw;
   }
   try {

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { BlobReadBudget, BlobReads } from '../../core/blob-read-budget.ts';
 import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
-import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import type { LoginThrottle } from '../../core/login.ts';
 import type { ServiceLog } from '../../core/log.ts';
 import type { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
 import type { SessionState } from './state.ts';
@@ -16,7 +16,7 @@ export interface ImapServices {
   /** Blob writes (APPEND); reads go through the session's share of `blobReads` (CommandContext.blobs). */
   readonly blobs: Pick<BlobStore, 'put'>;
   readonly blobReads: BlobReadBudget;
-  readonly throttle: AuthThrottleCache;
+  readonly throttle: LoginThrottle;
   readonly log: ServiceLog;
   readonly hostname: string;
   /** RFC 7889 APPENDLIMIT: the largest message APPEND accepts (the wire's literal limit). */

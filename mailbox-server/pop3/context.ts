@@ -3,7 +3,7 @@
 import type { BlobReadBudget, BlobReads } from '../../core/blob-read-budget.ts';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
-import type { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import type { LoginThrottle } from '../../core/login.ts';
 import type { ServiceLog } from '../../core/log.ts';
 import type { Maildrop, MaildropStore } from './maildrop.ts';
 import type { ByteSink } from './message-output.ts';
@@ -12,8 +12,8 @@ import type { Pop3State } from './state.ts';
 /** The blob store as POP3 reads it (whole messages, and the leading range TOP wants), through a BlobReadBudget. */
 export type Pop3Blobs = BlobReads;
 
-/** The shared login throttle (core/auth-throttle.ts), as far as POP3 uses it. */
-export type LoginThrottle = Pick<AuthThrottleCache, 'verdict' | 'wait' | 'recordFailure' | 'recordSuccess'>;
+/** The shared login throttle (core/auth-throttle.ts), as far as logging in uses it. */
+export type { LoginThrottle };
 
 export interface Pop3Services {
   readonly directory: Pick<Directory, 'verifyPassword'>;

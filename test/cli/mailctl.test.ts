@@ -128,6 +128,43 @@ test('account quota sets and lifts a quota; account list shows usage against it'
   assert.equal(bad.code, 2);
 });
 
+test('account send-as lets an account send as any address of some domains; none takes it back', async () => {
+  await store.directory.addDomain('sendas.test');
+  await store.directory.addAccount('dan@sendas.test', 'pw');
+  const set = await mailctl(['account', 'send-as', 'dan@sendas.test', 'Partner.TEST', 'news.example']);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /dan@sendas\.test may send as \*@news\.example, \*@partner\.test/);
+  assert.deepEqual((await store.directory.getAccount('dan@sendas.test'))!.sendAsDomains, ['news.example', 'partner.test']);
+  const cleared = await mailctl(['account', 'send-as', 'dan@sendas.test', 'none', '--json']);
+  assert.equal(cleared.code, 0, cleared.stderr);
+  assert.deepEqual(JSON.parse(cleared.stdout).sendAsDomains, []);
+  const [noAccount, badDomain, mixed] = await Promise.all([
+    mailctl(['account', 'send-as', 'nobody@sendas.test', 'partner.test']),
+    mailctl(['account', 'send-as', 'dan@sendas.test', 'not a domain']),
+    mailctl(['account', 'send-as', 'dan@sendas.test', 'none', 'partner.test']),
+  ]);
+  assert.equal(noAccount.code, 1);
+  assert.equal(badDomain.code, 1);
+  assert.equal(mixed.code, 2);
+});
+
+test('domain postmaster sets where postmaster@domain goes (the first account made, by default), shows it in domain list; none gives it back', async () => {
+  await store.directory.addDomain('pm.test');
+  await store.directory.addAccount('zoe@pm.test', 'pw');
+  await store.directory.addAccount('abby@pm.test', 'pw');
+  assert.deepEqual(await store.directory.resolveRecipient('postmaster@pm.test'), { kind: 'local', accounts: ['zoe@pm.test'], forwards: [] }, 'the first account made');
+  const set = await mailctl(['domain', 'postmaster', 'pm.test', 'Abby@PM.test']);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /postmaster@pm\.test goes to abby@pm\.test/);
+  assert.deepEqual(await store.directory.resolveRecipient('POSTMASTER@pm.test'), { kind: 'local', accounts: ['abby@pm.test'], forwards: [] });
+  assert.match((await mailctl(['domain', 'list'])).stdout, /^pm\.test\s+\S.*\s+abby@pm\.test$/m);
+  const typo = await mailctl(['domain', 'postmaster', 'pm.test', 'zo@pm.test']);
+  assert.equal(typo.code, 1, 'a local target must exist');
+  const cleared = await mailctl(['domain', 'postmaster', 'pm.test', 'none', '--json']);
+  assert.equal(cleared.code, 0, cleared.stderr);
+  assert.equal(JSON.parse(cleared.stdout).postmaster, 'zoe@pm.test', 'none: back to the oldest account');
+});
+
 test('failures exit non-zero with one line and no stack trace', async () => {
   await store.directory.addDomain('errors.test');
   await store.directory.addAccount('taken@errors.test', 'pw');

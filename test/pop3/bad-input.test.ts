@@ -141,6 +141,47 @@ test('an IP locked out by the shared throttle is refused even the right password
   c.destroy();
 });
 
+test('50 parallel wrong logins, then the right one: each is counted before its check, so the IP is locked', async (t) => {
+  const throttled = await rig.server({ throttle: new AuthThrottleCache({ freeFailures: 2, baseDelayMs: 10, maxDelayMs: 40, lockoutFailures: 10 }) });
+  const account = await rig.account();
+  // Three client hosts, 17 connections each (under any per-address connection cap); each host
+  // is locked out after 10 failures, and the right password goes last, from the third.
+  const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+  const fromHost = async (host: string) => {
+    const c = await RawPop3.connect(throttled.ports.plain!, { localAddress: host });
+    assert.match(await c.line(), /^\+OK /);
+    return c;
+  };
+  const clients = await Promise.all(Array.from({ length: 51 }, (_, i) => fromHost(hosts[i % 3]!)));
+  t.after(() => clients.forEach((c) => c.destroy()));
+  for (const reply of await Promise.all(clients.map((c) => c.command(`USER ${account}`)))) assert.match(reply, /^\+OK/);
+  // All 51 PASS commands are on the wire before any answer: the right password is the last one sent.
+  // Thirty password checks at once on a loaded machine can take a while: a generous wait.
+  const replies = await Promise.all(clients.map((c, i) => c.command(`PASS ${i === 50 ? PASSWORD : `wrong-${i}`}`, 60_000)));
+  for (const reply of replies) assert.equal(reply, '-ERR [AUTH] Authentication failed');
+  const late = await fromHost(hosts[2]!);
+  t.after(() => late.destroy());
+  assert.match(await late.command(`AUTH PLAIN ${b64(`\0${account}\0${PASSWORD}`)}`), /^-ERR \[AUTH\]/, 'still locked afterwards');
+});
+
+test('login names that are not plain addresses are refused, though the URL parser would make them the account', async (t) => {
+  const lenient = await rig.server({ throttle: new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 100 }) });
+  const account = await rig.account();
+  const [local, domain] = account.split('@') as [string, string];
+  const variants = [`${account}/anything`, `${local}@${domain.replace(/^p/, '%70')}`, `${account}:9#x`, `${account}.`];
+  for (const name of variants) {
+    const c = await greeted(lenient.ports.plain!);
+    t.after(() => c.destroy());
+    assert.match(await c.command(`USER ${name}`), /^\+OK/);
+    assert.equal(await c.command(`PASS ${PASSWORD}`), '-ERR [AUTH] Authentication failed', name);
+    assert.match(await c.command(`AUTH PLAIN ${b64(`\0${name}\0${PASSWORD}`)}`), /^-ERR \[AUTH\]/, `AUTH PLAIN ${name}`);
+  }
+  const c = await greeted(lenient.ports.plain!);
+  await c.command(`USER ${account.toUpperCase()}`);
+  assert.match(await c.command(`PASS ${PASSWORD}`), /^\+OK /, 'the canonical account, in any case, still logs in');
+  await c.command('QUIT');
+});
+
 test('one session per maildrop: the second gets -ERR [IN-USE] until the first quits (RFC 2449 §8.1.2)', async () => {
   const account = await rig.account([message]);
   const first = await loggedIn(account);

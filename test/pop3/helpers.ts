@@ -120,10 +120,12 @@ export class RawPop3 {
     socket.on('error', () => undefined);
   }
 
-  static async connect(port: number, options: { tls?: boolean } = {}): Promise<RawPop3> {
+  /** `localAddress`: another loopback address (127.0.0.2, ...) to stand for another client host. */
+  static async connect(port: number, options: { tls?: boolean; localAddress?: string } = {}): Promise<RawPop3> {
+    const from = options.localAddress ? { localAddress: options.localAddress } : {};
     const socket = options.tls
-      ? connectTls({ port, host: '127.0.0.1', rejectUnauthorized: false })
-      : connectPlain({ port, host: '127.0.0.1' });
+      ? connectTls({ port, host: '127.0.0.1', rejectUnauthorized: false, ...from })
+      : connectPlain({ port, host: '127.0.0.1', ...from });
     await new Promise<void>((resolve, reject) => {
       socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
@@ -152,8 +154,8 @@ export class RawPop3 {
   }
 
   /** One response line without CRLF. */
-  async line(): Promise<string> {
-    const end = await this.waitFor(() => this.buffer.indexOf('\r\n'));
+  async line(timeoutMs = 10_000): Promise<string> {
+    const end = await this.waitFor(() => this.buffer.indexOf('\r\n'), timeoutMs);
     const text = this.buffer.subarray(0, end).toString('latin1');
     this.buffer = this.buffer.subarray(end + 2);
     return text;
@@ -176,9 +178,9 @@ export class RawPop3 {
   }
 
   /** Sends a command line and returns the status line. */
-  async command(line: string): Promise<string> {
+  async command(line: string, timeoutMs = 10_000): Promise<string> {
     this.send(`${line}\r\n`);
-    return this.line();
+    return this.line(timeoutMs);
   }
 
   /** Resolves when the server has closed the connection. */

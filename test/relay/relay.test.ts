@@ -94,6 +94,39 @@ test('delivered byte-exact with a DKIM signature that mailauth verifies', async 
   assert.equal(result.results[0]?.signingDomain, local);
 });
 
+/** The `d=` of every DKIM-Signature at the top of `raw`. */
+function signingDomains(raw: Buffer): string[] {
+  const head = raw.subarray(0, Math.max(0, raw.indexOf('\r\n\r\n'))).toString('latin1').replace(/\r\n[ \t]+/g, ' ');
+  return [...head.matchAll(/^DKIM-Signature:.*?\bd=([^;\s]+)/gim)].map((m) => m[1]!.toLowerCase());
+}
+
+test('authenticated alice with From: boss@<another hosted domain>: signed with her own domain key, never with the other domain key', async () => {
+  const { local, remote, alice } = await scenario();
+  const other = `o${hex()}.test`;
+  await rig.store.directory.addDomain(other);
+  await rig.store.directory.addAccount(`boss@${other}`, 'pw-boss-123');
+  await rig.dkim.put(generateDkimKey(local));
+  await rig.dkim.put(generateDkimKey(other));
+  await submit(outgoingMessage(`boss@${other}`, `bob@${remote}`, 'I am the boss'), alice, [`bob@${remote}`]);
+  const [got] = await eventually(() => (mx.to(remote).length ? mx.to(remote) : undefined), 'delivery');
+  assert.deepEqual(signingDomains(got!.raw), [local]);
+});
+
+test('internet mail to a local alias that forwards outside, with a forged From: of our domain, is not signed with its key; the same forward submitted by alice is', async () => {
+  const { local, remote, alice } = await scenario();
+  await rig.dkim.put(generateDkimKey(local));
+  await rig.store.directory.addAlias(`fwd@${local}`, [`bob@${remote}`]);
+  await submit(outgoingMessage(`someone@${local}`, `fwd@${local}`, 'Forged'), 'spoofer@elsewhere.test', [`fwd@${local}`], { authenticatedUser: null });
+  const [forged] = await eventually(() => (mx.to(remote).length ? mx.to(remote) : undefined), 'forwarded delivery');
+  assert.equal(forged!.raw.toString('latin1').match(/^Subject: (.*)$/m)?.[1]?.trim(), 'Forged');
+  assert.deepEqual(signingDomains(forged!.raw), [], 'an unauthenticated message is not ours to sign');
+  assert.ok(rig.telemetry.count('DkimUnsigned') >= 1);
+
+  await submit(outgoingMessage(alice, `fwd@${local}`, 'From alice'), alice, [`fwd@${local}`]);
+  const mine = await eventually(() => mx.to(remote).find((m) => m.raw.includes('Subject: From alice')), 'submitted forward');
+  assert.deepEqual(signingDomains(mine.raw), [local]);
+});
+
 test('two 4xx then 250: delivered exactly once, the record says delivered after three attempts', async () => {
   const { remote, alice } = await scenario({ rcpt: (_a, n) => (n <= 2 ? '451 4.3.0 Try again later' : null) });
   const event = await submit(outgoingMessage(alice, `bob@${remote}`), alice, [`bob@${remote}`]);

@@ -1,6 +1,7 @@
 // The whole local stack (edge, inbound runner, relay runner: each its own process) with a fake
 // remote MX: Python smtplib submits on 587-style STARTTLS + AUTH and the message arrives with a
-// DKIM signature that verifies; a relay killed with SIGKILL during DATA still delivers.
+// DKIM signature that verifies; internet mail forwarded by an alias with a forged From: of our
+// domain arrives unsigned; a relay killed with SIGKILL during DATA still delivers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -10,6 +11,8 @@ import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { DkimKeyStore } from '../../core/store/dkim-keys.ts';
 import { dkimRecordOf, generateDkimKey } from '../../core/dkim.ts';
 import { DEMO_DOMAIN } from '../../local/stack.ts';
+import { createStore } from '../../core/store/index.ts';
+import { requireSwaks, run } from '../smtp-edge/helpers.ts';
 import { eventually, FakeMx, outgoingMessage } from './helpers.ts';
 
 const E2E_DOMAIN = 'e2e.remote.test';
@@ -86,6 +89,22 @@ test('smtplib submits with STARTTLS + AUTH; the fake MX gets it byte-exact with 
     },
   });
   assert.equal(result.results[0]?.status.result, 'pass', JSON.stringify(result.results[0]?.status));
+});
+
+test('swaks from the internet to a local alias forwarding out, with a forged From: of our domain: forwarded, but not signed with our key', async () => {
+  const keys = new DkimKeyStore(stack.clients.doc, stack.config.resources.tables.directory);
+  if (!(await keys.get(DEMO_DOMAIN))) await keys.put(generateDkimKey(DEMO_DOMAIN));
+  const { directory } = createStore(stack.clients, stack.config.resources);
+  await directory.addAlias(`forward@${DEMO_DOMAIN}`, [`erin@${E2E_DOMAIN}`]);
+  const out = await run(requireSwaks(), [
+    '--server', '127.0.0.1', '--port', String(stack.ports.smtp), '--helo', 'mx.spoofer.test',
+    '--from', 'bounce@spoofer.test', '--to', `forward@${DEMO_DOMAIN}`,
+    '--header', `From: The CEO <ceo@${DEMO_DOMAIN}>`, '--header', 'Subject: Forged forward', '--body', 'Please wire the money.',
+  ]);
+  assert.equal(out.code, 0, out.stdout);
+  const got = await eventually(() => mx.to(E2E_DOMAIN).find((m) => m.raw.includes('Subject: Forged forward')), 'the forward at the fake MX', 30_000);
+  assert.deepEqual(got.rcptTo, [`erin@${E2E_DOMAIN}`]);
+  assert.doesNotMatch(got.raw.toString('latin1'), /^DKIM-Signature:/im, `${DEMO_DOMAIN}'s key vouches only for what its accounts submit`);
 });
 
 test('the relay killed with SIGKILL during DATA: after the visibility timeout the message is still delivered', async () => {

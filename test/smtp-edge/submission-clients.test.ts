@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, inboundEvent, requireSwaks, run, spawnEdgeProcess, splitTrace, startEdgeWorld, startSubmissionEdge, SmtpWire, type EdgeWorld,
+  DEMO, inboundEvent, rawKeys, requireSwaks, run, spawnEdgeProcess, splitTrace, startEdgeWorld, startSubmissionEdge, SmtpWire, type EdgeWorld,
 } from './helpers.ts';
 import { startSmtpEdge, type SmtpEdge } from '../../smtp-edge/server.ts';
 
@@ -158,6 +158,69 @@ test('swaks forging another account as sender: 553 5.7.1', async () => {
   assert.notEqual(out.code, 0);
   // `<~*`: a failure reply read over TLS
   assert.match(out.stdout, /^<~\* +553 5\.7\.1 Sender address <victim@example\.test> is not owned by the authenticated user$/m);
+});
+
+/** swaks on 465 as demo, envelope sender demo; `extra` adds or replaces header fields. */
+function swaksAsDemo(extra: string[], body = 'header test'): Promise<{ code: number | null; stdout: string }> {
+  return run(requireSwaks(), [
+    '--server', '127.0.0.1', '--port', String(submissions), '--tlsc', '--helo', 'swaks.client.test',
+    '--auth', 'PLAIN', '--auth-user', DEMO.user, '--auth-password', DEMO.password,
+    '--from', DEMO.user, '--to', 'friend@remote.test', '--body', body, ...extra,
+  ]);
+}
+
+test('swaks with From: another hosted domain (boss@other.test): 553 5.7.1 at the end of DATA, nothing stored (so nothing queued)', async () => {
+  if (!(await world.directory.isLocalDomain('other.test'))) {
+    await world.directory.addDomain('other.test');
+    await world.directory.addAccount('boss@other.test', 'boss password');
+  }
+  const before = await rawKeys(world.world);
+  const out = await swaksAsDemo(['--header', 'From: The Boss <boss@other.test>']);
+  assert.notEqual(out.code, 0);
+  // MAIL FROM (demo) was fine; the header is only known at the end of DATA, so that is where it is refused
+  assert.match(out.stdout, /^<~ +250 2\.1\.0 /m);
+  assert.match(out.stdout, /^<~\* +553 5\.7\.1 From: address <boss@other\.test> is not one the authenticated user may use$/m);
+  assert.deepEqual(await rawKeys(world.world), before, 'no blob');
+  const sender = await swaksAsDemo(['--add-header', 'Sender: boss@other.test']);
+  assert.match(sender.stdout, /^<~\* +553 5\.7\.1 Sender: address <boss@other\.test> /m, 'a forged Sender: too');
+  const second = await swaksAsDemo(['--add-header', 'From: boss@other.test']);
+  assert.match(second.stdout, /^<~\* +554 5\.6\.0 /m, 'a second From: field');
+});
+
+test('swaks with From: an alias of the account, or an address of a domain an administrator allowed: accepted', async () => {
+  const alias = await swaksAsDemo(['--header', 'From: Sales <sales@example.test>']);
+  assert.equal(alias.code, 0, alias.stdout);
+  assert.match(alias.stdout, /^<~ +250 2\.0\.0 Ok: queued as /m);
+  const refused = await swaksAsDemo(['--header', 'From: news@partner.test']);
+  assert.match(refused.stdout, /^<~\* +553 5\.7\.1 /m);
+  await world.directory.setSendAsDomains!(DEMO.user, ['partner.test']);
+  try {
+    const allowed = await swaksAsDemo(['--header', 'From: news@partner.test']);
+    assert.equal(allowed.code, 0, allowed.stdout);
+  } finally {
+    await world.directory.setSendAsDomains!(DEMO.user, []);
+  }
+});
+
+test('swaks with a forged Return-Path and a Received claiming our host: both removed, other trace kept, the rest byte for byte', async () => {
+  const out = await swaksAsDemo([
+    '--add-header', 'Return-Path: <boss@other.test>',
+    '--add-header', 'Received: from trusted.internal by mx.test.local with ESMTPSA id forged; Fri, 20 Nov 2026 10:00:00 +0000',
+    '--add-header', 'Received: from laptop by relay.isp.test; Fri, 20 Nov 2026 09:59:00 +0000',
+  ], 'trace test');
+  assert.equal(out.code, 0, out.stdout);
+  const id = /^<~ +250 2\.0\.0 Ok: queued as (\S+)$/m.exec(out.stdout)?.[1];
+  assert.ok(id, out.stdout);
+  const event = await inboundEvent(world.world, id);
+  const { returnPath, received, rest } = splitTrace(await world.blobs.getBuffer(event.key));
+  assert.equal(returnPath, `Return-Path: <${DEMO.user}>`, 'ours, on top');
+  assert.match(received, /by mx\.test\.local with ESMTPSA id /);
+  const text = rest.toString('latin1');
+  assert.doesNotMatch(text, /^Return-Path:/im);
+  assert.doesNotMatch(text, /forged/);
+  assert.match(text, /^Received: from laptop by relay\.isp\.test; /m, 'a Received of another host stays');
+  assert.match(text, /^From: demo@example\.test\r$/m);
+  assert.match(text, /\r\n\r\ntrace test\r\n/);
 });
 
 for (const mode of ['smtp:// with --ssl-reqd on 587', 'smtps:// on 465'] as const) {

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import { SmtpError } from '../../core/errors.ts';
-import { checkEnvelopeSender, countAgainstHourlyLimit, hourWindow, hourWindowExpiry } from '../../core/sending-policy.ts';
+import { checkEnvelopeSender, checkOriginatorFields, countAgainstHourlyLimit, hourWindow, hourWindowExpiry, type SenderRights } from '../../core/sending-policy.ts';
+import { SubmittedHeaderReader } from '../../smtp-edge/submitted-header.ts';
 import type { RecipientRoute } from '../../core/store/types.ts';
 
 test('throttle: free failures, then a doubling delay up to the cap; forgotten after the quiet period', () => {
@@ -47,10 +48,16 @@ const routes: Record<string, RecipientRoute> = {
   'x@remote.test': { kind: 'remote', domain: 'remote.test' },
   'gone@example.test': { kind: 'unknown-local' },
 };
-const sender = (from: string) => checkEnvelopeSender('demo@example.test', from, async () => routes[from.toLowerCase()]!).then(
+const rights = (sendAsDomains: string[] = []): SenderRights => ({
+  account: 'demo@example.test',
+  sendAsDomains,
+  route: async (address) => routes[address] ?? { kind: 'remote', domain: address.split('@')[1]! },
+});
+const answer = (p: Promise<void>) => p.then(
   () => 'ok',
   (err: unknown) => (err instanceof SmtpError ? `${err.code} ${err.enhanced}` : 'other'),
 );
+const sender = (from: string, allowed: string[] = []) => answer(checkEnvelopeSender(rights(allowed), from));
 
 test('sender policy (RFC 6409 §6.1): own address and addresses that reach the account; nothing else', async () => {
   assert.equal(await sender('demo@example.test'), 'ok');
@@ -61,6 +68,73 @@ test('sender policy (RFC 6409 §6.1): own address and addresses that reach the a
   assert.equal(await sender('x@remote.test'), '553 5.7.1');
   assert.equal(await sender('gone@example.test'), '553 5.7.1');
   assert.equal(await sender(''), '553 5.7.1');
+  assert.equal(await sender('x@remote.test', ['remote.test']), 'ok', 'a domain an administrator allowed');
+  assert.equal(await sender('bob@example.test', ['remote.test']), '553 5.7.1');
+});
+
+/** The originator fields of a header, as the edge reads them while DATA streams. */
+function originators(header: string) {
+  const reader = new SubmittedHeaderReader('mx.test.local');
+  reader.push(Buffer.from(`${header.replace(/\n/g, '\r\n')}\r\nbody\r\n`));
+  return reader.originators!;
+}
+const fromRule = (header: string, allowed: string[] = []) => answer(checkOriginatorFields(rights(allowed), originators(header)));
+
+test('From: and Sender: (RFC 6409 §6.1 on the header): one From field, every mailbox one the account may use', async () => {
+  assert.equal(await fromRule('From: Demo <demo@example.test>\nTo: x@remote.test\n'), 'ok');
+  assert.equal(await fromRule('From: "Sales" <SALES@example.test>\nSender: demo@example.test\n'), 'ok');
+  assert.equal(await fromRule('From: boss@other.test\n'), '553 5.7.1');
+  assert.equal(await fromRule('From: boss@other.test\n', ['other.test']), 'ok');
+  assert.equal(await fromRule('From: demo@example.test\nSender: bob@example.test\n'), '553 5.7.1', 'a forged Sender:');
+  assert.equal(await fromRule('From: demo@example.test, boss@other.test\n'), '553 5.7.1', 'every mailbox of the list');
+  assert.equal(await fromRule('From: "demo@example.test" <boss@other.test>\n'), '553 5.7.1', 'the display name is not the address');
+  assert.equal(await fromRule('From: boss@other.test (demo@example.test)\n'), '553 5.7.1', 'nor is a comment');
+  assert.equal(await fromRule('From: friends: demo@example.test, boss@other.test;\n'), '553 5.7.1', 'group members count');
+  assert.equal(await fromRule('From: demo@example.test\nFrom: boss@other.test\n'), '554 5.6.0', 'a second From field');
+  assert.equal(await fromRule('To: x@remote.test\n'), '554 5.6.0', 'no From field');
+  assert.equal(await fromRule('From: undisclosed:;\n'), '554 5.6.0', 'no mailbox');
+  assert.equal(await fromRule('From: demo\n'), '553 5.7.1', 'no domain');
+  assert.equal(await fromRule('From:\n demo@example.test\n'), 'ok', 'folded');
+});
+
+test('submitted header: held until complete whatever the chunking, untrusted trace fields dropped, everything else byte for byte', () => {
+  const message = Buffer.from([
+    'Return-Path: <boss@other.test>',
+    'Received: from trusted.example by mx.test.local with ESMTPS id forged;',
+    '\tFri, 20 Nov 2026 10:00:00 +0000',
+    'Received: from laptop (laptop.lan [10.0.0.2]) by mail.isp.test; Fri, 20 Nov 2026 09:59:00 +0000',
+    'From: demo@example.test',
+    'Subject: hi',
+    '',
+    'Return-Path: in the body stays',
+    '',
+  ].join('\r\n'));
+  for (const size of [1, 2, 3, 7, message.length]) {
+    const reader = new SubmittedHeaderReader('MX.test.local');
+    const out: Buffer[] = [];
+    for (let i = 0; i < message.length; i += size) {
+      const step = reader.push(message.subarray(i, i + size));
+      assert.equal(step.kind, 'bytes');
+      if (step.kind === 'bytes') out.push(step.bytes);
+    }
+    out.push(reader.finish());
+    const text = Buffer.concat(out).toString('latin1');
+    assert.equal(text, message.toString('latin1').replace(/^Return-Path: <boss@other.test>\r\nReceived: from trusted[^]*?\+0000\r\n/, ''), `chunks of ${size}`);
+    assert.deepEqual(reader.originators, { fromFields: 1, from: ['demo@example.test'], sender: [] });
+  }
+  const hidden = new SubmittedHeaderReader('mx.test.local');
+  const step0 = hidden.push(Buffer.from('Received: from a by relay.test (via by MX.test.local.); x\r\nFrom: demo@example.test\r\n\r\n'));
+  assert.ok(step0.kind === 'bytes' && step0.bytes.toString() === 'From: demo@example.test\r\n\r\n', 'a by-clause naming us anywhere in the field');
+  const untouched = Buffer.from('From: demo@example.test\r\nReceived: by mx.test.local.evil; x\r\n\r\nbody\r\n');
+  const reader = new SubmittedHeaderReader('mx.test.local');
+  const step = reader.push(untouched);
+  assert.ok(step.kind === 'bytes' && step.bytes.equals(untouched), 'nothing to drop: the same bytes');
+  const big = new SubmittedHeaderReader('mx.test.local', 1024);
+  assert.equal(big.push(Buffer.from(`X-Long: ${'a'.repeat(2000)}\r\n`)).kind, 'too-large');
+  const noBody = new SubmittedHeaderReader('mx.test.local');
+  assert.equal((noBody.push(Buffer.from('From: demo@example.test\r\n')) as { bytes: Buffer }).bytes.length, 0, 'held: no blank line yet');
+  assert.equal(noBody.finish().toString(), 'From: demo@example.test\r\n');
+  assert.equal(noBody.originators?.fromFields, 1);
 });
 
 test('hour windows are UTC clock hours; counters expire a day after their hour; over the limit is 451 4.7.1', async () => {

@@ -197,3 +197,32 @@ test('login throttle: failures slow the next attempts, then the IP is refused wi
   await expectReply(again.command('EHLO client.test'), /^250 /m);
   assert.equal(await again.command(`AUTH PLAIN ${plainToken(DEMO.user, DEMO.password)}`), '454 4.7.0 Too many failed authentication attempts, try again later');
 });
+
+test('login throttle: 50 parallel wrong AUTHs, then the right one: each is counted before its check, so the IP is locked', async (t) => {
+  const edge = await startSubmissionEdge(t, world, {
+    submission: { ...world.edgeOptions.submission!, authThrottle: { freeFailures: 2, baseDelayMs: 10, maxDelayMs: 40, lockoutFailures: 10 } },
+    limits: { maxConnectionsPerIp: 100 },
+  });
+  const wires = await Promise.all(Array.from({ length: 51 }, async () => (await SmtpWire.connectTls(edge.submissions)).wire));
+  t.after(() => wires.forEach((w) => w.destroy()));
+  await Promise.all(wires.map((w) => expectReply(w.command('EHLO client.test'), /^250 /m)));
+  // All 51 AUTH commands are on the wire before any answer: the right password is the last one sent.
+  const replies = await Promise.all(wires.map((w, i) => w.command(`AUTH PLAIN ${plainToken('other@example.test', i === 50 ? 'other password' : `guess ${i}`)}`)));
+  assert.ok(!replies.some((r) => r.startsWith('235')), 'no attempt got through');
+  assert.equal(replies.filter((r) => r.startsWith('535 5.7.8 ')).length, 10, 'the first ten were judged (and failed)');
+  assert.equal(replies.at(-1), '454 4.7.0 Too many failed authentication attempts, try again later');
+});
+
+test('AUTH: login names that are not plain addresses are refused (535 5.7.8), though the URL parser would make them demo', async (t) => {
+  const edge = await startSubmissionEdge(t, world);
+  const { wire } = await SmtpWire.connectTls(edge.submissions);
+  t.after(() => wire.destroy());
+  await expectReply(wire.command('EHLO client.test'), /^250 /m);
+  for (const name of ['demo@example.test/anything', 'demo@ex%61mple.test', 'demo@example.test:9#x', 'demo@example.test.']) {
+    assert.equal(await wire.command(`AUTH PLAIN ${plainToken(name, DEMO.password)}`), '535 5.7.8 Authentication credentials invalid', name);
+    assert.equal(await wire.command('AUTH LOGIN'), '334 VXNlcm5hbWU6');
+    assert.equal(await wire.command(b64(name)), '334 UGFzc3dvcmQ6');
+    assert.equal(await wire.command(b64(DEMO.password)), '535 5.7.8 Authentication credentials invalid', `LOGIN ${name}`);
+  }
+  assert.equal(await wire.command(`AUTH PLAIN ${plainToken('Demo@Example.TEST', DEMO.password)}`), '235 2.7.0 Authentication successful');
+});

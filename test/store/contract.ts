@@ -62,7 +62,7 @@ export function storeContract(label: string, startWorld: () => Promise<StoreWorl
         const domain = freshDomain();
         await store.directory.addDomain(domain);
         const account = await store.directory.addAccount(`Bob.Smith@${domain.toUpperCase()}`, 'correct horse', { quotaBytes: 1_000_000 });
-        assert.deepEqual({ ...account, createdAt: '' }, { address: `bob.smith@${domain}`, domain, createdAt: '', quotaBytes: 1_000_000 });
+        assert.deepEqual({ ...account, createdAt: '' }, { address: `bob.smith@${domain}`, domain, createdAt: '', quotaBytes: 1_000_000, sendAsDomains: [] });
         assert.deepEqual(await store.directory.getAccount(`BOB.SMITH@${domain}`), account);
         assert.equal(await store.directory.getAccount(`nobody@${domain}`), null);
         const mailboxes = await store.mailStore.listMailboxes(account.address);

@@ -28,9 +28,8 @@ export async function authenticate(command: CommandOf<'AUTHENTICATE'>, ctx: Comm
       const fields = response.toString('utf8').split('\0');
       if (fields.length !== 3) throw bad('Invalid PLAIN response');
       const [authzid, authcid, password] = fields as [string, string, string];
-      // Acting as another user is not offered: an authzid must name the same account.
-      if (authzid !== '' && authzid.toLowerCase() !== authcid.toLowerCase()) throw no('Authentication failed', 'AUTHENTICATIONFAILED');
-      return logInUser(ctx, authcid, password);
+      // Acting as another user is not offered: core/login.ts refuses an authzid naming another account.
+      return logInUser(ctx, authcid, password, authzid);
     }
     case 'LOGIN': {
       const username = command.initialResponse !== null ? decodeInitial(command.initialResponse) : await ask(ctx, 'VXNlcm5hbWU6');

@@ -5,7 +5,7 @@ import type { Pop3Context } from '../context.ts';
 import type { StateOf } from '../state.ts';
 import { multiLine, Pop3Error } from '../wire/responses.ts';
 import { expectArgs, Pop3SyntaxError } from './arguments.ts';
-import { authFailed, login, plaintextRefused } from './login.ts';
+import { login, plaintextRefused } from './login.ts';
 
 const MECHANISMS = ['PLAIN'];
 
@@ -34,14 +34,10 @@ export async function auth(ctx: Pop3Context, _state: StateOf<'authorization'>, a
   const decoded = response === '=' ? Buffer.alloc(0) : decodeBase64(response);
   if (!decoded) throw new Pop3SyntaxError('Invalid base64 data');
 
-  // RFC 4616 §2: [authzid] NUL authcid NUL passwd; we act as nobody but the authenticated user.
+  // RFC 4616 §2: [authzid] NUL authcid NUL passwd; we act as nobody but the authenticated user
+  // (core/login.ts refuses an authzid naming another account).
   const fields = decoded.toString('utf8').split('\0');
-  const [authzid = '', authcid = '', password = ''] = fields;
-  if (fields.length !== 3 || (authzid !== '' && authzid.toLowerCase() !== authcid.toLowerCase())) {
-    ctx.services.throttle.recordFailure(ctx.connection.remoteAddress, authcid);
-    await ctx.reply(authFailed().response);
-    await ctx.loginFailed();
-    return;
-  }
-  await login(ctx, authcid, password);
+  // A malformed response is a failed login (counted like one), not a syntax error.
+  const [authzid = '', authcid = '', password = ''] = fields.length === 3 ? fields : [];
+  await login(ctx, authcid, password, authzid);
 }

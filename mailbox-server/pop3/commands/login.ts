@@ -1,5 +1,6 @@
-// The login both USER/PASS (RFC 1939 §7) and AUTH PLAIN (RFC 5034) end in: throttle, password
-// check, maildrop lock, maildrop snapshot. Unknown user and wrong password answer alike.
+// The login both USER/PASS (RFC 1939 §7) and AUTH PLAIN (RFC 5034) end in: core/login.ts's
+// verdict in POP3's words, then maildrop lock and snapshot. Unknown user and wrong password answer alike.
+import { attemptLogin } from '../../../core/login.ts';
 import { Maildrop } from '../maildrop.ts';
 import type { Pop3Context } from '../context.ts';
 import { ok, Pop3Error } from '../wire/responses.ts';
@@ -9,23 +10,23 @@ export const authFailed = () => new Pop3Error('Authentication failed', 'AUTH');
 /** RFC 2595 §2.3 / RFC 3206: cleartext credentials refused on this connection. */
 export const plaintextRefused = () => new Pop3Error('Plaintext authentication disallowed on non-TLS connections, use STLS', 'AUTH');
 
-export async function login(ctx: Pop3Context, user: string, password: string): Promise<void> {
-  const { directory, throttle, locks, store, log } = ctx.services;
+export async function login(ctx: Pop3Context, user: string, password: string, authorizationId = ''): Promise<void> {
+  const { locks, store, log } = ctx.services;
   const ip = ctx.connection.remoteAddress;
-  // An IP locked out by core/auth-throttle.ts (on any protocol) gets the answer of a wrong
-  // password, unchecked, as IMAP LOGIN and SMTP AUTH do.
-  const refused = throttle.verdict(ip, user).refuse;
-  // The delay comes before the check, whether or not the account exists (no enumeration by timing).
-  if (!refused) await throttle.wait(ip, user);
-  const account = !refused && user && password ? await directory.verifyPassword(user, password) : null;
-  if (!account) {
-    if (!refused) throttle.recordFailure(ip, user);
-    log.info(refused ? 'pop3.login-refused' : 'pop3.login-failed', { ip });
+  const verdict = await attemptLogin({ ip, username: user, password, authorizationId }, ctx.services);
+  if (verdict.kind === 'unavailable') {
+    log.error('pop3.login-lookup-failed', { ip, err: verdict.error });
+    // RFC 3206 §4 SYS/TEMP: the credentials were not judged; trying again later may work.
+    throw new Pop3Error('Temporary failure, try again later', 'SYS/TEMP');
+  }
+  if (verdict.kind !== 'accepted') {
+    // A locked-out IP gets the answer of a wrong password, unchecked, as IMAP LOGIN does.
+    log.info(verdict.kind === 'locked-out' ? 'pop3.login-refused' : 'pop3.login-failed', { ip });
     await ctx.reply(authFailed().response);
     await ctx.loginFailed();
     return;
   }
-  throttle.recordSuccess(ip, user);
+  const { account } = verdict;
   // RFC 1939 §8 / RFC 2449 §8.1.2 IN-USE: one session per maildrop, across all server processes.
   const lease = await locks.acquire(account.address);
   if (!lease) throw new Pop3Error('Maildrop is locked by another session', 'IN-USE');

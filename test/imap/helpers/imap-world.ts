@@ -114,10 +114,12 @@ export class RawImap {
     socket.on('error', () => undefined);
   }
 
-  static async connect(port: number, tls = false): Promise<RawImap> {
+  /** `localAddress`: another loopback address (127.0.0.2, ...) to stand for another client host. */
+  static async connect(port: number, tls = false, localAddress?: string): Promise<RawImap> {
+    const from = localAddress ? { localAddress } : {};
     const socket = tls
-      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
-      : connect({ port, host: '127.0.0.1' });
+      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ...from })
+      : connect({ port, host: '127.0.0.1', ...from });
     await new Promise<void>((resolve, reject) => {
       socket.once(tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
