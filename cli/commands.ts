@@ -7,12 +7,15 @@ import type { EnvelopeAddress } from '../core/mime/types.ts';
 import { displayDate as date, Output } from './output.ts';
 import { readNewPassword } from './password.ts';
 import { OUTBOUND_COMMANDS, type OutboundServices } from './outbound-commands.ts';
+import { IMPORT_COMMANDS, type MigrationServices } from './import-commands.ts';
 
 export interface Services {
   readonly directory: Directory;
   readonly mailStore: MailStore;
   /** The relay's queue records and DKIM keys (cli/outbound-commands.ts). */
   readonly outbound: OutboundServices;
+  /** Blobs, filing and import progress for import and export, built on first use (S3 is loaded then). */
+  migration(): Promise<MigrationServices>;
 }
 
 export interface CommandContext {
@@ -20,6 +23,7 @@ export interface CommandContext {
   readonly out: Output;
   readonly stdin: Readable;
   readonly stderr: Writable;
+  readonly env: Record<string, string | undefined>;
 }
 
 type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -306,6 +310,7 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   ...OUTBOUND_COMMANDS,
+  ...IMPORT_COMMANDS,
 ];
 
 /** The `group action` names, grouped, for help and for telling a typo from an unknown group. */

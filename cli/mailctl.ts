@@ -114,7 +114,7 @@ export async function mailctl(argv: string[], io: Io, connect: Connect): Promise
     const { resolveTarget } = await import('./target.ts');
     const config = await resolveTarget({ dataDir: values['data-dir'] as string | undefined, stack: values.stack as string | undefined, region: values.region as string | undefined }, io.env);
     services = await connect(config);
-    await command.run({ services, out, stdin: io.stdin, stderr: io.stderr }, args, values);
+    await command.run({ services, out, stdin: io.stdin, stderr: io.stderr, env: io.env }, args, values);
     return EXIT.ok;
   } catch (err) {
     if (err instanceof UsageError) {
@@ -129,9 +129,13 @@ export async function mailctl(argv: string[], io: Io, connect: Connect): Promise
   }
 }
 
+/** Failures named so by core/ and cli/ modules loaded lazily (so not by class): their message is the whole story. */
+const EXPECTED_ERRORS = ['TargetError', 'SourceError', 'QuotaExceededError', 'ImportIncompleteError'];
+
 /** One line for any failure; the expected kinds read as plain sentences. */
 function describeFailure(err: unknown): string {
-  const expected = err instanceof StoreError || err instanceof PasswordInputError || (err instanceof Error && err.name === 'TargetError');
+  const expected =
+    err instanceof StoreError || err instanceof PasswordInputError || (err instanceof Error && EXPECTED_ERRORS.includes(err.name));
   if (expected) return oneLine(err.message);
   const code = (err as { code?: string }).code;
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || (err as { name?: string }).name === 'TimeoutError') {

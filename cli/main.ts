@@ -38,6 +38,15 @@ const connect: Connect = async (config) => {
       requeue: async (event) => (await queue.get()).sender.sendOutbound(config.resources.queues.outbound, event, 0),
       releaseBlob: (key) => store.mailStore.releaseBlob(key),
     },
+    migration: async () => {
+      const [{ ImportProgressStore }, blobStore] = await Promise.all([import('../core/store/import-progress.ts'), blobs.get()]);
+      return {
+        mailStore: store.mailStore,
+        blobs: blobStore.store,
+        progress: new ImportProgressStore(doc, config.resources.tables.mailboxes),
+        quotaUsage: (account) => store.directory.quotaUsage(account),
+      };
+    },
     close() {
       dynamodb.destroy();
       void blobs.built?.then(({ client }) => client.destroy());

@@ -23,7 +23,7 @@ export function displayDate(iso: string | null): string {
 
 export class Output {
   constructor(
-    private readonly stdout: Writable,
+    readonly stdout: Writable,
     readonly json: boolean,
   ) {}
 

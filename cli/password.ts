@@ -59,3 +59,33 @@ function promptHidden(prompt: string, stdin: TtyIn, stderr: Writable): Promise<s
     stdin.on('data', onData);
   });
 }
+
+/**
+ * A secret to log in somewhere else (`import imap`): from --password, a file's first line, an
+ * environment variable, a prompt without echo on a terminal, or the first line of piped stdin.
+ */
+export async function readSecret(
+  given: { password?: string; file?: string; env?: string },
+  environment: Record<string, string | undefined>,
+  stdin: TtyIn,
+  stderr: Writable,
+  prompt: string,
+): Promise<string> {
+  let secret: string;
+  if (given.password !== undefined) secret = given.password;
+  else if (given.file !== undefined) {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      secret = (await readFile(given.file, 'utf8')).split(/\r?\n/, 1)[0] ?? '';
+    } catch (err) {
+      throw new PasswordInputError(`cannot read the password file ${given.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else if (given.env !== undefined) {
+    const value = environment[given.env];
+    if (value === undefined) throw new PasswordInputError(`the environment variable ${given.env} is not set`);
+    secret = value;
+  } else if (stdin.isTTY && stdin.setRawMode) secret = await promptHidden(prompt, stdin, stderr);
+  else secret = await firstLine(stdin);
+  if (secret.length === 0) throw new PasswordInputError('empty password');
+  return secret;
+}
