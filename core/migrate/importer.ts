@@ -31,6 +31,8 @@ export interface ImportOptions {
   readonly rules: FolderRules;
   /** Messages asked of the source in one FETCH (pipelined: the next is asked while this one is filed). */
   readonly batchMessages?: number;
+  /** Bytes asked for in one FETCH: what the source may have sent ahead of the filing is bounded by it. */
+  readonly batchBytes?: number;
   /** Bytes of messages held at once between fetching and filing; one larger message still passes alone. */
   readonly inFlightBytes?: number;
   /** Blob uploads running at once. */
@@ -138,6 +140,7 @@ export async function importMessages(source: MessageSource, target: ImportTarget
   const { account } = options;
   const started = Date.now();
   const batchMessages = options.batchMessages ?? 100;
+  const batchBytes = options.batchBytes ?? 16 * MIB;
   const limit = new InFlightLimit(options.inFlightBytes ?? 64 * MIB, options.uploads ?? 8);
 
   // ---- plan: which folders, which messages, how many bytes -------------------------------
@@ -187,7 +190,7 @@ export async function importMessages(source: MessageSource, target: ImportTarget
     summaries.push(summary);
     report({ kind: 'folder-start', name: w.plan.name, target: w.plan.target });
     try {
-      await copyFolder(source, target, w, summary, failures, { account, batchMessages, limit, signal: options.signal, report });
+      await copyFolder(source, target, w, summary, failures, { account, batchMessages, batchBytes, limit, signal: options.signal, report });
     } catch (err) {
       summary.error = describe(err);
       incomplete = true;
@@ -262,9 +265,26 @@ async function ensureMailbox(target: ImportTarget, account: string, name: string
 interface CopyContext {
   readonly account: string;
   readonly batchMessages: number;
+  readonly batchBytes: number;
   readonly limit: InFlightLimit;
   readonly signal: AbortSignal | undefined;
   readonly report: (event: ImportEvent) => void;
+}
+
+/** Consecutive runs of at most `count` messages and `bytes` bytes (a larger message goes alone). */
+function* batches(todo: readonly MessageSize[], count: number, bytes: number): Generator<MessageSize[]> {
+  let batch: MessageSize[] = [];
+  let size = 0;
+  for (const m of todo) {
+    if (batch.length > 0 && (batch.length >= count || size + m.size > bytes)) {
+      yield batch;
+      batch = [];
+      size = 0;
+    }
+    batch.push(m);
+    size += m.size;
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /**
@@ -298,8 +318,8 @@ async function copyFolder(source: MessageSource, target: ImportTarget, w: Folder
   let filing: Promise<void> = Promise.resolve();
   try {
     if (folder.uidValidity !== w.uidValidity) throw new Error(`UIDVALIDITY of ${w.plan.name} changed during the import; run it again`);
-    for (let start = 0; start < w.todo.length && !ctx.signal?.aborted; start += ctx.batchMessages) {
-      const batch = w.todo.slice(start, start + ctx.batchMessages);
+    for (const batch of batches(w.todo, ctx.batchMessages, ctx.batchBytes)) {
+      if (ctx.signal?.aborted) break;
       const returned = new Set<number>();
       try {
         for await (const message of folder.fetch(batch.map((m) => m.uid))) {

@@ -286,3 +286,36 @@ test('a password in the source URL is refused; a wrong password is one line', as
   assert.match(wrong.stderr, /^mailctl: the source refused the login/);
   assert.equal(wrong.stderr.trimEnd().split('\n').length, 1);
 });
+
+test('a folder whose UIDVALIDITY changed is matched by Message-ID, size and date, not copied again', async () => {
+  // RFC 3501 §2.3.1.1: a folder recreated under the same name gets a new UIDVALIDITY. COPY keeps
+  // flags and INTERNALDATE (RFC 3501 §6.4.7), so the new folder holds the same messages.
+  const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.ports.imap, secure: false, doSTARTTLS: false, auth: { user: USER, pass: PASSWORD }, logger: false });
+  await client.connect();
+  const extra = messageNumber('Junk E-mail', 99);
+  try {
+    const before = ((await client.status('Junk E-mail', { uidValidity: true })) || {}).uidValidity;
+    await client.mailboxRename('Junk E-mail', 'Recreating');
+    await client.mailboxCreate('Junk E-mail');
+    const lock = await client.getMailboxLock('Recreating');
+    try {
+      await client.messageCopy('1:*', 'Junk E-mail');
+    } finally {
+      lock.release();
+    }
+    await client.mailboxDelete('Recreating');
+    await client.append('Junk E-mail', extra.raw, extra.flags, extra.date);
+    assert.notEqual(((await client.status('Junk E-mail', { uidValidity: true })) || {}).uidValidity, before, 'the test changed UIDVALIDITY');
+  } finally {
+    await client.logout();
+  }
+  const run = await mailctl([...importArgs('ann@target.test'), '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const summary = summaryOf(run);
+  assert.equal(summary.copied, 1, 'only the new message');
+  assert.equal(summary.skipped, seeded.get('Junk E-mail')!.length, 'the others matched');
+  seeded.get('Junk E-mail')!.push(extra);
+  await assertExactCopy('ann@target.test');
+  const again = summaryOf(await mailctl([...importArgs('ann@target.test'), '--json']));
+  assert.equal(again.copied + again.skipped, 0, 'the new UIDVALIDITY was recorded');
+});
