@@ -58,6 +58,17 @@ function commandHelp(c: Command): string {
   return [`usage: mailctl ${c.name}${c.args ? ` ${c.args}` : ''} [options]`, '', c.summary, '', 'options:', ...optionHelp({ ...(c.options ?? {}), ...GLOBAL_OPTIONS })].join('\n');
 }
 
+/**
+ * `export <account> mbox|maildir <path>` reads as a sentence; the command table keys commands by
+ * `group action`, so that order is turned into `export mbox <account> <path>`.
+ */
+function formatAfterAccount(positionals: string[]): string[] {
+  const [group, account, format, ...rest] = positionals;
+  const formats = ['mbox', 'maildir'];
+  if (group !== 'export' || format === undefined || !formats.includes(format) || formats.includes(account!)) return positionals;
+  return [group, format, account!, ...rest];
+}
+
 /** Runs mailctl with `argv` (without node and script); resolves to the exit code. */
 export async function mailctl(argv: string[], io: Io, connect: Connect): Promise<number> {
   const say = (text: string) => io.stderr.write(`${text}\n`);
@@ -70,7 +81,7 @@ export async function mailctl(argv: string[], io: Io, connect: Connect): Promise
     return EXIT.usage;
   }
   const { values, positionals, tokens } = parsed;
-  const [group, action, ...args] = positionals;
+  const [group, action, ...args] = formatAfterAccount(positionals);
   const out = new Output(io.stdout, values.json === true);
 
   if (group === undefined) {
