@@ -3,6 +3,7 @@
 //   MAIL_AWS_LATENCY (aws | s3=30,dynamodb=5,sqs=10): AWS's latencies on the emulators' requests
 //   mailbox: BENCH_MAILBOX_MESSAGES (1000), BENCH_SELECT_MAILBOX (10000), BENCH_IDLE_SESSIONS (2000)
 //   mailctl: BENCH_MAILCTL_RUNS (9)
+//   import: BENCH_IMPORT_MESSAGES (1000), BENCH_SIZE
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import { latencyModelFromEnv } from '../core/aws/latency.ts';
 import { printIngest, runIngestBenchmark } from './ingest.ts';
 import { printMailbox, runMailboxBenchmark } from './mailbox.ts';
 import { printMailctl, runMailctlBenchmark } from './mailctl.ts';
+import { printImport, runImportBenchmark } from './import.ts';
 
 const env = process.env;
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version };
@@ -42,6 +44,12 @@ if (!only || only === 'mailctl') {
   const mailctl = await runMailctlBenchmark({ runs: Number(env.BENCH_MAILCTL_RUNS ?? 9) });
   printMailctl(mailctl);
   results.mailctl = mailctl;
+}
+
+if (!only || only === 'import') {
+  const imported = await runImportBenchmark({ messages: Number(env.BENCH_IMPORT_MESSAGES ?? 1000), sizeBytes: Number(env.BENCH_SIZE ?? 10 * 1024) });
+  printImport(imported);
+  results.import = imported;
 }
 
 const dir = fileURLToPath(new URL('./results/', import.meta.url));

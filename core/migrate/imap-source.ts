@@ -99,6 +99,7 @@ export async function openImapSource(options: ImapSourceOptions): Promise<Messag
       if (!mailbox) throw new SourceError(`cannot open ${folder.path}`);
       return imapFolder(client, folder.path, String(mailbox.uidValidity), mailbox.exists, () => lock.release());
     },
+    fork: () => openImapSource(options),
     async close() {
       await client.logout().catch(() => client.close());
     },

@@ -37,6 +37,8 @@ export interface ImportOptions {
   readonly inFlightBytes?: number;
   /** Blob uploads running at once. */
   readonly uploads?: number;
+  /** Folders copied at once (each on its own source connection where the source can fork one). */
+  readonly parallelFolders?: number;
   /** Stops asking the source for more; what is in flight is filed and the checkpoint saved. */
   readonly signal?: AbortSignal;
 }
@@ -178,44 +180,55 @@ export async function importMessages(source: MessageSource, target: ImportTarget
   }
 
   // ---- copy ------------------------------------------------------------------------------
-  const summaries: FolderSummary[] = [];
+  // Filing into one mailbox is sequential in the store (UIDs are taken one at a time), so
+  // folders are copied side by side, each on its own source connection.
+  const summaries: Array<FolderSummary | undefined> = work.map(() => undefined);
   const failures: MessageFailure[] = [];
   let incomplete = false;
-  for (const w of work) {
-    if (options.signal?.aborted) {
-      incomplete = true;
-      break;
+  let next = 0;
+  const worker = async (from: MessageSource) => {
+    while (next < work.length && !incomplete && !options.signal?.aborted) {
+      const i = next++;
+      const w = work[i]!;
+      const summary: FolderSummary = { name: w.plan.name, target: w.plan.target, copied: 0, skipped: w.matchedPresent, failed: 0, bytes: 0 };
+      summaries[i] = summary;
+      report({ kind: 'folder-start', name: w.plan.name, target: w.plan.target });
+      try {
+        await copyFolder(from, target, w, summary, failures, { account, batchMessages, batchBytes, limit, signal: options.signal, report });
+      } catch (err) {
+        summary.error = describe(err);
+        // A source that failed mid-folder (a dropped connection) is not asked for more in this run.
+        incomplete = true;
+      }
+      report({ kind: 'folder-done', folder: summary });
     }
-    const summary: FolderSummary = { name: w.plan.name, target: w.plan.target, copied: 0, skipped: w.matchedPresent, failed: 0, bytes: 0 };
-    summaries.push(summary);
-    report({ kind: 'folder-start', name: w.plan.name, target: w.plan.target });
-    try {
-      await copyFolder(source, target, w, summary, failures, { account, batchMessages, batchBytes, limit, signal: options.signal, report });
-    } catch (err) {
-      summary.error = describe(err);
-      incomplete = true;
-    }
-    report({ kind: 'folder-done', folder: summary });
-    // A source that failed mid-folder (a dropped connection) is not asked for more in this run.
-    if (summary.error) break;
+  };
+  const workers = Math.max(1, Math.min(options.parallelFolders ?? 3, work.length));
+  const forks: MessageSource[] = [];
+  try {
+    for (let i = 1; i < workers; i++) if (source.fork) forks.push(await source.fork());
+    await Promise.all([source, ...forks].map(worker));
+  } finally {
+    for (const fork of forks) await fork.close().catch(() => undefined);
   }
   if (options.signal?.aborted) incomplete = true;
 
   const seconds = (Date.now() - started) / 1000;
-  const copied = summaries.reduce((n, s) => n + s.copied, 0);
-  const bytes = summaries.reduce((n, s) => n + s.bytes, 0);
+  const done = summaries.filter((s): s is FolderSummary => s !== undefined);
+  const copied = done.reduce((n, s) => n + s.copied, 0);
+  const bytes = done.reduce((n, s) => n + s.bytes, 0);
   return {
-    folders: summaries,
+    folders: done,
     skippedFolders,
     copied,
-    skipped: summaries.reduce((n, s) => n + s.skipped, 0),
-    failed: summaries.reduce((n, s) => n + s.failed, 0),
+    skipped: done.reduce((n, s) => n + s.skipped, 0),
+    failed: done.reduce((n, s) => n + s.failed, 0),
     failures,
     bytes,
     seconds,
     messagesPerSecond: seconds > 0 ? copied / seconds : 0,
     megabytesPerSecond: seconds > 0 ? bytes / MIB / seconds : 0,
-    incomplete: incomplete || summaries.length < work.length,
+    incomplete: incomplete || done.length < work.length,
   };
 }
 

@@ -43,6 +43,8 @@ export interface MessageSource {
   readonly id: string;
   folders(): Promise<SourceFolder[]>;
   open(folder: SourceFolder): Promise<OpenFolder>;
+  /** Another connection to the same source, so folders can be read side by side; absent when `open` may already be called concurrently. */
+  fork?(): Promise<MessageSource>;
   close(): Promise<void>;
 }
 
