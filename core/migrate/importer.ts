@@ -308,7 +308,9 @@ function* batches(todo: readonly MessageSize[], count: number, bytes: number): G
 async function copyFolder(source: MessageSource, target: ImportTarget, w: FolderWork, summary: FolderSummary, failures: MessageFailure[], ctx: CopyContext): Promise<void> {
   const { account } = ctx;
   const matching = w.checkpoint !== null && w.checkpoint.uidValidity !== w.uidValidity;
-  const failed = new Set(matching ? [] : (w.checkpoint?.failedUids ?? []));
+  // UIDs that failed before and are gone from the source now are dropped: nothing left to retry.
+  const asked = new Set(w.todo.map((m) => m.uid));
+  const failed = new Set(matching ? [] : (w.checkpoint?.failedUids ?? []).filter((uid) => asked.has(uid)));
   const handled = new Set<number>();
   let position = 0;
   let lastUid = matching ? 0 : (w.checkpoint?.lastUid ?? 0);
