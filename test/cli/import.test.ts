@@ -319,3 +319,23 @@ test('a folder whose UIDVALIDITY changed is matched by Message-ID, size and date
   const again = summaryOf(await mailctl([...importArgs('ann@target.test'), '--json']));
   assert.equal(again.copied + again.skipped, 0, 'the new UIDVALIDITY was recorded');
 });
+
+test('Ctrl-C stops the import cleanly: what was fetched is filed, the exit says to run again, the rerun completes', async () => {
+  await store.directory.addAccount('fay@target.test', 'pw');
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, '--data-dir', dataDir, ...importArgs('fay@target.test')], {
+    cwd: tmpdir(),
+    env: { ...process.env, MAIL_DATA_DIR: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  closers.push(() => child.kill('SIGKILL'));
+  await eventually(async () => (await store.mailStore.listMessages('fay@target.test', 'INBOX')).length >= 20, 'a part of INBOX copied', 60_000);
+  child.kill('SIGINT');
+  assert.equal(await exited, 1, stderr);
+  assert.equal(stderr.trimEnd(), 'mailctl: import interrupted; run it again to continue');
+  const rerun = await mailctl(importArgs('fay@target.test'));
+  assert.equal(rerun.code, 0, rerun.stderr);
+  await assertExactCopy('fay@target.test');
+});
