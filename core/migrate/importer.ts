@@ -383,12 +383,15 @@ async function copyFolder(source: MessageSource, target: ImportTarget, w: Folder
 }
 
 /**
- * The blob under a key derived from the message's identity at the source: a rerun after a crash
- * writes the same bytes to the same key instead of leaving an unreferenced copy behind.
+ * The blob under a key derived from the message's identity at the source and its bytes: a rerun
+ * after a crash writes the same bytes to the same key instead of leaving an unreferenced copy,
+ * and different bytes can never overwrite a blob a filed message already points at. The
+ * delivery key is the identity alone, so the store files each source message once.
  */
 async function storeBlob(target: ImportTarget, account: string, sourceId: string, w: FolderWork, message: SourceMessage): Promise<FileRequest> {
   const identity = createHash('sha256').update([account, sourceId, w.plan.name, w.uidValidity, String(message.uid)].join('\0')).digest('hex').slice(0, 40);
-  const blobKey = rawBlobKey(`import-${identity}`, message.internalDate);
+  const content = createHash('sha256').update(message.raw).digest('hex').slice(0, 24);
+  const blobKey = rawBlobKey(`import-${identity}-${content}`, message.internalDate);
   await target.blobs.put(blobKey, message.raw);
   return {
     account,

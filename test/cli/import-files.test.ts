@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +98,14 @@ test('an mbox with From lines in bodies: mboxrd escapes undone, an unescaped lin
 
   const again = await ok(['import', 'mbox', path, 'mia@files.test', '--folder', 'Old Mail']);
   assert.match(again, /^copied 0, already present 0, failed 0;/m);
+
+  // A mail client appended to the file (after the empty line RFC 4155 wants before a separator):
+  // the folder's digest changed, so its messages are matched by Message-ID, size and date, and
+  // only the new one is copied.
+  appendFileSync(path, '\nFrom dan@example.org Sun Mar  2 00:00:01 2025\nSubject: four\n\nnew\n\n');
+  const grown = await ok(['import', 'mbox', path, 'mia@files.test', '--folder', 'Old Mail']);
+  assert.match(grown, /^copied 1, already present 3, failed 0;/m);
+  assert.deepEqual((await body('mia@files.test', 'Old Mail')).map((m) => m.raw.split('\r\n')[0]), ['Subject: one', 'Subject: two', 'Subject: three', 'Subject: four']);
 });
 
 /** Seeds an account through the filing path with what an export must carry: nesting, non-ASCII names, flags, keywords, dates, `From ` lines. */
