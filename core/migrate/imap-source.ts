@@ -53,10 +53,10 @@ export function uidSet(uids: readonly number[]): string {
 /** imapflow's errors as one line: the server's own text when it gave one. */
 function sourceError(err: unknown, doing: string): SourceError {
   if (err instanceof SourceError) return err;
-  const e = err as { authenticationFailed?: boolean; responseText?: string; code?: string; message?: string };
+  const e = err as { authenticationFailed?: boolean; responseStatus?: string; responseText?: string; code?: string; message?: string };
   if (e.authenticationFailed) return new SourceError(`the source refused the login${e.responseText ? `: ${e.responseText}` : ''}`);
   const reason = e.responseText ?? (e.code && !e.message?.includes(e.code) ? `${e.message} (${e.code})` : e.message) ?? String(err);
-  return new SourceError(`${doing}: ${reason}`.replace(/\s*\n\s*/g, ' '));
+  return new SourceError(`${doing}: ${reason}`.replace(/\s*\n\s*/g, ' '), e.responseStatus === 'NO' || e.responseStatus === 'BAD');
 }
 
 export async function openImapSource(options: ImapSourceOptions): Promise<MessageSource> {

@@ -10,7 +10,7 @@ import { fitsInQuota, type QuotaUsage } from '../store/quota.ts';
 import { StoreError, type FileRequest, type FileResult, type Mailbox, type MessageItem, type SpecialUse } from '../store/types.ts';
 import type { FolderCheckpoint, ImportProgress } from '../store/import-progress.ts';
 import { planFolders, type FolderPlan, type FolderRules } from './folders.ts';
-import type { MessageFingerprint, MessageSize, MessageSource, OpenFolder, SourceMessage } from './source.ts';
+import { SourceError, type MessageFingerprint, type MessageSize, type MessageSource, type OpenFolder, type SourceMessage } from './source.ts';
 
 /** What the importer needs of the target stack. */
 export interface ImportTarget {
@@ -333,11 +333,10 @@ async function copyFolder(source: MessageSource, target: ImportTarget, w: Folder
   let filing: Promise<void> = Promise.resolve();
   try {
     if (folder.uidValidity !== w.uidValidity) throw new Error(`UIDVALIDITY of ${w.plan.name} changed during the import; run it again`);
-    for (const batch of batches(w.todo, ctx.batchMessages, ctx.batchBytes)) {
-      if (ctx.signal?.aborted) break;
-      const returned = new Set<number>();
+    /** Fetches `uids` and files what comes back (in order, after the uploads); `returned` collects the UIDs the source sent. */
+    const fetchAndFile = async (uids: number[], returned: Set<number>) => {
       try {
-        for await (const message of folder.fetch(batch.map((m) => m.uid))) {
+        for await (const message of folder.fetch(uids)) {
           returned.add(message.uid);
           await ctx.limit.acquire(message.raw.length);
           const stored = storeBlob(target, account, source.id, w, message).finally(() => ctx.limit.release(message.raw.length));
@@ -364,8 +363,29 @@ async function copyFolder(source: MessageSource, target: ImportTarget, w: Folder
         // Whatever was fetched is filed and counted before the checkpoint moves or the error shows.
         await filing;
       }
+    };
+    const refused = (err: unknown) => err instanceof SourceError && err.refused;
+    for (const batch of batches(w.todo, ctx.batchMessages, ctx.batchBytes)) {
       if (ctx.signal?.aborted) break;
-      for (const m of batch) if (!returned.has(m.uid)) fail(m.uid, 'the source did not return it (deleted meanwhile, or refused)');
+      const returned = new Set<number>();
+      try {
+        await fetchAndFile(batch.map((m) => m.uid), returned);
+      } catch (err) {
+        if (!refused(err)) throw err;
+        // A NO to the batch's FETCH (RFC 3501 §7.1.2), as a server gives for a message it cannot
+        // read: each message left is asked for alone, so that one is reported and the rest copied.
+        for (const m of batch) {
+          if (returned.has(m.uid) || ctx.signal?.aborted) continue;
+          try {
+            await fetchAndFile([m.uid], returned);
+          } catch (single) {
+            if (!refused(single)) throw single;
+            fail(m.uid, `the source refused it: ${describe(single)}`);
+          }
+        }
+      }
+      if (ctx.signal?.aborted) break;
+      for (const m of batch) if (!returned.has(m.uid) && !handled.has(m.uid)) fail(m.uid, 'the source did not return it (deleted meanwhile, or refused)');
       await saveCheckpoint();
     }
     if (matching && !ctx.signal?.aborted) {

@@ -51,4 +51,11 @@ export interface MessageSource {
 /** The source failed (refused the login, dropped the connection, answered NO): one line for the user. */
 export class SourceError extends Error {
   override readonly name = 'SourceError';
+  constructor(
+    message: string,
+    /** The source answered the command with NO or BAD (RFC 3501 §7.1.2-3) and is still there to ask again. */
+    readonly refused = false,
+  ) {
+    super(message);
+  }
 }

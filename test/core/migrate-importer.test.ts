@@ -7,7 +7,7 @@ import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { createStore, type Store } from '../../core/store/index.ts';
 import { ImportProgressStore } from '../../core/store/import-progress.ts';
 import { importMessages, type ImportTarget } from '../../core/migrate/importer.ts';
-import type { MessageSource, SourceMessage } from '../../core/migrate/source.ts';
+import { SourceError, type MessageSource, type SourceMessage } from '../../core/migrate/source.ts';
 
 let world: TestWorld;
 let store: Store;
@@ -31,6 +31,8 @@ function messageOf(uid: number, size = 200): SourceMessage {
 interface Misbehaviour {
   /** UIDs the source leaves out of its FETCH answers (as a server does for a message it cannot read). */
   readonly withhold?: ReadonlySet<number>;
+  /** UIDs the source answers NO for: the FETCH that asks for one sends the others, then fails (RFC 3501 §7.1.2). */
+  readonly refuse?: ReadonlySet<number>;
   /** The connection dies after this many messages were sent in this run. */
   readonly dieAfter?: number;
 }
@@ -54,11 +56,12 @@ function fakeSource(messages: SourceMessage[], how: Misbehaviour = {}): MessageS
         },
         async *fetch(uids) {
           for (const m of messages) {
-            if (!uids.includes(m.uid) || how.withhold?.has(m.uid)) continue;
+            if (!uids.includes(m.uid) || how.withhold?.has(m.uid) || how.refuse?.has(m.uid)) continue;
             if (how.dieAfter !== undefined && sent >= how.dieAfter) throw new Error('Connection closed');
             sent++;
             yield m;
           }
+          if (uids.some((uid) => how.refuse?.has(uid))) throw new SourceError('FETCH in INBOX failed: Message is corrupted', true);
         },
         async close() {},
       };
@@ -139,4 +142,17 @@ test('an abort stops asking for more; what was fetched is filed and the next run
   const rest = await importMessages(fakeSource(messages), targetFor(), { account: 'aborted@fake.test', rules: RULES });
   assert.equal(summary.copied + rest.copied + rest.skipped, 40);
   assert.deepEqual(await uidsIn('aborted@fake.test'), messages.map((m) => m.uid));
+});
+
+test('a FETCH the source answers NO: the other messages of the batch are copied, the refused one reported with the server\'s words', async () => {
+  await store.directory.addAccount('no@fake.test', 'pw');
+  const messages = Array.from({ length: 12 }, (_, i) => messageOf(i + 1));
+  const summary = await importMessages(fakeSource(messages, { refuse: new Set([3, 9]) }), targetFor(), { account: 'no@fake.test', rules: RULES, batchMessages: 5 });
+  assert.equal(summary.incomplete, false);
+  assert.equal(summary.copied, 10);
+  assert.deepEqual(summary.failures, [
+    { folder: 'INBOX', uid: 3, reason: 'the source refused it: FETCH in INBOX failed: Message is corrupted' },
+    { folder: 'INBOX', uid: 9, reason: 'the source refused it: FETCH in INBOX failed: Message is corrupted' },
+  ]);
+  assert.deepEqual(await uidsIn('no@fake.test'), messages.map((m) => m.uid).filter((uid) => uid !== 3 && uid !== 9));
 });
