@@ -1,8 +1,9 @@
 // Maildir (maildir(5), Maildir++ folders as Courier and Dovecot lay them out): INBOX at the
-// root, folder A/B in `.A.B`, messages in cur/ with flags after `:2,`, keywords as letters
+// root, folder A/B in `.A.B` with names in modified UTF-7 (RFC 3501 §5.1.3), messages in cur/ with flags after `:2,`, keywords as letters
 // a–z named by the folder's `dovecot-keywords` file, INTERNALDATE as the file's mtime.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { decodeMailboxName, encodeMailboxName, Mutf7Error } from '../mutf7.ts';
 
 /** maildir(5) info letters, in the ASCII order the `:2,` suffix must list them. */
 const LETTERS: ReadonlyArray<readonly [string, string]> = [
@@ -36,14 +37,24 @@ export async function maildirFolders(root: string): Promise<Array<{ name: string
   for (const entry of (await readdir(root, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (!entry.isDirectory() || !entry.name.startsWith('.') || entry.name === '.' || entry.name === '..') continue;
     const dir = join(root, entry.name);
-    if (await isMaildir(dir)) folders.push({ name: entry.name.slice(1).split('.').join('/'), dir });
+    if (await isMaildir(dir)) folders.push({ name: entry.name.slice(1).split('.').map(levelName).join('/'), dir });
   }
   return folders;
 }
 
+/** A level of a Maildir++ folder name: modified UTF-7 as Dovecot writes it, or UTF-8 as some tools do. */
+function levelName(level: string): string {
+  try {
+    return decodeMailboxName(level);
+  } catch (err) {
+    if (err instanceof Mutf7Error) return level;
+    throw err;
+  }
+}
+
 /** The folder's directory name in a Maildir++ tree (`.` in a name cannot be told from the delimiter: it becomes `_`). */
 export function maildirDirName(name: string): string {
-  return name === 'INBOX' ? '' : `.${name.split('/').map((level) => level.replaceAll('.', '_')).join('.')}`;
+  return name === 'INBOX' ? '' : `.${name.split('/').map((level) => encodeMailboxName(level.replaceAll('.', '_'))).join('.')}`;
 }
 
 /** Keyword index → name from `dovecot-keywords` (lines `<n> <keyword>`); empty when there is none. */

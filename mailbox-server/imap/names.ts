@@ -2,7 +2,7 @@
 // normalised). Names are only ever resolved inside the session's own account (invariant 4).
 import { normaliseMailboxName } from '../../core/store/mailbox-names.ts';
 import { StoreError } from '../../core/store/types.ts';
-import { decodeMailboxName, encodeMailboxName, Mutf7Error } from './mutf7.ts';
+import { decodeMailboxName, encodeMailboxName, Mutf7Error } from '../../core/mutf7.ts';
 import { no } from './errors.ts';
 
 /** The store name for a wire name; a malformed name is NO [CANNOT], never a lookup. */

@@ -155,6 +155,7 @@ for (const format of ['mbox', 'maildir'] as const) {
     // The order the issue wrote it in: export <account> <format> <path>.
     assert.match(await ok(['export', from, format, path]), /^exported 24 messages in \d+ mailboxes/m);
     if (format === 'mbox') assert.ok(readFileSync(join(path, 'INBOX.mbox'), 'latin1').includes('\r\n>From here on'), 'mboxrd escaping on the way out');
+    if (format === 'maildir') assert.ok(readdirSync(path).includes('.Projekte.&ANw-bersicht &ZeVnLA-'), `Maildir++ names in modified UTF-7: ${readdirSync(path).join(', ')}`);
     assert.match(await ok(['import', format, path, to]), /^copied 24, already present 0, failed 0;/m);
     await assertSameMailboxes(from, to);
     const refused = await mailctl(['export', format, from, path]);
@@ -165,7 +166,9 @@ for (const format of ['mbox', 'maildir'] as const) {
 
 test('a Maildir written by another program: flags from :2, keywords from dovecot-keywords, new/ unseen, dates from mtime', async () => {
   const root = join(dir, 'foreign-maildir');
-  for (const sub of ['cur', 'new', 'tmp', '.Lists.Node/cur', '.Lists.Node/new']) mkdirSync(join(root, sub), { recursive: true });
+  // Dovecot writes folder names in modified UTF-7: `.&ANw-berweisungen.2024` is Überweisungen/2024.
+  for (const sub of ['cur', 'new', 'tmp', '.Lists.Node/cur', '.Lists.Node/new', '.&ANw-berweisungen.2024/cur']) mkdirSync(join(root, sub), { recursive: true });
+  writeFileSync(join(root, '.&ANw-berweisungen.2024/cur', '1420070700.M4P1.host:2,'), 'Subject: d\n\nbody d\n');
   writeFileSync(join(root, 'dovecot-keywords'), '0 $Junk\n1 Work\n');
   const a = join(root, 'cur', '1420070400.M1P1.host,S=30:2,FRSb');
   const b = join(root, 'new', '1420070500.M2P1.host');
@@ -182,6 +185,7 @@ test('a Maildir written by another program: flags from :2, keywords from dovecot
   assert.equal(inbox[0]!.date, '2015-01-01T00:00:00.000Z');
   assert.deepEqual(inbox[1]!.flags, []);
   assert.deepEqual((await body('md@files.test', 'Lists/Node')).map((m) => m.flags), [['\\Deleted', '\\Seen']]);
+  assert.deepEqual((await body('md@files.test', 'Überweisungen/2024')).map((m) => m.raw), ['Subject: d\r\n\r\nbody d\r\n']);
   assert.ok(readdirSync(root).length > 0);
 });
 

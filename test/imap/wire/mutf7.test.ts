@@ -1,7 +1,7 @@
 // Modified UTF-7 mailbox names (RFC 3501 §5.1.3): the RFC's examples, round trips, strict refusals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMailboxName, encodeMailboxName, Mutf7Error } from '../../../mailbox-server/imap/mutf7.ts';
+import { decodeMailboxName, encodeMailboxName, Mutf7Error } from '../../../core/mutf7.ts';
 
 test('RFC 3501 §5.1.3 example: ~peter/mail/台北/日本語', () => {
   const wire = '~peter/mail/&U,BTFw-/&ZeVnLIqe-';

@@ -1,5 +1,6 @@
-// Modified UTF-7 for mailbox names on the wire (RFC 3501 §5.1.3): encode for responses,
-// decode strictly so a malformed or ambiguous name is refused instead of aliasing another.
+// Modified UTF-7 for mailbox names (RFC 3501 §5.1.3): on the IMAP wire, and in the folder names
+// of Maildir++ trees as Dovecot and Courier write them. Encodes for responses and files, decodes
+// strictly so a malformed or ambiguous name is refused instead of aliasing another.
 
 /** A mailbox name that is not valid modified UTF-7; the session answers BAD or NO with `message`. */
 export class Mutf7Error extends Error {}
