@@ -140,8 +140,10 @@ describe('LIST with a hostile pattern', () => {
       // "*" crosses levels: each FolderN/Project12… superior (\Noselect) and the mailbox below it.
       [`%${'*%'.repeat(250)}/Project12${'%*'.repeat(250)}`, 2 * leaves((i) => String(i).startsWith('12'))],
     ] as const) {
-      // The fastest of three: the machine is shared, and a backtracking matcher takes seconds every time.
+      // The best of three, for the LIST and for the other session: the machine is shared and any
+      // one round trip may be descheduled, but a backtracking matcher takes seconds every time.
       let fastest = Infinity;
+      let leastHeldUp = Infinity;
       for (let attempt = 0; attempt < 3; attempt++) {
         const started = performance.now();
         const listing = a.command(`LIST "" "${pattern}"`);
@@ -152,9 +154,10 @@ describe('LIST with a hostile pattern', () => {
         t.diagnostic(`pattern of ${pattern.length}: LIST ${ms.toFixed(1)} ms; meanwhile ${count} NOOPs on another session, slowest ${slowest.toFixed(1)} ms (baseline ${baseline.slowest.toFixed(1)} ms)`);
         assert.match(lines.at(-1)!, /^t\d+ OK LIST completed$/);
         assert.equal(lines.length - 1, expected);
-        assert.ok(slowest < baseline.slowest + 100, `the other session waited ${slowest.toFixed(1)} ms for NOOP`);
+        leastHeldUp = Math.min(leastHeldUp, slowest);
       }
       assert.ok(fastest < 100, `LIST took ${fastest.toFixed(1)} ms`);
+      assert.ok(leastHeldUp < baseline.slowest + 100, `the other session waited ${leastHeldUp.toFixed(1)} ms for NOOP`);
     }
     const lsub = await a.command(`LSUB "" "${wildcards}X"`);
     assert.deepEqual(lsub.slice(0, -1), []);
