@@ -13,7 +13,7 @@ const ROOT = join(import.meta.dirname, '..');
 export interface MailctlResult {
   readonly runs: number;
   readonly firstCallMs: number;
-  /** node_modules/.bin/mailctl domain list, and `node -e 0` on the same node. */
+  /** `node cli/bin/mailctl.js domain list` (the package's bin), and `node -e 0` on the same node. */
   readonly domainListMs: number;
   readonly nodeBaselineMs: number;
   readonly ratioToNode: number;
@@ -36,12 +36,13 @@ export async function runMailctlBenchmark(options: { runs: number }): Promise<Ma
   try {
     const env = { MAIL_DATA_DIR: dataDir };
     rmSync(join(ROOT, 'node_modules', '.cache', 'mailctl'), { recursive: true, force: true });
-    const bin = join(ROOT, 'node_modules', '.bin', 'mailctl');
-    const firstCallMs = timed(bin, ['domain', 'list'], env);
+    // the bin as npx runs it, on the node on PATH
+    const bin = join(ROOT, 'cli', 'bin', 'mailctl.js');
+    const firstCallMs = timed('node', [bin, 'domain', 'list'], env);
     const series = { mailctl: [] as number[], node: [] as number[], npxMailctl: [] as number[], npxNode: [] as number[] };
     // interleaved, so a busy moment of the machine weighs on all of them
     for (let i = 0; i < options.runs; i++) {
-      series.mailctl.push(timed(bin, ['domain', 'list'], env));
+      series.mailctl.push(timed('node', [bin, 'domain', 'list'], env));
       series.node.push(timed('node', ['-e', '0'], env));
       series.npxMailctl.push(timed('npx', ['mailctl', 'domain', 'list'], env));
       series.npxNode.push(timed('npx', ['--no', 'node', '-e', '0'], env));
