@@ -268,35 +268,24 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
   async setQuota(address: string, quotaBytes: number | null): Promise<Account> {
     const key = requireAddress(address);
     checkQuota(quotaBytes);
-    try {
-      const result = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.directory,
-          Key: { pk: accountPk(key), sk: 'account' },
-          UpdateExpression: 'SET quotaBytes = :q',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':q': quotaBytes },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toAccount(result.Attributes!);
-    } catch (err) {
-      if (isConditionFailure(err)) throw new StoreError('not-found', `No such account ${key}`);
-      throw err;
-    }
+    return this.updateAccount(key, 'SET quotaBytes = :v', quotaBytes);
   }
 
   async setSendAsDomains(address: string, domains: readonly string[]): Promise<Account> {
     const key = requireAddress(address);
-    const normalised = [...new Set(domains.map(requireDomain))].sort();
+    return this.updateAccount(key, 'SET sendAsDomains = :v', [...new Set(domains.map(requireDomain))].sort());
+  }
+
+  /** One attribute of an existing account (`:v` in the expression), the account as it is after. */
+  private async updateAccount(key: string, update: string, value: unknown): Promise<Account> {
     try {
       const result = await this.doc.send(
         new UpdateCommand({
           TableName: this.tables.directory,
           Key: { pk: accountPk(key), sk: 'account' },
-          UpdateExpression: 'SET sendAsDomains = :d',
+          UpdateExpression: update,
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':d': normalised },
+          ExpressionAttributeValues: { ':v': value },
           ReturnValues: 'ALL_NEW',
         }),
       );
