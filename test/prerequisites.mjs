@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs before `npm test` (and, with --bench, before `npm run bench`): the end-to-end and differential tests drive real programs (swaks with
+// Runs before `npm test` (with --bench, before `npm run bench`; with --containers, before
+// `npm run test:containers`): the end-to-end and differential tests drive real programs (swaks with
 // TLS, Dovecot, fetchmail, curl, Python, Java for DynamoDB Local). Each is checked by what the
 // tests need of it, not by a binary's presence (swaks without Net::SSLeay cannot STARTTLS).
 // What is missing is installed through apt when we run as root on Debian; otherwise we stop at
@@ -38,7 +39,23 @@ const BENCH_REQUIREMENTS = [
     packages: ['postfix'],
   },
 ];
-const wanted = process.argv.includes('--bench') ? [...REQUIREMENTS, ...BENCH_REQUIREMENTS] : REQUIREMENTS;
+/**
+ * `--containers`: what `npm run test:containers` builds and runs the images with. Rootful podman
+ * needs no uidmap; runc because crun fails on these machines' cgroups; debootstrap builds the
+ * stand-in for the Dockerfiles' base image. Python drives the services as in `npm test`.
+ */
+const CONTAINER_REQUIREMENTS = [
+  {
+    what: 'podman with runc',
+    works: () => succeeds('podman', ['--version']) && succeeds('runc', ['--version']),
+    packages: ['podman', 'runc'],
+  },
+  { what: 'debootstrap', works: () => onPath('debootstrap'), packages: ['debootstrap'] },
+  { what: 'Python 3', works: () => succeeds('python3', ['-c', 'import imaplib, poplib, smtplib, ssl']), packages: ['python3'] },
+];
+const wanted = process.argv.includes('--containers')
+  ? CONTAINER_REQUIREMENTS
+  : process.argv.includes('--bench') ? [...REQUIREMENTS, ...BENCH_REQUIREMENTS] : REQUIREMENTS;
 
 function succeeds(command, args) {
   const run = spawnSync(command, args, { stdio: 'ignore', timeout: 30_000 });
@@ -82,7 +99,7 @@ function aptInstall(packages) {
 
 const packagesOf = (requirements) => [...new Set(requirements.flatMap((r) => r.packages))];
 
-const who = process.argv.includes('--bench') ? 'npm run bench' : 'npm test';
+const who = process.argv.includes('--containers') ? 'npm run test:containers' : process.argv.includes('--bench') ? 'npm run bench' : 'npm test';
 let absent = missing();
 if (absent.length > 0 && canInstall()) {
   process.stderr.write(`${who}: installing ${packagesOf(absent).join(' ')} (for ${absent.map((r) => r.what).join(', ')})\n`);
