@@ -4,7 +4,7 @@
 //   Core config: core/config.ts coreConfigFromEnv (MAIL_*).
 //   MAILBOX_HOST (default 0.0.0.0), IMAP_PORT (143), IMAPS_PORT (993), POP3_PORT (110), POP3S_PORT (995);
 //   a port of -1 turns that listener off.
-//   TLS_KEY_FILE + TLS_CERT_FILE, or else TLS_DIR caching a self-signed certificate.
+//   TLS_KEY_FILE + TLS_CERT_FILE (watched: a new pair written there is used for later handshakes), or else TLS_DIR caching a self-signed certificate.
 //   IMAP_MAX_APPEND_BYTES (APPENDLIMIT, default MAIL_MAX_MESSAGE_BYTES).
 //   IMAP_IDLE_KEEPALIVE_SECONDS (`* OK Still here` during IDLE, default 120; below the load balancer's idle timeout).
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
+import { watchCertificateFiles } from '../core/tls-reload.ts';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../core/connections-per-address.ts';
 import { jsonLog } from '../core/log.ts';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
       ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
       : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
   // Days left on the certificate, for the expiry alarm (a metric filter on this log).
-  reportCertificateExpiry(log, tls.cert);
+  let stopExpiryReport = reportCertificateExpiry(log, tls.cert);
   const clients = createAwsClients(config.aws);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
   // EXPUNGE of a blob's last reference tags it; the bucket's lifecycle rule expires it later.
@@ -99,8 +100,18 @@ async function main(): Promise<void> {
   const ports: Record<string, number> = { ...imap.ports };
   if (pop3.ports.plain !== null) ports.pop3 = pop3.ports.plain;
   if (pop3.ports.tls !== null) ports.pop3s = pop3.ports.tls;
+  // A renewed certificate written over the files is taken up in place, without a restart.
+  const certificateWatch = env.TLS_KEY_FILE && env.TLS_CERT_FILE
+    ? watchCertificateFiles(env.TLS_KEY_FILE, env.TLS_CERT_FILE, tls, (credentials) => {
+      imap.replaceTls(credentials);
+      pop3.replaceTls(credentials);
+      stopExpiryReport();
+      stopExpiryReport = reportCertificateExpiry(log, credentials.cert);
+    }, log)
+    : null;
   announceReady({ ports });
   drainOnSignals(log, () => Promise.all([imap.close(), pop3.close()]).then(() => undefined), () => {
+    certificateWatch?.close();
     destroyAwsClients(clients);
   });
 }

@@ -10,7 +10,7 @@
 //   default false: leave the client IP out of submitted mail's Received: header),
 //   SMTP_MX_BARE_LF and SUBMISSION_BARE_LF (normalize|reject, default normalize: what a line
 //   ending in a bare LF gets on the MX and on submission, see line-endings.ts),
-//   TLS_KEY_FILE + TLS_CERT_FILE, or else TLS_DIR: folder caching a self-signed certificate
+//   TLS_KEY_FILE + TLS_CERT_FILE (watched: a new pair written there is used for later handshakes), or else TLS_DIR: folder caching a self-signed certificate
 //   (default <tmpdir>/mail-smtp-edge-tls),
 //   SMTP_MAX_CONNECTIONS_PER_IP, SMTP_IDLE_TIMEOUT_MS, SMTP_DRAIN_GRACE_MS (optional limits).
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
 import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
+import { watchCertificateFiles } from '../core/tls-reload.ts';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { startSmtpEdge, type ListenerOptions, type SmtpEdgeLimits } from './server.ts';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
     : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
   // Days left on the certificate, for the expiry alarm (a metric filter on this log).
-  reportCertificateExpiry(log, tls.cert);
+  let stopExpiryReport = reportCertificateExpiry(log, tls.cert);
   const clients = createAwsClients(config.aws);
   const limits: Partial<Record<keyof SmtpEdgeLimits, number>> = {};
   if (env.SMTP_MAX_CONNECTIONS_PER_IP !== undefined) limits.maxConnectionsPerIp = env.SMTP_MAX_CONNECTIONS_PER_IP;
@@ -85,8 +86,17 @@ async function main(): Promise<void> {
     },
     log,
   });
+  // A renewed certificate written over the files is taken up in place, without a restart.
+  const certificateWatch = env.TLS_KEY_FILE && env.TLS_CERT_FILE
+    ? watchCertificateFiles(env.TLS_KEY_FILE, env.TLS_CERT_FILE, tls, (credentials) => {
+      edge.replaceTls(credentials);
+      stopExpiryReport();
+      stopExpiryReport = reportCertificateExpiry(log, credentials.cert);
+    }, log)
+    : null;
   announceReady({ ports: edge.ports });
   drainOnSignals(log, () => edge.close(), () => {
+    certificateWatch?.close();
     destroyAwsClients(clients);
   });
 }

@@ -103,6 +103,8 @@ export interface SmtpEdge {
   readonly ports: Readonly<Record<string, number>>;
   /** Drains: stops accepting, lets transactions in progress finish, then closes. */
   close(): Promise<void>;
+  /** A renewed key and chain for every later handshake (465 and STARTTLS); open sessions keep theirs. */
+  replaceTls(credentials: TlsCredentials): void;
 }
 
 /** smtp-server reports a handler error with `responseCode`; the text carries our enhanced code. */
@@ -394,6 +396,11 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   let closing: Promise<void> | null = null;
   return {
     ports,
+    replaceTls(credentials) {
+      // smtp-server rebuilds the context its STARTTLS and implicit-TLS upgrades take (its SNI
+      // callback reads it per handshake); the options it was built with keep minVersion.
+      for (const server of servers) server.updateSecureContext({ key: credentials.key, cert: credentials.cert });
+    },
     close() {
       closing ??= Promise.all(servers.map((s) => s.drain(limits.drainGraceMs))).then(() => undefined);
       return closing;

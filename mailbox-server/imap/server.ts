@@ -1,7 +1,7 @@
 // The IMAP listeners: cleartext with STARTTLS (143) and implicit TLS (993), one ImapSession per
 // connection, and a drain on close (stop accepting, BYE to every session, wait for sockets).
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import { createSecureContext, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { BlobReadBudget } from '../../core/blob-read-budget.ts';
 import type { BlobStore } from '../../core/blobs.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
@@ -66,7 +66,11 @@ export interface ImapServer {
   readonly watchedMailboxes: number;
   /** Stops accepting, says BYE to every session and waits for the sockets to close. */
   close(): Promise<void>;
+  /** A renewed key and chain for every later handshake (IMAPS and STARTTLS); open sessions keep theirs. */
+  replaceTls(credentials: TlsCredentials): void;
 }
+
+const tracked = (list: TlsServer[], server: TlsServer): TlsServer => (list.push(server), server);
 
 export async function startImapServer(options: ImapServerOptions): Promise<ImapServer> {
   const wire: ImapWireLimits = { ...defaultImapWireLimits, ...options.limits?.wire };
@@ -91,7 +95,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     watcher: new MailboxChangeWatcherCache(options.store, options.limits?.idlePollMs ?? 1000, log),
     idleKeepaliveMs: options.limits?.idleKeepaliveMs ?? DEFAULT_IDLE_KEEPALIVE_MS,
   };
-  const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
+  let secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const sessions = new Set<ImapSession>();
   const sockets = new Set<Socket>();
 
@@ -115,7 +119,10 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
       preLoginSlot,
       services,
       limits,
-      secureContext,
+      // Read when the client sends STARTTLS (RFC 9051 §6.2.1), so a replaced certificate applies.
+      get secureContext() {
+        return secureContext;
+      },
       secure,
       loopbackIsRemote: options.loopbackIsRemote ?? false,
       onClose: () => sessions.delete(session),
@@ -125,11 +132,12 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
   };
 
   const servers: Server[] = [];
+  const tlsServers: TlsServer[] = [];
   const ports: Record<string, number> = {};
   try {
     for (const listener of options.listeners) {
       const server = listener.implicitTls
-        ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, serve(true))
+        ? tracked(tlsServers, createTlsServer({ key: options.tls.key, cert: options.tls.cert }, serve(true)))
         : createTcpServer(serve(false));
       // A failed TLS handshake must not take the process down.
       server.on('tlsClientError', () => undefined);
@@ -163,6 +171,10 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     },
     get watchedMailboxes() {
       return services.watcher.watchedMailboxes;
+    },
+    replaceTls(credentials) {
+      secureContext = createSecureContext({ key: credentials.key, cert: credentials.cert });
+      for (const server of tlsServers) server.setSecureContext({ key: credentials.key, cert: credentials.cert });
     },
     async close() {
       const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));

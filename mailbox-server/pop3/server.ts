@@ -45,6 +45,8 @@ export interface Pop3Server {
   readonly ports: { readonly plain: number | null; readonly tls: number | null };
   /** Stops listening and ends every session (no UPDATE: nothing is deleted), releasing their locks. */
   close(): Promise<void>;
+  /** A renewed key and chain for every later handshake (POP3S and STLS); open sessions keep theirs. */
+  replaceTls(credentials: TlsCredentials): void;
 }
 
 export const defaultPop3Limits: Pop3SessionLimits = {
@@ -58,7 +60,7 @@ export const defaultPop3Limits: Pop3SessionLimits = {
 export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3Server> {
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? silentLog;
-  const secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
+  let secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const sessions = new Set<Pop3Session>();
   const preLoginConnections = options.preLoginConnections ?? new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS);
   const sessionOptions = {
@@ -90,7 +92,13 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
       setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }
-    const session = new Pop3Session(socket, tls, { ...sessionOptions, secureContext: tls ? null : secureContext }, { preLoginSlot });
+    const session = new Pop3Session(socket, tls, {
+      ...sessionOptions,
+      // Read when the client sends STLS (RFC 2595 §4), so a replaced certificate applies.
+      get secureContext() {
+        return tls ? null : secureContext;
+      },
+    }, { preLoginSlot });
     sessions.add(session);
     void session.finished.then(() => sessions.delete(session));
   };
@@ -133,6 +141,10 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
 
   return {
     ports,
+    replaceTls(credentials) {
+      secureContext = createSecureContext({ key: credentials.key, cert: credentials.cert });
+      tlsServer.setSecureContext({ key: credentials.key, cert: credentials.cert });
+    },
     async close() {
       const stopped = stopListening();
       const ended = [...sessions].map((session) => {
