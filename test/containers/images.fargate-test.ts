@@ -15,13 +15,15 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { coreConfigToEnv } from '../../core/config.ts';
 import { createStore } from '../../core/store/index.ts';
 import { createSelfSignedCertificate, type TlsCredentials } from '../../core/tls.ts';
 import { EDGE_PORTS, MAILBOX_PORTS, SERVICE_ENV } from '../../infra/service-contract.ts';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { buildImage, ensureNodeStandIn, globalArgs, podman, podmanEnv } from './podman.ts';
 
 const EDGE_IMAGE = 'localhost/mail-test/smtp-edge';
@@ -215,6 +217,52 @@ async function inside(container: Container): Promise<{ uid: string; rootWritable
   };
 }
 
+/** A TLS session on an implicit-TLS port, past the greeting. */
+function tlsSession(port: number, greeting: RegExp): Promise<{ socket: TLSSocket; say(line: string, answer: RegExp): Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    let waiting: { answer: RegExp; done: (t: string) => void } | null = null;
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    socket.once('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (waiting && waiting.answer.test(text)) {
+        const { done } = waiting;
+        waiting = null;
+        done(text);
+        text = '';
+      }
+    });
+    waiting = {
+      answer: greeting,
+      done: () => resolve({
+        socket,
+        say: (line, answer) => new Promise<string>((done, fail) => {
+          const timer = setTimeout(() => fail(new Error(`no ${answer} after ${line.trim()}`)), 15_000);
+          waiting = { answer, done: (t) => { clearTimeout(timer); done(t); } };
+          socket.write(line);
+        }),
+      }),
+    };
+  });
+}
+
+/**
+ * Renews the certificate the way a writer in the task would: the node user puts a new key and
+ * chain over the entrypoint's files (each by rename), and the service, which watches them, logs
+ * `tls.reloaded`. Returns the new certificate's fingerprint.
+ */
+async function renewInPlace(container: Container): Promise<string> {
+  const now = Date.now();
+  const renewed = createSelfSignedCertificate('mail.container.test', ['mail.container.test', '127.0.0.1'], new Date(now - 60_000), new Date(now + 60 * 86_400_000));
+  const reloadsBefore = container.logs.filter((l) => l.includes('"event":"tls.reloaded"')).length;
+  await podman(['exec', '--user', 'node', '--env', 'NEW_KEY', '--env', 'NEW_CERT', container.name, 'sh', '-c',
+    'umask 077 && printf "%s\\n" "$NEW_KEY" > /tmp/tls/key.pem.new && mv /tmp/tls/key.pem.new /tmp/tls/key.pem && printf "%s\\n" "$NEW_CERT" > /tmp/tls/chain.pem.new && mv /tmp/tls/chain.pem.new /tmp/tls/chain.pem',
+  ], { env: { NEW_KEY: renewed.key, NEW_CERT: renewed.cert } });
+  await eventually(() => container.logs.filter((l) => l.includes('"event":"tls.reloaded"')).length > reloadsBefore, `tls.reloaded in the logs of ${container.name}`);
+  return new X509Certificate(renewed.cert).fingerprint256;
+}
+
 describe('the service images, run as Fargate runs them', () => {
   let world: TestWorld;
   let certificate: TlsCredentials;
@@ -255,7 +303,7 @@ describe('the service images, run as Fargate runs them', () => {
     [SERVICE_ENV.tlsCertPem]: certificate.cert,
   });
 
-  it('smtp-edge: MX in clear and after STARTTLS, submission after STARTTLS, submissions over TLS; SIGTERM ends it cleanly', async (t) => {
+  it('smtp-edge: MX in clear and after STARTTLS, submission after STARTTLS, submissions over TLS; a renewed certificate in place; SIGTERM ends it cleanly', async (t) => {
     const ports = { [EDGE_PORTS.smtp.env]: await freePort(), [EDGE_PORTS.submission.env]: await freePort(), [EDGE_PORTS.smtps.env]: await freePort() };
     const edge = await runAsFargate(EDGE_IMAGE, taskEnv(ports, { [SERVICE_ENV.edgeHost]: '127.0.0.1' }));
     t.after(() => edge.remove());
@@ -272,10 +320,21 @@ describe('the service images, run as Fargate runs them', () => {
     const listed = await world.clients.s3.send(new ListObjectsV2Command({ Bucket: world.config.resources.bucket, Prefix: 'raw/' }));
     assert.equal(listed.KeyCount, 4, 'four messages stored');
 
+    // A renewed certificate written over the files: an open session goes on, a new one sees it.
+    const open = await tlsSession(ports.SMTP_SMTPS_PORT!, /^220 .*\r\n/m);
+    t.after(() => open.socket.destroy());
+    const renewed = await renewInPlace(edge);
+    assert.match(await open.say('EHLO client.test\r\n', /^250 .*\r\n/m), /^250/m, 'the session opened before the renewal goes on');
+    const fresh = await tlsSession(ports.SMTP_SMTPS_PORT!, /^220 .*\r\n/m);
+    t.after(() => fresh.socket.destroy());
+    assert.equal(fresh.socket.getPeerCertificate().fingerprint256, renewed, 'a new connection gets the renewed certificate');
+    open.socket.destroy();
+    fresh.socket.destroy();
+
     assert.equal(await edge.stop(), 0, `the edge drains and exits 0 on SIGTERM:\n${edge.logs.join('\n')}`);
   });
 
-  it('mailbox-server: IMAP after STARTTLS and over TLS, POP3 after STLS and over TLS; SIGTERM ends it cleanly', async (t) => {
+  it('mailbox-server: IMAP after STARTTLS and over TLS, POP3 after STLS and over TLS; a renewed certificate in place; SIGTERM ends it cleanly', async (t) => {
     const ports = { [MAILBOX_PORTS.imap.env]: await freePort(), [MAILBOX_PORTS.imaps.env]: await freePort(), [MAILBOX_PORTS.pop3.env]: await freePort(), [MAILBOX_PORTS.pop3s.env]: await freePort() };
     const mailbox = await runAsFargate(MAILBOX_IMAGE, taskEnv(ports, { [SERVICE_ENV.mailboxHost]: '127.0.0.1' }));
     t.after(() => mailbox.remove());
@@ -290,6 +349,17 @@ describe('the service images, run as Fargate runs them', () => {
       pop3s_version: 'TLSv1.3', pop3s_stat: 1,
     }, mailbox.logs.join('\n'));
     assert.match(String(out.pop3_stls), /^\+OK/);
+
+    // A renewed certificate written over the files: an open session goes on, a new one sees it.
+    const open = await tlsSession(ports.IMAPS_PORT!, /^\* OK.*\r\n/m);
+    t.after(() => open.socket.destroy());
+    const renewed = await renewInPlace(mailbox);
+    assert.match(await open.say('a1 NOOP\r\n', /^a1 .*\r\n/m), /^a1 OK/m, 'the session opened before the renewal goes on');
+    const fresh = await tlsSession(ports.IMAPS_PORT!, /^\* OK.*\r\n/m);
+    t.after(() => fresh.socket.destroy());
+    assert.equal(fresh.socket.getPeerCertificate().fingerprint256, renewed, 'a new connection gets the renewed certificate');
+    open.socket.destroy();
+    fresh.socket.destroy();
 
     assert.equal(await mailbox.stop(), 0, `the mailbox server drains and exits 0 on SIGTERM:\n${mailbox.logs.join('\n')}`);
   });
