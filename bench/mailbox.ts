@@ -1,8 +1,10 @@
-// Mailbox benchmark: IMAP FETCH 1:N BODY[] and N single UID FETCH BODY[], POP3 RETR of N
-// messages, SELECT of a 10,000-message mailbox, memory per idle IMAP connection (IDLE) and the AWS
+// Mailbox benchmark: IMAP FETCH 1:N BODY[] (cold and warm), N single UID FETCH BODY[] (body
+// cached and not), POP3 RETR of N messages (one at a time and pipelined), SELECT of a 10,000-message mailbox, memory per idle IMAP connection (IDLE) and the AWS
 // requests/s those idlers cost, FETCH of a large message (MB/s, server memory while streaming), on the
 // embedded emulators with the servers in-process. Reference: raw S3 GetObject of the same blobs
-// (the ceiling for serving bodies). AWS requests are counted on the servers' own clients.
+// (the ceiling for serving bodies). AWS requests are counted on the servers' own clients. With a
+// latency model (MAIL_AWS_LATENCY), the servers' and the reference's S3 and DynamoDB requests wait
+// as AWS's would, so serial round trips show.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -16,6 +18,7 @@ import { AuthThrottleCache } from '../core/auth-throttle.ts';
 import { indexMessage } from '../core/mime/index.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore, type Account } from '../core/store/index.ts';
+import type { LatencyModel } from '../core/aws/latency.ts';
 import { createSelfSignedCertificate } from '../core/tls.ts';
 import { ensureResources } from '../local/bootstrap.ts';
 import { EMULATOR_CREDENTIALS, startEmulators } from '../local/emulators.ts';
@@ -36,6 +39,8 @@ export interface MailboxBenchOptions {
   readonly largeBytes?: number;
   /** Connections fetching it at once (default 4). */
   readonly largeClients?: number;
+  /** AWS's latencies on the servers' (and the reference's) requests; null for the emulators' own. */
+  readonly latency: LatencyModel | null;
 }
 
 const USER = 'bench@example.test';
@@ -83,6 +88,40 @@ class WireClient {
     this.bytes = 0;
     this.tail = '';
     return result;
+  }
+
+  /**
+   * Sends `lines` in one write (pipelined) and waits until `end` has been seen `count` times in
+   * the answer (across chunk boundaries); returns the bytes read.
+   */
+  async pipeline(lines: readonly string[], end: string, count: number, timeoutMs = 120_000): Promise<{ bytes: number }> {
+    let seen = 0;
+    let carry = '';
+    let bytes = 0;
+    const onData = (d: Buffer) => {
+      bytes += d.length;
+      const text = carry + d.toString('latin1');
+      for (let at = text.indexOf(end); at !== -1; at = text.indexOf(end, at + end.length)) seen += 1;
+      carry = text.slice(-(end.length - 1));
+    };
+    this.socket.on('data', onData);
+    try {
+      this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
+      const deadline = Date.now() + timeoutMs;
+      while (seen < count) {
+        if (this.closed || Date.now() > deadline) throw new Error(`pipelined answers: ${seen} of ${count}`);
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, 1000).unref();
+        });
+        this.wake = null;
+      }
+    } finally {
+      this.socket.off('data', onData);
+      this.bytes = 0;
+      this.tail = '';
+    }
+    return { bytes };
   }
 
   close(): void {
@@ -159,9 +198,9 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
   };
   const setup = createAwsClients(aws);
   const counter = new RequestCounter();
-  const serverClients = createAwsClients(aws, counter);
+  const serverClients = createAwsClients({ ...aws, latency: options.latency }, counter);
   const referenceCounter = new RequestCounter();
-  const referenceClients = createAwsClients(aws, referenceCounter);
+  const referenceClients = createAwsClients({ ...aws, latency: options.latency }, referenceCounter);
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
     const resources = await ensureResources(setup, 'bench');
@@ -193,10 +232,18 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
     const now = new Date();
     const tls = createSelfSignedCertificate('localhost', ['localhost', '127.0.0.1'], new Date(now.getTime() - 3600_000), new Date(now.getTime() + 86400_000));
     const throttle = new AuthThrottleCache();
-    const imap = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle });
-    cleanups.push(() => imap.close());
-    const pop3 = await startPop3Server({ directory: store.directory, store: store.mailStore, blobs, locks: new DynamoMaildropLocks(serverClients.doc, resources.tables), throttle, tls, ports: { plain: 0, tls: null } });
-    cleanups.push(() => pop3.close());
+    // Each server stands for a task of its own: what one has read, another has not.
+    const startImap = async () => {
+      const server = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle });
+      cleanups.push(() => server.close());
+      return server;
+    };
+    const startPop3 = async () => {
+      const server = await startPop3Server({ directory: store.directory, store: store.mailStore, blobs, locks: new DynamoMaildropLocks(serverClients.doc, resources.tables), throttle, tls, ports: { plain: 0, tls: null } });
+      cleanups.push(() => server.close());
+      return server;
+    };
+    const imap = await startImap();
 
     // First, while the process's RSS has not yet been grown and freed by the phases below.
     const idle = await measureIdleSessions(options.idleSessions, { store, blobs, tls });
@@ -214,21 +261,31 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
       return ms;
     });
 
-    const client = await WireClient.connect(imap.ports.imap!);
-    cleanups.push(() => client.close());
-    await client.exchange(null, /\r\n$/);
-    await client.exchange(`l LOGIN ${USER} ${PASSWORD}`, tagged('l'));
-    await client.exchange('s SELECT INBOX', tagged('s'));
+    const imapSession = async (port: number) => {
+      const c = await WireClient.connect(port);
+      cleanups.push(() => c.close());
+      await c.exchange(null, /\r\n$/);
+      await c.exchange(`l LOGIN ${USER} ${PASSWORD}`, tagged('l'));
+      await c.exchange('s SELECT INBOX', tagged('s'));
+      return c;
+    };
+    const singleFetches = (c: WireClient, prefix: string) =>
+      timed(counter, async () => {
+        const ms: number[] = [];
+        for (let uid = 1; uid <= keys.length; uid++) {
+          const t = performance.now();
+          await c.exchange(`${prefix}${uid} UID FETCH ${uid} BODY[]`, tagged(`${prefix}${uid}`));
+          ms.push(performance.now() - t);
+        }
+        return ms;
+      });
+    // Single UID FETCH of bodies this task has not read, on a server of its own.
+    const uncached = await singleFetches(await imapSession((await startImap()).ports.imap!), 'n');
+    const client = await imapSession(imap.ports.imap!);
+    // Cold: the first read of every body by this task; warm: the same command again.
     const fetchRange = await timed(counter, () => client.exchange(`f1 FETCH 1:${keys.length} BODY[]`, tagged('f1'), 120_000));
-    const single = await timed(counter, async () => {
-      const ms: number[] = [];
-      for (let uid = 1; uid <= keys.length; uid++) {
-        const t = performance.now();
-        await client.exchange(`u${uid} UID FETCH ${uid} BODY[]`, tagged(`u${uid}`));
-        ms.push(performance.now() - t);
-      }
-      return ms;
-    });
+    const fetchRangeWarm = await timed(counter, () => client.exchange(`f2 FETCH 1:${keys.length} BODY[]`, tagged('f2'), 120_000));
+    const single = await singleFetches(client, 'u');
 
     const selects = await timed(counter, async () => {
       const ms: number[] = [];
@@ -245,13 +302,18 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
 
     const large = await measureLargeFetch(imap.ports.imap!, counter, options.largeClients, largeBody.length);
 
-    // POP3: RETR of every message of INBOX on one connection (login lists the maildrop).
-    const pop = await WireClient.connect(pop3.ports.plain!);
-    cleanups.push(() => pop.close());
-    await pop.exchange(null, /\r\n$/);
-    await pop.exchange(`USER ${USER}`, /\r\n$/);
-    const popLogin = await timed(counter, () => pop.exchange(`PASS ${PASSWORD}`, /\r\n$/));
-    if (!popLogin.result.tail.startsWith('+OK')) throw new Error(`POP3 login: ${popLogin.result.tail}`);
+    // POP3: RETR of every message of INBOX on one connection (login lists the maildrop), each on a
+    // server of its own that has read none of them: one command at a time, then all pipelined.
+    const popSession = async () => {
+      const pop = await WireClient.connect((await startPop3()).ports.plain!);
+      cleanups.push(() => pop.close());
+      await pop.exchange(null, /\r\n$/);
+      await pop.exchange(`USER ${USER}`, /\r\n$/);
+      const login = await timed(counter, () => pop.exchange(`PASS ${PASSWORD}`, /\r\n$/));
+      if (!login.result.tail.startsWith('+OK')) throw new Error(`POP3 login: ${login.result.tail}`);
+      return { pop, login };
+    };
+    const { pop, login: popLogin } = await popSession();
     const retr = await timed(counter, async () => {
       const ms: number[] = [];
       for (let n = 1; n <= keys.length; n++) {
@@ -262,19 +324,35 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
       return ms;
     });
     await pop.exchange('QUIT', /\r\n$/);
+    const { pop: piped } = await popSession();
+    const retrPipelined = await timed(counter, () => piped.pipeline(keys.map((_, i) => `RETR ${i + 1}`), '\r\n.\r\n', keys.length));
+    await piped.exchange('QUIT', /\r\n$/);
 
 
     const bodyBytes = bodies.reduce((n, b) => n + b.length, 0);
     return {
       options,
       reference: { ...stats(reference.result, reference.seconds, keys.length), requestsPerMessage: perOperation(reference.requests, keys.length) },
+      latencyModel: options.latency,
       fetchRange: {
         messagesPerSecond: Math.round(keys.length / fetchRange.seconds),
         seconds: +fetchRange.seconds.toFixed(3),
         wireBytesPerBodyByte: +(fetchRange.result.bytes / bodyBytes).toFixed(3),
         requestsPerMessage: perOperation(fetchRange.requests, keys.length),
       },
+      fetchRangeWarm: {
+        messagesPerSecond: Math.round(keys.length / fetchRangeWarm.seconds),
+        seconds: +fetchRangeWarm.seconds.toFixed(3),
+        requestsPerMessage: perOperation(fetchRangeWarm.requests, keys.length),
+      },
       uidFetch: { ...stats(single.result, single.seconds, keys.length), requestsPerMessage: perOperation(single.requests, keys.length) },
+      uidFetchUncached: { ...stats(uncached.result, uncached.seconds, keys.length), requestsPerMessage: perOperation(uncached.requests, keys.length) },
+      pop3RetrPipelined: {
+        messagesPerSecond: Math.round(keys.length / retrPipelined.seconds),
+        seconds: +retrPipelined.seconds.toFixed(3),
+        wireBytesPerBodyByte: +(retrPipelined.result.bytes / bodyBytes).toFixed(3),
+        requestsPerMessage: perOperation(retrPipelined.requests, keys.length),
+      },
       pop3Retr: { ...stats(retr.result, retr.seconds, keys.length), requestsPerMessage: perOperation(retr.requests, keys.length), login: { ms: +(popLogin.seconds * 1000).toFixed(1), requests: popLogin.requests } },
       select: {
         mailboxMessages: options.selectMailbox,
@@ -442,16 +520,20 @@ async function measureLargeFetch(port: number, counter: RequestCounter, clients:
 
 export function printMailbox(result: Awaited<ReturnType<typeof runMailboxBenchmark>>): void {
   const o = result.options;
-  console.log(`\nMailbox: ${o.messages} messages of ${o.sizeBytes} B; SELECT on ${o.selectMailbox}; ${o.idleSessions} idle sessions`);
+  const model = o.latency ? `AWS latency model on (${Object.entries(o.latency.medianMs).map(([s, ms]) => `${s} ${ms} ms`).join(', ')})` : 'no latency model';
+  console.log(`\nMailbox: ${o.messages} messages of ${o.sizeBytes} B; SELECT on ${o.selectMailbox}; ${o.idleSessions} idle sessions; ${model}`);
   console.table({
     'S3 GetObject (reference)': { 'msg/s': result.reference.messagesPerSecond, p50: result.reference.p50ms, p95: result.reference.p95ms, p99: result.reference.p99ms },
-    [`IMAP FETCH 1:${o.messages} BODY[]`]: { 'msg/s': result.fetchRange.messagesPerSecond, p50: '', p95: '', p99: '' },
-    'IMAP UID FETCH n BODY[]': { 'msg/s': result.uidFetch.messagesPerSecond, p50: result.uidFetch.p50ms, p95: result.uidFetch.p95ms, p99: result.uidFetch.p99ms },
-    'POP3 RETR n': { 'msg/s': result.pop3Retr.messagesPerSecond, p50: result.pop3Retr.p50ms, p95: result.pop3Retr.p95ms, p99: result.pop3Retr.p99ms },
+    [`IMAP FETCH 1:${o.messages} BODY[] cold`]: { 'msg/s': result.fetchRange.messagesPerSecond, p50: '', p95: '', p99: '' },
+    [`IMAP FETCH 1:${o.messages} BODY[] warm`]: { 'msg/s': result.fetchRangeWarm.messagesPerSecond, p50: '', p95: '', p99: '' },
+    'IMAP UID FETCH n BODY[] uncached': { 'msg/s': result.uidFetchUncached.messagesPerSecond, p50: result.uidFetchUncached.p50ms, p95: result.uidFetchUncached.p95ms, p99: result.uidFetchUncached.p99ms },
+    'IMAP UID FETCH n BODY[] cached': { 'msg/s': result.uidFetch.messagesPerSecond, p50: result.uidFetch.p50ms, p95: result.uidFetch.p95ms, p99: result.uidFetch.p99ms },
+    'POP3 RETR n, one at a time': { 'msg/s': result.pop3Retr.messagesPerSecond, p50: result.pop3Retr.p50ms, p95: result.pop3Retr.p95ms, p99: result.pop3Retr.p99ms },
+    [`POP3 RETR 1..${o.messages} pipelined`]: { 'msg/s': result.pop3RetrPipelined.messagesPerSecond, p50: '', p95: '', p99: '' },
   });
   const ratio = (x: number) => (x / result.reference.messagesPerSecond).toFixed(2);
   console.log(`ratio to the S3 reference: FETCH 1:N ${ratio(result.fetchRange.messagesPerSecond)}, UID FETCH ${ratio(result.uidFetch.messagesPerSecond)}, RETR ${ratio(result.pop3Retr.messagesPerSecond)}`);
-  console.log('AWS requests per message: FETCH 1:N', result.fetchRange.requestsPerMessage, '| UID FETCH', result.uidFetch.requestsPerMessage, '| RETR', result.pop3Retr.requestsPerMessage);
+  console.log('AWS requests per message: FETCH 1:N cold', result.fetchRange.requestsPerMessage, 'warm', result.fetchRangeWarm.requestsPerMessage, '| UID FETCH uncached', result.uidFetchUncached.requestsPerMessage, 'cached', result.uidFetch.requestsPerMessage, '| RETR', result.pop3Retr.requestsPerMessage, 'pipelined', result.pop3RetrPipelined.requestsPerMessage);
   console.log(`POP3 login (lists ${o.messages}): ${result.pop3Retr.login.ms} ms`, result.pop3Retr.login.requests);
   console.log(`SELECT ${result.select.mailboxMessages}: p50 ${result.select.p50ms} ms, max ${result.select.maxMs} ms; requests per SELECT`, result.select.requestsPerSelect);
   const i = result.idle;

@@ -35,6 +35,7 @@ if (!only || only === 'mailbox') {
     selectMailbox: Number(env.BENCH_SELECT_MAILBOX ?? 10_000),
     selects: 5,
     idleSessions: Number(env.BENCH_IDLE_SESSIONS ?? 2000),
+    latency: latencyModelFromEnv(env),
   });
   printMailbox(mailbox);
   results.mailbox = mailbox;
