@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobReadBudget, BlobReads } from '../../core/blob-read-budget.ts';
 import type { BlobStore } from '../../core/blobs.ts';
+import type { BodyCache } from '../../core/body-cache.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { LoginThrottle } from '../../core/login.ts';
 import type { ServiceLog } from '../../core/log.ts';
@@ -16,6 +17,8 @@ export interface ImapServices {
   /** Blob writes (APPEND); reads go through the session's share of `blobReads` (CommandContext.blobs). */
   readonly blobs: Pick<BlobStore, 'put'>;
   readonly blobReads: BlobReadBudget;
+  /** Bodies this task has read, in front of every session's reads; null: none kept. */
+  readonly bodyCache: BodyCache | null;
   readonly throttle: LoginThrottle;
   readonly log: ServiceLog;
   readonly hostname: string;

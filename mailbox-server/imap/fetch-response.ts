@@ -1,8 +1,8 @@
 // Renders FETCH data items (RFC 3501 §7.4.2) for one message from its stored item: metadata from
 // the item, ENVELOPE/BODYSTRUCTURE from the MIME index, BODY[section]<partial> by ranged reads of
 // the blob through the part map (core/mime sectionRange), never by re-parsing the message.
-// Body data is not read here: each literal carries how to read it, and is read when its turn to
-// be written comes, so one FETCH has at most one blob read open however many items it names.
+// Body data is not read here: each literal carries how to read it. Large ones are streamed when
+// their turn to be written comes; small ones may be read ahead by the command, within its bounds.
 import { Readable } from 'node:stream';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
 import { sectionRange, type ByteRange, type SectionSpec } from '../../core/mime/index.ts';
@@ -70,32 +70,59 @@ export const MAX_FILTERED_HEADER_OCTETS = 256 * 1024;
 /**
  * A literal whose data comes from the blob: its octet count is known from the part map (and the
  * partial) before a byte is read, so `{n}` goes out first; `open` starts the read when the
- * literal is written, and the bytes follow as they arrive.
+ * literal is written, and the bytes follow as they arrive. A small one (`read` set) is read
+ * whole into memory instead, and may be read before its turn.
  */
 export class BlobLiteral {
   constructor(
     readonly length: number,
     readonly open: () => Promise<Readable>,
+    readonly read: (() => Promise<Buffer>) | null = null,
   ) {}
 }
 
 /**
  * A literal computed from a read of the blob (HEADER.FIELDS): its length is known only once it
- * is read and filtered, so the read is made when the literal's turn to be written comes, and
- * only one such result is held at a time however many a FETCH names.
+ * is read and filtered. `readOctets` bounds what the read holds in memory.
  */
 export class ComputedLiteral {
-  constructor(readonly compute: () => Promise<Buffer>) {}
+  constructor(
+    readonly readOctets: number,
+    readonly compute: () => Promise<Buffer>,
+  ) {}
 }
 
 /** A FETCH response as written: bytes, with literal data read from the blob in between. */
 export type FetchResponsePart = Buffer | BlobLiteral | ComputedLiteral;
 
-/** Bytes [start, end) of the blob, read when written: small ones whole, larger ones as a stream. */
+/** Bytes [start, end) of the blob: small ones read whole, larger ones as a stream when written. */
 function blobValue(blobs: BlobReader, key: string, start: number, end: number): Literal | BlobLiteral {
   if (end <= start) return new Literal(Buffer.alloc(0));
-  if (end - start <= STREAM_ABOVE_OCTETS) return new BlobLiteral(end - start, async () => Readable.from([await blobs.getRange(key, start, end)]));
+  if (end - start <= STREAM_ABOVE_OCTETS) {
+    const read = () => blobs.getRange(key, start, end);
+    return new BlobLiteral(end - start, async () => Readable.from([await read()]), read);
+  }
   return new BlobLiteral(end - start, () => blobs.getStream(key, { start, end }));
+}
+
+/**
+ * The blob reader of one response: items of one message naming the same range (several
+ * HEADER.FIELDS of the header block, BODY[] twice) share one read.
+ */
+function readOnce(blobs: BlobReader): BlobReader {
+  const reads = new Map<string, Promise<Buffer>>();
+  return {
+    getRange(key, start, end) {
+      const id = `${start}-${end} ${key}`;
+      let read = reads.get(id);
+      if (!read) {
+        read = blobs.getRange(key, start, end);
+        reads.set(id, read);
+      }
+      return read;
+    },
+    getStream: (key, range) => blobs.getStream(key, range),
+  };
 }
 
 /** BODY[section]<partial>: one ranged read of the blob through the part map (HEADER.FIELDS filters a capped read). */
@@ -105,8 +132,9 @@ function sectionValue(blobs: BlobReader, message: MessageItem, attribute: Pick<B
   const partial = attribute.partial;
   const text = attribute.section.text;
   if (text?.kind === 'HEADER.FIELDS') {
-    return new ComputedLiteral(async () => {
-      let header = await blobs.getRange(message.blobKey, range.start, Math.min(range.end, range.start + MAX_FILTERED_HEADER_OCTETS));
+    const readEnd = Math.min(range.end, range.start + MAX_FILTERED_HEADER_OCTETS);
+    return new ComputedLiteral(readEnd - range.start, async () => {
+      let header = await blobs.getRange(message.blobKey, range.start, readEnd);
       // Cut at the last whole line, so a field split by the cap is not half-matched.
       if (range.end - range.start > MAX_FILTERED_HEADER_OCTETS) header = header.subarray(0, header.lastIndexOf(0x0a) + 1);
       const filtered = filterHeaderFields(header, text.fields, text.not);
@@ -131,7 +159,7 @@ export const needsMessageItem = (attributes: readonly FetchAttribute[]) => attri
 
 /** The parenthesised list of one FETCH response; `state` carries the flags after any implicit \Seen. Reads nothing. */
 export function renderFetch(
-  blobs: BlobReader,
+  sessionBlobs: BlobReader,
   state: MessageState,
   /** The stored item; needed unless every attribute is answered from the state. */
   item: MessageItem | null,
@@ -139,6 +167,7 @@ export function renderFetch(
   options: RenderOptions,
 ): FetchResponsePart[] {
   const message = item ?? ({ ...state, blobKey: '', index: null } as unknown as MessageItem);
+  const blobs = readOnce(sessionBlobs);
   const { flags, modSeq } = state;
   const items: Array<readonly [string, ImapValue | BlobLiteral | ComputedLiteral]> = [];
   const push = (name: string, value: ImapValue | BlobLiteral | ComputedLiteral) => items.push([name, value]);

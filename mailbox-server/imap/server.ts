@@ -4,6 +4,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { createSecureContext, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { BlobReadBudget } from '../../core/blob-read-budget.ts';
 import type { BlobStore } from '../../core/blobs.ts';
+import type { BodyCache } from '../../core/body-cache.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { TlsCredentials } from '../../core/tls.ts';
 import { AuthThrottleCache } from '../../core/auth-throttle.ts';
@@ -32,6 +33,8 @@ export interface ImapServerOptions {
   readonly blobs: Pick<BlobStore, 'put' | 'getRange' | 'getStream'>;
   /** S3 reads in flight per process and per session, shared with POP3; one with the defaults over `blobs` is made if absent. */
   readonly blobReads?: BlobReadBudget;
+  /** Bodies this task has read, shared with POP3; none are kept if absent. */
+  readonly bodyCache?: BodyCache;
   readonly tls: TlsCredentials;
   readonly hostname: string;
   readonly listeners: readonly ImapListener[];
@@ -88,6 +91,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     directory: options.directory,
     blobs: options.blobs,
     blobReads: options.blobReads ?? new BlobReadBudget(options.blobs),
+    bodyCache: options.bodyCache ?? null,
     throttle: options.throttle ?? new AuthThrottleCache(),
     log,
     hostname: options.hostname,

@@ -84,7 +84,9 @@ export class ImapSession {
     this.secure = options.secure;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.reader = this.preLoginReader();
-    this.blobs = options.services.blobReads.forSession();
+    const reads = options.services.blobReads.forSession();
+    // What this task has read already costs no S3 request and no read slot.
+    this.blobs = options.services.bodyCache?.over(reads) ?? reads;
     this.loginDeadline = setTimeout(() => this.timeOut('Autologout; no login in time'), options.limits.loginDeadlineMs);
     this.parserOptions = { maxDepth: options.limits.wire.maxDepth, maxSequenceRanges: options.limits.wire.maxSequenceRanges, allowSavedResult: false };
     this.attach(socket);

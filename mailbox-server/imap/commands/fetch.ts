@@ -1,6 +1,7 @@
 // RFC 3501 §6.4.5 FETCH and §6.4.8 UID FETCH; RFC 7162 §3.1.4 CHANGEDSINCE and MODSEQ.
 // A body section fetched without .PEEK sets \Seen first (unless the mailbox is read-only), and
 // the new flags go out in the same FETCH response.
+import { ReadAhead, type ReadAheadLimits } from '../../../core/read-ahead.ts';
 import type { MessageItem, MessageState } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { BlobLiteral, ComputedLiteral, needsMessageItem, renderFetch } from '../fetch-response.ts';
@@ -13,8 +14,22 @@ import { Literal, serialize } from '../wire/writer.ts';
 const FETCH_BATCH = 50;
 /** Response bytes gathered before they are written: one write per run, but never a whole large response. */
 const MAX_GATHERED_OCTETS = 64 * 1024;
+/**
+ * Small body data read ahead of its turn: 1 MiB or 64 reads per FETCH, whichever comes first
+ * (how many are in flight at once is the session's read budget). Bodies above
+ * STREAM_ABOVE_OCTETS are never read ahead: each is streamed when its turn comes.
+ */
+const READ_AHEAD: ReadAheadLimits = { maxOctets: 1024 * 1024, maxReads: 64 };
 
 const setsSeen = (a: FetchAttribute) => (a.kind === 'BODY[]' && !a.peek) || a.kind === 'RFC822' || a.kind === 'RFC822.TEXT';
+
+/** One part of a response as written: bytes, a literal read ahead (length known or not), or a stream. */
+type PreparedPart = Buffer | { kind: 'data'; take: () => Promise<Buffer> } | { kind: 'computed'; take: () => Promise<Buffer> } | BlobLiteral;
+
+interface PreparedResponse {
+  readonly uid: number;
+  readonly parts: PreparedPart[];
+}
 
 export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
   const { view } = state;
@@ -32,9 +47,10 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
   if (markSeen && !attributes.some((a) => a.kind === 'FLAGS')) attributes = [...attributes, { kind: 'FLAGS' }];
   const withItems = needsMessageItem(attributes);
   const options = { uid: command.uid, modseq: ctx.enabled.has('CONDSTORE') };
+  const readAhead = new ReadAhead(READ_AHEAD);
 
-  for (let i = 0; i < uids.length; i += FETCH_BATCH) {
-    const batch = uids.slice(i, i + FETCH_BATCH);
+  /** Sets \Seen, loads the items and renders one batch; schedules its small reads behind those already scheduled. */
+  const prepare = async (batch: number[]): Promise<PreparedResponse[]> => {
     if (markSeen) {
       const unseen = batch.filter((uid) => !view.stateOf(uid)?.flags.includes('\\Seen'));
       if (unseen.length > 0) {
@@ -44,55 +60,87 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
     }
     const items = new Map<number, MessageItem>();
     if (withItems) for (const item of await store.getMessages(view.mailbox.id, batch)) items.set(item.uid, item);
+    const responses: PreparedResponse[] = [];
     for (const uid of batch) {
       const current: MessageState | undefined = view.stateOf(uid);
       const item = items.get(uid) ?? null;
       // Expunged by another session since our last look: RFC 3501 lets us leave it out.
       if (!current || (withItems && !item)) continue;
-      const parts = renderFetch(ctx.blobs, current, item, attributes, options);
-      // "* n FETCH (...)": body data is read from S3 in the order it is written, one read at a time,
-      // bodies above a few KiB streamed straight into the literal. One write per run of bytes: with
-      // TCP_NODELAY every write can be its own segment.
-      let bytes: Buffer[] = [Buffer.from(`* ${view.msnOf(uid)} FETCH `)];
-      let gathered = 0;
-      let started = false;
-      for (const part of parts) {
-        if (Buffer.isBuffer(part)) {
-          bytes.push(part);
-          continue;
-        }
-        if (part instanceof ComputedLiteral) {
-          let data: Buffer;
-          try {
-            data = await part.compute();
-          } catch (err) {
-            // Part of this response is out: a NO now would be read as its continuation.
-            if (started) ctx.close();
-            throw err;
-          }
-          const literal = serialize(new Literal(data));
-          bytes.push(literal);
-          gathered += literal.length;
-          if (gathered > MAX_GATHERED_OCTETS) {
-            await ctx.send(Buffer.concat(bytes));
-            bytes = [];
-            gathered = 0;
-            started = true;
-          }
-          continue;
-        }
-        // The response's first read opens before anything of it is written, so its failure can
-        // still be answered NO; later ones fail inside the response and cost the connection.
-        const source = started ? part.open : await part.open();
+      const parts = renderFetch(ctx.blobs, current, item, attributes, options).map((part): PreparedPart => {
+        if (part instanceof ComputedLiteral) return { kind: 'computed', take: readAhead.schedule(part.readOctets, part.compute).take };
+        if (part instanceof BlobLiteral && part.read) return { kind: 'data', take: readAhead.schedule(part.length, part.read).take };
+        return part;
+      });
+      responses.push({ uid, parts });
+    }
+    return responses;
+  };
+
+  // The next batch is prepared while this one is written, so its reads queue behind this one's
+  // and the pipeline does not drain at each batch.
+  const batches: number[][] = [];
+  for (let i = 0; i < uids.length; i += FETCH_BATCH) batches.push(uids.slice(i, i + FETCH_BATCH));
+  let next: Promise<PreparedResponse[]> | null = batches.length > 0 ? prepare(batches[0]!) : null;
+  try {
+    for (let b = 0; b < batches.length; b++) {
+      const responses = await next!;
+      next = b + 1 < batches.length ? prepare(batches[b + 1]!) : null;
+      // Its failure is reported when its turn comes (or not at all if this batch fails first).
+      next?.catch(() => undefined);
+      for (const response of responses) await writeResponse(ctx, view.msnOf(response.uid), response.parts);
+    }
+  } finally {
+    readAhead.stop();
+  }
+  return { text: `${command.uid ? 'UID ' : ''}FETCH completed` };
+}
+
+/**
+ * "* n FETCH (...)", in order: literals read ahead are written when their turn comes, bodies above
+ * a few KiB streamed straight into the literal. One write per run of bytes: with TCP_NODELAY
+ * every write can be its own segment.
+ */
+async function writeResponse(ctx: CommandContext, msn: number, parts: readonly PreparedPart[]): Promise<void> {
+  let bytes: Buffer[] = [Buffer.from(`* ${msn} FETCH `)];
+  let gathered = 0;
+  let started = false;
+  /** Part of this response is out once anything is sent: a NO then would be read as its continuation. */
+  const read = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      if (started) ctx.close();
+      throw err;
+    }
+  };
+  for (const part of parts) {
+    if (Buffer.isBuffer(part)) {
+      bytes.push(part);
+      continue;
+    }
+    if (!(part instanceof BlobLiteral)) {
+      const data = await read(part.take);
+      // A computed literal's length is known only now: "{n}" + data; a read one's "{n}" is already in the bytes.
+      const literal = part.kind === 'computed' ? serialize(new Literal(data)) : data;
+      bytes.push(literal);
+      gathered += literal.length;
+      if (gathered > MAX_GATHERED_OCTETS) {
         await ctx.send(Buffer.concat(bytes));
         bytes = [];
         gathered = 0;
         started = true;
-        await ctx.sendLiteralData(source, part.length);
       }
-      bytes.push(Buffer.from('\r\n'));
-      await ctx.send(Buffer.concat(bytes));
+      continue;
     }
+    // The response's first read opens before anything of it is written, so its failure can
+    // still be answered NO; later ones fail inside the response and cost the connection.
+    const source = started ? part.open : await part.open();
+    await ctx.send(Buffer.concat(bytes));
+    bytes = [];
+    gathered = 0;
+    started = true;
+    await ctx.sendLiteralData(source, part.length);
   }
-  return { text: `${command.uid ? 'UID ' : ''}FETCH completed` };
+  bytes.push(Buffer.from('\r\n'));
+  await ctx.send(Buffer.concat(bytes));
 }
