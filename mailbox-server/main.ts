@@ -7,12 +7,14 @@
 //   TLS_KEY_FILE + TLS_CERT_FILE (watched: a new pair written there is used for later handshakes), or else TLS_DIR caching a self-signed certificate.
 //   IMAP_MAX_APPEND_BYTES (APPENDLIMIT, default MAIL_MAX_MESSAGE_BYTES).
 //   IMAP_IDLE_KEEPALIVE_SECONDS (`* OK Still here` during IDLE, default 120; below the load balancer's idle timeout).
+//   MAILBOX_BODY_CACHE_BYTES: memory for message bytes already read (default 64 MiB; 0 keeps none).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { createAwsClients, destroyAwsClients } from '../core/aws.ts';
 import { BlobReadBudget } from '../core/blob-read-budget.ts';
 import { BlobStore } from '../core/blobs.ts';
+import { BodyCache, DEFAULT_BODY_CACHE_LIMITS } from '../core/body-cache.ts';
 import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
@@ -39,6 +41,7 @@ const envSchema = z
     TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-mailbox-server-tls')),
     IMAP_MAX_APPEND_BYTES: z.coerce.number().int().positive().optional(),
     IMAP_IDLE_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(1740).default(DEFAULT_IDLE_KEEPALIVE_MS / 1000),
+    MAILBOX_BODY_CACHE_BYTES: z.coerce.number().int().nonnegative().default(DEFAULT_BODY_CACHE_LIMITS.maxBytes),
   })
   .refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' });
 
@@ -64,6 +67,9 @@ async function main(): Promise<void> {
   // S3 reads in flight (FETCH bodies, SEARCH texts, RETR/TOP), per session and for the process
   // as a whole, kept below the S3 client's socket pool so no session can take all of it.
   const blobReads = new BlobReadBudget(blobs);
+  // Message bytes this task has read, for every session of both protocols (blobs never change,
+  // so nothing is invalidated); a hit costs no S3 request and no read slot.
+  const bodyCache = new BodyCache({ ...DEFAULT_BODY_CACHE_LIMITS, maxBytes: env.MAILBOX_BODY_CACHE_BYTES });
 
   const listeners: ImapListener[] = [];
   if (env.IMAP_PORT >= 0) listeners.push({ name: 'imap', port: env.IMAP_PORT, host: env.MAILBOX_HOST, implicitTls: false });
@@ -74,6 +80,7 @@ async function main(): Promise<void> {
     directory,
     blobs,
     blobReads,
+    bodyCache,
     tls,
     hostname: config.mail.hostname,
     listeners,
@@ -88,6 +95,7 @@ async function main(): Promise<void> {
     store: mailStore,
     blobs,
     blobReads,
+    bodyCache,
     locks: new DynamoMaildropLocks(clients.doc, config.resources.tables),
     throttle,
     preLoginConnections,

@@ -1,12 +1,14 @@
 // What a POP3 command handler may use: the services behind the server and the session's
 // connection, kept apart from socket handling so each command reads as its RFC section.
 import type { BlobReadBudget, BlobReads } from '../../core/blob-read-budget.ts';
+import type { BodyCache } from '../../core/body-cache.ts';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
 import type { LoginThrottle } from '../../core/login.ts';
 import type { ServiceLog } from '../../core/log.ts';
 import type { Maildrop, MaildropStore } from './maildrop.ts';
 import type { ByteSink } from './message-output.ts';
+import type { RetrReadAhead } from './retr-read-ahead.ts';
 import type { Pop3State } from './state.ts';
 
 /** The blob store as POP3 reads it (whole messages, and the leading range TOP wants), through a BlobReadBudget. */
@@ -20,6 +22,8 @@ export interface Pop3Services {
   readonly store: MaildropStore;
   /** S3 reads in flight per process and per session, shared with IMAP. */
   readonly blobReads: BlobReadBudget;
+  /** Bodies this task has read, shared with IMAP, in front of every session's reads; null: none kept. */
+  readonly bodyCache: BodyCache | null;
   readonly locks: MaildropLocks;
   readonly throttle: LoginThrottle;
   readonly log: ServiceLog;
@@ -40,6 +44,8 @@ export interface Pop3Context {
   readonly services: Pop3Services;
   /** This session's blob reads, within its share of the process's S3 read budget. */
   readonly blobs: BlobReads;
+  /** Bodies of pipelined RETRs read before their turn. */
+  readonly readAhead: Pick<RetrReadAhead, 'take'>;
   readonly connection: Pop3Connection;
   /** Sends a complete response (status line or short multi-line), honouring back-pressure. */
   reply(response: Buffer): Promise<void>;

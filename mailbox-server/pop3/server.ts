@@ -8,6 +8,7 @@ import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../../core/connections-per-address.ts';
 import { BlobReadBudget } from '../../core/blob-read-budget.ts';
+import type { BodyCache } from '../../core/body-cache.ts';
 import type { LoginThrottle, Pop3Blobs } from './context.ts';
 import type { MaildropStore } from './maildrop.ts';
 import { Pop3Session, type Pop3SessionLimits } from './session.ts';
@@ -19,6 +20,8 @@ export interface Pop3ServerOptions {
   readonly blobs: Pop3Blobs;
   /** S3 reads in flight per process and per session, shared with IMAP; one with the defaults over `blobs` is made if absent. */
   readonly blobReads?: BlobReadBudget;
+  /** Bodies this task has read, shared with IMAP; none are kept if absent. */
+  readonly bodyCache?: BodyCache;
   /** One session per maildrop across processes (core/store/maildrop-lock.ts). */
   readonly locks: MaildropLocks;
   /** The login throttle shared with IMAP and the SMTP edge (core/auth-throttle.ts). */
@@ -68,6 +71,7 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
       directory: options.directory,
       store: options.store,
       blobReads: options.blobReads ?? new BlobReadBudget(options.blobs),
+      bodyCache: options.bodyCache ?? null,
       locks: options.locks,
       throttle: options.throttle,
       log,

@@ -9,6 +9,7 @@ import { HANDLERS } from './commands/index.ts';
 import { Pop3SyntaxError } from './commands/arguments.ts';
 import type { Pop3Context, Pop3LeaseHandle, Pop3Services } from './context.ts';
 import type { Maildrop } from './maildrop.ts';
+import { RetrReadAhead } from './retr-read-ahead.ts';
 import { COMMANDS_BY_STATE, type Pop3CommandName, type Pop3State } from './state.ts';
 import { Pop3LineReader, type Pop3LineLimits, type Pop3ReaderEvent } from './wire/line-reader.ts';
 import { err, ok, Pop3Error, saslChallenge } from './wire/responses.ts';
@@ -64,6 +65,7 @@ export class Pop3Session {
   private loginDeadline: NodeJS.Timeout | null;
   /** One RETR or TOP at a time per session; the budget bounds the process. */
   private readonly blobs: BlobReads;
+  private readonly readAhead: RetrReadAhead;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly remoteAddress: string;
   /** Settles once the socket is gone and the lease (if any) released. */
@@ -80,7 +82,10 @@ export class Pop3Session {
     this.tls = tls;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.reader = new Pop3LineReader(options.limits.line);
-    this.blobs = options.services.blobReads.forSession();
+    const reads = options.services.blobReads.forSession();
+    // What this task has read already costs no S3 request and no read slot.
+    this.blobs = options.services.bodyCache?.over(reads) ?? reads;
+    this.readAhead = new RetrReadAhead(this.blobs);
     this.context = this.makeContext();
     this.loginDeadline = setTimeout(() => void this.close(err('Autologout: no login in time')), options.limits.loginDeadlineMs);
     this.attach(socket);
@@ -150,6 +155,10 @@ export class Pop3Session {
     if (!handler) return this.badCommand(err('Unknown command'));
     const accepted: readonly string[] = COMMANDS_BY_STATE[this.state.kind];
     if (!accepted.includes(keyword)) return this.badCommand(err('Command not valid in this state'));
+    if (this.state.kind === 'transaction') {
+      const queued = this.queue.flatMap((e) => (e.kind === 'command' ? [e] : []));
+      this.readAhead.consider(this.state.maildrop, [{ keyword, args }, ...queued]);
+    }
     try {
       await handler(this.context, this.state, args);
     } catch (error) {
@@ -223,6 +232,7 @@ export class Pop3Session {
 
   private async onClosed(): Promise<void> {
     this.closed = true;
+    this.readAhead.stop();
     this.clearTimer();
     this.endPreLogin();
     this.waiter?.(null);
@@ -245,6 +255,7 @@ export class Pop3Session {
     return {
       services,
       blobs: this.blobs,
+      readAhead: this.readAhead,
       get connection() {
         return {
           remoteAddress: session.remoteAddress,
