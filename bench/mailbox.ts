@@ -14,6 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
+import { BodyCache } from '../core/body-cache.ts';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
 import { indexMessage } from '../core/mime/index.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
@@ -232,14 +233,15 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
     const now = new Date();
     const tls = createSelfSignedCertificate('localhost', ['localhost', '127.0.0.1'], new Date(now.getTime() - 3600_000), new Date(now.getTime() + 86400_000));
     const throttle = new AuthThrottleCache();
-    // Each server stands for a task of its own: what one has read, another has not.
+    // Each server stands for a task of its own, with its own body cache (the default size, as
+    // mailbox-server/main.ts makes it): what one has read, another has not.
     const startImap = async () => {
-      const server = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle });
+      const server = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, bodyCache: new BodyCache(), tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle });
       cleanups.push(() => server.close());
       return server;
     };
     const startPop3 = async () => {
-      const server = await startPop3Server({ directory: store.directory, store: store.mailStore, blobs, locks: new DynamoMaildropLocks(serverClients.doc, resources.tables), throttle, tls, ports: { plain: 0, tls: null } });
+      const server = await startPop3Server({ directory: store.directory, store: store.mailStore, blobs, bodyCache: new BodyCache(), locks: new DynamoMaildropLocks(serverClients.doc, resources.tables), throttle, tls, ports: { plain: 0, tls: null } });
       cleanups.push(() => server.close());
       return server;
     };
