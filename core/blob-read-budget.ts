@@ -54,9 +54,10 @@ export interface BlobReadLimits {
 
 /**
  * 32: below the SDK's 50 sockets, leaving room for writes (APPEND) and tagging while reads queue.
- * 8 per session: streams are one at a time anyway (FETCH reads each literal when it is written,
- * RETR one message), so this bounds SEARCH BODY/TEXT, whose whole-message reads it lets run
- * ahead; with 2 they took 4-6 times as long, with 8 as long as unbounded.
+ * 8 per session: streams are one at a time anyway (FETCH and RETR stream a large body when its
+ * turn comes), so this bounds the reads that run ahead: small bodies of a multi-message FETCH or
+ * of pipelined RETRs, and SEARCH BODY/TEXT's whole-message reads (with 2 those took 4-6 times as
+ * long, with 8 as long as unbounded).
  */
 export const DEFAULT_BLOB_READ_LIMITS: BlobReadLimits = { perProcess: 32, perSession: 8 };
 

@@ -9,8 +9,8 @@ import type { Maildrop, MaildropMessage } from './maildrop.ts';
 
 /** Messages up to this size are read whole (and may be read ahead); larger ones are streamed. */
 export const READ_WHOLE_UP_TO_OCTETS = 64 * 1024;
-/** Bodies read ahead of their RETR and not yet sent: 1 MiB or 64 messages per session. */
-const READ_AHEAD: ReadAheadLimits = { maxOctets: 1024 * 1024, maxReads: 64 };
+/** Bodies read ahead of their RETR and not yet sent: 256 KiB or 64 messages per session (as FETCH). */
+const READ_AHEAD: ReadAheadLimits = { maxOctets: 256 * 1024, maxReads: 64 };
 
 /** A command line queued behind the running one. */
 export interface QueuedCommand {

@@ -15,11 +15,12 @@ const FETCH_BATCH = 50;
 /** Response bytes gathered before they are written: one write per run, but never a whole large response. */
 const MAX_GATHERED_OCTETS = 64 * 1024;
 /**
- * Small body data read ahead of its turn: 1 MiB or 64 reads per FETCH, whichever comes first
- * (how many are in flight at once is the session's read budget). Bodies above
- * STREAM_ABOVE_OCTETS are never read ahead: each is streamed when its turn comes.
+ * Small body data read ahead of its turn: 256 KiB or 64 reads per FETCH, whichever comes first.
+ * How many are in flight at once is the session's read budget (8): 256 KiB keeps them all busy
+ * for bodies up to 32 KiB, and is what a client that stops reading can make a session hold.
+ * Bodies above STREAM_ABOVE_OCTETS are never read ahead: each is streamed when its turn comes.
  */
-const READ_AHEAD: ReadAheadLimits = { maxOctets: 1024 * 1024, maxReads: 64 };
+const READ_AHEAD: ReadAheadLimits = { maxOctets: 256 * 1024, maxReads: 64 };
 
 const setsSeen = (a: FetchAttribute) => (a.kind === 'BODY[]' && !a.peek) || a.kind === 'RFC822' || a.kind === 'RFC822.TEXT';
 
