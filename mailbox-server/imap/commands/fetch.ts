@@ -35,6 +35,11 @@ interface PreparedResponse {
 export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
   const { view } = state;
   const { store } = ctx.services;
+  const withItems = needsMessageItem(command.attributes);
+  // The messages named are known before the sync (it only adds messages, or removes them for UID
+  // FETCH), and a stored item is the same whatever it finds (flags come from the view): the
+  // first batch's items load while the view syncs, a round trip less for a short FETCH.
+  const early = withItems ? loadEarly(command, ctx, state) : null;
   // Other sessions' changes first, so the flags we answer with are current (no EXPUNGE unless UID FETCH).
   await ctx.syncSelected(command.uid);
   if (command.changedSince !== null) ctx.enabled.add('CONDSTORE');
@@ -46,21 +51,29 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
   let attributes = command.attributes;
   const markSeen = !view.readOnly && attributes.some(setsSeen);
   if (markSeen && !attributes.some((a) => a.kind === 'FLAGS')) attributes = [...attributes, { kind: 'FLAGS' }];
-  const withItems = needsMessageItem(attributes);
   const options = { uid: command.uid, modseq: ctx.enabled.has('CONDSTORE') };
   const readAhead = new ReadAhead(READ_AHEAD);
+  let earlyItems = early?.items ?? null;
+  /** A batch's items: for the first, those loaded early that it names, and the rest now. */
+  const loadItems = async (batch: number[]): Promise<MessageItem[]> => {
+    const named = new Set(batch);
+    const got = earlyItems ? (await earlyItems.catch(() => [])).filter((item) => named.has(item.uid)) : [];
+    earlyItems = null;
+    const have = new Set(got.map((item) => item.uid));
+    const missing = batch.filter((uid) => !have.has(uid));
+    return missing.length > 0 ? [...got, ...(await store.getMessages(view.mailbox.id, missing))] : got;
+  };
 
   /** Sets \Seen, loads the items and renders one batch; schedules its small reads behind those already scheduled. */
   const prepare = async (batch: number[]): Promise<PreparedResponse[]> => {
-    if (markSeen) {
-      const unseen = batch.filter((uid) => !view.stateOf(uid)?.flags.includes('\\Seen'));
-      if (unseen.length > 0) {
-        const result = await store.setFlags(state.account, view.mailbox.id, unseen, { op: 'add', flags: ['\\Seen'] });
-        for (const u of result.updated) view.noteFlags(u.uid, u.flags, u.modSeq);
-      }
-    }
+    const unseen = markSeen ? batch.filter((uid) => !view.stateOf(uid)?.flags.includes('\\Seen')) : [];
+    const [flagged, loaded] = await Promise.all([
+      unseen.length > 0 ? store.setFlags(state.account, view.mailbox.id, unseen, { op: 'add', flags: ['\\Seen'] }) : null,
+      withItems ? loadItems(batch) : [],
+    ]);
+    for (const u of flagged?.updated ?? []) view.noteFlags(u.uid, u.flags, u.modSeq);
     const items = new Map<number, MessageItem>();
-    if (withItems) for (const item of await store.getMessages(view.mailbox.id, batch)) items.set(item.uid, item);
+    for (const item of loaded) items.set(item.uid, item);
     const responses: PreparedResponse[] = [];
     for (const uid of batch) {
       const current: MessageState | undefined = view.stateOf(uid);
@@ -94,6 +107,22 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
     readAhead.stop();
   }
   return { text: `${command.uid ? 'UID ' : ''}FETCH completed` };
+}
+
+/** Starts loading the items of the first batch the FETCH names as the view stands now; null if it names none yet. */
+function loadEarly(command: CommandOf<'FETCH'>, ctx: CommandContext, state: SelectedState): { items: Promise<MessageItem[]> } | null {
+  const { view } = state;
+  let uids: number[];
+  try {
+    uids = resolveMessageSet(view, command.sequence, command.uid).filter((uid) => !view.isExpunged(uid)).slice(0, FETCH_BATCH);
+  } catch {
+    return null; // answered after the sync, as before
+  }
+  if (uids.length === 0) return null;
+  const items = ctx.services.store.getMessages(view.mailbox.id, uids);
+  // A failure here is seen (or not needed) when the batch is prepared.
+  items.catch(() => undefined);
+  return { items };
 }
 
 /**
