@@ -15,6 +15,7 @@ import { runInNewContext } from 'node:vm';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { BodyCache } from '../core/body-cache.ts';
+import { BlobReadBudget, DEFAULT_BLOB_READ_LIMITS, type BlobReadLimits } from '../core/blob-read-budget.ts';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
 import { indexMessage } from '../core/mime/index.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
@@ -42,6 +43,8 @@ export interface MailboxBenchOptions {
   readonly largeClients?: number;
   /** AWS's latencies on the servers' (and the reference's) requests; null for the emulators' own. */
   readonly latency: LatencyModel | null;
+  /** The servers' S3 read budget (default: the production one); a larger one shows what the session's bounds. */
+  readonly blobReads?: BlobReadLimits;
 }
 
 const USER = 'bench@example.test';
@@ -189,7 +192,7 @@ function session() {
 `;
 
 export async function runMailboxBenchmark(given: MailboxBenchOptions) {
-  const options = { largeBytes: 20 * 1024 * 1024, largeClients: 4, ...given };
+  const options = { largeBytes: 20 * 1024 * 1024, largeClients: 4, blobReads: DEFAULT_BLOB_READ_LIMITS, ...given };
   const dataDir = mkdtempSync(join(tmpdir(), 'mail-bench-mailbox-'));
   const emulators = await startEmulators({ dataDir });
   const aws = {
@@ -236,12 +239,12 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
     // Each server stands for a task of its own, with its own body cache (the default size, as
     // mailbox-server/main.ts makes it): what one has read, another has not.
     const startImap = async () => {
-      const server = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, bodyCache: new BodyCache(), tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle });
+      const server = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, blobReads: new BlobReadBudget(blobs, options.blobReads), bodyCache: new BodyCache(), tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle });
       cleanups.push(() => server.close());
       return server;
     };
     const startPop3 = async () => {
-      const server = await startPop3Server({ directory: store.directory, store: store.mailStore, blobs, bodyCache: new BodyCache(), locks: new DynamoMaildropLocks(serverClients.doc, resources.tables), throttle, tls, ports: { plain: 0, tls: null } });
+      const server = await startPop3Server({ directory: store.directory, store: store.mailStore, blobs, blobReads: new BlobReadBudget(blobs, options.blobReads), bodyCache: new BodyCache(), locks: new DynamoMaildropLocks(serverClients.doc, resources.tables), throttle, tls, ports: { plain: 0, tls: null } });
       cleanups.push(() => server.close());
       return server;
     };
@@ -523,7 +526,7 @@ async function measureLargeFetch(port: number, counter: RequestCounter, clients:
 export function printMailbox(result: Awaited<ReturnType<typeof runMailboxBenchmark>>): void {
   const o = result.options;
   const model = o.latency ? `AWS latency model on (${Object.entries(o.latency.medianMs).map(([s, ms]) => `${s} ${ms} ms`).join(', ')})` : 'no latency model';
-  console.log(`\nMailbox: ${o.messages} messages of ${o.sizeBytes} B; SELECT on ${o.selectMailbox}; ${o.idleSessions} idle sessions; ${model}`);
+  console.log(`\nMailbox: ${o.messages} messages of ${o.sizeBytes} B; SELECT on ${o.selectMailbox}; ${o.idleSessions} idle sessions; ${model}; S3 reads per session ${o.blobReads.perSession}, per process ${o.blobReads.perProcess}`);
   console.table({
     'S3 GetObject (reference)': { 'msg/s': result.reference.messagesPerSecond, p50: result.reference.p50ms, p95: result.reference.p95ms, p99: result.reference.p99ms },
     [`IMAP FETCH 1:${o.messages} BODY[] cold`]: { 'msg/s': result.fetchRange.messagesPerSecond, p50: '', p95: '', p99: '' },

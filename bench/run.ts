@@ -1,13 +1,15 @@
 // `npm run bench`: runs the benchmarks, prints tables and writes results to bench/results/.
 //   BENCH_MESSAGES (default 500), BENCH_CONNECTIONS (8), BENCH_SIZE (10240), BENCH_ONLY (name),
 //   MAIL_AWS_LATENCY (aws | s3=30,dynamodb=5,sqs=10): AWS's latencies on the emulators' requests
-//   mailbox: BENCH_MAILBOX_MESSAGES (1000), BENCH_SELECT_MAILBOX (10000), BENCH_IDLE_SESSIONS (2000)
+//   mailbox: BENCH_MAILBOX_MESSAGES (1000), BENCH_SELECT_MAILBOX (10000), BENCH_IDLE_SESSIONS (2000),
+//     BENCH_READS_PER_SESSION (the servers' S3 reads in flight per session; default the production 8)
 //   mailctl: BENCH_MAILCTL_RUNS (9)
 //   import: BENCH_IMPORT_MESSAGES (1000), BENCH_SIZE
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { latencyModelFromEnv } from '../core/aws/latency.ts';
+import { DEFAULT_BLOB_READ_LIMITS } from '../core/blob-read-budget.ts';
 import { printIngest, runIngestBenchmark } from './ingest.ts';
 import { printMailbox, runMailboxBenchmark } from './mailbox.ts';
 import { printMailctl, runMailctlBenchmark } from './mailctl.ts';
@@ -36,6 +38,7 @@ if (!only || only === 'mailbox') {
     selects: 5,
     idleSessions: Number(env.BENCH_IDLE_SESSIONS ?? 2000),
     latency: latencyModelFromEnv(env),
+    ...(env.BENCH_READS_PER_SESSION ? { blobReads: { ...DEFAULT_BLOB_READ_LIMITS, perSession: Number(env.BENCH_READS_PER_SESSION) } } : {}),
   });
   printMailbox(mailbox);
   results.mailbox = mailbox;
