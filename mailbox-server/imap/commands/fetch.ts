@@ -39,7 +39,7 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
   // The messages named are known before the sync (it only adds messages, or removes them for UID
   // FETCH), and a stored item is the same whatever it finds (flags come from the view): the
   // first batch's items load while the view syncs, a round trip less for a short FETCH.
-  const early = withItems ? loadEarly(command, ctx, state) : null;
+  let earlyItems = withItems ? loadEarly(command, ctx, state) : null;
   // Other sessions' changes first, so the flags we answer with are current (no EXPUNGE unless UID FETCH).
   await ctx.syncSelected(command.uid);
   if (command.changedSince !== null) ctx.enabled.add('CONDSTORE');
@@ -53,7 +53,6 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
   if (markSeen && !attributes.some((a) => a.kind === 'FLAGS')) attributes = [...attributes, { kind: 'FLAGS' }];
   const options = { uid: command.uid, modseq: ctx.enabled.has('CONDSTORE') };
   const readAhead = new ReadAhead(READ_AHEAD);
-  let earlyItems = early?.items ?? null;
   /** A batch's items: for the first, those loaded early that it names, and the rest now. */
   const loadItems = async (batch: number[]): Promise<MessageItem[]> => {
     const named = new Set(batch);
@@ -110,7 +109,7 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
 }
 
 /** Starts loading the items of the first batch the FETCH names as the view stands now; null if it names none yet. */
-function loadEarly(command: CommandOf<'FETCH'>, ctx: CommandContext, state: SelectedState): { items: Promise<MessageItem[]> } | null {
+function loadEarly(command: CommandOf<'FETCH'>, ctx: CommandContext, state: SelectedState): Promise<MessageItem[]> | null {
   const { view } = state;
   let uids: number[];
   try {
@@ -122,7 +121,7 @@ function loadEarly(command: CommandOf<'FETCH'>, ctx: CommandContext, state: Sele
   const items = ctx.services.store.getMessages(view.mailbox.id, uids);
   // A failure here is seen (or not needed) when the batch is prepared.
   items.catch(() => undefined);
-  return { items };
+  return items;
 }
 
 /**
