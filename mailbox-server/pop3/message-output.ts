@@ -1,5 +1,6 @@
 // Message bodies for RETR and TOP (RFC 1939 §7): bytes from the blob store streamed through the
-// dot-stuffer to the client chunk by chunk, so no message is ever held whole in memory.
+// dot-stuffer to the client chunk by chunk, so no large message is ever held whole in memory
+// (small ones are read whole, see commands/send-message.ts).
 import type { Readable } from 'node:stream';
 import { DotStuffer } from './wire/dot-stuffer.ts';
 

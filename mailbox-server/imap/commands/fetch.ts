@@ -8,7 +8,7 @@ import { BlobLiteral, ComputedLiteral, needsMessageItem, renderFetch } from '../
 import { resolveMessageSet } from '../message-set.ts';
 import type { SelectedState } from '../state.ts';
 import type { FetchAttribute } from '../wire/ast.ts';
-import { Literal, serialize } from '../wire/writer.ts';
+import { Literal, serialize, withoutNul } from '../wire/writer.ts';
 
 /** Messages read per batch: bounds memory on FETCH 1:* of a large mailbox. */
 const FETCH_BATCH = 50;
@@ -25,7 +25,7 @@ const READ_AHEAD: ReadAheadLimits = { maxOctets: 256 * 1024, maxReads: 64 };
 const setsSeen = (a: FetchAttribute) => (a.kind === 'BODY[]' && !a.peek) || a.kind === 'RFC822' || a.kind === 'RFC822.TEXT';
 
 /** One part of a response as written: bytes, a literal read ahead (length known or not), or a stream. */
-type PreparedPart = Buffer | { kind: 'data'; take: () => Promise<Buffer> } | { kind: 'computed'; take: () => Promise<Buffer> } | BlobLiteral;
+type PreparedPart = Buffer | { kind: 'data'; length: number; take: () => Promise<Buffer> } | { kind: 'computed'; take: () => Promise<Buffer> } | BlobLiteral;
 
 interface PreparedResponse {
   readonly uid: number;
@@ -81,7 +81,7 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
       if (!current || (withItems && !item)) continue;
       const parts = renderFetch(ctx.blobs, current, item, attributes, options).map((part): PreparedPart => {
         if (part instanceof ComputedLiteral) return { kind: 'computed', take: readAhead.schedule(part.readOctets, part.compute).take };
-        if (part instanceof BlobLiteral && part.read) return { kind: 'data', take: readAhead.schedule(part.length, part.read).take };
+        if (part instanceof BlobLiteral && part.read) return { kind: 'data', length: part.length, take: readAhead.schedule(part.length, part.read).take };
         return part;
       });
       responses.push({ uid, parts });
@@ -149,8 +149,13 @@ async function writeResponse(ctx: CommandContext, msn: number, parts: readonly P
     }
     if (!(part instanceof BlobLiteral)) {
       const data = await read(part.take);
-      // A computed literal's length is known only now: "{n}" + data; a read one's "{n}" is already in the bytes.
-      const literal = part.kind === 'computed' ? serialize(new Literal(data)) : data;
+      if (part.kind === 'data' && data.length !== part.length) {
+        if (started) ctx.close();
+        throw new Error(`blob gave ${data.length} of the ${part.length} octets announced`);
+      }
+      // A computed literal's length is known only now: "{n}" + data; a read one's "{n}" is already
+      // in the bytes. RFC 3501 §9: no NUL inside a literal (see withoutNul).
+      const literal = part.kind === 'computed' ? serialize(new Literal(data)) : withoutNul(data);
       bytes.push(literal);
       gathered += literal.length;
       if (gathered > MAX_GATHERED_OCTETS) {
