@@ -63,8 +63,9 @@ export class Pop3Session {
   private loginFailures = 0;
   private timer: NodeJS.Timeout | null = null;
   private loginDeadline: NodeJS.Timeout | null;
-  /** One RETR or TOP at a time per session; the budget bounds the process. */
+  /** The session's share of the process's S3 read budget, behind the task's body cache. */
   private readonly blobs: BlobReads;
+  /** Bodies of RETRs queued behind the running command (RFC 2449 §6.6), read before their turn. */
   private readonly readAhead: RetrReadAhead;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly remoteAddress: string;
