@@ -25,6 +25,7 @@ import { createSelfSignedCertificate } from '../core/tls.ts';
 import { ensureResources } from '../local/bootstrap.ts';
 import { EMULATOR_CREDENTIALS, startEmulators } from '../local/emulators.ts';
 import { startImapServer } from '../mailbox-server/imap/server.ts';
+import { ConnectionsPerAddress } from '../core/connections-per-address.ts';
 import { startPop3Server } from '../mailbox-server/pop3/server.ts';
 import { seedMailbox } from '../test/imap/helpers/seed.ts';
 import { percentile, syntheticMessage } from './smtp-load.ts';
@@ -399,6 +400,8 @@ function startIdleServer(services: IdleServices, idlePollMs?: number) {
     tls: services.tls,
     hostname: 'bench',
     listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }],
+    // every idle client comes from 127.0.0.1, and they log in 25 at a time: lift the per-address cap
+    preLoginConnections: new ConnectionsPerAddress(1_000_000),
     ...(idlePollMs === undefined ? {} : { limits: { idlePollMs } }),
   });
 }
