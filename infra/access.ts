@@ -3,6 +3,7 @@
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as ses from 'aws-cdk-lib/aws-ses';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { BUCKET } from '../core/resources.ts';
@@ -80,5 +81,19 @@ export function allowCountSubmissions(grantee: iam.IGrantable, directory: dynamo
     actions: ['dynamodb:UpdateItem'],
     resources: [directory.tableArn],
     conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['sent#*'] } },
+  }));
+}
+
+/**
+ * Send through the SES API as the stack's own domain identities, nothing else. SESv2 SendEmail with
+ * raw content is authorised as ses:SendRawEmail on the identity of the sender (Amazon SES developer
+ * guide, "Controlling access to Amazon SES": actions, and the identity ARN as the resource); the
+ * relay never sends simple or templated content, so ses:SendEmail is not granted.
+ */
+export function allowSendRawEmail(grantee: iam.IGrantable, identities: readonly ses.IEmailIdentity[]): void {
+  if (identities.length === 0) return;
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['ses:SendRawEmail'],
+    resources: identities.map((i) => i.emailIdentityArn),
   }));
 }

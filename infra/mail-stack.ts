@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { FUNCTIONS, QUEUES, TABLES, type QueueName } from '../core/resources.ts';
-import { allowCountSubmissions, allowGetRawBlobs, allowItemOperations, allowPutRawBlobs, allowQueryIndex, allowReadSecretValue, allowSendMessage, allowTagRawBlobs } from './access.ts';
+import { allowCountSubmissions, allowGetRawBlobs, allowItemOperations, allowPutRawBlobs, allowQueryIndex, allowReadSecretValue, allowSendMessage, allowSendRawEmail, allowTagRawBlobs } from './access.ts';
 import { QueueConsumer } from './constructs/functions.ts';
 import { MailDns } from './constructs/dns.ts';
 import { MailService } from './constructs/mail-service.ts';
@@ -43,6 +43,7 @@ export class MailStack extends Stack {
   readonly inbound?: QueueConsumer;
   readonly relay?: QueueConsumer;
   readonly monitoring: Monitoring;
+  readonly sesIdentities: SesIdentities;
 
   constructor(scope: Construct, id: string, props: MailStackProps) {
     super(scope, id, props);
@@ -197,13 +198,17 @@ export class MailStack extends Stack {
       allowSendMessage(fn, queue('outbound').queue); // remote recipients and alias forwards
     } else missing('inbound');
 
+    // SES domain identities (when SES carries outbound mail): the relay's SES grant names them.
+    const sesIdentities = this.sesIdentities = new SesIdentities(this, 'Ses', { settings });
     if (entryPoints.relay) {
-      const smarthost = settings.smarthost ? secretFrom(this, 'SmarthostCredentials', settings.smarthost.credentialsSecret) : undefined;
+      const smarthost = settings.smarthost?.kind === 'smtp' ? secretFrom(this, 'SmarthostCredentials', settings.smarthost.credentialsSecret) : undefined;
       this.relay = consumer('Relay', 'relay', entryPoints.relay, relayEnvironment(settings, smarthost?.secretArn));
       // Exactly what functions/relay calls (test/infra/grants-vs-code.test.ts runs it and compares).
       // A DSN to a local sender goes through the inbound queue, so the relay never writes mailboxes.
       const fn = this.relay.function;
       if (smarthost) allowReadSecretValue(fn, smarthost);
+      // The SES API with the function's own role: SendRawEmail as the stack's identities only.
+      if (settings.smarthost?.kind === 'ses-api') allowSendRawEmail(fn, sesIdentities.identities.map((i) => i.identity));
       allowGetRawBlobs(fn, bucket);
       allowPutRawBlobs(fn, bucket); // the DSN blob
       allowTagRawBlobs(fn, bucket); // the finished delivery held the blob's last reference
@@ -215,8 +220,7 @@ export class MailStack extends Stack {
       allowItemOperations(fn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
     } else missing('relay');
 
-    // --- SES identities (when SES is the smarthost), DNS and monitoring ---
-    new SesIdentities(this, 'Ses', { settings });
+    // --- DNS and monitoring ---
     if (settings.hostedZone) {
       new MailDns(this, 'Dns', { settings, zone: settings.hostedZone, loadBalancer: this.loadBalancer,
         ports: [...(this.edge?.targets ?? []), ...(this.mailbox?.targets ?? [])].map((t) => t.port),
@@ -263,7 +267,9 @@ export function relayEnvironment(settings: DeploymentSettings, smarthostSecretAr
     [RELAY_ENV.delayWarningSeconds]: String(retry.delayWarningSeconds),
   };
   if (Object.keys(transports).length > 0) env[RELAY_ENV.transports] = JSON.stringify(transports);
-  if (settings.smarthost && smarthostSecretArn) {
+  // The SES API needs no host and no secret; its region is the function's (MAIL_REGION).
+  if (settings.smarthost?.kind === 'ses-api') env[RELAY_ENV.smarthostKind] = 'ses-api';
+  if (settings.smarthost?.kind === 'smtp' && smarthostSecretArn) {
     env[RELAY_ENV.smarthostHost] = settings.smarthost.host;
     env[RELAY_ENV.smarthostPort] = String(settings.smarthost.port);
     env[RELAY_ENV.smarthostTls] = settings.smarthost.tls;

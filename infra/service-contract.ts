@@ -60,6 +60,10 @@ export const MAILBOX_IDLE_KEEPALIVE_SECONDS = 120;
 
 /** Environment the relay function reads for smarthost delivery. */
 export const RELAY_ENV = {
+  /** `ses-api`: send through the SES API with the function's role (no host, no secret); unset = SMTP. */
+  smarthostKind: 'MAIL_SMARTHOST_KIND',
+  /** Region of the SES API (where the identities are); default the function's. */
+  sesRegion: 'MAIL_SES_REGION',
   smarthostHost: 'MAIL_SMARTHOST_HOST',
   smarthostPort: 'MAIL_SMARTHOST_PORT',
   /** ARN of a secret with JSON {"username","password"}; the function reads it on first use and caches it. */

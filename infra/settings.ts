@@ -79,23 +79,33 @@ export const deploymentSettingsSchema = z.object({
   hostname: hostName,
   /** Secrets Manager secret (name or full ARN) with JSON `{"key": "<PEM private key>", "chain": "<PEM certificate chain>"}`. */
   tlsCertificateSecret: z.string().min(1),
-  /** Where outbound mail goes: a smarthost (SES SMTP by default in AWS, since port 25 egress is blocked), or direct MX delivery. */
-  smarthost: z.object({
-    host: hostName,
-    port: z.number().int().min(1).max(65535).default(587),
-    /**
-     * `starttls` (STARTTLS required, never opportunistic: RFC 6409 submission, SES on 25/587/2587) or
-     * `implicit` (TLS from the first byte, RFC 8314 §3.3: 465, and SES on 2465). Unset: the port's mode
-     * (smarthostTlsMode), else starttls.
-     */
-    tls: z.enum(['starttls', 'implicit']).optional(),
-    /** Secrets Manager secret (name or ARN) with JSON `{"username": "...", "password": "..."}`. */
-    credentialsSecret: z.string().min(1),
-  })
+  /**
+   * Where outbound mail goes: the SES API (`{"kind": "ses-api"}`, the default: port 25 egress is
+   * blocked in AWS), an SMTP smarthost (another provider, or SES's SMTP interface), or null for
+   * direct MX delivery.
+   */
+  smarthost: z.preprocess((v) => (v && typeof v === 'object' && !('kind' in v) ? { ...v, kind: 'smtp' } : v), z.discriminatedUnion('kind', [
+    // `ses-api`: the relay calls SES's SendEmail (raw content) with its own IAM role, in the stack's
+    // region, for the identities the stack creates: no IAM user, no SMTP password, no secret.
+    z.object({ kind: z.literal('ses-api') }).strict(),
+    z.object({
+      kind: z.literal('smtp'),
+      host: hostName,
+      port: z.number().int().min(1).max(65535).default(587),
+      /**
+       * `starttls` (STARTTLS required, never opportunistic: RFC 6409 submission, SES on 25/587/2587) or
+       * `implicit` (TLS from the first byte, RFC 8314 §3.3: 465, and SES on 2465). Unset: the port's mode
+       * (smarthostTlsMode), else starttls.
+       */
+      tls: z.enum(['starttls', 'implicit']).optional(),
+      /** Secrets Manager secret (name or ARN) with JSON `{"username": "...", "password": "..."}`. */
+      credentialsSecret: z.string().min(1),
+    }),
+  ])
     // A port with a known mode fixes it; the other mode would hang at the greeting or the handshake.
-    .refine((s) => s.tls === undefined || smarthostTlsMode(s.host, s.port) === undefined || s.tls === smarthostTlsMode(s.host, s.port),
+    .refine((s) => s.kind !== 'smtp' || s.tls === undefined || smarthostTlsMode(s.host, s.port) === undefined || s.tls === smarthostTlsMode(s.host, s.port),
       { message: 'port 465 is implicit TLS (RFC 8314 §3.3), as is SES\'s 2465; 587 is STARTTLS (RFC 6409), as are SES\'s 25 and 2587; tls contradicts the port', path: ['tls'] })
-    .transform((s) => ({ ...s, tls: s.tls ?? smarthostTlsMode(s.host, s.port) ?? 'starttls' as const }))
+    .transform((s) => (s.kind === 'smtp' ? { ...s, tls: s.tls ?? smarthostTlsMode(s.host, s.port) ?? 'starttls' as const } : s)))
     .nullable().default(null),
   /** How the relay schedules retries and, without a smarthost, where some domains go. */
   relay: z.object({

@@ -5,7 +5,16 @@ import { parseConfig } from '../../core/config.ts';
 import { relayPolicyFromEnv, type RelayPolicy } from '../../core/relay-policy.ts';
 import type { SmtpTimeouts } from './session-clock.ts';
 
-export interface Smarthost {
+/** Every message through the Amazon SES API with the function's own role (ses-api.ts): no secret. */
+export interface SesApiSmarthost {
+  readonly kind: 'ses-api';
+  /** The SES region: where the domain identities are verified. */
+  readonly region: string;
+}
+
+/** Every message to one SMTP host (another provider, or SES's SMTP interface), with AUTH. */
+export interface SmtpSmarthost {
+  readonly kind?: 'smtp';
   readonly host: string;
   readonly port: number;
   /** `implicit` = TLS from the first byte (465); `starttls` = STARTTLS required (587, SES). */
@@ -17,6 +26,8 @@ export interface Smarthost {
   readonly username: string | null;
   readonly password: string | null;
 }
+
+export type Smarthost = SmtpSmarthost | SesApiSmarthost;
 
 export interface RelayConfig {
   readonly policy: RelayPolicy;
@@ -44,7 +55,9 @@ const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/).transform((v) => {
  * MAIL_RELAY_SETTLE_MARGIN_MS, the policy's MAIL_RELAY_* (core/relay-policy.ts), and for a
  * smarthost MAIL_SMARTHOST_HOST, MAIL_SMARTHOST_PORT (587), MAIL_SMARTHOST_TLS (starttls |
  * implicit; implicit by default on 465), MAIL_SMARTHOST_VERIFY_TLS (true),
- * MAIL_SMARTHOST_SECRET_ARN or MAIL_SMARTHOST_USERNAME + MAIL_SMARTHOST_PASSWORD.
+ * MAIL_SMARTHOST_SECRET_ARN or MAIL_SMARTHOST_USERNAME + MAIL_SMARTHOST_PASSWORD; or
+ * MAIL_SMARTHOST_KIND=ses-api (the SES API with the function's role) with MAIL_SES_REGION
+ * (default: the function's region).
  */
 export function relayConfigFromEnv(env: Env): RelayConfig {
   const n = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
@@ -61,7 +74,7 @@ export function relayConfigFromEnv(env: Env): RelayConfig {
       connectMs: ms, greetingMs: ms, commandMs: ms, dataStartMs: ms, dataBlockMs: ms, dataEndMs: ms,
     }),
     mxPort: z.number().int().min(1).max(65535),
-    smarthost: z.object({
+    smarthost: z.union([z.object({ kind: z.literal('ses-api'), region: z.string().min(1) }), z.object({
       host: z.string().min(1),
       port: z.number().int().min(1).max(65535),
       tls: z.enum(['implicit', 'starttls']),
@@ -69,7 +82,7 @@ export function relayConfigFromEnv(env: Env): RelayConfig {
       secretArn: z.string().min(1).nullable(),
       username: z.string().min(1).nullable(),
       password: z.string().nullable(),
-    }).nullable(),
+    })]).nullable(),
     transports: z.record(z.string().min(1), hostPort),
     settleMarginMs: z.number().int().nonnegative(),
   });
@@ -91,7 +104,9 @@ export function relayConfigFromEnv(env: Env): RelayConfig {
       dataEndMs: n('MAIL_RELAY_DATA_END_TIMEOUT_MS', 10 * 60_000),
     },
     mxPort: n('MAIL_RELAY_MX_PORT', 25),
-    smarthost: env.MAIL_SMARTHOST_HOST
+    smarthost: env.MAIL_SMARTHOST_KIND === 'ses-api'
+      ? { kind: 'ses-api', region: env.MAIL_SES_REGION || env.MAIL_REGION || env.AWS_REGION }
+      : env.MAIL_SMARTHOST_HOST
       ? {
           host: env.MAIL_SMARTHOST_HOST,
           port,

@@ -13,6 +13,7 @@ import { signingDomainFor } from './signing-domain.ts';
 import type { RelayConfig } from './config.ts';
 import { resolveDestination, type DnsResolver } from './mx.ts';
 import { sendTransaction, type RecipientReply, type SmtpTarget, type TransactionResult } from './smtp-client.ts';
+import { sendThroughSesApi, type SesSender } from './ses-api.ts';
 
 export interface RelayDeps extends BounceDeps {
   readonly config: RelayConfig;
@@ -25,6 +26,8 @@ export interface RelayDeps extends BounceDeps {
   readonly resolver: DnsResolver;
   /** Smarthost credentials, read lazily (Secrets Manager in AWS). */
   readonly smarthostCredentials: () => Promise<{ user: string; pass: string } | undefined>;
+  /** The SESv2 client, when the smarthost is the SES API (config.smarthost.kind `ses-api`). */
+  readonly ses?: SesSender;
   readonly now: () => Date;
   readonly random?: () => number;
 }
@@ -185,9 +188,13 @@ async function signed(event: OutboundEvent, raw: Buffer, deps: RelayDeps): Promi
   }
 }
 
-/** The hosts to try, in order: smarthost, transport map, or MX (RFC 5321 §5.1). */
-async function nextHops(event: OutboundEvent, deps: RelayDeps): Promise<SmtpTarget[] | SmtpError> {
+/** The SES API as a next hop: one "host" whose name appears as Remote-MTA in reports. */
+interface SesApiHop { readonly kind: 'ses-api'; readonly name: string }
+
+/** The hosts to try, in order: smarthost (SMTP or the SES API), transport map, or MX (RFC 5321 §5.1). */
+async function nextHops(event: OutboundEvent, deps: RelayDeps): Promise<Array<SmtpTarget | SesApiHop> | SmtpError> {
   const { config } = deps;
+  if (config.smarthost?.kind === 'ses-api') return [{ kind: 'ses-api', name: `email.${config.smarthost.region}.amazonaws.com` }];
   if (config.smarthost) {
     const s = config.smarthost;
     const auth = await deps.smarthostCredentials();
@@ -224,17 +231,22 @@ async function attempt(event: OutboundEvent, raw: Buffer, deps: RelayDeps, deadl
     // Out of time: no new session is started; the record and the retry copy still get written.
     if (Date.now() >= deadline) break;
     tried++;
-    last = await sendTransaction({
-      target, heloName: deps.hostname, mailFrom: event.mailFrom, recipients: event.recipients, message,
-      timeouts: deps.config.timeouts, deadline,
-    });
+    if ('kind' in target) {
+      if (!deps.ses) throw new Error('the smarthost is the SES API but the relay was given no SES client');
+      last = await sendThroughSesApi({ client: deps.ses, mailFrom: event.mailFrom, recipients: event.recipients, message, deadline });
+    } else {
+      last = await sendTransaction({
+        target, heloName: deps.hostname, mailFrom: event.mailFrom, recipients: event.recipients, message,
+        timeouts: deps.config.timeouts, deadline,
+      });
+    }
     lastHost = target.name;
     if (last.kind === 'answered') return { replies: last.replies, remoteMta: target.name };
     // The host never answered for the message: an operator's signal (a misconfigured smarthost,
     // blocked port 25), logged and counted per host; the outbound-failures alarm watches the metric.
     deps.metrics.addMetric(METRICS.relay.attemptsFailed, 'Count', 1);
     deps.logger.error('delivery attempt failed', {
-      outboundId: event.id, host: target.name, address: target.address, port: target.port,
+      outboundId: event.id, host: target.name, ...('kind' in target ? {} : { address: target.address, port: target.port }),
       reason: last.reply, attempt: event.attempts.length + 1, recipients: event.recipients.length,
     });
     // Broken off mid-transaction: the next host is not tried, the whole transaction is retried later.

@@ -1,6 +1,7 @@
 // The relay Lambda (outbound SQS → remote MX or smarthost, retries, DSNs): the composition root.
 // Configuration, clients, caches and telemetry are built once per execution environment.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Resolver } from 'node:dns/promises';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -34,7 +35,7 @@ function smarthostCredentialsReader(smarthost: Smarthost | null, region: string)
   let credentialsCache: Promise<{ user: string; pass: string } | undefined> | undefined;
   return () => {
     credentialsCache ??= (async () => {
-      if (!smarthost) return undefined;
+      if (!smarthost || smarthost.kind === 'ses-api') return undefined;
       if (smarthost.username) return { user: smarthost.username, pass: smarthost.password ?? '' };
       if (!smarthost.secretArn) return undefined;
       const out = await new SecretsManagerClient({ region }).send(new GetSecretValueCommand({ SecretId: smarthost.secretArn }));
@@ -81,6 +82,8 @@ function buildRuntime(env: Record<string, string | undefined>): RelayRuntime {
     },
     resolver: new Resolver({ timeout: 5000, tries: 2 }),
     smarthostCredentials: smarthostCredentialsReader(relay.smarthost, config.aws.region),
+    // The SES API signs with the function's role (the default credential chain): no secret.
+    ...(relay.smarthost?.kind === 'ses-api' ? { ses: new SESv2Client({ region: relay.smarthost.region }) } : {}),
     now: () => new Date(),
     logger,
     metrics,

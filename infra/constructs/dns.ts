@@ -6,7 +6,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import type { PublicPort } from '../service-contract.ts';
-import { sesRegionOf } from './ses.ts';
+import { sendsThroughSes } from './ses.ts';
 import type { DeploymentSettings } from '../settings.ts';
 
 export interface MailDnsProps {
@@ -21,7 +21,7 @@ const within = (name: string, zone: string) => name === zone || name.endsWith(`.
 
 /** The SPF policy: our own MX hosts, plus SES when it is the smarthost. */
 export function spfRecord(settings: DeploymentSettings): string {
-  const viaSes = sesRegionOf(settings) !== null;
+  const viaSes = sendsThroughSes(settings);
   return ['v=spf1', 'mx', ...(viaSes ? ['include:amazonses.com'] : []), '-all'].join(' ');
 }
 

@@ -1,4 +1,5 @@
-// SES domain identities with Easy DKIM for the mail domains, when SES is the smarthost: SES sends
+// SES domain identities with Easy DKIM for the mail domains, when SES carries outbound mail (its API,
+// or its SMTP interface as the smarthost): SES sends
 // only for verified identities, and Easy DKIM signs with d=<domain>, which aligns with DMARC
 // (RFC 7489 §3.1.1) even though the envelope sender's SPF domain is SES's. The three DKIM CNAMEs go
 // into the hosted zone when the domain is in it; otherwise they are stack outputs to publish by hand.
@@ -8,10 +9,15 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
 import type { DeploymentSettings } from '../settings.ts';
 
-/** The region of an SES SMTP endpoint (`email-smtp.<region>.amazonaws.com`), or null for another smarthost. */
+/** The region of an SES SMTP endpoint (`email-smtp.<region>.amazonaws.com`), or null for another smarthost or the SES API. */
 export function sesRegionOf(settings: DeploymentSettings): string | null {
-  const m = settings.smarthost ? /^email-smtp(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com$/i.exec(settings.smarthost.host) : null;
+  const m = settings.smarthost?.kind === 'smtp' ? /^email-smtp(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com$/i.exec(settings.smarthost.host) : null;
   return m ? m[1]!.toLowerCase() : null;
+}
+
+/** Whether SES carries outbound mail: through its API (the stack's region), or as the SMTP smarthost. */
+export function sendsThroughSes(settings: DeploymentSettings): boolean {
+  return settings.smarthost?.kind === 'ses-api' || sesRegionOf(settings) !== null;
 }
 
 const within = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
@@ -26,11 +32,12 @@ export class SesIdentities extends Construct {
   constructor(scope: Construct, id: string, props: SesIdentitiesProps) {
     super(scope, id);
     const { settings } = props;
-    const sesRegion = sesRegionOf(settings);
-    if (!sesRegion) return;
+    if (!sendsThroughSes(settings)) return;
     // An identity is regional: one made here verifies nothing for an endpoint in another region.
+    // The SES API is called in the stack's own region, so only an SMTP endpoint can be elsewhere.
+    const sesRegion = sesRegionOf(settings);
     const region = Stack.of(this).region;
-    if (!Token.isUnresolved(region) && region !== sesRegion) {
+    if (sesRegion && !Token.isUnresolved(region) && region !== sesRegion) {
       Annotations.of(this).addWarningV2('mail:ses-region', `The smarthost is SES in ${sesRegion} but the stack deploys to ${region}: verify the domains in ${sesRegion} by hand (SES console, Identities), or use email-smtp.${region}.amazonaws.com.`);
       return;
     }

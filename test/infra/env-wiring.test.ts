@@ -29,21 +29,36 @@ describe('relay environment', () => {
       { first: config.policy.firstRetrySeconds, max: config.policy.maxRetrySeconds, age: config.policy.maxAgeSeconds, warn: config.policy.delayWarningSeconds },
       { first: 120, max: 1800, age: 3 * 86400, warn: 7200 },
     );
-    assert.equal(config.smarthost?.host, 'email-smtp.us-east-1.amazonaws.com');
-    assert.equal(config.smarthost?.port, 587);
-    assert.equal(config.smarthost?.tls, 'starttls');
-    assert.equal(config.smarthost?.verifyCertificate, true, 'certificate verification is never turned off in AWS');
-    assert.equal(config.smarthost?.secretArn, `resolved:${RELAY_ENV.smarthostSecretArn}`, 'the secret ARN comes from the stack');
-    assert.equal(config.smarthost?.username, null, 'no credentials in the plain environment');
+    // The default: the SES API in the function's own region, with no host and no secret at all.
+    assert.deepEqual(config.smarthost, { kind: 'ses-api', region: `resolved:MAIL_REGION` });
     assert.equal(config.mxPort, 25, 'remote MX port is not configurable in a deployment');
-    assert.ok(!(RELAY_ENV.smarthostPassword in variables));
+    for (const name of [RELAY_ENV.smarthostPassword, RELAY_ENV.smarthostUsername, RELAY_ENV.smarthostSecretArn, RELAY_ENV.smarthostHost]) assert.ok(!(name in variables), `${name} is not set in SES API mode`);
+  });
+
+  it('carries an SMTP smarthost with its secret, and the relay reads it back', () => {
+    const smtp = { host: 'email-smtp.us-east-1.amazonaws.com', port: 587, tls: 'starttls', credentialsSecret: 'mail/smarthost' };
+    const env = relayEnvironment(settingsOf({ 'mail:smarthost': smtp }), 'arn:aws:secretsmanager:us-east-1:111122223333:secret:mail/smarthost-AbCdEf');
+    const config = relayConfigFromEnv(env);
+    assert.ok(config.smarthost && config.smarthost.kind !== 'ses-api');
+    assert.equal(config.smarthost.host, 'email-smtp.us-east-1.amazonaws.com');
+    assert.equal(config.smarthost.port, 587);
+    assert.equal(config.smarthost.tls, 'starttls');
+    assert.equal(config.smarthost.verifyCertificate, true, 'certificate verification is never turned off in AWS');
+    assert.equal(config.smarthost.secretArn, 'arn:aws:secretsmanager:us-east-1:111122223333:secret:mail/smarthost-AbCdEf', 'the secret ARN comes from the stack');
+    assert.equal(config.smarthost.username, null, 'no credentials in the plain environment');
+    assert.ok(!(RELAY_ENV.smarthostKind in env));
+  });
+
+  it('refuses an SES API smarthost with SMTP fields', () => {
+    assert.throws(() => settingsOf({ 'mail:smarthost': { kind: 'ses-api', credentialsSecret: 'mail/smarthost' } }), /smarthost.*credentialsSecret/s);
   });
 
   it('takes implicit TLS by default on 465, refuses a mode that contradicts the standard port', () => {
     const ses465 = { host: 'email-smtp.eu-west-1.amazonaws.com', port: 465, credentialsSecret: 'mail/smarthost' };
     const env = relayEnvironment(settingsOf({ 'mail:smarthost': ses465 }), 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:mail/smarthost-AbCdEf');
     assert.equal(env[RELAY_ENV.smarthostTls], 'implicit');
-    assert.equal(relayConfigFromEnv(env).smarthost?.tls, 'implicit');
+    const parsed = relayConfigFromEnv(env).smarthost;
+    assert.equal(parsed?.kind !== 'ses-api' && parsed?.tls, 'implicit');
     assert.throws(() => settingsOf({ 'mail:smarthost': { ...ses465, tls: 'starttls' } }), /smarthost\.tls.*465 is implicit TLS/s);
     assert.throws(() => settingsOf({ 'mail:smarthost': { ...ses465, port: 587, tls: 'implicit' } }), /smarthost\.tls/);
     // SES's alternate ports have fixed modes too: implicit TLS on 2465, STARTTLS on 2587.

@@ -1,6 +1,7 @@
 // Every role's IAM grants against what its code really calls. The inbound and relay batch
 // processors run on the emulators (local and remote delivery, a retry, a local and a remote DSN,
-// orphan tagging); the SMTP edge takes mail on the MX and on submission (and orphans a blob whose
+// orphan tagging), and the relay once more through the SES API (a stub answering as SES documents;
+// the emulators have none); the SMTP edge takes mail on the MX and on submission (and orphans a blob whose
 // event could not be queued); the mailbox server answers IMAP (APPEND, COPY, MOVE, RENAME INBOX,
 // EXPUNGE, IDLE, a refused over-quota APPEND) and POP3 (RETR, DELE, QUIT). Every AWS request is
 // recorded per role and must be allowed by that role's policies in the synthesized template (a
@@ -33,6 +34,7 @@ import { RawPop3 } from '../pop3/helpers.ts';
 import { SmtpWire } from '../smtp-edge/helpers.ts';
 import { storedEvent } from '../inbound/helpers.ts';
 import { eventually, FakeMx, outgoingMessage, relayRig } from '../relay/helpers.ts';
+import { SesStub, SES_ERRORS } from '../relay/ses-stub.ts';
 import { asArray, fullStack, policyStatements } from './synth.ts';
 
 type Fn = 'inbound' | 'relay';
@@ -79,6 +81,8 @@ const S3_ACTIONS: Record<string, string> = {
 
 let world: TestWorld;
 let mx: FakeMx;
+/** The relay the outbound event source runs: MX delivery, or (one test) the SES API. */
+let relayBatch: (event: SQSEvent, remainingMs: number) => Promise<unknown>;
 let sources: SqsEventSource[] = [];
 const calls: Record<Role, Call[]> = { inbound: [], relay: [], edge: [], mailbox: [] };
 
@@ -111,6 +115,29 @@ function recordingClients(fn: Role): AwsClients {
   return clients;
 }
 
+/** The mail domains of the synthesized stack (test/infra/synth.ts TEST_CONTEXT): its SES identities. */
+const SES_IDENTITY_DOMAINS = ['example.com', 'example.org'];
+
+/**
+ * An SES stub whose every request is recorded as the relay's, as IAM sees it: SESv2 SendEmail with
+ * raw content is authorised as ses:SendRawEmail on the sending identity, the one that verifies the
+ * sender (FromEmailAddress, else the From: header): the address's domain or a parent domain, as
+ * SES lets a verified domain cover its subdomains (Amazon SES developer guide, "Verified identities").
+ */
+function recordingSes(): SesStub {
+  const stub = new SesStub();
+  stub.client.middlewareStack.add((next: (args: any) => Promise<any>) => async (args: any) => {
+    const input = args.input as { FromEmailAddress?: string; Content?: { Raw?: { Data?: Uint8Array } } };
+    const header = /^From:[^\r\n]*?<?([^<>\s]+@[^<>\s]+?)>?\s*$/im.exec(Buffer.from(input.Content?.Raw?.Data ?? []).toString('latin1'))?.[1];
+    const sender = input.FromEmailAddress ?? header ?? '';
+    const domain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();
+    const identity = SES_IDENTITY_DOMAINS.find((d) => domain === d || domain.endsWith(`.${d}`)) ?? domain;
+    calls.relay.push({ action: input.Content?.Raw ? 'ses:SendRawEmail' : 'ses:SendEmail', resource: `identity ${identity}` });
+    return next(args);
+  }, { step: 'initialize', name: 'grantRecorder' });
+  return stub;
+}
+
 /** Waits until the inbound and outbound queues hold nothing (visible, in flight or delayed). */
 async function drained(timeoutMs = 30_000): Promise<void> {
   const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
@@ -131,12 +158,12 @@ before(async () => {
   // Each function gets its own rig (its own recording clients); only its half is used.
   const inboundDeps = relayRig({ ...world, clients: recordingClients('inbound') }, mx).inboundDeps;
   const relayDeps = relayRig({ ...world, clients: recordingClients('relay') }, mx).relayDeps;
-  const relayBatch = createRelayBatchProcessor(relayDeps);
+  relayBatch = createRelayBatchProcessor(relayDeps);
   // The event source mapping's receive/delete are Lambda's, not the function's: unrecorded clients.
   const common = { sqs: world.clients.sqs, region: 'us-east-1', maxBatchingWindowSeconds: 0, waitTimeSeconds: 1, concurrency: 1, timeoutSeconds: 60 } as const;
   sources = [
     startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.inbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:inbound', functionName: 'inbound', handler: createBatchProcessor(inboundDeps), batchSize: 10 }),
-    startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.outbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:outbound', functionName: 'relay', handler: (e: SQSEvent) => relayBatch(e, 60_000), batchSize: 5 }),
+    startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.outbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:outbound', functionName: 'relay', handler: (e: SQSEvent) => relayBatch(e, 60_000) as never, batchSize: 5 }),
   ];
 });
 
@@ -338,6 +365,33 @@ describe('function grants match the code', () => {
     await drained();
   });
 
+  it('sends through the SES API as the stack\'s identities: accepted, and refused (a DSN to the local sender)', async () => {
+    const ses = recordingSes();
+    const admin = createStore(world.clients, world.config.resources);
+    for (const d of SES_IDENTITY_DOMAINS) await admin.directory.addDomain(d);
+    await admin.directory.addAccount('alice@example.com', 'pw-alice-123');
+    await admin.directory.addAccount('bob@example.org', 'pw-bob-12345');
+    const remote = `r${randomBytes(4).toString('hex')}.test`;
+    ses.answer = (r) => (r.destinations.some((d) => d.startsWith('refused@')) ? SES_ERRORS.messageRejected('Message contains a virus') : { accept: true });
+    // The relay as functions/relay/handler.ts composes it for `ses-api`, named as the stack names itself.
+    const deps = relayRig({ ...world, clients: recordingClients('relay') }, mx, { config: { smarthost: { kind: 'ses-api', region: 'us-east-1' } } }).relayDeps;
+    const mxRelay = relayBatch;
+    relayBatch = createRelayBatchProcessor({ ...deps, hostname: 'mail.example.com', ses: ses.client });
+    try {
+      const blobs = new BlobStore(world.clients.s3, world.config.resources.bucket);
+      const edge = new QueueSender(world.clients.sqs);
+      for (const [from, to] of [['alice@example.com', `bob@${remote}`], ['bob@example.org', `refused@${remote}`]] as const) {
+        const event = await storedEvent(blobs, outgoingMessage(from, to), [to], { mailFrom: from, authenticatedUser: from, receivedAt: new Date().toISOString() });
+        await edge.sendInbound(world.config.resources.queues.inbound, event);
+      }
+      await eventually(async () => (await admin.mailStore.listMessages('bob@example.org', 'INBOX')).length === 1, 'the DSN for the refused message in bob\'s INBOX');
+      await drained();
+      assert.deepEqual(ses.requests.map((r) => r.fromEmailAddress).sort(), ['alice@example.com', 'bob@example.org']);
+    } finally {
+      relayBatch = mxRelay;
+    }
+  });
+
   const { json, stack } = fullStack();
   const statements = policyStatements(json);
   const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.resolve(stack.getLogicalId(c.node.defaultChild as never)) as string;
@@ -346,6 +400,7 @@ describe('function grants match the code', () => {
     [logicalId(stack.storage.bucket), 'bucket'],
     ...Object.entries(stack.storage.tables).map(([name, t]) => [logicalId(t), `table ${name as TableName}`] as [string, string]),
     ...Object.entries(stack.queues.queues).map(([name, q]) => [logicalId(q.queue), `queue ${name as QueueName}`] as [string, string]),
+    ...stack.sesIdentities.identities.map(({ domain, identity }) => [logicalId(identity), `identity ${domain}`] as [string, string]),
   ]);
   const roleOf = (r: Role) => (r === 'edge' || r === 'mailbox' ? stack[r]!.taskDefinition.taskRole : stack[r]!.function.role!);
   /** What a role's identity policies allow: `action resource`, and the dynamodb:LeadingKeys patterns a condition limits it to. */

@@ -12,7 +12,7 @@ import { deploymentSettingsSchema, SETTING_KEYS } from '../../infra/settings.ts'
 
 const readme = readFileSync(path.join(REPO_ROOT, 'infra/README.md'), 'utf8');
 
-type Def = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; valueType?: z.ZodType; element?: z.ZodType; entries?: Record<string, string>; values?: unknown[] };
+type Def = { type: string; options?: z.ZodType[]; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; valueType?: z.ZodType; element?: z.ZodType; entries?: Record<string, string>; values?: unknown[] };
 const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
 
 /** The schema under wrappers (default, optional, nullable, prefault, transform pipes). */
@@ -20,6 +20,8 @@ function unwrap(s: z.ZodType): z.ZodType {
   for (;;) {
     const def = defOf(s);
     if (def.innerType) s = def.innerType;
+    // z.preprocess is a pipe from a transform into the schema that describes the setting.
+    else if (def.type === 'pipe' && def.in && defOf(def.in).type === 'transform' && def.out) s = def.out;
     else if (def.type === 'pipe' && def.in) s = def.in;
     else return s;
   }
@@ -41,6 +43,7 @@ function namesUnder(s: z.ZodType, out = new Set<string>()): Set<string> {
   if (def.type === 'object') for (const [k, v] of Object.entries(def.shape ?? {})) { out.add(k); namesUnder(v, out); }
   if (def.type === 'record' && def.valueType) namesUnder(def.valueType, out);
   if (def.type === 'array' && def.element) namesUnder(def.element, out);
+  if (def.type === 'union') for (const o of def.options ?? []) namesUnder(o, out);
   if (def.type === 'enum') for (const v of Object.values(def.entries ?? {})) out.add(String(v));
   if (def.type === 'literal') for (const v of def.values ?? []) out.add(String(v));
   return out;

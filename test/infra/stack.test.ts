@@ -322,22 +322,49 @@ describe('least privilege', () => {
   const s3Actions = (allowed: any[]) => actions(allowed).filter((a) => a.startsWith('s3:')).sort();
   const sendsTo = (allowed: any[], q: 'inbound' | 'outbound') => allowed.some((s) => mentions(s, stack.queues.queues[q].queue) && actions([s]).includes('sqs:SendMessage'));
 
-  it('lets the relay read blobs, put DSN blobs, tag orphans, send to both queues, read only its smarthost secret', () => {
-    const allowed = allowsOf(stack.relay!.function.role!);
+  const relayCommon = (allowed: any[], st: typeof stack = stack) => {
+    const on = (t: keyof typeof st.storage.tables) => actions(allowed.filter((s) => mentions(s, st.storage.tables[t]) && actions([s]).some((a) => a.startsWith('dynamodb:')))).sort();
     assert.deepEqual(s3Actions(allowed), ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging']);
+    // No mailbox writes: a local DSN is filed by the inbound function, like any other message.
+    for (const t of ['mailboxes', 'messages'] as const) assert.deepEqual(on(t), [], `relay must not touch ${t}`);
+    assert.deepEqual(on('directory'), ['dynamodb:GetItem']);
+    assert.deepEqual(on('deliveries'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(on('blobrefs'), ['dynamodb:UpdateItem']);
+    assert.ok(!JSON.stringify(allowed).includes('/index/'), 'no index access');
+  };
+
+  it('lets the relay (SES API) read blobs, put DSN blobs, tag orphans, send to both queues, send raw mail as the stack\'s SES identities only', () => {
+    const allowed = allowsOf(stack.relay!.function.role!);
+    relayCommon(allowed);
     assert.ok(sendsTo(allowed, 'inbound'), 'DSNs to local senders are filed through the inbound queue');
     assert.ok(sendsTo(allowed, 'outbound'), 'retry copies and remote DSNs');
-    // No mailbox writes: a local DSN is filed by the inbound function, like any other message.
-    for (const t of ['mailboxes', 'messages'] as const) assert.deepEqual(dynamoOn(allowed, t), [], `relay must not touch ${t}`);
-    assert.deepEqual(dynamoOn(allowed, 'directory'), ['dynamodb:GetItem']);
-    assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    assert.deepEqual(dynamoOn(allowed, 'blobrefs'), ['dynamodb:UpdateItem']);
-    assert.ok(!JSON.stringify(allowed).includes('/index/'), 'no index access');
+    const sesStatements = allowed.filter((s) => actions([s]).some((a) => a.startsWith('ses:')));
+    assert.deepEqual(actions(sesStatements), ['ses:SendRawEmail'], 'SESv2 SendEmail with raw content is authorised as ses:SendRawEmail; nothing else of SES');
+    const identityIds = resourcesOfType(json, 'AWS::SES::EmailIdentity').map(([id]) => id).sort();
+    const resources = sesStatements.flatMap((s) => asArray(s.Resource));
+    assert.equal(resources.length, identityIds.length, 'one resource per identity, no wildcard');
+    for (const r of resources) {
+      const text = JSON.stringify(r);
+      assert.match(text, /:ses:.*:identity\//, 'an identity ARN');
+      assert.ok(identityIds.some((id) => text.includes(`"${id}"`)), `names one of the stack's identities: ${text}`);
+    }
+    assert.ok(!actions(allowed).some((a) => a.startsWith('secretsmanager:')), 'no secret exists in SES API mode');
+    assert.ok(!actions(allowed).some((a) => /^(kms|sns):|\*/.test(a)), 'nothing else');
+  });
+
+  it('lets the relay (SMTP smarthost) read only its smarthost secret, and nothing of SES', () => {
+    const smtp = synth(ALL_PRESENT, { ...TEST_CONTEXT, 'mail:smarthost': { host: 'email-smtp.us-east-1.amazonaws.com', port: 587, credentialsSecret: 'mail/smarthost' } });
+    const role = smtp.stack.resolve(smtp.stack.getLogicalId(smtp.stack.relay!.function.role!.node.defaultChild as never)) as string;
+    const allowed = policyStatements(smtp.json).filter((p) => p.roles.includes(role) && p.statement.Effect === 'Allow').map((p) => p.statement);
+    relayCommon(allowed, smtp.stack);
     const secrets = allowed.filter((s) => actions([s]).some((a) => a.startsWith('secretsmanager:')));
     assert.deepEqual(actions(secrets), ['secretsmanager:GetSecretValue'], 'GetSecretValue only (no DescribeSecret, no wildcard action)');
     assert.equal(asArray(secrets[0]!.Resource).length, 1);
     assert.match(JSON.stringify(secrets[0]!.Resource), /:secret:mail\/smarthost-\?\?\?\?\?\?"/, 'the smarthost secret only, any version suffix');
     assert.ok(!actions(allowed).some((a) => /^(kms|ses|sns):|\*/.test(a)), 'nothing else');
+    const variables = smtp.json.Resources[smtp.stack.resolve(smtp.stack.getLogicalId(smtp.stack.relay!.function.node.defaultChild as never)) as string]!.Properties.Environment.Variables;
+    assert.equal(variables.MAIL_SMARTHOST_HOST, 'email-smtp.us-east-1.amazonaws.com');
+    assert.ok(!('MAIL_SMARTHOST_KIND' in variables));
   });
 
   it('lets the inbound function read and tag blobs, file into mailboxes, queue remote mail, nothing else', () => {
@@ -389,7 +416,7 @@ describe('dns', () => {
 });
 
 describe('ses', () => {
-  it('verifies each domain in SES with Easy DKIM when SES is the smarthost, publishing the CNAMEs in the zone', () => {
+  it('verifies each domain in SES with Easy DKIM when SES carries outbound mail (the SES API), publishing the CNAMEs in the zone', () => {
     const identities = resourcesOfType(json, 'AWS::SES::EmailIdentity').map(([, i]) => i);
     assert.deepEqual(identities.map((i) => i.EmailIdentity).sort(), ['example.com', 'example.org']);
     for (const i of identities) {
@@ -408,7 +435,7 @@ describe('ses', () => {
     const saved = process.env.CDK_DEFAULT_REGION;
     process.env.CDK_DEFAULT_REGION = 'eu-west-1';
     try {
-      const elsewhere = synth(ALL_PRESENT, TEST_CONTEXT); // cdk.json: SES in us-east-1
+      const elsewhere = synth(ALL_PRESENT, { ...TEST_CONTEXT, 'mail:smarthost': { host: 'email-smtp.us-east-1.amazonaws.com', port: 587, credentialsSecret: 'mail/smarthost' } });
       elsewhere.template.resourceCountIs('AWS::SES::EmailIdentity', 0);
       assert.equal(Annotations.fromStack(elsewhere.stack).findWarning('*', Match.stringLikeRegexp('verify the domains in us-east-1')).length, 1);
     } finally {
@@ -489,7 +516,7 @@ describe('outbound failures alarm', () => {
 
   it('fires on a single failure within a minute when a smarthost carries all mail', () => {
     const alarm = resourcesOfType(json, 'AWS::CloudWatch::Alarm').map(([, a]) => a).find((a) => a.MetricName === METRICS.relay.attemptsFailed);
-    assert.ok(stack.relay && json.Resources[logicalId(stack.relay.function)]!.Properties.Environment.Variables.MAIL_SMARTHOST_HOST, 'the test context has a smarthost');
+    assert.equal(stack.relay && json.Resources[logicalId(stack.relay.function)]!.Properties.Environment.Variables.MAIL_SMARTHOST_KIND, 'ses-api', 'the test context sends through the SES API');
     assert.equal(alarm.Period, 60);
     assert.equal(alarm.Threshold, 1);
   });

@@ -43,7 +43,7 @@ async function scene(t: TestContext, script: HostileScript, options: RelayRigOpt
   await peer.start();
   const smarthost = options.config?.smarthost;
   // A smarthost is the peer too: its port is known once the peer listens.
-  const rig = relayRig(world, peer, { ...options, config: { timeouts: STEP, ...options.config, ...(smarthost ? { smarthost: { ...smarthost, port: peer.port } } : {}) } });
+  const rig = relayRig(world, peer, { ...options, config: { timeouts: STEP, ...options.config, ...(smarthost && smarthost.kind !== 'ses-api' ? { smarthost: { ...smarthost, port: peer.port } } : {}) } });
   rig.startRunners();
   t.after(() => rig.stopRunners());
   const local = `l${hex()}.test`;
