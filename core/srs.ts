@@ -146,3 +146,15 @@ function splitSrs1(localPart: string): { hash: string; firstHost: string; inner:
 
 /** Whether a local part is in SRS form (either tag), whatever its case. */
 export const isSrsLocalPart = (localPart: string): boolean => SRS0_TAG.test(localPart) || SRS1_TAG.test(localPart);
+
+/**
+ * MAIL_SRS_SECRET: the secret (Secrets Manager injects it into the edge task; the local stack keeps
+ * one in .mail-data), or several separated by commas, the first signing and the rest still
+ * accepted while a rotation settles; MAIL_SRS_MAX_AGE_DAYS (21). Null when unset: no rewriting.
+ */
+export function senderRewritingFromEnv(env: Record<string, string | undefined>): SenderRewriting | null {
+  const secrets = (env.MAIL_SRS_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (secrets.length === 0) return null;
+  const maxAgeDays = env.MAIL_SRS_MAX_AGE_DAYS ? Number(env.MAIL_SRS_MAX_AGE_DAYS) : undefined;
+  return new SenderRewriting({ secrets, ...(maxAgeDays ? { maxAgeDays } : {}) });
+}

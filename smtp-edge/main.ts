@@ -12,6 +12,7 @@
 //   ending in a bare LF gets on the MX and on submission, see line-endings.ts),
 //   TLS_KEY_FILE + TLS_CERT_FILE (watched: a new pair written there is used for later handshakes), or else TLS_DIR: folder caching a self-signed certificate
 //   (default <tmpdir>/mail-smtp-edge-tls),
+//   MAIL_SRS_SECRET (core/srs.ts: accept bounces to the SRS addresses of forwarded mail),
 //   SMTP_MAX_CONNECTIONS_PER_IP, SMTP_IDLE_TIMEOUT_MS, SMTP_DRAIN_GRACE_MS (optional limits).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import { BARE_LINE_FEED_POLICIES, coreConfigFromEnv, parseConfig } from '../core
 import { QueueSender } from '../core/queues.ts';
 import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
 import { createStore } from '../core/store/index.ts';
+import { senderRewritingFromEnv } from '../core/srs.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
 import { watchCertificateFiles } from '../core/tls-reload.ts';
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
   if (env.SMTP_DRAIN_GRACE_MS !== undefined) limits.drainGraceMs = env.SMTP_DRAIN_GRACE_MS;
 
   const { directory } = createStore(clients, config.resources);
+  const srs = senderRewritingFromEnv(process.env);
   const listeners: ListenerOptions[] = [{ name: 'mx', role: 'mx', port: env.SMTP_PORT, host: env.SMTP_HOST, bareLineFeeds: env.SMTP_MX_BARE_LF }];
   const submissionPort = env.SMTP_SUBMISSION_PORT;
   const submissionsPort = env.SMTP_SMTPS_PORT;
@@ -78,6 +81,8 @@ async function main(): Promise<void> {
     inboundQueueUrl: config.resources.queues.inbound,
     tls,
     listeners,
+    // Bounces of forwarded mail come back to SRS addresses (core/srs.ts).
+    ...(srs ? { srs } : {}),
     limits,
     submission: {
       limits: { maxMessagesPerHour: env.SUBMISSION_MAX_MESSAGES_PER_HOUR, maxRecipientsPerMessage: env.SUBMISSION_MAX_RECIPIENTS },

@@ -3,6 +3,7 @@
 import { addressKey, parseAddress } from '../core/addresses.ts';
 import { SmtpError, temporaryFailure } from '../core/errors.ts';
 import { fitsInQuota } from '../core/store/quota.ts';
+import { isSrsLocalPart, type SenderRewriting } from '../core/srs.ts';
 import type { Directory, QuotaUsage, RecipientRoute } from '../core/store/types.ts';
 
 /**
@@ -136,6 +137,9 @@ export interface RecipientQuotaCheck {
  * whose accounts are all out of room (and that forwards nowhere) → 452 4.2.2: an alias with one
  * target that still has room is accepted, and the full targets get the mail anyway (the
  * inbound function files past the quota once the edge has said 250 rather than lose mail).
+ * An SRS address of a local domain (core/srs.ts: a bounce of mail we forwarded) is accepted when
+ * its hash is ours and its timestamp current, and routed to the sender it stands for; a forged
+ * or expired one is an unknown user (550 5.1.1), whatever catch-all the domain has.
  */
 export async function decideRecipient(
   raw: string,
@@ -143,6 +147,7 @@ export async function decideRecipient(
   cache: RecipientRouteCache,
   onStoreError: (err: unknown) => void,
   quota?: RecipientQuotaCheck,
+  srs?: SenderRewriting,
 ): Promise<RecipientDecision> {
   const parsed = parseAddress(raw);
   const key = addressKey(raw);
@@ -153,6 +158,11 @@ export async function decideRecipient(
   } catch (err) {
     onStoreError(err);
     throw temporaryFailure();
+  }
+  if (srs && route.kind !== 'remote' && isSrsLocalPart(parsed.local)) {
+    const back = srs.reverse(parsed.local);
+    if (back.kind !== 'original') throw RECIPIENT_REPLIES.unknownUser();
+    return { address: parsed.address, route: { kind: 'local', accounts: [], forwards: [back.address] } };
   }
   if (route.kind === 'unknown-local') throw RECIPIENT_REPLIES.unknownUser();
   if (route.kind === 'remote' && !authenticated) throw RECIPIENT_REPLIES.relayDenied();

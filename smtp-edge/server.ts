@@ -19,6 +19,7 @@ import { DATA_REPLIES, receiveMessage, type Transaction } from './data.ts';
 import type { BareLineFeedPolicy } from '../core/config.ts';
 import { silentLog, type ServiceLog } from '../core/log.ts';
 import { EdgeSmtpServer } from './protocol.ts';
+import type { SenderRewriting } from '../core/srs.ts';
 import { BarePostmasterDomain, decideRecipient, QuotaUsageCache, RECIPIENT_REPLIES, RecipientRouteCache } from './recipients.ts';
 import { transmissionProtocol } from './trace.ts';
 
@@ -89,6 +90,8 @@ export interface SmtpEdgeOptions {
   readonly queue: QueueSender;
   readonly inboundQueueUrl: string;
   readonly tls: TlsCredentials;
+  /** Sender rewriting (core/srs.ts): RCPT to an SRS address of ours is accepted only when it verifies. */
+  readonly srs?: SenderRewriting;
   readonly listeners: readonly ListenerOptions[];
   readonly limits?: Partial<SmtpEdgeLimits>;
   /** Required when a listener has a submission role. */
@@ -324,7 +327,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
           if (!domain) throw RECIPIENT_REPLIES.unknownUser();
           address.address = `postmaster@${domain}`;
         }
-        await decideRecipient(address.address, Boolean(session.user), recipientRouteCache, onStoreError, quota ?? undefined);
+        await decideRecipient(address.address, Boolean(session.user), recipientRouteCache, onStoreError, quota ?? undefined, options.srs);
       };
       decide().then(
         () => callback(),

@@ -6,6 +6,7 @@ import { addressKey, parseAddress } from '../../core/addresses.ts';
 import type { MessageIndex } from '../../core/mime/types.ts';
 import { describeError } from '../../core/errors.ts';
 import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound.ts';
+import { isSrsLocalPart, type SenderRewriting } from '../../core/srs.ts';
 import type { FunctionLogger } from '../queue-record.ts';
 import { StoreError, type Directory, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
 
@@ -40,6 +41,12 @@ export interface InboundDeps {
   readonly outbound?: OutboundEnqueuer;
   /** The clock of firstAttemptAt; tests pin it. */
   readonly now?: () => Date;
+  /**
+   * Sender rewriting (core/srs.ts): forwards of outside mail leave with an SRS envelope sender
+   * of the forwarding domain, and mail to a valid SRS address of ours goes back to the sender it
+   * stands for. Without it forwards keep the original sender.
+   */
+  readonly srs?: SenderRewriting;
 }
 
 export interface FiledCopy {
@@ -63,8 +70,11 @@ interface DeliveryPlan {
   readonly accounts: string[];
   readonly unknown: string[];
   readonly remote: Map<string, string[]>;
-  /** The addresses in `remote` that came from alias forwards (relayed whoever sent the message). */
-  readonly forwards: Set<string>;
+  /**
+   * The addresses in `remote` that came from alias forwards or SRS reverse paths (relayed whoever
+   * sent the message), each with the local domain it was forwarded through.
+   */
+  readonly forwards: Map<string, string>;
 }
 
 const INBOX = 'INBOX';
@@ -82,11 +92,11 @@ async function resolveOrUnknown(directory: InboundDeps['directory'], rcpt: strin
   }
 }
 
-async function planDelivery(event: InboundEvent, directory: InboundDeps['directory']): Promise<DeliveryPlan> {
+async function planDelivery(event: InboundEvent, directory: InboundDeps['directory'], srs: SenderRewriting | undefined): Promise<DeliveryPlan> {
   const accounts = new Map<string, string>();
   const unknown: string[] = [];
   const remote = new Map<string, string[]>();
-  const forwards = new Set<string>();
+  const forwards = new Map<string, string>();
   const addRemote = (domain: string, address: string) => {
     const list = remote.get(domain) ?? [];
     if (!list.includes(address)) list.push(address);
@@ -95,6 +105,17 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
   // Lookups are independent reads; a transient failure of any of them fails the record (retried).
   const routes = await Promise.all(event.rcptTo.map(async (rcpt) => [rcpt, await resolveOrUnknown(directory, rcpt)] as const));
   for (const [rcpt, route] of routes) {
+    const parsed = parseAddress(rcpt);
+    if (srs && parsed && route.kind !== 'remote' && isSrsLocalPart(parsed.local)) {
+      // A bounce (or reply) to a forward's SRS sender: back to the sender it stands for. The edge
+      // verified it at RCPT; one that fails here (expired in the queue, forged past the edge) is dropped.
+      const back = srs.reverse(parsed.local);
+      if (back.kind === 'original') {
+        addRemote(parseAddress(back.address)?.domain ?? '(unparseable)', back.address);
+        forwards.set(back.address, parsed.domain);
+      } else unknown.push(rcpt);
+      continue;
+    }
     switch (route.kind) {
       case 'local':
         for (const account of route.accounts) {
@@ -104,7 +125,7 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
         // An alias pointing off-site: the forward is the relay's work, like a remote RCPT.
         for (const forward of route.forwards ?? []) {
           addRemote(parseAddress(forward)?.domain ?? '(unparseable)', forward);
-          forwards.add(forward);
+          if (!forwards.has(forward)) forwards.set(forward, parsed?.domain ?? '');
         }
         break;
       case 'unknown-local':
@@ -132,7 +153,7 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
   if (event.bucket !== deps.blobs.bucket) {
     throw new InvalidEventError(`event names bucket ${event.bucket}, expected ${deps.blobs.bucket}`);
   }
-  const plan = await planDelivery(event, deps.directory);
+  const plan = await planDelivery(event, deps.directory, deps.srs);
   const unknown = [...plan.unknown];
   const filed: FiledCopy[] = [];
   const failures: unknown[] = [];
@@ -196,6 +217,17 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
 }
 
 /**
+ * The envelope sender of a forward: SRS through the forwarding domain (core/srs.ts), so the next
+ * hop's SPF check (RFC 7208) and SES's verified-identity rule both judge our domain, and bounces
+ * come back through us. Submitted mail, the null reverse-path of a bounce (RFC 5321 §4.5.5) and
+ * everything without rewriting configured keep theirs.
+ */
+function forwardSender(event: InboundEvent, viaDomain: string | undefined, srs: SenderRewriting | undefined): string {
+  if (!srs || !viaDomain || event.authenticatedUser || event.mailFrom === '') return event.mailFrom;
+  return srs.forward(event.mailFrom, viaDomain);
+}
+
+/**
  * Recipients on other domains become one outbound event per destination domain (the relay's
  * work), queued once per (inbound id, domain) through the outbound record (core/outbound.ts), so
  * a redelivered inbound record does not queue twice. Invariant 5 (no open relay) is re-checked
@@ -205,8 +237,8 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
 export async function routeRemote(
   event: InboundEvent,
   remote: ReadonlyMap<string, string[]>,
-  forwards: ReadonlySet<string>,
-  deps: Pick<InboundDeps, 'logger' | 'metrics' | 'outbound' | 'now'>,
+  forwards: ReadonlyMap<string, string>,
+  deps: Pick<InboundDeps, 'logger' | 'metrics' | 'outbound' | 'now' | 'srs'>,
 ): Promise<void> {
   const now = (deps.now ?? (() => new Date()))();
   for (const [domain, all] of remote) {
@@ -232,7 +264,7 @@ export async function routeRemote(
       inboundId: event.id,
       bucket: event.bucket,
       key: event.key,
-      mailFrom: event.mailFrom,
+      mailFrom: forwardSender(event, forwards.get(recipients[0]!), deps.srs),
       domain,
       recipients,
       firstAttemptAt: now.toISOString(),

@@ -20,6 +20,7 @@ import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
 import type { InboundDeps } from '../../functions/inbound/file-inbound.ts';
 import { startSqsEventSource, type BatchOutcome, type SqsEventSource } from '../../local/runner.ts';
 import type { TestWorld } from '../helpers/emulators.ts';
+import type { SenderRewriting } from '../../core/srs.ts';
 
 /** What the fake MX answers to one RCPT (null = 250) and, for DATA, to the whole message. */
 export interface MxScript {
@@ -169,6 +170,8 @@ export interface RelayRigOptions {
   config?: Partial<Omit<RelayConfig, 'policy'>>;
   /** The relay function's timeout in the runner (default 60 s); the handler gets the context's remaining time. */
   relayTimeoutSeconds?: number;
+  /** Sender rewriting for the inbound function (forwards' SRS senders, SRS reverse paths). */
+  srs?: SenderRewriting;
 }
 
 export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, options: RelayRigOptions = {}): RelayRig {
@@ -221,6 +224,7 @@ export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, op
     metrics: { addMetric: (name, unit, value) => telemetry.metrics.addMetric(name, unit, value) },
     outbound,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.srs ? { srs: options.srs } : {}),
   };
   let sources: SqsEventSource[] = [];
   const relayBatches: BatchOutcome[] = [];
