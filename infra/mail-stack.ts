@@ -1,7 +1,7 @@
 // The whole mail system as one stack: storage, queues, functions, the SMTP edge and mailbox
 // services behind one Network Load Balancer, DNS and monitoring. See infra/README.md.
 import * as path from 'node:path';
-import { Annotations, CfnOutput, IgnoreMode, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, IgnoreMode, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -19,7 +19,7 @@ import { Queues } from './constructs/queues.ts';
 import { SesIdentities } from './constructs/ses.ts';
 import { Storage } from './constructs/storage.ts';
 import { coreEnvironment, outputKeyForEnv } from './environment.ts';
-import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_ENV, MAILBOX_IDLE_KEEPALIVE_SECONDS, MAILBOX_PORTS, MAILBOX_TCP_IDLE_TIMEOUT_SECONDS, RELAY_ENV, SERVICE_ENV, type Component } from './service-contract.ts';
+import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_ENV, MAILBOX_IDLE_KEEPALIVE_SECONDS, MAILBOX_PORTS, MAILBOX_TCP_IDLE_TIMEOUT_SECONDS, RELAY_ENV, SERVICE_ENV, SRS_ENV, type Component } from './service-contract.ts';
 import type { DeploymentSettings } from './settings.ts';
 
 export interface MailStackProps extends StackProps {
@@ -44,6 +44,8 @@ export class MailStack extends Stack {
   readonly relay?: QueueConsumer;
   readonly monitoring: Monitoring;
   readonly sesIdentities: SesIdentities;
+  /** The Sender Rewriting Scheme key (core/srs.ts), generated here, never in the repository. */
+  readonly srsSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: MailStackProps) {
     super(scope, id, props);
@@ -86,6 +88,14 @@ export class MailStack extends Stack {
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
     const tls = secretFrom(this, 'TlsCertificate', settings.tlsCertificateSecret);
+    // SRS (core/srs.ts): forwards leave with senders hashed under this key, and the bounces to
+    // them are checked against it. Replacing it turns away bounces of mail forwarded before, so it
+    // is kept with the stack's data and not rotated on a schedule.
+    const srsSecret = this.srsSecret = new secretsmanager.Secret(this, 'SrsSecret', {
+      description: 'Sender Rewriting Scheme key: signs the envelope senders of forwarded mail',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: settings.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
     const serviceEnvironment = { ...environment, NODE_ENV: 'production' };
     const tlsSecrets = {
       [SERVICE_ENV.tlsKeyPem]: ecs.Secret.fromSecretsManager(tls, 'key'),
@@ -107,7 +117,9 @@ export class MailStack extends Stack {
       this.edge = new MailService(this, 'SmtpEdge', {
         cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
         image: image('smtp-edge/Dockerfile'), ports,
-        environment: { ...serviceEnvironment, ...edgeEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' }, secrets: tlsSecrets,
+        environment: { ...serviceEnvironment, ...edgeEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' },
+        // RCPT to an SRS address is accepted only when it verifies under the key.
+        secrets: { ...tlsSecrets, [SRS_ENV.secret]: ecs.Secret.fromSecretsManager(srsSecret) },
         ...settings.services.edge,
         scaleOnConnections: false,
         // SMTP sessions are short; a DATA transfer of a large message may take a minute or two.
@@ -180,7 +192,7 @@ export class MailStack extends Stack {
       logRetentionDays: settings.logRetentionDays,
     });
     if (entryPoints.inbound) {
-      this.inbound = consumer('Inbound', 'inbound', entryPoints.inbound);
+      this.inbound = consumer('Inbound', 'inbound', entryPoints.inbound, { [SRS_ENV.secretArn]: srsSecret.secretArn });
       // Exactly what functions/inbound and the store calls it makes (test/infra/grants-vs-code.test.ts
       // runs them and compares); no Query, Scan, DeleteItem or index access, no mailbox creation.
       const fn = this.inbound.function;
@@ -196,6 +208,7 @@ export class MailStack extends Stack {
       allowItemOperations(fn, tables.deliveries, ['GetItem', 'PutItem', 'UpdateItem']);
       allowItemOperations(fn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
       allowSendMessage(fn, queue('outbound').queue); // remote recipients and alias forwards
+      allowReadSecretValue(fn, srsSecret); // the SRS key: forwards' senders, bounces back through them
     } else missing('inbound');
 
     // SES domain identities (when SES carries outbound mail): the relay's SES grant names them.

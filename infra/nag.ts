@@ -17,6 +17,10 @@ export function acknowledgeNagFindings(stack: MailStack): void {
     id: `AwsSolutions-IAM5[Resource::${arnRef(stack.storage.bucket)}/raw/*]`,
     reason: 'S3 object ARNs need a wildcard for the object key. The grant is limited to the raw/ prefix of the one mail bucket and to the listed actions (never s3:DeleteObject).',
   };
+  Validations.of(stack.srsSecret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason: 'The SRS key signs the envelope senders of forwarded mail; bounces come back to those addresses for up to 21 days. Rotating it on a schedule would refuse the bounces of everything forwarded before (core/srs.ts accepts a previous key beside the new one for a hand-made rotation).',
+  });
   Validations.of(stack.loadBalancerSecurityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
     reason: 'A public mail server must accept SMTP (25), submission (587/465), IMAP (143/993) and POP3 (110/995) from any address; only those ports are open, and the tasks accept traffic from this security group only.',

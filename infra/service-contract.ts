@@ -41,6 +41,14 @@ export const SERVICE_ENV = {
   mailboxHost: 'MAILBOX_HOST',
 } as const;
 
+/** The Sender Rewriting Scheme key (core/srs.ts): the edge verifies bounces to SRS addresses, inbound makes and reverses them. */
+export const SRS_ENV = {
+  /** The secret itself: ECS injects it into the edge task from Secrets Manager. */
+  secret: 'MAIL_SRS_SECRET',
+  /** The secret's ARN: the inbound function reads it with GetSecretValue at its first invocation. */
+  secretArn: 'MAIL_SRS_SECRET_ARN',
+} as const;
+
 /** Environment the mailbox server reads beside the MAIL_* core configuration (mailbox-server/main.ts). */
 export const MAILBOX_ENV = {
   /** Seconds between `* OK Still here` lines to a client in IDLE; below the listeners' TCP idle timeout. */

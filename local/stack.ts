@@ -215,6 +215,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const demo = await ensureDemoAccount(clients, config, dataDir);
     const tls = await ensureTlsFiles(dataDir, hostname);
+    const srsSecret = ensureSrsSecret(dataDir);
 
     const coreEnv = coreConfigToEnv(config);
     /** A Lambda function's runner, with the environment Lambda and the stack give the function. */
@@ -228,6 +229,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         POWERTOOLS_SERVICE_NAME: functionName,
         POWERTOOLS_METRICS_NAMESPACE: 'Mail',
         RUNNER_CONCURRENCY: String(options.runnerConcurrency ?? 2),
+        // Forwards get SRS senders, and bounces to them are routed back (core/srs.ts).
+        ...(c === 'inbound-runner' ? { MAIL_SRS_SECRET: srsSecret } : {}),
         ...extra(c),
       }),
     });
@@ -245,6 +248,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           SMTP_SMTPS_PORT: String(ports.smtps),
           TLS_KEY_FILE: tls.keyFile,
           TLS_CERT_FILE: tls.certFile,
+          MAIL_SRS_SECRET: srsSecret,
           ...extra('smtp-edge'),
         }),
       },
@@ -349,6 +353,21 @@ async function ensureTlsFiles(dataDir: string, hostname: string): Promise<{ keyF
   if (!current(keyFile, credentials.key)) writePrivateFile(keyFile, credentials.key);
   if (!current(certFile, credentials.cert)) writePrivateFile(certFile, credentials.cert);
   return { keyFile, certFile };
+}
+
+/**
+ * The SRS secret (core/srs.ts), made once and kept in `<dataDir>/srs-secret`: a new one would
+ * turn away the bounces of everything forwarded before (Secrets Manager holds it in AWS).
+ */
+function ensureSrsSecret(dataDir: string): string {
+  const file = join(dataDir, 'srs-secret');
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept.length >= 16) return kept;
+  }
+  const secret = randomBytes(32).toString('base64url');
+  writePrivateFile(file, `${secret}\n`);
+  return secret;
 }
 
 function writePrivateFile(path: string, text: string): void {

@@ -10,6 +10,8 @@ import { createStore } from '../../core/store/index.ts';
 import { indexMessage } from '../../core/mime/index.ts';
 import { QueueSender } from '../../core/queues.ts';
 import { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { senderRewritingFromEnv, type SenderRewriting } from '../../core/srs.ts';
 import { createBatchProcessor } from './process-batch.ts';
 
 interface InboundRuntime {
@@ -23,10 +25,21 @@ interface InboundRuntime {
  * so clients keep their connections). Built lazily so importing the module never throws:
  * a configuration error surfaces as a failed invocation with a readable message.
  */
-let runtimeCache: InboundRuntime | undefined;
+let runtimeCache: Promise<InboundRuntime> | undefined;
 
-function buildRuntime(env: Record<string, string | undefined>): InboundRuntime {
+/**
+ * The SRS secret: MAIL_SRS_SECRET (the local stack), or the Secrets Manager secret named by
+ * MAIL_SRS_SECRET_ARN (AWS; read once per execution environment, never put in the environment).
+ */
+async function senderRewriting(env: Record<string, string | undefined>, region: string): Promise<SenderRewriting | null> {
+  if (env.MAIL_SRS_SECRET || !env.MAIL_SRS_SECRET_ARN) return senderRewritingFromEnv(env);
+  const out = await new SecretsManagerClient({ region }).send(new GetSecretValueCommand({ SecretId: env.MAIL_SRS_SECRET_ARN }));
+  return senderRewritingFromEnv({ ...env, MAIL_SRS_SECRET: out.SecretString ?? '' });
+}
+
+async function buildRuntime(env: Record<string, string | undefined>): Promise<InboundRuntime> {
   const config = coreConfigFromEnv(env);
+  const srs = await senderRewriting(env, config.aws.region);
   const logger = new Logger({ serviceName: 'mail-inbound' });
   const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Mail', serviceName: 'mail-inbound' });
   const clients = createAwsClients(config.aws);
@@ -45,13 +58,16 @@ function buildRuntime(env: Record<string, string | undefined>): InboundRuntime {
       queueUrl: config.resources.queues.outbound,
       blobRefs: store.mailStore,
     },
+    ...(srs ? { srs } : {}),
   });
   return { logger, metrics, processBatch };
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   runtimeCache ??= buildRuntime(process.env);
-  const { logger, metrics, processBatch } = runtimeCache;
+  // A failed build (the secret unreadable) is not kept: the next invocation tries again.
+  runtimeCache.catch(() => { runtimeCache = undefined; });
+  const { logger, metrics, processBatch } = await runtimeCache;
   logger.addContext(context);
   try {
     return await processBatch(event);

@@ -99,7 +99,11 @@ describe('containers', () => {
       const [c] = t.ContainerDefinitions;
       assert.equal(c.User, 'node');
       assert.equal(c.ReadonlyRootFilesystem, true);
-      assert.deepEqual(c.Secrets.map((s: { Name: string }) => s.Name).sort(), ['TLS_CERT_PEM', 'TLS_KEY_PEM']);
+      // The edge also gets the SRS key (it verifies bounces to forwards' SRS senders); the mailbox server does not.
+      const isEdge = c.Environment.some((e: { Name: string }) => e.Name === 'SMTP_HOST');
+      assert.deepEqual(c.Secrets.map((s: { Name: string }) => s.Name).sort(), isEdge ? ['MAIL_SRS_SECRET', 'TLS_CERT_PEM', 'TLS_KEY_PEM'] : ['TLS_CERT_PEM', 'TLS_KEY_PEM']);
+      for (const secret of c.Secrets) if (secret.Name === 'MAIL_SRS_SECRET') assert.ok(JSON.stringify(secret.ValueFrom).includes(`"${logicalId(stack.srsSecret)}"`), 'the stack\'s own SRS secret');
+      assert.ok(!c.Environment.some((e: { Name: string }) => e.Name === 'MAIL_SRS_SECRET'), 'never in the plain environment');
       const env = Object.fromEntries(c.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
       for (const name of Object.keys(sampleCoreEnv())) assert.ok(name in env, `${name} is set`);
     }
@@ -377,8 +381,15 @@ describe('least privilege', () => {
     assert.deepEqual(dynamoOn(allowed, 'messages'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], 'delivery and outbound records');
     assert.deepEqual(dynamoOn(allowed, 'blobrefs'), ['dynamodb:UpdateItem']);
-    assert.ok(!actions(allowed).some((a) => /^dynamodb:(DeleteItem|BatchWriteItem|Scan|Query)$|^secretsmanager:|\*/.test(a)));
+    assert.ok(!actions(allowed).some((a) => /^dynamodb:(DeleteItem|BatchWriteItem|Scan|Query)$|\*/.test(a)));
     assert.ok(!JSON.stringify(allowed).includes('/index/'), 'no index access');
+    // The SRS key, read once per execution environment, and no other secret.
+    const secrets = allowed.filter((st) => actions([st]).some((a) => a.startsWith('secretsmanager:')));
+    assert.deepEqual(actions(secrets), ['secretsmanager:GetSecretValue']);
+    assert.deepEqual(secrets.flatMap((st) => asArray(st.Resource)), [{ Ref: logicalId(stack.srsSecret) }]);
+    const variables = json.Resources[logicalId(stack.inbound!.function)]!.Properties.Environment.Variables;
+    assert.deepEqual(variables.MAIL_SRS_SECRET_ARN, { Ref: logicalId(stack.srsSecret) }, 'the ARN, not the value, in the environment');
+    assert.ok(!('MAIL_SRS_SECRET' in variables));
   });
 
   it('gives each queue sender SendMessage alone (no queue lookups, no receive)', () => {
