@@ -1,7 +1,8 @@
 // The whole local stack (edge, inbound runner, relay runner: each its own process) with a fake
 // remote MX: Python smtplib submits on 587-style STARTTLS + AUTH and the message arrives with a
 // DKIM signature that verifies; internet mail forwarded by an alias with a forged From: of our
-// domain arrives unsigned; a relay killed with SIGKILL during DATA still delivers.
+// domain arrives unsigned, with an SRS envelope sender whose bounce finds its way back to the
+// original sender; a relay killed with SIGKILL during DATA still delivers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,6 +18,8 @@ import { eventually, FakeMx, outgoingMessage } from './helpers.ts';
 
 const E2E_DOMAIN = 'e2e.remote.test';
 const KILL_DOMAIN = 'kill.remote.test';
+/** The internet sender whose mail an alias forwards: its MX is the fake MX too, to receive the bounce. */
+const SENDER_DOMAIN = 'spoofer.test';
 /** The outbound queue's visibility timeout in this test (900 s in the real definition). */
 const VISIBILITY_SECONDS = 3;
 
@@ -32,7 +35,7 @@ before(async () => {
       'smtp-edge': { SMTP_SUBMISSION_PORT: '0', SMTP_SMTPS_PORT: '0' },
       'relay-runner': {
         // The transport map (Postfix transport_maps) stands in for DNS: both test domains go to the fake MX.
-        MAIL_RELAY_TRANSPORTS: JSON.stringify({ [E2E_DOMAIN]: `127.0.0.1:${mx.port}`, [KILL_DOMAIN]: `127.0.0.1:${mx.port}` }),
+        MAIL_RELAY_TRANSPORTS: JSON.stringify({ [E2E_DOMAIN]: `127.0.0.1:${mx.port}`, [KILL_DOMAIN]: `127.0.0.1:${mx.port}`, [SENDER_DOMAIN]: `127.0.0.1:${mx.port}` }),
         MAIL_RELAY_FIRST_RETRY_SECONDS: '1',
         MAIL_RELAY_MAX_RETRY_SECONDS: '1',
         RUNNER_WAIT_TIME_SECONDS: '1',
@@ -105,6 +108,27 @@ test('swaks from the internet to a local alias forwarding out, with a forged Fro
   const got = await eventually(() => mx.to(E2E_DOMAIN).find((m) => m.raw.includes('Subject: Forged forward')), 'the forward at the fake MX', 30_000);
   assert.deepEqual(got.rcptTo, [`erin@${E2E_DOMAIN}`]);
   assert.doesNotMatch(got.raw.toString('latin1'), /^DKIM-Signature:/im, `${DEMO_DOMAIN}'s key vouches only for what its accounts submit`);
+  // The Sender Rewriting Scheme (core/srs.ts): the forward's envelope sender is ours.
+  assert.match(got.mailFrom, new RegExp(`^SRS0=[A-Za-z0-9+/]{6}=[A-Z2-7]{2}=${SENDER_DOMAIN.replace(/\./g, '\\.')}=bounce@${DEMO_DOMAIN.replace(/\./g, '\\.')}$`));
+
+  // erin's server bounces it (null sender, RFC 5321 §4.5.5) to that address: the edge accepts the
+  // SRS address and the bounce is forwarded to the original sender.
+  const bounce = await run(requireSwaks(), [
+    '--server', '127.0.0.1', '--port', String(stack.ports.smtp), '--helo', `mx.${E2E_DOMAIN}`,
+    '--from', '<>', '--to', got.mailFrom, '--header', 'Subject: Undelivered Mail Returned to Sender', '--body', 'erin is gone.',
+  ]);
+  assert.equal(bounce.code, 0, bounce.stdout);
+  const back = await eventually(() => mx.to(SENDER_DOMAIN).find((m) => m.raw.includes('Subject: Undelivered Mail Returned to Sender')), 'the bounce at the original sender\'s MX', 30_000);
+  assert.deepEqual(back.rcptTo, [`bounce@${SENDER_DOMAIN}`]);
+  assert.equal(back.mailFrom, '', 'still a bounce: never bounced again');
+
+  // A forged SRS address of ours (wrong hash) is refused at RCPT: no backscatter through us.
+  const forged = got.mailFrom.replace(/^SRS0=[^=]+=/, 'SRS0=AAAAAA=');
+  const refused = await run(requireSwaks(), [
+    '--server', '127.0.0.1', '--port', String(stack.ports.smtp), '--helo', 'mx.spoofer.test', '--from', '<>', '--to', forged, '--body', 'x',
+  ]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stdout, /^<\*\* +550 5\.1\.1 /m);
 });
 
 test('the relay killed with SIGKILL during DATA: after the visibility timeout the message is still delivered', async () => {
