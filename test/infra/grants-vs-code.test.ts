@@ -35,6 +35,7 @@ import { SmtpWire } from '../smtp-edge/helpers.ts';
 import { storedEvent } from '../inbound/helpers.ts';
 import { eventually, FakeMx, outgoingMessage, relayRig } from '../relay/helpers.ts';
 import { SesStub, SES_ERRORS } from '../relay/ses-stub.ts';
+import { SenderRewriting } from '../../core/srs.ts';
 import { asArray, fullStack, policyStatements } from './synth.ts';
 
 type Fn = 'inbound' | 'relay';
@@ -81,8 +82,12 @@ const S3_ACTIONS: Record<string, string> = {
 
 let world: TestWorld;
 let mx: FakeMx;
+const srs = new SenderRewriting({ secrets: ['the grants test srs secret'] });
 /** The relay the outbound event source runs: MX delivery, or (one test) the SES API. */
 let relayBatch: (event: SQSEvent, remainingMs: number) => Promise<unknown>;
+/** The inbound function the inbound event source runs: without, or (the SES run) with sender rewriting. */
+let inboundBatch: ReturnType<typeof createBatchProcessor>;
+let inboundWithSrs: ReturnType<typeof createBatchProcessor>;
 let sources: SqsEventSource[] = [];
 const calls: Record<Role, Call[]> = { inbound: [], relay: [], edge: [], mailbox: [] };
 
@@ -156,13 +161,17 @@ before(async () => {
   mx = new FakeMx();
   await mx.start();
   // Each function gets its own rig (its own recording clients); only its half is used.
+  // The first run's inbound forwards without sender rewriting, as events queued before it were: the
+  // relay's own DSN to a remote sender needs that. The SES run uses the one with rewriting.
   const inboundDeps = relayRig({ ...world, clients: recordingClients('inbound') }, mx).inboundDeps;
+  inboundBatch = createBatchProcessor(inboundDeps);
+  inboundWithSrs = createBatchProcessor({ ...inboundDeps, srs });
   const relayDeps = relayRig({ ...world, clients: recordingClients('relay') }, mx).relayDeps;
   relayBatch = createRelayBatchProcessor(relayDeps);
   // The event source mapping's receive/delete are Lambda's, not the function's: unrecorded clients.
   const common = { sqs: world.clients.sqs, region: 'us-east-1', maxBatchingWindowSeconds: 0, waitTimeSeconds: 1, concurrency: 1, timeoutSeconds: 60 } as const;
   sources = [
-    startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.inbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:inbound', functionName: 'inbound', handler: createBatchProcessor(inboundDeps), batchSize: 10 }),
+    startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.inbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:inbound', functionName: 'inbound', handler: (e: SQSEvent) => inboundBatch(e), batchSize: 10 }),
     startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.outbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:outbound', functionName: 'relay', handler: (e: SQSEvent) => relayBatch(e, 60_000) as never, batchSize: 5 }),
   ];
 });
@@ -365,30 +374,43 @@ describe('function grants match the code', () => {
     await drained();
   });
 
-  it('sends through the SES API as the stack\'s identities: accepted, and refused (a DSN to the local sender)', async () => {
+  it('sends through the SES API as the stack\'s identities: submitted mail, a refusal (a local DSN), an SRS forward and its DSN to a remote sender', async () => {
     const ses = recordingSes();
     const admin = createStore(world.clients, world.config.resources);
     for (const d of SES_IDENTITY_DOMAINS) await admin.directory.addDomain(d);
     await admin.directory.addAccount('alice@example.com', 'pw-alice-123');
     await admin.directory.addAccount('bob@example.org', 'pw-bob-12345');
     const remote = `r${randomBytes(4).toString('hex')}.test`;
-    ses.answer = (r) => (r.destinations.some((d) => d.startsWith('refused@')) ? SES_ERRORS.messageRejected('Message contains a virus') : { accept: true });
+    const outside = `o${randomBytes(4).toString('hex')}.test`;
+    await admin.directory.addAlias('fwd@example.org', [`gone@${remote}`]);
+    ses.answer = (r) => (r.destinations.some((d) => d.startsWith('refused@') || d.startsWith('gone@')) ? SES_ERRORS.messageRejected('Message contains a virus') : { accept: true });
     // The relay as functions/relay/handler.ts composes it for `ses-api`, named as the stack names itself.
     const deps = relayRig({ ...world, clients: recordingClients('relay') }, mx, { config: { smarthost: { kind: 'ses-api', region: 'us-east-1' } } }).relayDeps;
-    const mxRelay = relayBatch;
+    const [mxRelay, plainInbound] = [relayBatch, inboundBatch];
     relayBatch = createRelayBatchProcessor({ ...deps, hostname: 'mail.example.com', ses: ses.client });
+    inboundBatch = inboundWithSrs;
     try {
       const blobs = new BlobStore(world.clients.s3, world.config.resources.bucket);
       const edge = new QueueSender(world.clients.sqs);
-      for (const [from, to] of [['alice@example.com', `bob@${remote}`], ['bob@example.org', `refused@${remote}`]] as const) {
-        const event = await storedEvent(blobs, outgoingMessage(from, to), [to], { mailFrom: from, authenticatedUser: from, receivedAt: new Date().toISOString() });
+      const send = async (from: string, to: string, authenticatedUser: string | null) => {
+        const event = await storedEvent(blobs, outgoingMessage(from, to), [to], { mailFrom: from, authenticatedUser, receivedAt: new Date().toISOString() });
         await edge.sendInbound(world.config.resources.queues.inbound, event);
-      }
+      };
+      await send('alice@example.com', `bob@${remote}`, 'alice@example.com');
+      await send('bob@example.org', `refused@${remote}`, 'bob@example.org');
+      // Internet mail to an alias forwarding out: SES sees our SRS sender (example.org's identity);
+      // SES refuses it, and the DSN, to the SRS address, goes back out to the sender through SES.
+      await send(`someone@${outside}`, 'fwd@example.org', null);
       await eventually(async () => (await admin.mailStore.listMessages('bob@example.org', 'INBOX')).length === 1, 'the DSN for the refused message in bob\'s INBOX');
+      await eventually(() => ses.requests.some((r) => r.destinations.includes(`someone@${outside}`)), 'the DSN for the forward sent to the original sender');
       await drained();
-      assert.deepEqual(ses.requests.map((r) => r.fromEmailAddress).sort(), ['alice@example.com', 'bob@example.org']);
+      const senders = ses.requests.map((r) => r.fromEmailAddress ?? '(From: header)');
+      assert.ok(senders.includes('alice@example.com') && senders.includes('bob@example.org'));
+      assert.ok(senders.some((f) => /^SRS0=[^=]+=[A-Z2-7]{2}=o[0-9a-f]+\.test=someone@example\.org$/.test(f)), `the forward's sender is ours: ${senders.join(', ')}`);
+      assert.ok(senders.includes('(From: header)'), 'the DSN has the null sender: SES takes MAILER-DAEMON@mail.example.com from its From: header');
     } finally {
       relayBatch = mxRelay;
+      inboundBatch = plainInbound;
     }
   });
 

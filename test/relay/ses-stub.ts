@@ -39,7 +39,9 @@ export class SesStub {
       maxAttempts: 1,
       requestHandler: {
         handle: async (request: { body?: unknown; path?: string }) => {
-          const body = request.body instanceof Uint8Array ? Buffer.from(request.body).toString('utf8') : String(request.body ?? '{}');
+          const bytes = request.body as Uint8Array | string | undefined;
+          // The view's own bytes: Buffer.from(view) would call the SDK's string adapter (valueOf).
+          const body = typeof bytes === 'string' ? bytes : bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : '{}';
           const input = JSON.parse(body) as { FromEmailAddress?: string; Destination?: { ToAddresses?: string[] }; Content?: { Raw?: { Data?: string } } };
           const recorded: SesRequest = {
             fromEmailAddress: input.FromEmailAddress,
