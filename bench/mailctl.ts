@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { startLocalStack } from '../local/stack.ts';
 
 const ROOT = join(import.meta.dirname, '..');
+/** The project's Node 24, which mailctl runs on. */
+const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 
 export interface MailctlResult {
   readonly runs: number;
   readonly firstCallMs: number;
-  /** `node cli/bin/mailctl.js domain list` (the package's bin), and `node -e 0` on the same node. */
+  /** `cli/bin/mailctl domain list` (the package's bin), and `node -e 0` on the Node 24 it runs on. */
   readonly domainListMs: number;
   readonly nodeBaselineMs: number;
   readonly ratioToNode: number;
@@ -36,14 +38,14 @@ export async function runMailctlBenchmark(options: { runs: number }): Promise<Ma
   try {
     const env = { MAIL_DATA_DIR: dataDir };
     rmSync(join(ROOT, 'node_modules', '.cache', 'mailctl'), { recursive: true, force: true });
-    // the bin as npx runs it, on the node on PATH
-    const bin = join(ROOT, 'cli', 'bin', 'mailctl.js');
-    const firstCallMs = timed('node', [bin, 'domain', 'list'], env);
+    // the bin as npx runs it
+    const bin = join(ROOT, 'cli', 'bin', 'mailctl');
+    const firstCallMs = timed(bin, ['domain', 'list'], env);
     const series = { mailctl: [] as number[], node: [] as number[], npxMailctl: [] as number[], npxNode: [] as number[] };
     // interleaved, so a busy moment of the machine weighs on all of them
     for (let i = 0; i < options.runs; i++) {
-      series.mailctl.push(timed('node', [bin, 'domain', 'list'], env));
-      series.node.push(timed('node', ['-e', '0'], env));
+      series.mailctl.push(timed(bin, ['domain', 'list'], env));
+      series.node.push(timed(NODE, ['-e', '0'], env));
       series.npxMailctl.push(timed('npx', ['mailctl', 'domain', 'list'], env));
       series.npxNode.push(timed('npx', ['--no', 'node', '-e', '0'], env));
     }
@@ -62,7 +64,7 @@ export async function runMailctlBenchmark(options: { runs: number }): Promise<Ma
 export function printMailctl(r: MailctlResult): void {
   console.log('\nmailctl start-up (median of %d runs)', r.runs);
   console.log('  mailctl domain list       %s ms', r.domainListMs.toFixed(0));
-  console.log('  node -e 0                 %s ms   (ratio %s)', r.nodeBaselineMs.toFixed(0), r.ratioToNode.toFixed(2));
+  console.log('  node -e 0 (Node 24)       %s ms   (ratio %s)', r.nodeBaselineMs.toFixed(0), r.ratioToNode.toFixed(2));
   console.log('  npx mailctl domain list   %s ms', r.npxDomainListMs.toFixed(0));
   console.log('  npx node -e 0             %s ms', r.npxNodeBaselineMs.toFixed(0));
   console.log('  first call (builds the bundle)  %s ms', r.firstCallMs.toFixed(0));

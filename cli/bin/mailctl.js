@@ -1,23 +1,22 @@
 #!/usr/bin/env node
-// The `mailctl` bin (npx mailctl): a plain-JS shim, runnable by any node on PATH. It runs
-// cli/main.ts on the project's own Node 24 (the node@24 dev dependency) from a bundle that
-// esbuild builds on first use and again whenever a source file it was built from changes, so a
-// command costs a node start and a module load, not a TypeScript compile of the whole tree.
-// The AWS SDK sits in lazily loaded chunks: `--help` and usage errors never load it.
-import { spawn } from 'node:child_process';
+// mailctl's loader, started on Node 24 by the `mailctl` bin (cli/bin/mailctl). It runs
+// cli/main.ts in this process from a bundle that esbuild builds on first use and again whenever
+// a source file it was built from changes, so a command costs one Node start and a module load,
+// not a TypeScript compile of the whole tree. The AWS SDK sits in lazily loaded chunks: `--help`
+// and usage errors never load it.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, default as nodeModule } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Paths from this file (symlinks from node_modules/.bin are resolved by node), never from cwd.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const node = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'node.cmd' : 'node');
 const cache = join(root, 'node_modules', '.cache', 'mailctl');
 const manifestFile = join(cache, 'manifest.json');
 // Besides the sources esbuild read: a dependency upgrade changes the lock file (the bundle holds
 // the dependencies' code too), and this file says how the bundle is built.
 const ALSO_BUILT_FROM = ['package-lock.json', 'cli/bin/mailctl.js'];
+
 
 const mtimeOf = (file) => {
   try {
@@ -99,17 +98,6 @@ try {
   process.exit(1);
 }
 
-// V8's compile cache (Node ≥ 22) keeps the bundle's compiled code on disk between runs.
-const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(cache, 'v8') };
-const child = spawn(node, [entry, ...process.argv.slice(2)], { stdio: 'inherit', env });
-// The child shares the terminal's process group, so Ctrl-C reaches it directly; other signals
-// sent to the shim alone are passed on.
-for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-child.on('error', (err) => {
-  process.stderr.write(`mailctl: cannot start ${node}: ${err.message} (run npm install)\n`);
-  process.exit(1);
-});
-child.on('exit', (code, signal) => {
-  process.exitCode = code ?? (signal === 'SIGINT' ? 130 : 1);
-});
-process.on('SIGINT', () => {}); // the child handles it and its exit code is ours
+// V8's compile cache keeps the bundle's compiled code on disk between runs.
+nodeModule.enableCompileCache?.(join(cache, 'v8'));
+await import(pathToFileURL(entry).href);
