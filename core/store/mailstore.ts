@@ -573,7 +573,13 @@ export class DynamoMailStore implements MessageStore {
     const owner = mailbox.account;
     const deliveryPk = `${request.deliveryKey}#${mailbox.id}`;
     const filed = await this.findFiledDelivery(deliveryPk, mailbox.id, request.deliveryKey);
-    if (filed !== null) return { mailboxId: mailbox.id, uid: filed, duplicate: true };
+    if (filed !== null) {
+      // The earlier writer may have died before advancing uidNext past its message, which would
+      // stay hidden until some other message came to this mailbox: finish its step (a no-op when
+      // the counter has moved on).
+      await this.advanceUidNext(owner, mailbox.id, filed);
+      return { mailboxId: mailbox.id, uid: filed, duplicate: true };
+    }
 
     const writer = randomUUID();
     const body: Item = {
