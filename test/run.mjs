@@ -16,7 +16,7 @@ function step(command, args) {
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
 
-step(process.execPath, [join(root, 'test', 'prerequisites.mjs')]);
+step(process.execPath, [join(root, 'scripts', 'prerequisites.mjs')]);
 step(bin('tsc'), ['--noEmit', '-p', '.']);
 const files = (process.env.MAIL_TEST_FILES ?? 'test/**/*.test.ts').split(/\s+/).filter(Boolean);
 step(bin('node'), ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files]);

@@ -4,10 +4,10 @@
 // other sessions.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { WatchedBlobs } from '../helpers/watched-blobs.ts';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { BlobReadBudget, ReadSlots } from '../../core/blob-read-budget.ts';
-import type { BlobStore } from '../../core/blobs.ts';
 import { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import { DynamoMaildropLocks } from '../../core/store/maildrop-lock.ts';
 import { createSelfSignedCertificate } from '../../core/tls.ts';
@@ -18,39 +18,6 @@ import { BulkClient, literals } from './helpers/bulk-client.ts';
 import { ALICE, BOB, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 
 const KiB = 1024;
-
-/** The blob store, counting the S3 reads open at once (a stream counts until it ends or is destroyed). */
-class CountingBlobs {
-  open = 0;
-  mostOpen = 0;
-  constructor(private readonly inner: BlobStore) {}
-  put(key: string, body: Readable | Buffer) {
-    return this.inner.put(key, body);
-  }
-  async getRange(key: string, start: number, end: number) {
-    this.opened();
-    try {
-      return await this.inner.getRange(key, start, end);
-    } finally {
-      this.open -= 1;
-    }
-  }
-  async getStream(key: string, range?: { start: number; end: number }): Promise<Readable> {
-    this.opened();
-    const source = await this.inner.getStream(key, range);
-    let counted = true;
-    const done = () => {
-      if (counted) this.open -= 1;
-      counted = false;
-    };
-    source.once('end', done).once('close', done).once('error', done);
-    return source;
-  }
-  private opened() {
-    this.open += 1;
-    this.mostOpen = Math.max(this.mostOpen, this.open);
-  }
-}
 
 const taggedOk = (tag: string) => new RegExp(`\\r\\n${tag} OK[^\\r\\n]*\\r\\n$`);
 
@@ -91,14 +58,14 @@ describe('ReadSlots and BlobReadBudget', () => {
 
 describe('one FETCH of 200 large body items', () => {
   let w: ImapWorld;
-  let blobs: CountingBlobs;
+  let blobs: WatchedBlobs;
   let budget: BlobReadBudget;
   let port: number;
   let big: Buffer;
 
   before(async () => {
     w = await startImapWorld();
-    blobs = new CountingBlobs(w.blobs);
+    blobs = new WatchedBlobs(w.blobs);
     budget = new BlobReadBudget(blobs);
     port = (await w.startServer({ blobs, blobReads: budget })).ports.imap!;
     // Above STREAM_ABOVE_OCTETS, so every item is a streamed S3 read.

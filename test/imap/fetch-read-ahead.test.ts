@@ -5,8 +5,8 @@
 // body cache shared by the task answers a second read without S3.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { WatchedBlobs } from '../helpers/watched-blobs.ts';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { DEFAULT_BLOB_READ_LIMITS } from '../../core/blob-read-budget.ts';
 import { BlobStore } from '../../core/blobs.ts';
 import { BodyCache } from '../../core/body-cache.ts';
@@ -21,63 +21,6 @@ const tagged = (tag: string) => new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)[^\\r\\n
 
 /** A body of about `octets` octets in 76-character lines; the first line names the message. */
 const body = (name: string, octets: number) => `${name}\r\n${randomBytes(Math.ceil((octets * 3) / 4)).toString('base64').slice(0, octets).replace(/.{76}/g, '$&\r\n')}\r\n`;
-
-/**
- * The server's blob store, watched: how many reads are open at once, the order ranges were asked
- * for and finished in, and (optionally) each range read held back by a delay of our choosing, or
- * failed.
- */
-class WatchedBlobs {
-  open = 0;
-  mostOpen = 0;
-  ranges = 0;
-  streams = 0;
-  readonly finished: string[] = [];
-  delayMs: (key: string, nth: number) => number = () => 0;
-  failKey: string | null = null;
-  constructor(private readonly inner: Pick<BlobStore, 'put' | 'getRange' | 'getStream'>) {}
-  put(key: string, data: Readable | Buffer) {
-    return this.inner.put(key, data);
-  }
-  async getRange(key: string, start: number, end: number) {
-    const nth = this.ranges++;
-    this.opened();
-    try {
-      const wait = this.delayMs(key, nth);
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      if (key === this.failKey) throw new Error('S3 said 500 (test)');
-      const data = await this.inner.getRange(key, start, end);
-      this.finished.push(key);
-      return data;
-    } finally {
-      this.open -= 1;
-    }
-  }
-  async getStream(key: string, range?: { start: number; end: number }): Promise<Readable> {
-    this.streams += 1;
-    this.opened();
-    const source = await this.inner.getStream(key, range);
-    let counted = true;
-    const done = () => {
-      if (counted) this.open -= 1;
-      counted = false;
-    };
-    source.once('end', done).once('close', done).once('error', done);
-    return source;
-  }
-  reset() {
-    this.mostOpen = this.open;
-    this.ranges = 0;
-    this.streams = 0;
-    this.finished.length = 0;
-    this.delayMs = () => 0;
-    this.failKey = null;
-  }
-  private opened() {
-    this.open += 1;
-    this.mostOpen = Math.max(this.mostOpen, this.open);
-  }
-}
 
 /** Each "* n FETCH" of a response, in the order written, with its literals. */
 function fetchResponses(response: Buffer): Array<{ msn: number; literals: Buffer[] }> {

@@ -5,66 +5,15 @@
 // second session's RETR of the same message costs no S3 read.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { WatchedBlobs } from '../helpers/watched-blobs.ts';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { DEFAULT_BLOB_READ_LIMITS } from '../../core/blob-read-budget.ts';
-import type { BlobStore } from '../../core/blobs.ts';
 import { BodyCache } from '../../core/body-cache.ts';
 import { READ_WHOLE_UP_TO_OCTETS } from '../../mailbox-server/pop3/retr-read-ahead.ts';
 import type { Pop3Server } from '../../mailbox-server/pop3/server.ts';
 import { crlf, PASSWORD, RawPop3, startPop3Rig, type Pop3Rig } from './helpers.ts';
 
 const KiB = 1024;
-
-/** The rig's blob store, watched: reads open at once, the order they finished in, a delay per read. */
-class WatchedBlobs {
-  open = 0;
-  mostOpen = 0;
-  ranges = 0;
-  streams = 0;
-  readonly asked: string[] = [];
-  readonly finished: string[] = [];
-  delayMs: (nth: number) => number = () => 0;
-  constructor(private readonly inner: BlobStore) {}
-  async getRange(key: string, start: number, end: number) {
-    const nth = this.ranges++;
-    this.asked.push(key);
-    this.opened();
-    try {
-      const wait = this.delayMs(nth);
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const data = await this.inner.getRange(key, start, end);
-      this.finished.push(key);
-      return data;
-    } finally {
-      this.open -= 1;
-    }
-  }
-  async getStream(key: string, range?: { start: number; end: number }): Promise<Readable> {
-    this.streams += 1;
-    this.opened();
-    const source = await this.inner.getStream(key, range);
-    let counted = true;
-    const done = () => {
-      if (counted) this.open -= 1;
-      counted = false;
-    };
-    source.once('end', done).once('close', done).once('error', done);
-    return source;
-  }
-  reset() {
-    this.mostOpen = this.open;
-    this.ranges = 0;
-    this.streams = 0;
-    this.asked.length = 0;
-    this.finished.length = 0;
-    this.delayMs = () => 0;
-  }
-  private opened() {
-    this.open += 1;
-    this.mostOpen = Math.max(this.mostOpen, this.open);
-  }
-}
 
 /** A message of about `octets` octets whose body has lines that need dot-stuffing (RFC 1939 §3). */
 function message(name: string, octets: number): Buffer {
@@ -108,7 +57,7 @@ describe('pipelined RETR', () => {
     t.after(() => c.destroy());
     watched.reset();
     // The earlier a read is asked for, the longer it takes: read ahead, later bodies arrive first.
-    watched.delayMs = (nth) => Math.max(0, 80 - nth * 10);
+    watched.delayMs = (_key, nth) => Math.max(0, 80 - nth * 10);
     c.send(messages.map((_, i) => `RETR ${i + 1}\r\n`).join(''));
     for (const [i, raw] of messages.entries()) {
       assert.equal(await c.line(), `+OK ${raw.length} octets`, `status of RETR ${i + 1}`);
