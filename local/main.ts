@@ -35,7 +35,7 @@ function describeEvent(event: SupervisorEvent): string | null {
 function banner(stack: LocalStack): string {
   const { ports, demo } = stack;
   const line = (name: PortName, what: string) =>
-    `  ${String(ports[name]).padEnd(6)} ${what}${stack.listening.has(name) ? '' : '   (not served yet)'}`;
+    `  ${String(ports[name]).padEnd(6)} ${what}`;
   const account = demo.password
     ? [`  address:  ${demo.address}`, `  password: ${demo.password}`, `  (also saved in ${demo.credentialsFile})`]
     : [`  address:  ${demo.address}`, `  password: see ${demo.credentialsFile}`];
