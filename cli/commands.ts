@@ -1,48 +1,13 @@
 // mailctl's commands as data: name, usage, options and what each does to the store.
 // Parsing and error reporting live in cli/mailctl.ts; this file only says what a command means.
-import type { Readable, Writable } from 'node:stream';
-import type { ParseArgsOptionDescriptor } from 'node:util';
-import { StoreError, type Directory, type MailStore, type MessageItem } from '../core/store/types.ts';
+import { StoreError, type MessageItem } from '../core/store/types.ts';
 import type { EnvelopeAddress } from '../core/mime/types.ts';
-import { displayDate as date, Output } from './output.ts';
+import { displayDate as date } from './output.ts';
 import { readNewPassword } from './password.ts';
-import { OUTBOUND_COMMANDS, type OutboundServices } from './outbound-commands.ts';
-import { IMPORT_COMMANDS, type MigrationServices } from './import-commands.ts';
+import { OUTBOUND_COMMANDS } from './outbound-commands.ts';
+import { IMPORT_COMMANDS } from './import-commands.ts';
+import { UsageError, type Command, type OptionValues } from './command.ts';
 
-export interface Services {
-  readonly directory: Directory;
-  readonly mailStore: MailStore;
-  /** The relay's queue records and DKIM keys (cli/outbound-commands.ts). */
-  readonly outbound: OutboundServices;
-  /** Blobs, filing and import progress for import and export, built on first use (S3 is loaded then). */
-  migration(): Promise<MigrationServices>;
-}
-
-export interface CommandContext {
-  readonly services: Services;
-  readonly out: Output;
-  readonly stdin: Readable;
-  readonly stderr: Writable;
-  readonly env: Record<string, string | undefined>;
-}
-
-type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
-export interface Command {
-  /** `group action`, as typed. */
-  readonly name: string;
-  /** Positional arguments, `<required>` and `[optional]`, `...` for a list. */
-  readonly args: string;
-  readonly summary: string;
-  readonly options?: Record<string, ParseArgsOptionDescriptor & { readonly help: string; readonly valueName?: string }>;
-  readonly minArgs: number;
-  readonly maxArgs: number;
-  /** Lists accept --json; changes print their result with it too. */
-  run(ctx: CommandContext, args: string[], values: OptionValues): Promise<void>;
-}
-
-/** A mistake in how mailctl was called: exit code 2, with a pointer to --help. */
-export class UsageError extends Error {}
 
 function positiveInteger(value: OptionValues[string], option: string): number | undefined {
   if (value === undefined) return undefined;

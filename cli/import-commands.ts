@@ -3,13 +3,10 @@
 // command means; parsing stays in cli/mailctl.ts.
 import { StoreError } from '../core/store/types.ts';
 import type { FolderRules } from '../core/migrate/folders.ts';
-import type { ImportTarget } from '../core/migrate/importer.ts';
 import type { MessageSource } from '../core/migrate/source.ts';
-import type { Command, CommandContext } from './commands.ts';
+import type { Command, CommandContext } from './command.ts';
 import { readSecret } from './password.ts';
 
-/** What imports need beyond the directory: blobs, the filing path and the progress records. */
-export type MigrationServices = ImportTarget & { readonly blobs: ImportTarget['blobs'] & { getBuffer(key: string): Promise<Buffer> } };
 
 /** The run ended with messages left to copy: the summary was printed, the exit code is 1. */
 export class ImportIncompleteError extends Error {

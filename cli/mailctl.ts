@@ -4,7 +4,8 @@ import { parseArgs, type ParseArgsOptionDescriptor } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { StoreError } from '../core/store/types.ts';
 import type { CoreConfig } from '../core/config.ts';
-import { COMMANDS, GROUPS, UsageError, type Command, type Services } from './commands.ts';
+import { COMMANDS, GROUPS } from './commands.ts';
+import { UsageError, type Command, type Services } from './command.ts';
 import { Output } from './output.ts';
 import { PasswordInputError } from './password.ts';
 

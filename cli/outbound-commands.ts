@@ -1,24 +1,15 @@
 // mailctl's outbound commands: the relay's queue (list, show, retry, delete) and DKIM keys
 // (generate, show, list). What each command means; parsing stays in cli/mailctl.ts.
 import type { OutboundEvent } from '../core/contracts.ts';
-import type { DkimKey } from '../core/dkim.ts';
 import { StoreError } from '../core/store/types.ts';
-import type { OutboundQueueStore, OutboundRecord } from '../core/store/outbound-queue.ts';
+import type { OutboundRecord } from '../core/store/outbound-queue.ts';
 import { TERMINAL_STATES } from '../core/store/outbound-state.ts';
-import type { Command } from './commands.ts';
+import type { Command, OutboundServices } from './command.ts';
 import { displayDate as date } from './output.ts';
 
 /** Key generation and records live beside DKIM signing (mailauth), which only these commands need loaded. */
 const loadDkim = () => import('../core/dkim.ts');
 
-export interface OutboundServices {
-  readonly records: Pick<OutboundQueueStore, 'get' | 'list' | 'advance' | 'cancel'>;
-  readonly dkimKeys: { put(key: DkimKey, options?: { replace?: boolean }): Promise<void>; get(domain: string): Promise<DkimKey | null>; list(): Promise<DkimKey[]> };
-  /** Puts a copy of the event on the outbound queue now. */
-  requeue(event: OutboundEvent): Promise<void>;
-  /** Drops the blob reference a cancelled delivery held (core/outbound.ts). */
-  releaseBlob(blobKey: string): Promise<void>;
-}
 
 const short = (text: string | null, max = 60) => (!text ? '-' : text.length > max ? `${text.slice(0, max - 1)}…` : text);
 /** `<>` for the null reverse-path of a bounce (RFC 5321 §4.5.5). */
