@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, coreConfigFromEnv, coreConfigSchema, parseConfig, type CoreConfig } from '../core/config.ts';
+import { ConfigError, coreConfigFromEnv, coreConfigSchema, envNameOfOutput, outputKeyForEnv, parseConfig, resourceEnvNames, type CoreConfig } from '../core/config.ts';
 import { z } from 'zod';
 
 /** The repository root (this file is `<root>/cli/target.ts`), so the default works from any cwd. */
@@ -16,26 +16,6 @@ export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
  */
 export const STACK_FILE = 'stack.json';
 const stackFileSchema = z.object({ config: coreConfigSchema });
-
-/**
- * Named outputs a stack made by other tooling may export instead of infra/'s one output per
- * MAIL_* variable (cli/README.md). The mail section of CoreConfig is not needed by mailctl and
- * gets defaults.
- */
-export const STACK_OUTPUTS = {
-  bucket: 'BucketName',
-  tables: {
-    directory: 'DirectoryTable',
-    mailboxes: 'MailboxesTable',
-    messages: 'MessagesTable',
-    deliveries: 'DeliveriesTable',
-    blobrefs: 'BlobrefsTable',
-  },
-  queues: { inbound: 'InboundQueueUrl', outbound: 'OutboundQueueUrl' },
-  deadLetterQueues: { inbound: 'InboundDlqUrl', outbound: 'OutboundDlqUrl' },
-} as const;
-
-const MAIL_DEFAULTS: CoreConfig['mail'] = { hostname: 'localhost', maxMessageBytes: 25 * 1024 * 1024, maxRecipients: 100 };
 
 export interface TargetOptions {
   readonly dataDir?: string;
@@ -105,53 +85,23 @@ async function configFromCloudFormation(stackName: string, region: string): Prom
   return configFromStackOutputs(stackName, region, outputs);
 }
 
-/** `MailTableDirectory` -> `MAIL_TABLE_DIRECTORY`: infra/ names one output per MAIL_* variable. */
-const envNameOfOutput = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
 /**
- * CoreConfig from a stack's outputs. Two forms are read: one output per MAIL_* variable
- * (`MailBucket`, `MailTableDirectory`, `MailQueueInbound`, ...), as infra/mail-stack.ts writes
- * them, read back through coreConfigFromEnv; or the named outputs of STACK_OUTPUTS. The region
- * is always the one asked for, and no endpoint overrides.
+ * CoreConfig from a stack's outputs: one output per MAIL_* variable (`MailBucket`,
+ * `MailTableDirectory`, `MailQueueInbound`, ...), as infra/mail-stack.ts writes them, read back
+ * through coreConfigFromEnv. The region is always the one asked for, and no endpoint overrides.
  */
 export function configFromStackOutputs(stackName: string, region: string, outputs: ReadonlyMap<string, string>): CoreConfig {
-  const fail = (err: unknown): never => {
-    if (err instanceof ConfigError) throw new TargetError(err.message.split('\n').join(' '));
-    throw err;
-  };
-  if (!outputs.has(STACK_OUTPUTS.bucket) && outputs.has('MailBucket')) {
-    const env: Record<string, string> = {};
-    for (const [key, value] of outputs) if (key.startsWith('Mail')) env[envNameOfOutput(key)] = value;
-    for (const name of ['MAIL_S3_ENDPOINT', 'MAIL_SQS_ENDPOINT', 'MAIL_DYNAMODB_ENDPOINT', 'MAIL_ACCESS_KEY_ID', 'MAIL_SECRET_ACCESS_KEY']) delete env[name];
-    env.MAIL_REGION = region;
-    try {
-      return coreConfigFromEnv(env);
-    } catch (err) {
-      return fail(err);
-    }
-  }
-  const missing: string[] = [];
-  const output = (name: string) => {
-    const value = outputs.get(name);
-    if (value === undefined) missing.push(name);
-    return value ?? '';
-  };
-  const pick = <K extends string>(names: Record<K, string>) =>
-    Object.fromEntries(Object.entries<string>(names).map(([k, name]) => [k, output(name)])) as Record<K, string>;
-  const candidate = {
-    aws: { region, endpoints: {} },
-    resources: {
-      bucket: output(STACK_OUTPUTS.bucket),
-      tables: pick(STACK_OUTPUTS.tables),
-      queues: pick(STACK_OUTPUTS.queues),
-      deadLetterQueues: pick(STACK_OUTPUTS.deadLetterQueues),
-    },
-    mail: MAIL_DEFAULTS,
-  };
-  if (missing.length > 0) throw new TargetError(`stack ${stackName} lacks the outputs ${missing.join(', ')} (see cli/README.md)`);
+  const env: Record<string, string> = {};
+  for (const [key, value] of outputs) if (key.startsWith('Mail')) env[envNameOfOutput(key)] = value;
+  for (const name of ['MAIL_S3_ENDPOINT', 'MAIL_SQS_ENDPOINT', 'MAIL_DYNAMODB_ENDPOINT', 'MAIL_ACCESS_KEY_ID', 'MAIL_SECRET_ACCESS_KEY']) delete env[name];
+  env.MAIL_REGION = region;
+  const missing = resourceEnvNames().filter((name) => env[name] === undefined).map(outputKeyForEnv);
+  if (missing.length > 0) throw new TargetError(`stack ${stackName} lacks the outputs ${missing.join(', ')} (is it a stack deployed from infra/?)`);
   try {
-    return parseConfig(coreConfigSchema, candidate, `outputs of stack ${stackName}`);
+    return coreConfigFromEnv(env);
   } catch (err) {
-    return fail(err);
+    if (err instanceof ConfigError) throw new TargetError(`outputs of stack ${stackName}: ${err.message.split('\n').join(' ')}`);
+    throw err;
   }
 }

@@ -64,6 +64,29 @@ const num = (env: Env, name: string, fallback: number) => (env[name] === undefin
  *   MAIL_HOSTNAME, MAIL_MAX_MESSAGE_BYTES, MAIL_MAX_RECIPIENTS,
  *   MAIL_AWS_LATENCY (+ _MBPS, _SEED): the emulators' AWS latency model (aws/latency.ts)
  */
+/**
+ * `MAIL_TABLE_DIRECTORY` -> `MailTableDirectory`: the stack output that carries an environment
+ * variable. infra/ names its outputs with it and mailctl reads them back with envNameOfOutput.
+ */
+export function outputKeyForEnv(name: string): string {
+  return name.toLowerCase().split('_').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+}
+
+/** `MailTableDirectory` -> `MAIL_TABLE_DIRECTORY`, the inverse of outputKeyForEnv. */
+export function envNameOfOutput(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** The variables naming the deployed resources: without any of them there is no CoreConfig. */
+export function resourceEnvNames(): string[] {
+  const upper = (s: string) => s.toUpperCase();
+  return [
+    'MAIL_BUCKET',
+    ...Object.keys(TABLES).map((t) => `MAIL_TABLE_${upper(t)}`),
+    ...Object.keys(QUEUES).flatMap((q) => [`MAIL_QUEUE_${upper(q)}`, `MAIL_DLQ_${upper(q)}`]),
+  ];
+}
+
 export function coreConfigFromEnv(env: Env = process.env): CoreConfig {
   const upper = (s: string) => s.toUpperCase();
   return parseConfig(coreConfigSchema, {

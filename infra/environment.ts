@@ -20,8 +20,3 @@ export function coreEnvironment(settings: DeploymentSettings, storage: Storage, 
   };
   return coreConfigToEnv(config);
 }
-
-/** `MAIL_TABLE_DIRECTORY` -> `MailTableDirectory`: the stack output that carries an environment variable. */
-export function outputKeyForEnv(name: string): string {
-  return name.toLowerCase().split('_').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
-}

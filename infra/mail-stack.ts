@@ -18,7 +18,8 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { Queues } from './constructs/queues.ts';
 import { SesIdentities } from './constructs/ses.ts';
 import { Storage } from './constructs/storage.ts';
-import { coreEnvironment, outputKeyForEnv } from './environment.ts';
+import { outputKeyForEnv } from '../core/config.ts';
+import { coreEnvironment } from './environment.ts';
 import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_ENV, MAILBOX_IDLE_KEEPALIVE_SECONDS, MAILBOX_PORTS, MAILBOX_TCP_IDLE_TIMEOUT_SECONDS, RELAY_ENV, SERVICE_ENV, SRS_ENV, type Component } from './service-contract.ts';
 import type { DeploymentSettings } from './settings.ts';
 

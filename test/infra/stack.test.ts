@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS } from '../../smtp-edge/server.ts';
 import { coreConfigToEnv } from '../../core/config.ts';
 import { FUNCTIONS, METRICS, QUEUES, TABLES, BUCKET, physicalQueueName, physicalTableName, type TableName } from '../../core/resources.ts';
 import { relayMetrics } from '../../functions/relay/telemetry.ts';
-import { outputKeyForEnv } from '../../infra/environment.ts';
+import { outputKeyForEnv } from '../../core/config.ts';
 import { EDGE_PORTS, MAILBOX_ENV, MAILBOX_PORTS } from '../../infra/service-contract.ts';
 import { ALL_PRESENT, asArray, fullStack, policyStatements, resourcesOfType, synth, TEST_CONTEXT } from './synth.ts';
 
