@@ -10,6 +10,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { QueueSender } from '../core/queues.ts';
+import { OutboundQueueStore } from '../core/store/outbound-queue.ts';
 import { createStore } from '../core/store/index.ts';
 import { createSelfSignedCertificate } from '../core/tls.ts';
 import { indexMessage } from '../core/mime/index.ts';
@@ -110,6 +111,12 @@ export async function runIngestBenchmark(options: IngestOptions) {
       indexMessage,
       logger: { info() {}, warn() {}, error: (m, f) => console.error(m, f) },
       metrics: { addMetric() {} },
+      outbound: {
+        records: new OutboundQueueStore(inboundClients.doc, resources.tables.deliveries),
+        queue: new QueueSender(inboundClients.sqs),
+        queueUrl: resources.queues.outbound,
+        blobRefs: inboundStore.mailStore,
+      },
     });
     const arn = (await setupClients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queues.inbound, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
     const allFiled = new Promise<void>((resolve) => {

@@ -15,7 +15,6 @@ export type InboundMetric =
   | 'MessagesFiled'
   | 'DuplicateDeliveries'
   | 'InvalidEvents'
-  | 'RemoteRecipientsPending'
   | 'RemoteRecipientsQueued'
   | 'UnauthenticatedRelayRefused'
   | 'UnknownRecipients'
@@ -34,11 +33,8 @@ export interface InboundDeps {
   readonly indexMessage: (raw: Buffer) => MessageIndex | Promise<MessageIndex>;
   readonly logger: FunctionLogger;
   readonly metrics: InboundMetrics;
-  /**
-   * The outbound queue and its records (core/outbound.ts). Without it remote recipients are
-   * only recorded (log + RemoteRecipientsPending), as before the relay existed.
-   */
-  readonly outbound?: OutboundEnqueuer;
+  /** The outbound queue and its records (core/outbound.ts), for remote recipients. */
+  readonly outbound: OutboundEnqueuer;
   /** The clock of firstAttemptAt; tests pin it. */
   readonly now?: () => Date;
   /**
@@ -251,13 +247,6 @@ export async function routeRemote(
       });
     }
     if (recipients.length === 0) continue;
-    if (!deps.outbound) {
-      deps.metrics.addMetric('RemoteRecipientsPending', 'Count', recipients.length);
-      deps.logger.warn('remote recipients pending: no outbound queue configured', {
-        inboundId: event.id, recipientDomain: domain, recipients: recipients.length, authenticatedUser: event.authenticatedUser,
-      });
-      continue;
-    }
     const outbound: OutboundEvent = {
       version: 1,
       id: outboundIdFor(event.id, domain),

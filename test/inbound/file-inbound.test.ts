@@ -6,6 +6,8 @@ import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
 import { StoreError, type MailStore } from '../../core/store/types.ts';
 import { inboundRig, sampleMessage, sqsRecord, storedEvent, uniqueDomain } from './helpers.ts';
+import { outboundIdFor } from '../../core/outbound.ts';
+import type { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
 
 let world: TestWorld;
 before(async () => {
@@ -160,7 +162,7 @@ test('a missing blob is reported for retry, not a crash, and the retry files it 
   assert.equal((await rig.store.mailStore.listMessages(demo!, 'INBOX')).length, 1);
 });
 
-test('remote recipients are logged with their domain and counted, not filed, not an error', async () => {
+test('remote recipients are queued for the relay, one delivery per domain, and the local copy is filed', async () => {
   const rig = inboundRig(world);
   const { domain, accounts: [demo] } = await domainWith(rig, 'demo');
   await rig.store.directory.addAlias(`fwd@${domain}`, ['someone@forward.example']);
@@ -169,12 +171,12 @@ test('remote recipients are logged with their domain and counted, not filed, not
   });
   const response = await createBatchProcessor(rig.deps)({ Records: [sqsRecord(JSON.stringify(event))] });
   assert.deepEqual(response.batchItemFailures, []);
-  assert.equal(rig.telemetry.count('RemoteRecipientsPending'), 3);
-  const pending = rig.telemetry.logs.filter((l) => l.message.startsWith('remote recipients pending'));
-  assert.deepEqual(pending.map((l) => [l.fields.recipientDomain, l.fields.recipients, l.fields.inboundId]).sort(), [
-    ['forward.example', 1, event.id],
-    ['remote.example', 2, event.id],
-  ]);
+  assert.equal(rig.telemetry.count('RemoteRecipientsQueued'), 3);
+  const records = rig.deps.outbound.records as OutboundQueueStore;
+  const remote = await records.get(outboundIdFor(event.id, 'remote.example'));
+  const forward = await records.get(outboundIdFor(event.id, 'forward.example'));
+  assert.deepEqual(remote?.event.recipients.toSorted(), ['x@remote.example', 'y@remote.example']);
+  assert.deepEqual(forward?.event.recipients, ['someone@forward.example']);
   assert.equal((await rig.store.mailStore.listMessages(demo!, 'INBOX')).length, 1);
   assert.equal(rig.telemetry.count('MessagesFiled'), 1);
 });

@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
 import { BlobStore, rawBlobKey } from '../../core/blobs.ts';
 import type { InboundEvent } from '../../core/contracts.ts';
+import { QueueSender } from '../../core/queues.ts';
 import { createStore, type Store } from '../../core/store/index.ts';
+import { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
 import { indexMessage } from '../../core/mime/index.ts';
 import type { InboundDeps, InboundMetric } from '../../functions/inbound/file-inbound.ts';
 import type { TestWorld } from '../helpers/emulators.ts';
@@ -43,6 +45,12 @@ export function inboundRig(world: TestWorld, overrides: Partial<InboundDeps> = {
     indexMessage,
     logger: telemetry.logger,
     metrics: telemetry.metrics,
+    outbound: {
+      records: new OutboundQueueStore(world.clients.doc, world.config.resources.tables.deliveries),
+      queue: new QueueSender(world.clients.sqs),
+      queueUrl: world.config.resources.queues.outbound,
+      blobRefs: store.mailStore,
+    },
     ...overrides,
   };
   return { store, blobs, telemetry, deps };

@@ -362,8 +362,3 @@ export function parseCommand(chunks: readonly CommandChunk[], options: ParserOpt
     throw new ParseError(tag, 'Invalid command');
   }
 }
-
-/** RFC 2177 §3: the line that ends IDLE. */
-export function isIdleDone(chunks: readonly CommandChunk[]): boolean {
-  return chunks.length === 1 && chunks[0]!.bytes.toString('latin1').toUpperCase() === 'DONE';
-}

@@ -1,7 +1,7 @@
 // The IMAP command grammar (RFC 3501 §9 and extensions): client line → typed command, or BAD.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isIdleDone, parseCommand } from '../../../mailbox-server/imap/wire/parser.ts';
+import { parseCommand } from '../../../mailbox-server/imap/wire/parser.ts';
 import type { ImapCommand } from '../../../mailbox-server/imap/wire/ast.ts';
 import { ParseError } from '../../../mailbox-server/imap/wire/parse-error.ts';
 import { ImapCommandReader } from '../../../mailbox-server/imap/wire/reader.ts';
@@ -196,9 +196,4 @@ test('tag problems give an untagged BAD', () => {
   assert.equal(bad('+bad NOOP').response, '* BAD Invalid tag');
   assert.equal(bad('justatag').response, '* BAD Missing command');
   assert.equal(bad('a BOGUS').response, 'a BAD Unknown command BOGUS');
-});
-
-test('DONE ends IDLE', () => {
-  assert.ok(isIdleDone([{ kind: 'line', bytes: Buffer.from('done') }]));
-  assert.ok(!isIdleDone([{ kind: 'line', bytes: Buffer.from('a DONE') }]));
 });
