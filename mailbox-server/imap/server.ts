@@ -1,7 +1,7 @@
-// The IMAP listeners: cleartext with STARTTLS (143) and implicit TLS (993), one ImapSession per
-// connection, and a drain on close (stop accepting, BYE to every session, wait for sockets).
-import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+// The IMAP service: its listeners (cleartext with STARTTLS on 143, implicit TLS on 993, from
+// line-protocol/listeners.ts), one ImapSession per connection, and a drain on close (stop
+// accepting, BYE to every session, wait for sockets).
+import type { Socket } from 'node:net';
 import { BlobReadBudget } from '../../core/blob-read-budget.ts';
 import type { BlobStore } from '../../core/blobs.ts';
 import type { BodyCache } from '../../core/body-cache.ts';
@@ -11,6 +11,7 @@ import { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../../core/connections-per-address.ts';
 import type { ImapServices } from './context.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
+import { startLineListeners, type LineListener } from '../line-protocol/listeners.ts';
 import { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
 import { ImapSession, type ImapSessionLimits } from './session.ts';
 import { defaultImapWireLimits, preLoginImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
@@ -19,13 +20,8 @@ import { statusLine } from './wire/writer.ts';
 /** Well inside the NLB's default 350 s flow timeout and home routers' NAT timeouts. */
 export const DEFAULT_IDLE_KEEPALIVE_MS = 120_000;
 
-export interface ImapListener {
-  /** Key of the port in `ports` (e.g. "imap", "imaps"). */
-  readonly name: string;
-  readonly port: number;
-  readonly host?: string;
-  readonly implicitTls: boolean;
-}
+/** An IMAP port: "imap" (143, STARTTLS) or "imaps" (993, implicit TLS); loopback unless a host is given. */
+export type ImapListener = LineListener;
 
 export interface ImapServerOptions {
   readonly store: MessageStore;
@@ -73,8 +69,6 @@ export interface ImapServer {
   replaceTls(credentials: TlsCredentials): void;
 }
 
-const tracked = (list: TlsServer[], server: TlsServer): TlsServer => (list.push(server), server);
-
 export async function startImapServer(options: ImapServerOptions): Promise<ImapServer> {
   const wire: ImapWireLimits = { ...defaultImapWireLimits, ...options.limits?.wire };
   const limits: ImapSessionLimits = {
@@ -99,72 +93,38 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     watcher: new MailboxChangeWatcherCache(options.store, options.limits?.idlePollMs ?? 1000, log),
     idleKeepaliveMs: options.limits?.idleKeepaliveMs ?? DEFAULT_IDLE_KEEPALIVE_MS,
   };
-  let secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const sessions = new Set<ImapSession>();
   const sockets = new Set<Socket>();
-
-  const serve = (secure: boolean) => (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    // A response is several writes (untagged data, then the tagged line); with Nagle's algorithm the
-    // last one waits for the client's delayed ACK, about 40 ms per command.
-    socket.setNoDelay(true);
-    const remote = socket.remoteAddress ?? 'unknown';
-    const preLoginSlot = preLoginConnections.admit(remote);
-    if (!preLoginSlot) {
-      // RFC 3501 §7.1.5: BYE as the greeting refuses the connection; RFC 5530 §3 UNAVAILABLE.
-      log.warn('connection-refused', { ip: remote, reason: 'per-address-pre-login-limit' });
-      socket.end(statusLine(null, 'BYE', 'Too many connections from your address, try again later', 'UNAVAILABLE'));
-      setTimeout(() => socket.destroy(), 2000).unref();
-      return;
-    }
-    const session = new ImapSession(socket, {
-      preLoginSlot,
-      services,
-      limits,
-      // Read when the client sends STARTTLS (RFC 9051 §6.2.1), so a replaced certificate applies.
-      get secureContext() {
-        return secureContext;
-      },
-      secure,
-      loopbackIsRemote: options.loopbackIsRemote ?? false,
-      onClose: () => sessions.delete(session),
-    });
-    sessions.add(session);
-    void session.run();
-  };
-
-  const servers: Server[] = [];
-  const tlsServers: TlsServer[] = [];
-  const ports: Record<string, number> = {};
-  try {
-    for (const listener of options.listeners) {
-      const server = listener.implicitTls
-        ? tracked(tlsServers, createTlsServer({ key: options.tls.key, cert: options.tls.cert }, serve(true)))
-        : createTcpServer(serve(false));
-      // A failed TLS handshake must not take the process down.
-      server.on('tlsClientError', () => undefined);
-      server.on('error', (err) => log.error('listener-error', { err, listener: listener.name }));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(listener.port, listener.host ?? '0.0.0.0', () => {
-          server.off('error', reject);
-          resolve();
-        });
+  const listening = await startLineListeners({
+    protocol: 'imap',
+    listeners: options.listeners,
+    tls: options.tls,
+    preLoginConnections,
+    // RFC 3501 §7.1.5: BYE as the greeting refuses the connection; RFC 5530 §3 UNAVAILABLE.
+    refusal: statusLine(null, 'BYE', 'Too many connections from your address, try again later', 'UNAVAILABLE'),
+    log,
+    accept: ({ socket, secure, preLoginSlot, secureContext }) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      const session = new ImapSession(socket, {
+        preLoginSlot,
+        services,
+        limits,
+        // Read when the client sends STARTTLS (RFC 9051 §6.2.1), so a replaced certificate applies.
+        get secureContext() {
+          return secureContext();
+        },
+        secure,
+        loopbackIsRemote: options.loopbackIsRemote ?? false,
+        onClose: () => sessions.delete(session),
       });
-      servers.push(server);
-      const address = server.address();
-      ports[listener.name] = typeof address === 'object' && address ? address.port : listener.port;
-    }
-  } catch (err) {
-    for (const s of servers) s.close();
-    throw err;
-  }
-  log.info('imap-listening', { ports });
+      sessions.add(session);
+      void session.run();
+    },
+  });
 
   return {
-    ports,
+    ports: listening.ports,
     get sessionCount() {
       return sessions.size;
     },
@@ -177,17 +137,16 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
       return services.watcher.watchedMailboxes;
     },
     replaceTls(credentials) {
-      secureContext = createSecureContext({ key: credentials.key, cert: credentials.cert });
-      for (const server of tlsServers) server.setSecureContext({ key: credentials.key, cert: credentials.cert });
+      listening.replaceTls(credentials);
     },
     async close() {
-      const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      const closed = listening.stopListening();
       for (const session of [...sessions]) await session.shutdown();
       services.watcher.close();
       const deadline = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, 3000);
-      await Promise.all(closed);
+      await closed;
       clearTimeout(deadline);
     },
   };

@@ -18,6 +18,7 @@ import { ParseError } from './wire/parse-error.ts';
 import { parseCommand, type ParserOptions } from './wire/parser.ts';
 import { ImapCommandReader, type ImapReaderEvent } from './wire/reader.ts';
 import { continuation, statusLine, withoutNul } from './wire/writer.ts';
+import { BadCommandLimit, CLOSE_GRACE_MS, ConnectionClocks, isHttpRequestLine, isLoopback, MAX_QUEUED_EVENTS } from '../line-protocol/guards.ts';
 
 export interface ImapSessionLimits {
   /**
@@ -27,6 +28,7 @@ export interface ImapSessionLimits {
   readonly loginDeadlineMs: number;
   /** RFC 3501 §5.4: an inactivity autologout timer of at least 30 minutes. */
   readonly idleTimeoutMs: number;
+  /** Bad commands answered; the one after them closes the connection. */
   readonly maxBadCommands: number;
   readonly wire: ImapWireLimits;
   /** The wire before login: LOGIN and AUTHENTICATE need a few hundred octets, not APPENDLIMIT. */
@@ -46,16 +48,11 @@ export interface SessionOptions {
   readonly onClose: () => void;
 }
 
-/** Paused reading once this many framed events wait (back-pressure on pipelining clients). */
-const MAX_QUEUED_EVENTS = 64;
-
 /** RFC 3501 §7.4.1: no EXPUNGE while answering FETCH, STORE, SEARCH; their UID forms may. */
 function expungeAllowedAfter(command: ImapCommand): boolean {
   if (command.name === 'FETCH' || command.name === 'STORE' || command.name === 'SEARCH') return command.uid;
   return true;
 }
-
-const isLoopback = (address: string) => address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 
 export class ImapSession {
   private socket: Socket;
@@ -65,15 +62,16 @@ export class ImapSession {
   private readonly events: ImapReaderEvent[] = [];
   private wake: (() => void) | null = null;
   private closed = false;
-  private badCommands = 0;
+  private readonly badCommands: BadCommandLimit;
+  private commandsSeen = 0;
   private readonly enabled = new Set<string>();
   private readonly remoteAddress: string;
   private readonly parserOptions: ParserOptions;
   private readonly onData = (data: Buffer) => this.receive(data);
   private readonly onEnd = () => this.close();
   private readonly onError = () => this.close();
-  private readonly onTimeout = () => this.timeOut('Autologout; idle for too long');
-  private loginDeadline: NodeJS.Timeout | null;
+  private readonly clocks: ConnectionClocks;
+  private preLogin = true;
   private readonly blobs: BlobReads;
 
   constructor(
@@ -87,7 +85,9 @@ export class ImapSession {
     const reads = options.services.blobReads.forSession();
     // What this task has read already costs no S3 request and no read slot.
     this.blobs = options.services.bodyCache?.over(reads) ?? reads;
-    this.loginDeadline = setTimeout(() => this.timeOut('Autologout; no login in time'), options.limits.loginDeadlineMs);
+    this.badCommands = new BadCommandLimit(options.limits.maxBadCommands);
+    this.clocks = new ConnectionClocks(options.limits, (reason) =>
+      this.timeOut(reason === 'idle' ? 'Autologout; idle for too long' : 'Autologout; no login in time'));
     this.parserOptions = { maxDepth: options.limits.wire.maxDepth, maxSequenceRanges: options.limits.wire.maxSequenceRanges, allowSavedResult: false };
     this.attach(socket);
   }
@@ -129,8 +129,6 @@ export class ImapSession {
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
     socket.on('error', this.onError);
-    socket.on('timeout', this.onTimeout);
-    this.armTimeout();
   }
 
   private detach(socket: Socket): void {
@@ -138,13 +136,6 @@ export class ImapSession {
     socket.off('end', this.onEnd);
     socket.off('close', this.onEnd);
     socket.off('error', this.onError);
-    socket.off('timeout', this.onTimeout);
-    socket.setTimeout(0);
-  }
-
-  /** Before login the deadline set at connect applies; this is the inactivity autologout after it. */
-  private armTimeout(): void {
-    this.socket.setTimeout(this.options.limits.idleTimeoutMs);
   }
 
   private timeOut(text: string): void {
@@ -164,13 +155,15 @@ export class ImapSession {
     const loggedIn = this.state.kind === 'notAuthenticated' && (state.kind === 'authenticated' || state.kind === 'selected');
     this.state = state;
     if (!loggedIn) return;
-    if (this.loginDeadline) clearTimeout(this.loginDeadline);
-    this.loginDeadline = null;
+    this.preLogin = false;
+    this.clocks.loggedIn();
     this.options.preLoginSlot.release();
     this.reader.useLimits(this.options.limits.wire, { oneCommandAtATime: false });
   }
 
   private receive(data: Buffer): void {
+    // RFC 3501 §5.4: inactivity is the client's silence (an IDLE is re-issued within 29 minutes).
+    this.clocks.activity();
     for (const event of this.reader.push(data)) this.events.push(event);
     if (this.events.length >= MAX_QUEUED_EVENTS || this.reader.holding) this.socket.pause();
     this.wake?.();
@@ -213,6 +206,12 @@ export class ImapSession {
         this.close();
         return;
       case 'command': {
+        this.commandsSeen += 1;
+        if (this.commandsSeen === 1 && event.chunks.length === 1 && isHttpRequestLine(event.chunks[0]!.bytes.toString('latin1'))) {
+          await this.write(statusLine(null, 'BYE', 'This is an IMAP server'));
+          this.close();
+          return;
+        }
         let command: ImapCommand;
         try {
           command = parseCommand(event.chunks, this.parserOptions);
@@ -228,8 +227,7 @@ export class ImapSession {
   }
 
   private async countBad(): Promise<void> {
-    this.badCommands += 1;
-    if (this.badCommands >= this.options.limits.maxBadCommands) {
+    if (this.badCommands.exceeded()) {
       await this.write(statusLine(null, 'BYE', 'Too many invalid commands'));
       this.close();
     }
@@ -265,7 +263,7 @@ export class ImapSession {
     }
     if (this.closed && command.name !== 'LOGOUT') return;
     await this.write(statusLine(command.tag, 'OK', completion.text, completion.code ?? null));
-    this.armTimeout();
+    this.clocks.activity();
     await completion.after?.();
   }
 
@@ -384,11 +382,12 @@ export class ImapSession {
     if (this.closed) return;
     this.closed = true;
     this.state = { kind: 'logout' };
-    if (this.loginDeadline) clearTimeout(this.loginDeadline);
-    this.options.preLoginSlot.release();
+    this.clocks.stop();
+    if (this.preLogin) this.options.preLoginSlot.release();
+    this.preLogin = false;
     this.socket.end();
     // A client that never reads must not hold the socket open.
-    setTimeout(() => this.socket.destroy(), 2000).unref();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
     this.wake?.();
     this.options.onClose();
   }

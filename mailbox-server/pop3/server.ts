@@ -1,7 +1,6 @@
 // The POP3 service: a cleartext listener offering STLS (RFC 2595) and an implicit-TLS listener
-// (RFC 8314), each connection a Pop3Session. main.ts builds the services and calls this.
-import { createServer as createPlainServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+// (RFC 8314), from line-protocol/listeners.ts, each connection a Pop3Session. main.ts builds the
+// services and calls this.
 import type { TlsCredentials } from '../../core/tls.ts';
 import type { Directory } from '../../core/store/types.ts';
 import type { MaildropLocks } from '../../core/store/maildrop-lock.ts';
@@ -11,6 +10,7 @@ import { BlobReadBudget } from '../../core/blob-read-budget.ts';
 import type { BodyCache } from '../../core/body-cache.ts';
 import type { LoginThrottle, Pop3Blobs } from './context.ts';
 import type { MaildropStore } from './maildrop.ts';
+import { DEFAULT_BIND_HOST, startLineListeners, type LineListener } from '../line-protocol/listeners.ts';
 import { Pop3Session, type Pop3SessionLimits } from './session.ts';
 import { err } from './wire/responses.ts';
 
@@ -61,11 +61,8 @@ export const defaultPop3Limits: Pop3SessionLimits = {
 };
 
 export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3Server> {
-  const host = options.host ?? '127.0.0.1';
   const log = options.log ?? silentLog;
-  let secureContext = createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const sessions = new Set<Pop3Session>();
-  const preLoginConnections = options.preLoginConnections ?? new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS);
   const sessionOptions = {
     services: {
       directory: options.directory,
@@ -81,76 +78,39 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
     hostname: options.hostname ?? 'localhost',
     loopbackIsRemote: options.loopbackIsRemote ?? false,
   };
+  const host = options.host ?? DEFAULT_BIND_HOST;
+  const listeners: LineListener[] = [];
+  if (options.ports?.plain !== null) listeners.push({ name: 'plain', port: options.ports?.plain ?? 110, host, implicitTls: false });
+  if (options.ports?.tls !== null) listeners.push({ name: 'tls', port: options.ports?.tls ?? 995, host, implicitTls: true });
 
-  const open = (socket: Socket, tls: boolean) => {
-    // Replies are small writes answered by the next command: without this, Nagle's algorithm
-    // and the client's delayed ACK add ~40 ms to every exchange (seen in bench/mailbox.ts).
-    socket.setNoDelay(true);
-    const remote = socket.remoteAddress ?? 'unknown';
-    const preLoginSlot = preLoginConnections.admit(remote);
-    if (!preLoginSlot) {
-      // RFC 1939 §4 lets the greeting be -ERR; RFC 3206 §4 SYS/TEMP: a passing condition.
-      log.warn('pop3.connection-refused', { ip: remote, reason: 'per-address-pre-login-limit' });
-      socket.on('error', () => undefined);
-      socket.end(err('Too many connections from your address, try again later', 'SYS/TEMP'));
-      setTimeout(() => socket.destroy(), 2000).unref();
-      return;
-    }
-    const session = new Pop3Session(socket, tls, {
-      ...sessionOptions,
-      // Read when the client sends STLS (RFC 2595 §4), so a replaced certificate applies.
-      get secureContext() {
-        return tls ? null : secureContext;
-      },
-    }, { preLoginSlot });
-    sessions.add(session);
-    void session.finished.then(() => sessions.delete(session));
-  };
-
-  const plainServer = createPlainServer((socket) => open(socket, false));
-  const tlsServer = createTlsServer({ key: options.tls.key, cert: options.tls.cert }, (socket) => open(socket, true));
-  // A failed handshake on the TLS port concerns one client, not the server.
-  tlsServer.on('tlsClientError', (error, socket) => {
-    log.info('pop3.tls-failed', { ip: socket.remoteAddress, err: error });
-    socket.destroy();
+  const listening = await startLineListeners({
+    protocol: 'pop3',
+    listeners,
+    tls: options.tls,
+    preLoginConnections: options.preLoginConnections ?? new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS),
+    // RFC 1939 §4 lets the greeting be -ERR; RFC 3206 §4 SYS/TEMP: a passing condition.
+    refusal: err('Too many connections from your address, try again later', 'SYS/TEMP'),
+    log,
+    accept: ({ socket, secure, preLoginSlot, secureContext }) => {
+      const session = new Pop3Session(socket, secure, {
+        ...sessionOptions,
+        // Read when the client sends STLS (RFC 2595 §4), so a replaced certificate applies.
+        get secureContext() {
+          return secure ? null : secureContext();
+        },
+      }, { preLoginSlot });
+      sessions.add(session);
+      void session.finished.then(() => sessions.delete(session));
+    },
   });
 
-  const listening: Server[] = [];
-  const listen = async (server: Server, port: number | null | undefined, fallback: number): Promise<number | null> => {
-    if (port === null) return null;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port ?? fallback, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    listening.push(server);
-    return (server.address() as AddressInfo).port;
-  };
-
-  const stopListening = () =>
-    Promise.all(listening.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  let ports: Pop3Server['ports'];
-  try {
-    ports = {
-      plain: await listen(plainServer, options.ports?.plain, 110),
-      tls: await listen(tlsServer, options.ports?.tls, 995),
-    };
-  } catch (error) {
-    await stopListening();
-    throw error;
-  }
-  log.info('pop3.listening', { host, ...ports });
-
   return {
-    ports,
+    ports: { plain: listening.ports.plain ?? null, tls: listening.ports.tls ?? null },
     replaceTls(credentials) {
-      secureContext = createSecureContext({ key: credentials.key, cert: credentials.cert });
-      tlsServer.setSecureContext({ key: credentials.key, cert: credentials.cert });
+      listening.replaceTls(credentials);
     },
     async close() {
-      const stopped = stopListening();
+      const stopped = listening.stopListening();
       const ended = [...sessions].map((session) => {
         session.destroy();
         return session.finished;

@@ -13,13 +13,14 @@ import { RetrReadAhead } from './retr-read-ahead.ts';
 import { COMMANDS_BY_STATE, type Pop3CommandName, type Pop3State } from './state.ts';
 import { Pop3LineReader, type Pop3LineLimits, type Pop3ReaderEvent } from './wire/line-reader.ts';
 import { err, ok, Pop3Error, saslChallenge } from './wire/responses.ts';
+import { BadCommandLimit, CLOSE_GRACE_MS, ConnectionClocks, isHttpRequestLine, isLoopback, MAX_QUEUED_EVENTS } from '../line-protocol/guards.ts';
 
 export interface Pop3SessionLimits {
   /** Time to log in, counted from the connection's start: bytes trickled in do not extend it. */
   readonly loginDeadlineMs: number;
   /** RFC 1939 §3: the autologout timer after login is at least 10 minutes. */
   readonly idleTimeoutMs: number;
-  /** Unknown, malformed or out-of-state commands before the connection is closed. */
+  /** Unknown, malformed or out-of-state commands answered; the one after them closes the connection. */
   readonly maxBadCommands: number;
   /** Failed logins on one connection before it is closed (the throttle slows the rest). */
   readonly maxLoginFailures: number;
@@ -44,13 +45,6 @@ export interface Pop3ConnectionLimits {
   readonly preLoginSlot: ConnectionSlot;
 }
 
-/** Commands parsed but not yet run; above this, reading from the socket pauses (back-pressure). */
-const MAX_QUEUED_EVENTS = 64;
-/** How long a closing socket may take to flush its last response. */
-const CLOSE_GRACE_MS = 5_000;
-
-const isLoopback = (address: string) => address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
-
 export class Pop3Session {
   private socket: Socket;
   private tls: boolean;
@@ -59,10 +53,10 @@ export class Pop3Session {
   private readonly queue: Pop3ReaderEvent[] = [];
   private waiter: ((event: Pop3ReaderEvent | null) => void) | null = null;
   private closed = false;
-  private badCommands = 0;
+  private readonly badCommands: BadCommandLimit;
   private loginFailures = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private loginDeadline: NodeJS.Timeout | null;
+  private readonly clocks: ConnectionClocks;
+  private preLogin = true;
   /** The session's share of the process's S3 read budget, behind the task's body cache. */
   private readonly blobs: BlobReads;
   /** Bodies of RETRs queued behind the running command (RFC 2449 §6.6), read before their turn. */
@@ -88,7 +82,10 @@ export class Pop3Session {
     this.blobs = options.services.bodyCache?.over(reads) ?? reads;
     this.readAhead = new RetrReadAhead(this.blobs);
     this.context = this.makeContext();
-    this.loginDeadline = setTimeout(() => void this.close(err('Autologout: no login in time')), options.limits.loginDeadlineMs);
+    this.badCommands = new BadCommandLimit(options.limits.maxBadCommands);
+    // RFC 1939 §3: an autologout does not enter UPDATE, so nothing marked deleted is removed.
+    this.clocks = new ConnectionClocks(options.limits, (reason) =>
+      void this.close(err(reason === 'idle' ? 'Autologout: idle for too long' : 'Autologout: no login in time')));
     this.attach(socket);
     this.finished = new Promise((resolve) => socket.once('close', () => void this.onClosed().then(resolve, resolve)));
     void this.run();
@@ -112,7 +109,7 @@ export class Pop3Session {
     if (this.waiter) {
       const waiter = this.waiter;
       this.waiter = null;
-      this.clearTimer();
+      this.clocks.pause();
       waiter(event);
       return;
     }
@@ -128,7 +125,8 @@ export class Pop3Session {
       return Promise.resolve(queued);
     }
     if (this.closed) return Promise.resolve(null);
-    this.armTimer();
+    // Inactivity is the time the client keeps us waiting, not the time a command runs.
+    this.clocks.activity();
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
@@ -150,8 +148,7 @@ export class Pop3Session {
     if (event.kind === 'error') return this.badCommand(event.response);
     if (event.kind === 'sasl') return this.badCommand(err('Unexpected SASL response'));
     const { keyword, args } = event;
-    // A browser or proxy speaking HTTP to a mail port: no point in answering line by line.
-    if (/^(GET|POST|HEAD|PUT)$/.test(keyword) && args.at(-1)?.startsWith('HTTP/')) return this.close(err('This is a POP3 server'));
+    if (isHttpRequestLine([keyword, ...args].join(' '))) return this.close(err('This is a POP3 server'));
     const handler = HANDLERS[keyword as Pop3CommandName] as (typeof HANDLERS)[Pop3CommandName] | undefined;
     if (!handler) return this.badCommand(err('Unknown command'));
     const accepted: readonly string[] = COMMANDS_BY_STATE[this.state.kind];
@@ -171,29 +168,13 @@ export class Pop3Session {
   }
 
   private async badCommand(response: Buffer): Promise<void> {
-    this.badCommands += 1;
-    if (this.badCommands > this.options.limits.maxBadCommands) return this.close(err('Too many bad commands, closing'));
+    if (this.badCommands.exceeded()) return this.close(err('Too many bad commands, closing'));
     await this.reply(response);
   }
 
-  // ---- timers ------------------------------------------------------------------------------
-
-  /** The inactivity autologout after login; before it, the deadline set at connect applies. */
-  private armTimer(): void {
-    this.clearTimer();
-    if (this.state.kind !== 'transaction') return;
-    // RFC 1939 §3: an autologout does not enter UPDATE, so nothing marked deleted is removed.
-    this.timer = setTimeout(() => void this.close(err('Autologout: idle for too long')), this.options.limits.idleTimeoutMs);
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
   private endPreLogin(): void {
-    if (this.loginDeadline) clearTimeout(this.loginDeadline);
-    this.loginDeadline = null;
+    if (!this.preLogin) return;
+    this.preLogin = false;
     this.shared.preLoginSlot.release();
   }
 
@@ -221,7 +202,7 @@ export class Pop3Session {
     if (this.closed) return;
     if (final) await this.write(final);
     this.closed = true;
-    this.clearTimer();
+    this.clocks.stop();
     this.endPreLogin();
     this.waiter?.(null);
     this.waiter = null;
@@ -234,7 +215,7 @@ export class Pop3Session {
   private async onClosed(): Promise<void> {
     this.closed = true;
     this.readAhead.stop();
-    this.clearTimer();
+    this.clocks.stop();
     this.endPreLogin();
     this.waiter?.(null);
     this.waiter = null;
@@ -290,6 +271,7 @@ export class Pop3Session {
   private enterTransaction(account: string, maildrop: Maildrop, lease: Pop3LeaseHandle): void {
     this.state = { kind: 'transaction', account, maildrop, lease };
     this.endPreLogin();
+    this.clocks.loggedIn();
     if (this.closed) {
       // The client left while the login was in flight: nothing will release the lease otherwise.
       void lease.release().catch(() => undefined);

@@ -7,9 +7,11 @@ import { ALICE, RawImap, startImapWorld, type ImapWorld } from './helpers/imap-w
 describe('IMAP bad input', () => {
   let w: ImapWorld;
   let strictPort: number;
+  let quietPort: number;
   before(async () => {
     w = await startImapWorld({ limits: { idlePollMs: 200, wire: { maxLiteralOctets: 64 * 1024, maxCommandOctets: 128 * 1024 } } });
     strictPort = (await w.startServer({ limits: { loginDeadlineMs: 300, maxBadCommands: 3, idlePollMs: 200 } })).ports.imap!;
+    quietPort = (await w.startServer({ limits: { loginDeadlineMs: 30_000, idleTimeoutMs: 400, idlePollMs: 200 } })).ports.imap!;
   });
   after(async () => {
     await w?.close();
@@ -53,13 +55,26 @@ describe('IMAP bad input', () => {
     assert.deepEqual(await c.command('NOOP', 'b5'), ['b5 OK NOOP completed']);
   });
 
-  test('too many bad commands end with BYE', async (t) => {
+  test('bad commands up to the limit are answered; the one after them ends with BYE', async (t) => {
     const c = await session(t, strictPort);
-    await c.command('BOGUS', 'c1');
-    await c.command('BOGUS', 'c2');
-    c.write('c3 BOGUS\r\n');
-    assert.match((await c.line())!, /^c3 BAD/);
+    for (const tag of ['c1', 'c2', 'c3']) assert.match((await c.command('BOGUS', tag))[0]!, new RegExp(`^${tag} BAD`));
+    c.write('c4 BOGUS\r\n');
+    assert.match((await c.line())!, /^c4 BAD/);
     assert.equal(await c.line(), '* BYE Too many invalid commands');
+    assert.equal(await c.line(), null);
+  });
+
+  test('an HTTP request on the IMAP port is refused once with BYE and closed', async (t) => {
+    const c = await session(t);
+    c.write('GET / HTTP/1.1\r\nHost: mail.example\r\nUser-Agent: probe\r\n\r\n');
+    assert.equal(await c.line(), '* BYE This is an IMAP server');
+    assert.equal(await c.line(), null);
+  });
+
+  test('after login, a silent client is logged out when the inactivity timer ends (RFC 3501 §5.4)', async (t) => {
+    const c = await session(t, quietPort);
+    await c.login(ALICE.user, ALICE.password);
+    assert.equal(await c.line(5000), '* BYE Autologout; idle for too long');
     assert.equal(await c.line(), null);
   });
 
