@@ -25,6 +25,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
+import { eventually } from './eventually.ts';
 
 export interface DovecotOptions {
   /** Users and plaintext passwords for the passwd-file. */
@@ -76,9 +77,9 @@ function systemUser(name: string): { uid: number; gid: number } | null {
 
 /** Resolves when `port` sends a greeting line starting with `prefix`; rejects after the deadline. */
 async function waitForGreeting(port: number, prefix: string, child: ChildProcess, deadline: number): Promise<void> {
-  for (;;) {
+  const greets = async () => {
     if (child.exitCode !== null) throw new Error(`dovecot exited with code ${child.exitCode}`);
-    const greeted = await new Promise<boolean>((resolve) => {
+    return new Promise<boolean>((resolve) => {
       const socket = connect({ port, host: '127.0.0.1' });
       let text = '';
       const done = (ok: boolean) => {
@@ -92,10 +93,8 @@ async function waitForGreeting(port: number, prefix: string, child: ChildProcess
       });
       socket.on('error', () => done(false));
     });
-    if (greeted) return;
-    if (Date.now() > deadline) throw new Error(`dovecot did not greet on port ${port}`);
-    await new Promise<void>((resolve) => setTimeout(resolve, 50));
-  }
+  };
+  await eventually(greets, `dovecot to greet on port ${port}`, Math.max(0, deadline - Date.now()), 50);
 }
 
 export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {

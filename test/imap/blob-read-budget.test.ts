@@ -16,6 +16,7 @@ import { STREAM_ABOVE_OCTETS } from '../../mailbox-server/imap/fetch-response.ts
 import { RawPop3 } from '../pop3/helpers.ts';
 import { BulkClient, literals } from './helpers/bulk-client.ts';
 import { ALICE, BOB, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const KiB = 1024;
 
@@ -106,8 +107,7 @@ describe('one FETCH of 200 large body items', () => {
     const items = Array.from({ length: 200 }, () => 'BODY.PEEK[]').join(' ');
     alice.socket.write(`a FETCH 1 (${items})\r\n`);
     // Readiness: the server has started answering Alice (a read is open and stalled on her socket).
-    const deadline = performance.now() + 10_000;
-    while (blobs.open === 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => blobs.open > 0, "Alice's FETCH to open a read", 10_000, 5);
     assert.ok(blobs.open > 0, 'Alice\'s FETCH has started');
 
     const during = await bobFetches(bob, 5);
@@ -163,8 +163,7 @@ describe('one FETCH of 200 large body items', () => {
     });
     alice.socket.pause();
     alice.socket.write(`a UID FETCH ${uid} (BODY.PEEK[])\r\n`);
-    const deadline = performance.now() + 10_000;
-    while (tight.busy === 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => tight.busy > 0, 'IMAP to take the read slot', 10_000, 5);
     assert.equal(tight.busy, 1, 'IMAP holds the only slot');
     await pop.line();
     await pop.command(`USER ${BOB.user}`);
@@ -172,8 +171,7 @@ describe('one FETCH of 200 large body items', () => {
     let answered = false;
     const retr = pop.command('RETR 1').then((line) => ((answered = true), line));
     // Readiness: the RETR has reached the budget and queues there.
-    const queuedBy = performance.now() + 10_000;
-    while (tight.queued === 0 && performance.now() < queuedBy) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => tight.queued > 0, 'the RETR to queue for a read slot', 10_000, 5);
     assert.equal(tight.queued, 1, 'RETR waits for a read slot');
     assert.equal(answered, false);
     alice.socket.resume();

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImapFlow } from 'imapflow';
 import { ALICE, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 describe('IMAP concurrent sessions and IDLE', () => {
   let w: ImapWorld;
@@ -72,7 +73,8 @@ describe('IMAP concurrent sessions and IDLE', () => {
     const before = (client.mailbox as { exists: number }).exists;
     const woken = new Promise<number>((resolve) => client.on('exists', (data: { count: number }) => resolve(data.count)));
     const idling = client.idle();
-    await new Promise((r) => setTimeout(r, 300));
+    // The server watches the mailbox once its IDLE has begun.
+    await eventually(() => w.server.watchedMailboxes > 0, 'the IDLE to begin');
     const started = Date.now();
     await w.deliver(ALICE.user, sampleMessage('wake up'));
     assert.equal(await woken, before + 1);

@@ -7,6 +7,7 @@ import { silentLog } from '../../core/log.ts';
 import type { Mailbox } from '../../core/store/types.ts';
 import { MailboxChangeWatcherCache } from '../../mailbox-server/imap/mailbox-watcher.ts';
 import { ALICE, BOB, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { eventually, holdsFor, measurementWindow } from '../helpers/eventually.ts';
 
 /** A store whose mailbox item the test moves by hand; resolves `polled` waiters on each read. */
 function fakeStore() {
@@ -35,7 +36,6 @@ function fakeStore() {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('MailboxChangeWatcherCache', () => {
   test('three subscribers share one read per tick and are woken only when a counter moves', async (t) => {
@@ -68,8 +68,7 @@ describe('MailboxChangeWatcherCache', () => {
     for (const w of watches) w.unsubscribe();
     assert.equal(watcher.watchedMailboxes, 0);
     const reads = store.reads;
-    await sleep(60);
-    assert.equal(store.reads, reads, 'no polling of a mailbox nobody watches');
+    await holdsFor(() => store.reads === reads, 'no polling of a mailbox nobody watches (6 ticks)', 60);
   });
 
   test('a subscriber behind the counters, or with none, is woken at the first tick; a deletion wakes it once', async (t) => {
@@ -97,8 +96,7 @@ describe('MailboxChangeWatcherCache', () => {
     watcher.close();
     assert.equal(watcher.watchedMailboxes, 0);
     const reads = store.reads;
-    await sleep(50);
-    assert.equal(store.reads, reads);
+    await holdsFor(() => store.reads === reads, 'no polling after close (5 ticks)', 50);
     assert.throws(() => watcher.subscribe('a', 'm1', undefined, () => undefined));
   });
 });
@@ -114,13 +112,7 @@ describe('IMAP IDLE through the shared watcher', () => {
     await w?.close();
   });
 
-  const until = async (what: string, ok: () => boolean) => {
-    const deadline = Date.now() + 3000;
-    while (!ok()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(10);
-    }
-  };
+  const until = (what: string, ok: () => boolean) => eventually(ok, what);
   const getItems = () => w.world.counter.counts.get('DynamoDB.GetItem') ?? 0;
 
   test('six sessions idling on one INBOX cost one GetItem per tick; DONE everywhere stops the polling', async (t) => {
@@ -138,7 +130,7 @@ describe('IMAP IDLE through the shared watcher', () => {
     await until('one watched mailbox', () => w.server.watchedMailboxes === 1);
 
     w.world.counter.counts.clear();
-    await sleep(1000);
+    await measurementWindow(1000);
     const perSecond = getItems();
     // 1000 ms / 200 ms = 5 ticks (fewer when a loaded machine delays the timer; a tick never
     // overlaps the previous read); per-session polling would have cost 30.
@@ -153,8 +145,7 @@ describe('IMAP IDLE through the shared watcher', () => {
     for (const s of sessions) assert.equal(await s.line(), 'i OK IDLE terminated');
     assert.equal(w.server.watchedMailboxes, 0);
     w.world.counter.counts.clear();
-    await sleep(600);
-    assert.equal(getItems(), 0, 'nobody idles, nothing is polled');
+    await holdsFor(() => getItems() === 0, 'nobody idles, nothing is polled (3 ticks)', 600);
   });
 
   test('each mailbox is watched once; a session that disconnects while idling unsubscribes', async (t) => {

@@ -7,6 +7,7 @@ import { ConnectionsPerAddress } from '../../core/connections-per-address.ts';
 import type { ImapServer } from '../../mailbox-server/imap/server.ts';
 import { preLoginImapWireLimits } from '../../mailbox-server/imap/wire/limits.ts';
 import { ALICE, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const KiB = 1024;
 const CAP = 5;
@@ -146,8 +147,7 @@ describe('IMAP before login', () => {
     );
     for (const { answer } of crowd) assert.match(answer, /^h\d+ NO \[TOOBIG\]/);
     // Wait until the server has taken in every half-sent literal (a readiness check, not a sleep).
-    const deadline = performance.now() + 10_000;
-    while (roomy.bufferedOctets < N * 2 * KiB && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => roomy.bufferedOctets >= N * 2 * KiB, 'every half-sent literal to be taken in', 10_000, 10);
     const held = roomy.bufferedOctets;
     const rssGrowth = process.memoryUsage().rss - rssBefore;
     t.diagnostic(`${N} connections: ${held} octets of input held, process RSS grew ${(rssGrowth / KiB / KiB).toFixed(1)} MiB (client and server)`);

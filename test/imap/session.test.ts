@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import { ALICE, RawImap, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 describe('IMAP session', () => {
   let w: ImapWorld;
@@ -95,8 +96,7 @@ describe('IMAP session', () => {
     const received: Buffer[] = [];
     secure.on('data', (d: Buffer) => received.push(d));
     secure.write('a2 CAPABILITY\r\n');
-    const deadline = Date.now() + 5000;
-    while (!Buffer.concat(received).toString().includes('a2 OK') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => Buffer.concat(received).toString().includes('a2 OK'), 'the answer to a2', 5000, 20);
     const text = Buffer.concat(received).toString();
     assert.match(text, /\* CAPABILITY IMAP4rev1 .*AUTH=PLAIN/);
     assert.doesNotMatch(text, /STARTTLS/);

@@ -12,6 +12,7 @@ import nodemailer from 'nodemailer';
 import { startLocalStack, DEMO_ADDRESS, type LocalStack } from '../../local/stack.ts';
 import { createStore } from '../../core/store/index.ts';
 import { startTestStack } from '../helpers/stack.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const RANDOM = { smtp: 0, submission: 0, smtps: 0, imap: 0, imaps: 0, pop3: 0, pop3s: 0, objectQueue: 0, dynamo: 0 };
 
@@ -25,15 +26,7 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> => eventually(probe, what, timeoutMs);
 
 test('first run creates the demo account once; data survives an emulator crash, and a stop and a start on the same folder', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'mail-stack-persist-'));

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, type SupervisorEvent } from '../../local/supervisor.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-component.ts', import.meta.url));
 const superviseFakes = fileURLToPath(new URL('./fixtures/supervise-fakes.ts', import.meta.url));
@@ -22,11 +23,7 @@ function alive(pid: number): boolean {
 
 /** Waits for processes that are not our children to disappear (no exit event exists for them). */
 async function gone(pids: number[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (pids.some(alive)) {
-    if (Date.now() > deadline) throw new Error(`still alive: ${pids.filter(alive).join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(() => !pids.some(alive), `processes ${pids.join(', ')} to exit`, timeoutMs, 50);
 }
 
 function greeting(port: number): Promise<string> {

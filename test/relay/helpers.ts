@@ -21,6 +21,7 @@ import type { InboundDeps } from '../../functions/inbound/file-inbound.ts';
 import { startSqsEventSource, type BatchOutcome, type SqsEventSource } from '../../local/runner.ts';
 import type { TestWorld } from '../helpers/emulators.ts';
 import type { SenderRewriting } from '../../core/srs.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 /** What the fake MX answers to one RCPT (null = 250) and, for DATA, to the whole message. */
 export interface MxScript {
@@ -252,18 +253,16 @@ export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, op
       sources = [];
     },
     async drained(timeoutMs = 20_000) {
-      const until = Date.now() + timeoutMs;
       const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
-      for (;;) {
+      const waiting = async () => {
         let total = 0;
         for (const url of [config.resources.queues.outbound, config.resources.queues.inbound]) {
           const out = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [...names] }));
           for (const n of names) total += Number(out.Attributes?.[n] ?? 0);
         }
-        if (total === 0) return;
-        if (Date.now() > until) throw new Error(`queues not drained after ${timeoutMs} ms (${total} messages)`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+        return total;
+      };
+      await eventually(async () => (await waiting()) === 0, 'the queues to drain', timeoutMs);
     },
   };
 }
