@@ -2,8 +2,7 @@
 // filed messages, a line-level client that sees exact bytes, and a runner for Python poplib.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect as connectPlain, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import type { Socket } from 'node:net';
 import { BlobStore, rawBlobKey } from '../../core/blobs.ts';
 import { indexMessage } from '../../core/mime/index.ts';
 import { createStore, type Store } from '../../core/store/index.ts';
@@ -12,6 +11,7 @@ import { createSelfSignedCertificate } from '../../core/tls.ts';
 import { AuthThrottleCache } from '../../core/auth-throttle.ts';
 import { startPop3Server, type Pop3Server, type Pop3ServerOptions } from '../../mailbox-server/pop3/server.ts';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
+import { connectSocket, SocketReader, type ConnectOptions } from '../helpers/socket-reader.ts';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -104,72 +104,37 @@ export function crlf(text: string): Buffer {
  * response line; `multi()` reads a multi-line body up to "." and undoes the dot-stuffing.
  */
 export class RawPop3 {
-  private buffer = Buffer.alloc(0);
-  private ended = false;
-  private wake: (() => void) | null = null;
+  private readonly reader: SocketReader;
 
   private constructor(readonly socket: Socket) {
-    socket.on('data', (data: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, data]);
-      this.wake?.();
-    });
-    socket.on('close', () => {
-      this.ended = true;
-      this.wake?.();
-    });
-    socket.on('error', () => undefined);
+    this.reader = new SocketReader(socket);
   }
 
   /** `localAddress`: another loopback address (127.0.0.2, ...) to stand for another client host. */
-  static async connect(port: number, options: { tls?: boolean; localAddress?: string } = {}): Promise<RawPop3> {
-    const from = options.localAddress ? { localAddress: options.localAddress } : {};
-    const socket = options.tls
-      ? connectTls({ port, host: '127.0.0.1', rejectUnauthorized: false, ...from })
-      : connectPlain({ port, host: '127.0.0.1', ...from });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
-    });
-    const client = new RawPop3(socket);
-    return client;
+  static async connect(port: number, options: ConnectOptions = {}): Promise<RawPop3> {
+    return new RawPop3(await connectSocket(port, options));
   }
 
-  private async waitFor(predicate: () => number, timeoutMs = 10_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const end = predicate();
-      if (end >= 0) return end;
-      if (this.ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer.toString('latin1'))}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out; unread: ${JSON.stringify(this.buffer.toString('latin1'))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = null;
-          resolve();
-        };
-      });
-    }
+  private async taken(end: (buffered: Buffer) => number, what: string, timeoutMs = 10_000): Promise<Buffer> {
+    const bytes = await this.reader.take(end, what, timeoutMs);
+    if (bytes === null) throw new Error(`connection closed; unread: ${JSON.stringify(this.reader.unread)}`);
+    return bytes;
   }
 
   /** One response line without CRLF. */
   async line(timeoutMs = 10_000): Promise<string> {
-    const end = await this.waitFor(() => this.buffer.indexOf('\r\n'), timeoutMs);
-    const text = this.buffer.subarray(0, end).toString('latin1');
-    this.buffer = this.buffer.subarray(end + 2);
-    return text;
+    const line = await this.taken((b) => (b.indexOf('\r\n') < 0 ? -1 : b.indexOf('\r\n') + 2), 'a response line', timeoutMs);
+    return line.subarray(0, -2).toString('latin1');
   }
 
   /** The body of a multi-line response (after its status line), un-stuffed, CRLFs kept. */
   async multi(): Promise<Buffer> {
-    const end = await this.waitFor(() => {
-      if (this.buffer.subarray(0, 3).equals(Buffer.from('.\r\n'))) return 0;
-      const at = this.buffer.indexOf('\r\n.\r\n');
-      return at < 0 ? -1 : at + 2;
-    });
-    const body = this.buffer.subarray(0, end);
-    this.buffer = this.buffer.subarray(end + 3);
+    const whole = await this.taken((b) => {
+      if (b.subarray(0, 3).equals(Buffer.from('.\r\n'))) return 3;
+      const at = b.indexOf('\r\n.\r\n');
+      return at < 0 ? -1 : at + 5;
+    }, 'a multi-line response');
+    const body = whole.subarray(0, whole.length - 3);
     return Buffer.from(body.toString('latin1').replace(/^\.\./gm, '.'), 'latin1');
   }
 
@@ -185,13 +150,11 @@ export class RawPop3 {
 
   /** Resolves when the server has closed the connection. */
   async closed(timeoutMs = 10_000): Promise<void> {
-    await this.waitFor(() => (this.ended ? 0 : -1), timeoutMs).catch((error: Error) => {
-      if (!this.ended) throw error;
-    });
+    await this.reader.take((b) => (this.reader.isClosed ? b.length : -1), 'the server to close', timeoutMs);
   }
 
   get isClosed(): boolean {
-    return this.ended;
+    return this.reader.isClosed;
   }
 
   destroy(): void {

@@ -17,6 +17,7 @@ import type { Directory } from '../../core/store/types.ts';
 import { loadOrCreateSelfSignedCertificate, type TlsCredentials } from '../../core/tls.ts';
 import { startSmtpEdge, type SmtpEdge, type SmtpEdgeOptions } from '../../smtp-edge/server.ts';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
+import { SocketReader } from '../helpers/socket-reader.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -141,26 +142,16 @@ export const QUEUED = /^250 2\.0\.0 Ok: queued as ([A-Za-z0-9_-]{16,})$/m;
 
 /** A raw SMTP client for hostile input: sends exactly the bytes it is given, reads whole replies. */
 export class SmtpWire {
-  private buffer = '';
-  private waiters: Array<() => void> = [];
+  private readonly reader: SocketReader;
   readonly closed: Promise<void>;
-  ended = false;
 
   private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buffer += d.toString('latin1');
-      this.wake();
-    });
-    this.closed = new Promise((resolve) => socket.once('close', () => {
-      this.ended = true;
-      this.wake();
-      resolve();
-    }));
-    socket.on('error', () => {});
+    this.reader = new SocketReader(socket);
+    this.closed = this.reader.closed;
   }
 
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
+  get ended(): boolean {
+    return this.reader.isClosed;
   }
 
   /** Implicit TLS (RFC 8314, port 465); the edge's certificate is self-signed. */
@@ -190,26 +181,14 @@ export class SmtpWire {
 
   /** The next complete reply (all lines of a multi-line one), or '' if the server closed. */
   async reply(timeoutMs = 10_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const lines = this.buffer.split('\r\n');
-      let end = -1;
-      for (let i = 0; i < lines.length - 1; i++) {
-        if (/^\d{3} /.test(lines[i]!) || /^\d{3}$/.test(lines[i]!)) { end = i; break; }
-      }
-      if (end >= 0) {
-        const reply = lines.slice(0, end + 1).join('\r\n');
-        this.buffer = lines.slice(end + 1).join('\r\n');
-        return reply;
-      }
-      if (this.ended) return '';
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply within ${timeoutMs} ms; buffer: ${JSON.stringify(this.buffer.slice(0, 200))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(timer); resolve(); });
-      });
-    }
+    // RFC 5321 §4.2.1: the last line of a reply has a space (or nothing) after its code.
+    const lastLine = /^\d{3}(?: [^\r\n]*)?\r\n/m;
+    const bytes = await this.reader.take((b) => {
+      const text = b.toString('latin1');
+      const m = lastLine.exec(text);
+      return m ? m.index + m[0].length : -1;
+    }, `a reply within ${timeoutMs} ms`, timeoutMs);
+    return bytes === null ? '' : bytes.toString('latin1').replace(/\r\n$/, '');
   }
 
   write(data: string | Buffer): void {
