@@ -22,6 +22,9 @@ import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/t
 import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
 import { watchCertificateFiles } from '../core/tls-reload.ts';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
+import { JunkTrainer } from '../core/junk/filter.ts';
+import { JunkModelStore } from '../core/store/junk-model.ts';
+import { ImapJunkTraining } from './imap/junk-training.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../core/connections-per-address.ts';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
@@ -71,6 +74,10 @@ async function main(): Promise<void> {
   // so nothing is invalidated); a hit costs no S3 request and no read slot.
   const bodyCache = new BodyCache({ ...DEFAULT_BODY_CACHE_LIMITS, maxBytes: env.MAILBOX_BODY_CACHE_BYTES });
 
+  // What users sort into and out of Junk teaches their junk filter (docs/decisions/0015-junk-filter.md).
+  const junkTrainer = new JunkTrainer(new JunkModelStore(clients.doc, config.resources.tables), blobs, config.mail.hostname);
+  const junkTraining = new ImapJunkTraining(junkTrainer, mailStore, log);
+
   const listeners: ImapListener[] = [];
   if (env.IMAP_PORT >= 0) listeners.push({ name: 'imap', port: env.IMAP_PORT, host: env.MAILBOX_HOST, implicitTls: false });
   if (env.IMAPS_PORT >= 0) listeners.push({ name: 'imaps', port: env.IMAPS_PORT, host: env.MAILBOX_HOST, implicitTls: true });
@@ -87,6 +94,7 @@ async function main(): Promise<void> {
     throttle,
     preLoginConnections,
     log,
+    junkTraining,
     // The whole-command cap leaves room for the largest literal plus the APPEND line around it.
     limits: { wire: { maxLiteralOctets: appendLimit, maxCommandOctets: appendLimit + 1024 * 1024 }, idleKeepaliveMs: env.IMAP_IDLE_KEEPALIVE_SECONDS * 1000 },
   });
@@ -118,7 +126,8 @@ async function main(): Promise<void> {
     }, log)
     : null;
   announceReady({ ports });
-  drainOnSignals(log, () => Promise.all([imap.close(), pop3.close()]).then(() => undefined), () => {
+  // Trainings still running after the last session finish before the clients go.
+  drainOnSignals(log, () => Promise.all([imap.close(), pop3.close()]).then(() => junkTraining.settled()), () => {
     certificateWatch?.close();
     destroyAwsClients(clients);
   });

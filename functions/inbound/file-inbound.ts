@@ -1,5 +1,6 @@
-// Files one inbound message (a validated queue event) into the INBOX of every local mailbox
-// it is addressed to: resolve recipients, read and index the blob once, file idempotently.
+// Files one inbound message (a validated queue event) into the INBOX (or, judged junk, the Junk)
+// of every local mailbox it is addressed to: resolve recipients, read and index the blob once,
+// file idempotently.
 import type { InboundEvent, OutboundEvent } from '../../core/contracts.ts';
 import { InvalidEventError } from '../../core/contracts.ts';
 import { addressKey, parseAddress } from '../../core/addresses.ts';
@@ -9,6 +10,7 @@ import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../cor
 import { isSrsLocalPart, type SenderRewriting } from '../../core/srs.ts';
 import type { FunctionLogger } from '../queue-record.ts';
 import { StoreError, type Directory, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
+import { copyDestination, judgeFor, type JunkFiling, type JunkMetric } from './junk-filing.ts';
 
 /** The metrics this function emits (CloudWatch EMF through Powertools in the handler). */
 export type InboundMetric =
@@ -18,7 +20,8 @@ export type InboundMetric =
   | 'RemoteRecipientsQueued'
   | 'UnauthenticatedRelayRefused'
   | 'UnknownRecipients'
-  | 'FailedEvents';
+  | 'FailedEvents'
+  | JunkMetric;
 
 /** The slice of Powertools' Metrics used here. */
 export interface InboundMetrics {
@@ -43,6 +46,8 @@ export interface InboundDeps {
    * stands for. Without it forwards keep the original sender.
    */
   readonly srs?: SenderRewriting;
+  /** The junk filter (functions/inbound/junk-filing.ts): likely junk goes to the account's Junk. Without it, all goes to INBOX. */
+  readonly junk?: JunkFiling;
 }
 
 export interface FiledCopy {
@@ -161,19 +166,21 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
       logger.warn('blob size differs from the event', { inboundId: event.id, eventSize: event.size, blobSize: raw.length });
     }
     const index = await deps.indexMessage(raw);
+    const judge = judgeFor(deps.junk, raw, event);
     const results = await Promise.allSettled(
-      plan.accounts.map((account) =>
-        deps.store.fileMessage({
+      plan.accounts.map(async (account) => {
+        const { mailbox, flags } = deps.junk && judge ? await copyDestination(deps.junk, judge, event, account, deps) : { mailbox: INBOX, flags: [] };
+        return deps.store.fileMessage({
           account,
-          mailbox: INBOX,
+          mailbox,
           deliveryKey: event.id,
           blobKey: event.key,
           size: raw.length,
           internalDate: event.receivedAt,
-          flags: [],
+          flags,
           index,
-        }),
-      ),
+        });
+      }),
     );
     results.forEach((result, i) => {
       const account = plan.accounts[i]!;

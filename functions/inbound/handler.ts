@@ -13,6 +13,8 @@ import { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { senderRewritingFromEnv, type SenderRewriting } from '../../core/srs.ts';
 import { createBatchProcessor } from './process-batch.ts';
+import { JunkFilter } from '../../core/junk/filter.ts';
+import { JunkModelCache, JunkModelStore } from '../../core/store/junk-model.ts';
 
 interface InboundRuntime {
   readonly logger: Logger;
@@ -45,6 +47,8 @@ async function buildRuntime(env: Record<string, string | undefined>): Promise<In
   const clients = createAwsClients(config.aws);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
   const store = createStore(clients, config.resources, { onOrphan: (key) => blobs.markOrphan(key) });
+  // Models of the accounts this environment files for, decoded once and checked by one head read per message.
+  const junkModels = new JunkModelStore(clients.doc, config.resources.tables, new JunkModelCache());
   const processBatch = createBatchProcessor({
     directory: store.directory,
     store: store.mailStore,
@@ -59,6 +63,7 @@ async function buildRuntime(env: Record<string, string | undefined>): Promise<In
       blobRefs: store.mailStore,
     },
     ...(srs ? { srs } : {}),
+    junk: { filter: new JunkFilter(junkModels, config.mail.hostname), verdicts: junkModels, mailboxes: store.mailStore },
   });
   return { logger, metrics, processBatch };
 }

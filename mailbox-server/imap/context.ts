@@ -8,6 +8,7 @@ import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { LoginThrottle } from '../../core/login.ts';
 import type { ServiceLog } from '../../core/log.ts';
 import type { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
+import type { ImapJunkTraining } from './junk-training.ts';
 import type { SessionState } from './state.ts';
 import type { ImapCommand, ImapCommandName } from './wire/ast.ts';
 
@@ -28,6 +29,8 @@ export interface ImapServices {
   readonly watcher: MailboxChangeWatcherCache;
   /** Interval of `* OK Still here` during IDLE; below every idle timeout on the path (the NLB's). */
   readonly idleKeepaliveMs: number;
+  /** Teaches the junk filter from COPY, MOVE and STORE (mailbox-server/imap/junk-training.ts); null: no filter. */
+  readonly junkTraining: ImapJunkTraining | null;
 }
 
 /** The tagged OK of a completed command; `after` runs once it is written (STARTTLS, LOGOUT). */

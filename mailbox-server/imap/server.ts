@@ -16,6 +16,7 @@ import { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
 import { ImapSession, type ImapSessionLimits } from './session.ts';
 import { defaultImapWireLimits, preLoginImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
 import { statusLine } from './wire/writer.ts';
+import type { ImapJunkTraining } from './junk-training.ts';
 
 /** Well inside the NLB's default 350 s flow timeout and home routers' NAT timeouts. */
 export const DEFAULT_IDLE_KEEPALIVE_MS = 120_000;
@@ -42,6 +43,8 @@ export interface ImapServerOptions {
    */
   readonly preLoginConnections?: ConnectionsPerAddress;
   readonly log?: ServiceLog;
+  /** Teaches the junk filter from what users sort (mailbox-server/imap/junk-training.ts); none if absent. */
+  readonly junkTraining?: ImapJunkTraining;
   /**
    * idlePollMs: how often a watched mailbox item is read (RFC 2177 gives no interval; deliveries must show within 2 s).
    * idleKeepaliveMs: how often an idling session hears `* OK Still here` (default 2 minutes, as Dovecot).
@@ -92,6 +95,7 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     appendLimit: wire.maxLiteralOctets,
     watcher: new MailboxChangeWatcherCache(options.store, options.limits?.idlePollMs ?? 1000, log),
     idleKeepaliveMs: options.limits?.idleKeepaliveMs ?? DEFAULT_IDLE_KEEPALIVE_MS,
+    junkTraining: options.junkTraining ?? null,
   };
   const sessions = new Set<ImapSession>();
   const sockets = new Set<Socket>();

@@ -23,6 +23,7 @@ export async function copy(command: CommandOf<'COPY'>, ctx: CommandContext, stat
     });
   }
   const pairs = await copyMessages(ctx.services.store, state.account, view.mailbox.id, uids, target);
+  ctx.services.junkTraining?.afterCopy(state.account, view.mailbox, target, pairs, false);
   const text = `${command.uid ? 'UID ' : ''}COPY completed`;
   return pairs.length === 0 ? { text } : { text, code: copyUidCode(target, pairs) };
 }

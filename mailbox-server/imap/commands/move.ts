@@ -17,6 +17,7 @@ export async function move(command: CommandOf<'MOVE'>, ctx: CommandContext, stat
   if (pairs.length > 0) {
     await ctx.services.store.expunge(state.account, view.mailbox.id, pairs.map(([from]) => from));
     await ctx.send(statusLine(null, 'OK', 'Moved', copyUidCode(target, pairs)));
+    ctx.services.junkTraining?.afterCopy(state.account, view.mailbox, target, pairs, true);
   }
   return { text: `${command.uid ? 'UID ' : ''}MOVE completed` };
 }

@@ -23,6 +23,8 @@ export async function store(command: CommandOf<'STORE'>, ctx: CommandContext, st
   for (const u of result.updated) view.noteFlags(u.uid, u.flags, u.modSeq);
   const updated = new Set(result.updated.map((u) => u.uid));
   const modified = new Set(result.modified);
+  // Keywords $Junk and $NotJunk teach the junk filter (mailbox-server/imap/junk-training.ts).
+  ctx.services.junkTraining?.afterStore(state.account, view.mailbox, { op: command.action, flags: [...command.flags] }, uids.filter((uid) => !modified.has(uid)));
   for (const uid of uids) {
     if (modified.has(uid)) continue;
     // .SILENT suppresses the echo, except that RFC 7162 §3.1.3 wants MODSEQ for what UNCHANGEDSINCE changed.
