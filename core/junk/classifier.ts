@@ -33,8 +33,10 @@ export const emptyModel = (): JunkModel => ({ ham: 0, spam: 0, tokens: new Map()
 /** FNV-1a over the token's UTF-8: four bytes per token instead of the word, collisions negligible at 30 000 tokens. */
 export function tokenHash(token: string): number {
   let h = 0x811c9dc5;
-  for (const byte of Buffer.from(token, 'utf8')) {
-    h ^= byte;
+  // ASCII (most tokens) hashes from its char codes; anything else through its UTF-8 bytes.
+  const bytes: ArrayLike<number> = /^[\x00-\x7f]*$/.test(token) ? { length: token.length } : Buffer.from(token, 'utf8');
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= Buffer.isBuffer(bytes) ? bytes[i]! : token.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;

@@ -22,18 +22,33 @@ function words(text: string, prefix: string, into: Set<string>): void {
   }
 }
 
-/** Tags and entities out, so the words of an HTML part count like those of a text part; the tag names are tokens too. */
+/**
+ * Tags and entities out, so the words of an HTML part count like those of a text part; the tag
+ * names are tokens too. One pass with indexOf (no backtracking regex: `<<<<…` must stay linear).
+ */
 function htmlWords(html: string, into: Set<string>): void {
-  for (const tag of html.matchAll(/<\s*([a-z][a-z0-9]{0,10})/gi)) {
-    if (into.size >= MAX_TOKENS_PER_MESSAGE) return;
-    into.add(`html:${tag[1]!.toLowerCase()}`);
+  const text: string[] = [];
+  const lower = html.toLowerCase();
+  let at = 0;
+  while (at < html.length) {
+    const open = html.indexOf('<', at);
+    if (open < 0) {
+      text.push(html.slice(at));
+      break;
+    }
+    text.push(html.slice(at, open));
+    const close = html.indexOf('>', open);
+    if (close < 0) break;
+    const name = /^<\s*\/?\s*([a-z][a-z0-9]{0,10})/i.exec(html.slice(open, Math.min(close, open + 16)))?.[1]?.toLowerCase();
+    if (name && into.size < MAX_TOKENS_PER_MESSAGE) into.add(`html:${name}`);
+    at = close + 1;
+    if ((name === 'script' || name === 'style') && html[open + 1] !== '/') {
+      const end = lower.indexOf(`</${name}`, at);
+      if (end < 0) break;
+      at = end;
+    }
   }
-  const text = html
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&nbsp;/gi, ' ')
-    .replace(/&[a-z]{2,8};|&#\d{1,6};/gi, ' ');
-  words(text, '', into);
+  words(text.join(' ').replace(/&nbsp;/gi, ' ').replace(/&[a-z]{2,8};|&#\d{1,6};/gi, ' '), '', into);
 }
 
 /** The unfolded header fields of `raw` (up to its first empty line), name lowercased. */
