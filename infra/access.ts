@@ -85,6 +85,19 @@ export function allowCountSubmissions(grantee: iam.IGrantable, directory: dynamo
 }
 
 /**
+ * The junk filter's items in the directory (`junk#<account>`: model head and bodies, training
+ * records; core/store/junk-model.ts) and nothing else of it: dynamodb:LeadingKeys limits
+ * `operations` to those partition keys.
+ */
+export function allowJunkModel(grantee: iam.IGrantable, directory: dynamodb.ITable, operations: readonly ItemOperation[]): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: operations.map((o) => `dynamodb:${o}`),
+    resources: [directory.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['junk#*'] } },
+  }));
+}
+
+/**
  * Send through the SES API as the stack's own domain identities, nothing else. SESv2 SendEmail with
  * raw content is authorised as ses:SendRawEmail on the identity of the sender (Amazon SES developer
  * guide, "Controlling access to Amazon SES": actions, and the identity ARN as the resource); the

@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { FUNCTIONS, QUEUES, TABLES, type QueueName } from '../core/resources.ts';
-import { allowCountSubmissions, allowGetRawBlobs, allowItemOperations, allowPutRawBlobs, allowQueryIndex, allowReadSecretValue, allowSendMessage, allowSendRawEmail, allowTagRawBlobs } from './access.ts';
+import { allowCountSubmissions, allowGetRawBlobs, allowJunkModel, allowItemOperations, allowPutRawBlobs, allowQueryIndex, allowReadSecretValue, allowSendMessage, allowSendRawEmail, allowTagRawBlobs } from './access.ts';
 import { QueueConsumer } from './constructs/functions.ts';
 import { MailDns } from './constructs/dns.ts';
 import { MailService } from './constructs/mail-service.ts';
@@ -170,6 +170,9 @@ export class MailStack extends Stack {
       // Exactly what IMAP and POP3 call (test/infra/grants-vs-code.test.ts drives every command that
       // reaches AWS and compares). LOGIN and USER/PASS read the account.
       allowItemOperations(role, tables.directory, ['GetItem']);
+      // Junk training (mailbox-server/imap/junk-training.ts): a new model body, the head moved to it,
+      // the old body removed, what each message taught recorded.
+      allowJunkModel(role, tables.directory, ['PutItem', 'UpdateItem', 'DeleteItem']);
       // Mailbox items (CREATE, DELETE, RENAME, SUBSCRIBE, LIST), UID/modseq reservation, usage counters,
       // and the POP3 maildrop lock (a conditional put, renewed, deleted at QUIT).
       allowItemOperations(role, tables.mailboxes, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
@@ -195,17 +198,20 @@ export class MailStack extends Stack {
     if (entryPoints.inbound) {
       this.inbound = consumer('Inbound', 'inbound', entryPoints.inbound, { [SRS_ENV.secretArn]: srsSecret.secretArn });
       // Exactly what functions/inbound and the store calls it makes (test/infra/grants-vs-code.test.ts
-      // runs them and compares); no Query, Scan, DeleteItem or index access, no mailbox creation.
+      // runs them and compares); no Scan, DeleteItem or index access, no mailbox creation.
       const fn = this.inbound.function;
       allowGetRawBlobs(fn, bucket);
       // A redelivered record gives back the reference it took; when that was the last, it tags the blob.
       allowTagRawBlobs(fn, bucket);
       allowItemOperations(fn, tables.directory, ['BatchGetItem']); // recipient, alias and catch-all lookup
+      allowJunkModel(fn, tables.directory, ['GetItem']); // the account's junk model: head, and body when not cached
       // Filing (core/store/mailstore.ts fileMessage): UID/modseq reservation on the mailbox item, the
-      // message put (a get and a tombstone only when a concurrent writer races), the delivery record.
-      allowItemOperations(fn, tables.mailboxes, ['GetItem', 'UpdateItem']);
+      // message put (a get and a tombstone only when a concurrent writer races), the delivery record;
+      // the account's mailboxes listed to find its \Junk (core/store/special-use.ts) for junk only.
+      allowItemOperations(fn, tables.mailboxes, ['GetItem', 'UpdateItem', 'Query']);
       allowItemOperations(fn, tables.messages, ['GetItem', 'PutItem', 'UpdateItem']);
-      // Delivery records (`<delivery>#<mailbox>`) and outbound records (`outbound#<id>`, core/outbound.ts claim).
+      // Delivery records (`<delivery>#<mailbox>`), junk verdicts (`junk#<delivery>#<account>`) and
+      // outbound records (`outbound#<id>`, core/outbound.ts claim).
       allowItemOperations(fn, tables.deliveries, ['GetItem', 'PutItem', 'UpdateItem']);
       allowItemOperations(fn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
       allowSendMessage(fn, queue('outbound').queue); // remote recipients and alias forwards

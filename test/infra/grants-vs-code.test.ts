@@ -37,6 +37,9 @@ import { eventually, FakeMx, outgoingMessage, relayRig } from '../relay/helpers.
 import { SesStub, SES_ERRORS } from '../relay/ses-stub.ts';
 import { SenderRewriting } from '../../core/srs.ts';
 import { asArray, fullStack, policyStatements } from './synth.ts';
+import { JunkFilter, JunkTrainer } from '../../core/junk/filter.ts';
+import { JunkModelCache, JunkModelStore } from '../../core/store/junk-model.ts';
+import { ImapJunkTraining } from '../../mailbox-server/imap/junk-training.ts';
 
 type Fn = 'inbound' | 'relay';
 type Service = 'edge' | 'mailbox';
@@ -107,7 +110,9 @@ function recordingClients(fn: Role): AwsClients {
     return names.map((n) => {
       const table = tableOf(n);
       // Document-client input is plain, marshalled input carries { S: ... }: either way the partition key's string.
-      const raw = input.Key?.[TABLES[table as TableName]?.partitionKey.name ?? ''];
+      // PutItem names its key in the item; IAM's dynamodb:LeadingKeys judges it all the same.
+      const keyName = TABLES[table as TableName]?.partitionKey.name ?? '';
+      const raw = input.Key?.[keyName] ?? input.Item?.[keyName];
       const partitionKey = typeof raw === 'string' ? raw : typeof raw?.S === 'string' ? raw.S : undefined;
       return { action: `dynamodb:${op}`, resource: `table ${table}${input.IndexName ? ` index ${input.IndexName}` : ''}`, ...(partitionKey === undefined ? {} : { partitionKey }) };
     });
@@ -163,7 +168,12 @@ before(async () => {
   // Each function gets its own rig (its own recording clients); only its half is used.
   // The first run's inbound forwards without sender rewriting, as events queued before it were: the
   // relay's own DSN to a remote sender needs that. The SES run uses the one with rewriting.
-  const inboundDeps = relayRig({ ...world, clients: recordingClients('inbound') }, mx).inboundDeps;
+  const inboundClients = recordingClients('inbound');
+  const junkModels = new JunkModelStore(inboundClients.doc, world.config.resources.tables, new JunkModelCache());
+  const inboundDeps = {
+    ...relayRig({ ...world, clients: inboundClients }, mx).inboundDeps,
+    junk: { filter: new JunkFilter(junkModels, 'mail.example.test'), verdicts: junkModels, mailboxes: createStore(inboundClients, world.config.resources).mailStore },
+  };
   inboundBatch = createBatchProcessor(inboundDeps);
   inboundWithSrs = createBatchProcessor({ ...inboundDeps, srs });
   const relayDeps = relayRig({ ...world, clients: recordingClients('relay') }, mx).relayDeps;
@@ -214,6 +224,9 @@ describe('function grants match the code', () => {
     await eventually(() => mx.to(senderDomain).length === 1, 'the DSN reached the remote sender');
     await eventually(() => mx.to(remote).filter((m) => m.rcptTo.some((r) => r.startsWith('later@'))).length === 1, 'the deferred recipient got it');
     await eventually(async () => (await admin.mailStore.listMessages(alice, 'INBOX')).length === 1, 'the DSN in alice\'s INBOX');
+    // A message our edge found failing DMARC: the junk filter files it into carol's Junk.
+    await submit(outgoingMessage(`x@${senderDomain}`, `carol@${local}`, 'Hello there', [`Authentication-Results: mail.example.test; dmarc=fail header.from=${senderDomain}`]), [`carol@${local}`], { mailFrom: `x@${senderDomain}`, authenticatedUser: null });
+    await eventually(async () => (await admin.mailStore.listMessages(`carol@${local}`, 'Junk')).length === 1, 'the DMARC failure in carol\'s Junk');
     await drained();
     // The edge redelivers the forwarded message (at-least-once): inbound finds its delivery done
     // and gives back the reference it took, the last one now, so it tags the blob itself.
@@ -287,8 +300,9 @@ describe('function grants match the code', () => {
     const boxBlobs = new BlobStore(boxClients.s3, world.config.resources.bucket);
     const boxStore = createStore(boxClients, world.config.resources, { onOrphan: (key) => boxBlobs.markOrphan(key) });
     const throttle = new AuthThrottleCache();
+    const junkTraining = new ImapJunkTraining(new JunkTrainer(new JunkModelStore(boxClients.doc, world.config.resources.tables), boxBlobs, 'mail.example.test'), boxStore.mailStore, { info() {}, warn() {}, error() {} });
     const imap = await startImapServer({
-      store: boxStore.mailStore, directory: boxStore.directory, blobs: boxBlobs, tls, hostname: 'mail.example.test', throttle,
+      store: boxStore.mailStore, directory: boxStore.directory, blobs: boxBlobs, tls, hostname: 'mail.example.test', throttle, junkTraining,
       listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }],
       limits: { idlePollMs: 100, idleKeepaliveMs: 60_000 },
     });
@@ -327,6 +341,14 @@ describe('function grants match the code', () => {
     await ok('STORE 1 +FLAGS (\\Flagged)');
     await ok('COPY 1 Trash'); // RFC 3501 §6.4.7
     await ok('MOVE 2 Later'); // RFC 6851 §3.1
+    // Junk training: $Junk teaches spam (the first model), $NotJunk teaches ham instead (a new body
+    // replaces the first), taking the keyword off forgets it. MOVE into Junk calls the same.
+    await ok('STORE 1 +FLAGS ($Junk)');
+    await junkTraining.settled();
+    await ok('STORE 1 +FLAGS ($NotJunk)');
+    await junkTraining.settled();
+    await ok('STORE 1 -FLAGS ($NotJunk)');
+    await junkTraining.settled();
     await ok('STORE 1 +FLAGS (\\Deleted)');
     await ok('EXPUNGE'); // RFC 3501 §6.4.3: the INBOX copy goes; Trash still holds the blob
     // IDLE sees a delivery (the watcher's GetItem), then DONE.
