@@ -319,7 +319,9 @@ describe('least privilege', () => {
     // retried filing idempotent: items only, never a scan of the outbound records kept there.
     assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:UpdateItem'], 'fileMessage\'s delivery records');
     assert.ok(!allowed.some((s) => mentions(s, stack.storage.tables.deliveries) && JSON.stringify(s.Resource).includes('/index/')), 'no index of deliveries');
-    assert.ok(!allowed.some((s) => mentions(s, stack.storage.tables.directory) && actions([s]).includes('dynamodb:PutItem')), 'directory is read-only');
+    // The directory is read-only but for the junk filter's own items (junk training, fenced to `junk#` keys).
+    const directoryWrites = allowed.filter((s) => mentions(s, stack.storage.tables.directory) && actions([s]).some((a) => !/^dynamodb:(Get|BatchGet|Query)/.test(a)));
+    assert.deepEqual(directoryWrites.map((s) => s.Condition), [{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['junk#*'] } }], 'directory writes: junk items only');
   });
 
   const dynamoOn = (allowed: any[], t: keyof typeof stack.storage.tables) => actions(allowed.filter((s) => mentions(s, stack.storage.tables[t]) && actions([s]).some((a) => a.startsWith('dynamodb:')))).sort();
@@ -376,12 +378,16 @@ describe('least privilege', () => {
     assert.deepEqual(s3Actions(allowed), ['s3:GetObject', 's3:PutObjectTagging'], 'reads the blob the edge wrote; never writes one');
     assert.ok(sendsTo(allowed, 'outbound'), 'remote recipients and forwards go to the relay');
     assert.ok(!sendsTo(allowed, 'inbound'), 'never re-queues to itself');
-    assert.deepEqual(dynamoOn(allowed, 'directory'), ['dynamodb:BatchGetItem']);
-    assert.deepEqual(dynamoOn(allowed, 'mailboxes'), ['dynamodb:GetItem', 'dynamodb:UpdateItem'], 'reserves UIDs; creates and deletes no mailbox');
+    assert.deepEqual(dynamoOn(allowed, 'directory'), ['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
+    // The junk model is read through its own statement, fenced to `junk#` partition keys.
+    const junkReads = allowed.filter((s) => mentions(s, stack.storage.tables.directory) && actions([s]).includes('dynamodb:GetItem'));
+    assert.deepEqual(junkReads.map((s) => s.Condition), [{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['junk#*'] } }]);
+    // Query lists the account's mailboxes to find its \Junk (core/store/special-use.ts).
+    assert.deepEqual(dynamoOn(allowed, 'mailboxes'), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], 'reserves UIDs; creates and deletes no mailbox');
     assert.deepEqual(dynamoOn(allowed, 'messages'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], 'delivery and outbound records');
     assert.deepEqual(dynamoOn(allowed, 'blobrefs'), ['dynamodb:UpdateItem']);
-    assert.ok(!actions(allowed).some((a) => /^dynamodb:(DeleteItem|BatchWriteItem|Scan|Query)$|\*/.test(a)));
+    assert.ok(!actions(allowed).some((a) => /^dynamodb:(DeleteItem|BatchWriteItem|Scan)$|\*/.test(a)));
     assert.ok(!JSON.stringify(allowed).includes('/index/'), 'no index access');
     // The SRS key, read once per execution environment, and no other secret.
     const secrets = allowed.filter((st) => actions([st]).some((a) => a.startsWith('secretsmanager:')));
