@@ -27,9 +27,13 @@ function quarantined(event: InboundEvent): boolean {
   return (event as { readonly authentication?: { readonly quarantine?: boolean } }).authentication?.quarantine === true;
 }
 
-/** The message's judge for this event, or null when no filter is configured. */
+/**
+ * The message's judge for this event, or null when no filter is configured or one of our own
+ * users sent it (authenticated submission is not inbound mail: it files into INBOX unjudged).
+ */
 export function judgeFor(junk: JunkFiling | undefined, raw: Buffer, event: InboundEvent): MessageToJudge | null {
-  return junk ? junk.filter.message(raw, { quarantine: quarantined(event) }) : null;
+  if (!junk || event.authenticatedUser) return null;
+  return junk.filter.message(raw, { quarantine: quarantined(event) });
 }
 
 /**

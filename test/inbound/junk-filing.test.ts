@@ -107,6 +107,15 @@ test('a trained account files by its model; a redelivery after the model changed
   assert.deepEqual(await whereFiled(rig, account), { INBOX: [[]], Junk: [['$Junk']] });
 });
 
+test('mail our own users submitted is not judged: an executable attachment from a colleague stays in INBOX', async () => {
+  const rig = junkRig();
+  const account = await newAccount(rig);
+  const exe = Buffer.from('Subject: the tool\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/octet-stream; name="setup.exe"\r\n\r\nMZ\r\n--b--\r\n');
+  await fileInbound(await storedEvent(rig.blobs, exe, [account], { authenticatedUser: account }), rig.deps);
+  await fileInbound(await storedEvent(rig.blobs, exe, [account]), rig.deps);
+  assert.deepEqual(await whereFiled(rig, account), { INBOX: [[]], Junk: [['$Junk']] });
+});
+
 test('a filter that cannot read its model files into INBOX, logged and counted', async () => {
   const rig = junkRig();
   const account = await newAccount(rig);
