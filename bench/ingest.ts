@@ -23,6 +23,8 @@ import { percentile, sendOverOneConnection, syntheticMessage } from './smtp-load
 import { startPostfix, startSmtpSink, type AnchorServer } from './anchors/postfix.ts';
 import type { LatencyModel } from '../core/aws/latency.ts';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { JunkFilter } from '../core/junk/filter.ts';
+import { JunkModelCache, JunkModelStore } from '../core/store/junk-model.ts';
 
 export interface IngestOptions {
   readonly messages: number;
@@ -104,6 +106,8 @@ export async function runIngestBenchmark(options: IngestOptions) {
 
     const filedAt = new Map<string, number>();
     const inboundStore = createStore(inboundClients, resources);
+    // The junk filter as functions/inbound/handler.ts composes it, so its requests are counted too.
+    const junkModels = new JunkModelStore(inboundClients.doc, resources.tables, new JunkModelCache());
     const processBatch = createBatchProcessor({
       directory: inboundStore.directory,
       store: inboundStore.mailStore,
@@ -117,6 +121,7 @@ export async function runIngestBenchmark(options: IngestOptions) {
         queueUrl: resources.queues.outbound,
         blobRefs: inboundStore.mailStore,
       },
+      junk: { filter: new JunkFilter(junkModels, 'mx.bench.local'), verdicts: junkModels, mailboxes: inboundStore.mailStore },
     });
     const arn = (await setupClients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queues.inbound, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
     const allFiled = new Promise<void>((resolve) => {
