@@ -8,6 +8,7 @@ import { hourWindowExpiry, type SubmissionCounter } from '../sending-policy.ts';
 import { DEFAULT_MAILBOXES } from './mailbox-names.ts';
 import { batchGetAll, isConditionFailure, queryAll, scanAll } from './dynamo.ts';
 import type { DynamoMailStore } from './mailstore.ts';
+import { removeJunkItems } from './junk-model.ts';
 import { StoreError, type Account, type Alias, type Directory, type Domain, type QuotaUsage, type RecipientRoute } from './types.ts';
 
 type Tables = ResourceNames['tables'];
@@ -310,6 +311,7 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     if (existed) await this.doc.send(new DeleteCommand({ TableName: this.tables.directory, Key: { pk: accountPk(key), sk: 'account' } }));
     await this.handOverPostmaster(domainOf(key), key);
     await this.mailStore.removeAllMailboxes(key);
+    await removeJunkItems(this.doc, this.tables.directory, key);
   }
 
   /**

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { decodeModel, emptyModel, encodeModel, pruneModel, type JunkClass, type JunkModel } from '../junk/classifier.ts';
-import { isConditionFailure } from './dynamo.ts';
+import { isConditionFailure, queryAll } from './dynamo.ts';
 
 const junkPk = (account: string) => `junk#${account.toLowerCase()}`;
 const HEAD = 'head';
@@ -179,5 +179,19 @@ export class JunkModelStore {
       const item = await this.get(this.tables.deliveries, { pk });
       return item ? { junk: item.junk as boolean, score: item.score as number } : verdict;
     }
+  }
+}
+
+/**
+ * Removes every junk item of the account (head, bodies, training records), so an account made
+ * again under the same address starts untrained: what the old one taught stays with it.
+ */
+export async function removeJunkItems(doc: DynamoDBDocumentClient, directoryTable: string, account: string): Promise<void> {
+  const pk = junkPk(account);
+  const items = await queryAll(doc, {
+    TableName: directoryTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ProjectionExpression: 'pk, sk',
+  });
+  for (let i = 0; i < items.length; i += 25) {
+    await Promise.all(items.slice(i, i + 25).map((item) => doc.send(new DeleteCommand({ TableName: directoryTable, Key: { pk, sk: item.sk } }))));
   }
 }

@@ -146,6 +146,20 @@ test('the stored model stays within its bound after training on many messages, i
   assert.ok((body.Item?.data as Uint8Array).length < 350_000);
 });
 
+test('removing an account removes its junk model: an account made again under its address starts untrained', async () => {
+  const rig = junkRig();
+  const account = await newAccount(rig);
+  const blobKey = rawBlobKey(`forget-${Math.random()}`, new Date());
+  const raw = corpusMessages('spam-1', 0, 1)[0]!;
+  await rig.blobs.put(blobKey, raw);
+  await rig.trainer.train(account, [{ blobKey, size: raw.length }], 'spam');
+  assert.ok(await rig.models.load(account));
+  await rig.store.directory.removeAccount(account);
+  await rig.store.directory.addAccount(account, 'pw-not-used');
+  assert.equal(await new JunkModelStore(world.clients.doc, world.config.resources.tables).load(account), null);
+  assert.equal(await rig.models.trainedAs(account, blobKey), null);
+});
+
 test('concurrent trainings of one account from several writers all count', async () => {
   const rig = junkRig();
   const account = await newAccount(rig);
