@@ -170,15 +170,20 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
     const results = await Promise.allSettled(
       plan.accounts.map(async (account) => {
         const { mailbox, flags } = deps.junk && judge ? await copyDestination(deps.junk, judge, event, account, deps) : { mailbox: INBOX, flags: [] };
-        return deps.store.fileMessage({
+        const file = (into: string) => deps.store.fileMessage({
           account,
-          mailbox,
+          mailbox: into,
           deliveryKey: event.id,
           blobKey: event.key,
           size: raw.length,
           internalDate: event.receivedAt,
           flags,
           index,
+        });
+        // Junk deleted since it was looked up: the copy goes to INBOX rather than nowhere.
+        return file(mailbox).catch((err: unknown) => {
+          if (mailbox !== INBOX && err instanceof StoreError && err.code === 'not-found') return file(INBOX);
+          throw err;
         });
       }),
     );

@@ -116,6 +116,17 @@ test('mail our own users submitted is not judged: an executable attachment from 
   assert.deepEqual(await whereFiled(rig, account), { INBOX: [[]], Junk: [['$Junk']] });
 });
 
+test('a Junk deleted between its lookup and the filing leaves the copy in INBOX, marked, never undelivered', async () => {
+  const rig = junkRig();
+  const account = await newAccount(rig);
+  // The lookup still finds the Junk that the user's DELETE is about to remove.
+  const stale = await rig.store.mailStore.listMailboxes(account);
+  await rig.store.mailStore.deleteMailbox(account, 'Junk');
+  const deps = { ...rig.deps, junk: { ...rig.deps.junk, mailboxes: { listMailboxes: async () => stale } } };
+  await fileInbound(await storedEvent(rig.blobs, message(`Authentication-Results: ${OUR_HOST}; dmarc=fail\r\n`), [account]), deps);
+  assert.deepEqual((await rig.store.mailStore.listMessages(account, 'INBOX')).map((m) => m.flags), [['$Junk']]);
+});
+
 test('a filter that cannot read its model files into INBOX, logged and counted', async () => {
   const rig = junkRig();
   const account = await newAccount(rig);
