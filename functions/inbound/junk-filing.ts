@@ -50,7 +50,11 @@ export async function copyDestination(
   const inbox = { mailbox: 'INBOX', flags: [] };
   try {
     const verdict = await judge.judge(account);
-    const recorded = await junk.verdicts.recordVerdict(event.id, account, { junk: verdict.junk, score: verdict.score });
+    // The rules read only the blob and the event, so a redelivery judges the same: only the
+    // classifier's verdict, which training can change in between, needs recording.
+    const recorded = verdict.source === 'classifier'
+      ? await junk.verdicts.recordVerdict(event.id, account, { junk: verdict.junk, score: verdict.score })
+      : verdict;
     if (!recorded.junk) return inbox;
     const junkBox = await findSpecialUseMailbox(junk.mailboxes, account, '\\Junk');
     telemetry.metrics.addMetric('JunkFiled', 'Count', 1);

@@ -72,6 +72,8 @@ test('a quarantine asked for by the edge files into Junk, found by its special u
   await rig.store.mailStore.renameMailbox(account, 'Junk', 'Spam');
   const event = await storedEvent(rig.blobs, message(''), [account], { authentication: { quarantine: true } } as object);
   await fileInbound(event, rig.deps);
+  // The rules judge a redelivery the same (nothing recorded): one copy, where it was.
+  assert.equal((await fileInbound(event, rig.deps)).filed[0]?.duplicate, true);
   assert.deepEqual((await rig.store.mailStore.listMessages(account, 'Spam')).map((m) => m.flags), [['$Junk']]);
   assert.deepEqual(await rig.store.mailStore.listMessages(account, 'INBOX'), []);
 });
