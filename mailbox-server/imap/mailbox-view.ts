@@ -64,6 +64,8 @@ export interface ViewClock {
 export class MailboxView {
   /** UIDs in message sequence order as the client knows them: msn = index + 1. */
   private uids: number[];
+  /** RFC 5182 §2.1 search result variable, as UIDs; a new view (SELECT, EXAMINE) starts empty. */
+  savedSearch: ReadonlySet<number> = new Set();
   /** Last known state of each UID in `uids` (an expunged one keeps its last state until announced). */
   private readonly states = new Map<number, MessageState>();
   /** Expunged in the store, not yet announced to this client. */

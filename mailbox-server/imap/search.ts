@@ -1,4 +1,4 @@
-// SEARCH evaluation (RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ). Three-valued: keys on flags, UIDs,
+// SEARCH evaluation (RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ, RFC 5032 WITHIN, RFC 5182 "$"). Three-valued: keys on flags, UIDs,
 // sequence numbers, sizes and internal dates are answered from the message state alone; only
 // messages those cannot decide get their stored item (sent date), header block or decoded body.
 import libmime from 'libmime';
@@ -24,6 +24,10 @@ export interface SearchSubject {
 export interface SearchScope {
   readonly exists: number;
   readonly maxUid: number;
+  /** RFC 5182 §2.1: the UIDs of the saved result, what "$" names. */
+  readonly saved?: ReadonlySet<number>;
+  /** RFC 5032: the instant YOUNGER/OLDER count back from (ms since the epoch). */
+  readonly now?: number;
 }
 
 export interface SearchNeeds {
@@ -103,9 +107,11 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
     case 'flag':
       return s.state.flags.includes(key.flag) === key.present;
     case 'sequence':
-      return key.set.kind === 'ranges' ? sequenceSetContains(key.set, s.msn, scope.exists) : false;
+      return key.set.kind === 'ranges' ? sequenceSetContains(key.set, s.msn, scope.exists) : inSavedResult(s, scope);
     case 'uid':
-      return key.set.kind === 'ranges' ? sequenceSetContains(key.set, s.state.uid, scope.maxUid) : false;
+      return key.set.kind === 'ranges' ? sequenceSetContains(key.set, s.state.uid, scope.maxUid) : inSavedResult(s, scope);
+    case 'within':
+      return isWithin(key, s.state, scope);
     case 'size':
       return key.op === 'larger' ? s.state.size > key.octets : s.state.size < key.octets;
     case 'modseq':
@@ -158,6 +164,15 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
       return unknown ? undefined : true;
     }
   }
+}
+
+/** RFC 5182 §2.1: "$" is the saved result, whether written as a message set or after UID. */
+const inSavedResult = (s: SearchSubject, scope: SearchScope) => scope.saved?.has(s.state.uid) ?? false;
+
+/** RFC 5032 §3: YOUNGER n has an internal date within the last n seconds; OLDER n, not. */
+function isWithin(key: Extract<SearchKey, { kind: 'within' }>, state: MessageState, scope: SearchScope): boolean {
+  const age = (scope.now ?? Date.now()) - Date.parse(state.internalDate);
+  return key.op === 'younger' ? age <= key.seconds * 1000 : age > key.seconds * 1000;
 }
 
 // ---- decoding what header and body searches look at -----------------------------------------

@@ -88,7 +88,7 @@ export class ImapSession {
     this.badCommands = new BadCommandLimit(options.limits.maxBadCommands);
     this.clocks = new ConnectionClocks(options.limits, (reason) =>
       this.timeOut(reason === 'idle' ? 'Autologout; idle for too long' : 'Autologout; no login in time'));
-    this.parserOptions = { maxDepth: options.limits.wire.maxDepth, maxSequenceRanges: options.limits.wire.maxSequenceRanges, allowSavedResult: false };
+    this.parserOptions = { maxDepth: options.limits.wire.maxDepth, maxSequenceRanges: options.limits.wire.maxSequenceRanges, allowSavedResult: true };
     this.attach(socket);
   }
 

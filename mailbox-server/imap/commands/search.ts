@@ -1,32 +1,59 @@
 // RFC 3501 §6.4.4 SEARCH and §6.4.8 UID SEARCH, CHARSET UTF-8/US-ASCII (RFC 3501 §6.4.4 BADCHARSET),
-// RFC 7162 §3.1.5 MODSEQ criterion with its (MODSEQ n) result. Evaluation: ../search.ts.
+// RFC 7162 §3.1.5 MODSEQ criterion with its (MODSEQ n) result; RFC 4731 ESEARCH (RETURN options),
+// RFC 5182 SEARCHRES (RETURN (SAVE), "$"). Evaluation: ../search.ts; answers: ../search-results.ts.
 import { sectionRange } from '../../../core/mime/index.ts';
 import type { MessageItem } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { no } from '../errors.ts';
-import { decodedBodyText, evaluate, parseHeaderFields, partHeaderFields, searchNeeds, usesModSeq, type SearchSubject } from '../search.ts';
+import { decodedBodyText, evaluate, parseHeaderFields, partHeaderFields, searchNeeds, usesModSeq, type SearchScope, type SearchSubject } from '../search.ts';
+import { esearchResponse, savedSelection, searchResponse, wantsEsearchResponse, type SearchMatch } from '../search-results.ts';
 import type { SelectedState } from '../state.ts';
-import { atom, untagged, type ImapValue } from '../wire/writer.ts';
+import type { SearchKey } from '../wire/ast.ts';
 
 const SEARCH_BATCH = 50;
 const charsets = new Set(['UTF-8', 'US-ASCII']);
 
 export async function search(command: CommandOf<'SEARCH'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
-  if (command.charset !== null && !charsets.has(command.charset.toUpperCase())) throw no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
+  const { view } = state;
+  const options = command.returnOptions;
+  let matched: SearchSubject[];
+  try {
+    matched = await findMatches(command.criteria, command.charset, ctx, state, command.uid);
+  } catch (err) {
+    // RFC 5182 §2.4: a SEARCH with SAVE that fails leaves the result variable empty.
+    if (options?.save) view.savedSearch = new Set();
+    throw err;
+  }
+  const matches: SearchMatch[] = matched.map((s) => ({ number: command.uid ? s.state.uid : s.msn, uid: s.state.uid, modSeq: s.state.modSeq }));
+  const withModSeq = usesModSeq(command.criteria);
+  if (!options) await ctx.send(searchResponse(matches, withModSeq));
+  else {
+    if (options.save) view.savedSearch = new Set(savedSelection(options, matches).map((m) => m.uid));
+    if (wantsEsearchResponse(options)) await ctx.send(esearchResponse(command.tag, command.uid, options, matches, withModSeq));
+  }
+  return { text: `${command.uid ? 'UID ' : ''}SEARCH completed` };
+}
+
+/**
+ * The messages of the view that match, in message-number order, after announcing other sessions'
+ * changes (EXPUNGE only when `allowExpunge`, RFC 3501 §7.4.1). Shared by SEARCH, SORT and THREAD.
+ */
+export async function findMatches(criteria: SearchKey, charset: string | null, ctx: CommandContext, state: SelectedState, allowExpunge: boolean): Promise<SearchSubject[]> {
+  if (charset !== null && !charsets.has(charset.toUpperCase())) throw no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
   const { view } = state;
   const { store } = ctx.services;
   const { blobs } = ctx;
-  await ctx.syncSelected(command.uid);
+  await ctx.syncSelected(allowExpunge);
   const uids = view.allUids();
-  const scope = { exists: uids.length, maxUid: uids[uids.length - 1] ?? 0 };
-  const needs = searchNeeds(command.criteria);
+  const scope: SearchScope = { exists: uids.length, maxUid: uids[uids.length - 1] ?? 0, saved: view.savedSearch, now: Date.now() };
+  const needs = searchNeeds(criteria);
   const matched: SearchSubject[] = [];
   const undecided: SearchSubject[] = [];
   uids.forEach((uid, i) => {
     const current = view.stateOf(uid);
     if (!current || view.isExpunged(uid)) return;
     const subject: SearchSubject = { msn: i + 1, state: current };
-    const result = evaluate(command.criteria, subject, scope);
+    const result = evaluate(criteria, subject, scope);
     if (result === true) matched.push(subject);
     else if (result === undefined) undecided.push(subject);
   });
@@ -50,12 +77,7 @@ export async function search(command: CommandOf<'SEARCH'>, ctx: CommandContext, 
         }
       }),
     );
-    for (const subject of batch) if (subject.item && evaluate(command.criteria, subject, scope) === true) matched.push(subject);
+    for (const subject of batch) if (subject.item && evaluate(criteria, subject, scope) === true) matched.push(subject);
   }
-  matched.sort((a, b) => a.msn - b.msn);
-  const values: ImapValue[] = [atom('SEARCH'), ...matched.map((s) => (command.uid ? s.state.uid : s.msn))];
-  // RFC 7162 §3.1.5: with a MODSEQ criterion, the highest mod-sequence of the matches.
-  if (usesModSeq(command.criteria) && matched.length > 0) values.push([atom('MODSEQ'), Math.max(...matched.map((s) => s.state.modSeq))]);
-  await ctx.send(untagged(...values));
-  return { text: `${command.uid ? 'UID ' : ''}SEARCH completed` };
+  return matched.sort((a, b) => a.msn - b.msn);
 }

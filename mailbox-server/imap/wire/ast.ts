@@ -50,9 +50,20 @@ export type SearchKey =
   | { readonly kind: 'size'; readonly op: 'larger' | 'smaller'; readonly octets: number }
   | { readonly kind: 'sequence' | 'uid'; readonly set: SequenceSet }
   | { readonly kind: 'modseq'; readonly modseq: bigint; readonly entry: { readonly name: string; readonly type: 'priv' | 'shared' | 'all' } | null }
+  /** RFC 5032 WITHIN: YOUNGER / OLDER than `seconds` before now, on the internal date. */
+  | { readonly kind: 'within'; readonly op: 'younger' | 'older'; readonly seconds: number }
   | { readonly kind: 'not'; readonly key: SearchKey }
   | { readonly kind: 'or'; readonly left: SearchKey; readonly right: SearchKey }
   | { readonly kind: 'and'; readonly keys: readonly SearchKey[] };
+
+/** RFC 4731 §3.1 search-return-opt, RFC 5182 §2.4 SAVE; null when the command had no RETURN. */
+export interface SearchReturnOptions {
+  readonly min: boolean;
+  readonly max: boolean;
+  readonly all: boolean;
+  readonly count: boolean;
+  readonly save: boolean;
+}
 
 export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'HIGHESTMODSEQ' | 'SIZE' | 'APPENDLIMIT' | 'DELETED';
 
@@ -89,7 +100,7 @@ export type ImapCommand = Tagged<
   | { readonly name: 'ID'; readonly parameters: ReadonlyArray<readonly [string, string | null]> | null }
   /** `uidSet` is set for UID EXPUNGE (RFC 4315 §2.1). */
   | { readonly name: 'EXPUNGE'; readonly uidSet: SequenceSet | null }
-  | { readonly name: 'SEARCH'; readonly uid: boolean; readonly charset: string | null; readonly criteria: SearchKey }
+  | { readonly name: 'SEARCH'; readonly uid: boolean; readonly charset: string | null; readonly criteria: SearchKey; readonly returnOptions: SearchReturnOptions | null }
   | { readonly name: 'FETCH'; readonly uid: boolean; readonly sequence: SequenceSet; readonly attributes: readonly FetchAttribute[]; readonly changedSince: bigint | null }
   | {
       readonly name: 'STORE';

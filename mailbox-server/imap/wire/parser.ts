@@ -2,7 +2,7 @@
 // extensions we advertise). Wire only: no session state, no store. Failures are ParseError.
 import type { CommandChunk } from './reader.ts';
 import { readTag } from './reader.ts';
-import type { ImapCommand, ListReturnOptions, StatusItem } from './ast.ts';
+import type { ImapCommand, ListReturnOptions, SearchReturnOptions, StatusItem } from './ast.ts';
 import { Cursor } from './cursor.ts';
 import { ParseError } from './parse-error.ts';
 import { parseFetchAttributes } from './fetch-att.ts';
@@ -206,10 +206,39 @@ const id: Grammar = (cursor, tag) => {
 
 const expunge: Grammar = (_cursor, tag) => ({ tag, name: 'EXPUNGE', uidSet: null });
 
-// search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key)
+// RFC 4731 §7: search = "SEARCH" [search-return-opts] SP search-program
+// search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"
+// An empty list means ALL (§3.1).
+function parseSearchReturnOptions(cursor: Cursor): SearchReturnOptions | null {
+  const beforeReturn = cursor.mark();
+  if (!(cursor.accept(0x20) && cursor.word('RETURN'))) {
+    cursor.restore(beforeReturn);
+    return null;
+  }
+  cursor.sp();
+  cursor.expect(0x28, '"("');
+  const options = { min: false, max: false, all: false, count: false, save: false };
+  let any = false;
+  while (!cursor.accept(0x29)) {
+    if (any) cursor.sp();
+    const option = cursor.keyword('a SEARCH return option');
+    if (option === 'MIN') options.min = true;
+    else if (option === 'MAX') options.max = true;
+    else if (option === 'ALL') options.all = true;
+    else if (option === 'COUNT') options.count = true;
+    else if (option === 'SAVE') options.save = true;
+    else cursor.fail(`Unsupported SEARCH return option ${option.slice(0, 40)}`);
+    any = true;
+  }
+  if (!any) options.all = true;
+  return options;
+}
+
+// search = "SEARCH" [search-return-opts] [SP "CHARSET" SP astring] 1*(SP search-key)
 const search =
   (uid: boolean): Grammar =>
   (cursor, tag, options) => {
+    const returnOptions = parseSearchReturnOptions(cursor);
     let charset: string | null = null;
     const beforeCharset = cursor.mark();
     if (cursor.accept(0x20) && cursor.word('CHARSET')) {
@@ -218,7 +247,7 @@ const search =
     } else {
       cursor.restore(beforeCharset);
     }
-    return { tag, name: 'SEARCH', uid, charset, criteria: parseSearchCriteria(cursor, { maxDepth: options.maxDepth, sequence: sequenceLimits(options) }) };
+    return { tag, name: 'SEARCH', uid, charset, criteria: parseSearchCriteria(cursor, { maxDepth: options.maxDepth, sequence: sequenceLimits(options) }), returnOptions };
   };
 
 // fetch = "FETCH" SP sequence-set SP (macro / fetch-att / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]

@@ -1,4 +1,5 @@
-// SEARCH criteria (RFC 3501 §6.4.4 and §9 search-key; RFC 7162 §3.4 MODSEQ), with a nesting cap.
+// SEARCH criteria (RFC 3501 §6.4.4 and §9 search-key; RFC 7162 §3.4 MODSEQ; RFC 5032 WITHIN;
+// RFC 5182 "$"), with a nesting cap.
 import type { SearchKey } from './ast.ts';
 import type { Cursor } from './cursor.ts';
 import { parseDate, parseFlag, parseSequenceSetToken } from './values.ts';
@@ -106,6 +107,11 @@ function parseSearchKey(cursor: Cursor, limits: SearchGrammarLimits, depth: numb
     }
     case 'MODSEQ':
       return parseModseqKey(cursor);
+    // RFC 5032 §4: search-key =/ ( "OLDER" / "YOUNGER" ) SP nz-number
+    case 'OLDER':
+    case 'YOUNGER':
+      cursor.sp();
+      return { kind: 'within', op: name === 'OLDER' ? 'older' : 'younger', seconds: cursor.nzNumber('a number of seconds') };
     default:
       return cursor.fail(`Unknown search key ${name.slice(0, 40)}`);
   }

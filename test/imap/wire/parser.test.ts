@@ -17,6 +17,14 @@ function parse(wire: string | Buffer): any {
   return parseCommand(command.chunks, options) as ImapCommand;
 }
 
+/** As the session parses once SEARCHRES is offered: "$" allowed. */
+function parseWithSaved(wire: string): any {
+  const events = new ImapCommandReader(defaultImapWireLimits).push(Buffer.from(`${wire}\r\n`));
+  const command = events.find((e) => e.kind === 'command');
+  assert.ok(command && command.kind === 'command');
+  return parseCommand(command.chunks, { ...options, allowSavedResult: true });
+}
+
 function bad(wire: string, response?: RegExp) {
   try {
     parse(wire);
@@ -154,6 +162,21 @@ test('COPY, MOVE, EXPUNGE, UID EXPUNGE', () => {
   bad('a UID NOOP', /Unknown command NOOP/);
 });
 
+test('SEARCH RETURN options (RFC 4731 §3.1, RFC 5182 §2.4) and WITHIN keys (RFC 5032 §4)', () => {
+  const min = parse('A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"');
+  assert.deepEqual(min.name === 'SEARCH' && min.returnOptions, { min: true, max: false, all: false, count: true, save: false });
+  // RFC 4731 §3.1: "RETURN ()" is RETURN (ALL).
+  const empty = parse('A283 UID SEARCH RETURN () CHARSET UTF-8 ALL');
+  assert.deepEqual(empty.name === 'SEARCH' && [empty.returnOptions, empty.charset], [{ min: false, max: false, all: true, count: false, save: false }, 'UTF-8']);
+  const save = parse('a SEARCH RETURN (SAVE) YOUNGER 3600 OLDER 60');
+  assert.deepEqual(save.name === 'SEARCH' && [save.returnOptions?.save, save.criteria], [true, { kind: 'and', keys: [{ kind: 'within', op: 'younger', seconds: 3600 }, { kind: 'within', op: 'older', seconds: 60 }] }]);
+  assert.deepEqual(parseWithSaved('a SEARCH $ SEEN').criteria.keys[0], { kind: 'sequence', set: { kind: 'saved' } });
+  assert.deepEqual(parseWithSaved('a SEARCH UID $').criteria, { kind: 'uid', set: { kind: 'saved' } });
+  bad('a SEARCH RETURN (PARTIAL 1:5) ALL', /Unsupported SEARCH return option/);
+  bad('a SEARCH RETURN ALL', /Expected "\("/);
+  bad('a SEARCH YOUNGER 0', /Expected a number of seconds/);
+});
+
 test('SEARCH keys (RFC 3501 §6.4.4 examples and every key)', () => {
   assert.deepEqual(parse('A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"'), {
     tag: 'A282', name: 'SEARCH', uid: false, charset: null,
@@ -162,6 +185,7 @@ test('SEARCH keys (RFC 3501 §6.4.4 examples and every key)', () => {
       { kind: 'date', of: 'internal', op: 'since', date: { year: 1994, month: 2, day: 1 } },
       { kind: 'not', key: { kind: 'header', field: 'From', value: 'Smith' } },
     ] },
+    returnOptions: null,
   });
   const charset = parse('A284 SEARCH CHARSET UTF-8 TEXT {6}\r\nXXXXXX\r\n');
   assert.deepEqual([(charset as { charset: string }).charset, (charset as { criteria: unknown }).criteria], ['UTF-8', { kind: 'text', value: 'XXXXXX' }]);
