@@ -11,6 +11,10 @@ import { ALICE, startImapWorld, type ImapWorld } from '../imap/helpers/imap-worl
 
 /** Where we answer differently on purpose; each is applied by name where it is compared. */
 const INTENDED_DIFFERENCES: string[] = [
+  'LIST-EXTENDED: we always send \\HasChildren/\\HasNoChildren (RFC 5258 §4 lets a server send them unasked; RFC 3348 CHILDREN is advertised) and special-use attributes (RFC 6154 §2 "MAY" without the return option); Dovecot sends them only when asked; compared only when asked',
+  'LIST entries in any order: RFC 3501 §7.2.2 fixes none; compared sorted (a STATUS stays with its LIST)',
+  'CREATE (USE (\\Archive)): Dovecot 2.3 answers OK but its LIST does not show the use it was given; RFC 6154 §5.3 shows it, as we do (checked on ours alone)',
+  'CREATE (USE (\\All)), (USE (\\Flagged)), or two uses: a mailbox here carries at most one special use of \\Sent \\Drafts \\Trash \\Junk \\Archive, so we answer NO [USEATTR] as RFC 6154 §3 allows; Dovecot stores any attribute',
   'RFC 3501 matters outside these extensions are left out of the comparison (see `common`): \\Recent in FLAGS, the untagged FLAGS/PERMANENTFLAGS Dovecot sends when a keyword is first named, and the [CLOSED] of QRESYNC on a second SELECT; imap.test.ts owns those',
 ];
 
@@ -111,7 +115,8 @@ class LineClient {
     const untagged: string[] = [];
     for (;;) {
       const line = (await this.line()).replaceAll(`"${tag}"`, '"T"');
-      if (line.startsWith(`${tag} `)) return { untagged, status: line.slice(tag.length + 1).replace(/^(OK|NO|BAD)( \[[^\]]*\])?.*$/, '$1$2') };
+      // Dovecot's [CLIENTBUG] hint (STATUS of the selected mailbox) is advice, not an answer.
+      if (line.startsWith(`${tag} `)) return { untagged, status: line.slice(tag.length + 1).replace(/^(OK|NO|BAD)( \[[^\]]*\])?.*$/, '$1$2').replace(' [CLIENTBUG]', '') };
       untagged.push(line);
     }
   }
@@ -127,8 +132,37 @@ let world: ImapWorld;
 let theirs: LineClient;
 let ours: LineClient;
 
+/** Dovecot set up as our accounts are: "/" as delimiter, the special-use folders of a new account. */
+const DOVECOT_CONFIG = `
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \\Junk
+    auto = subscribe
+  }
+  mailbox Archive {
+    special_use = \\Archive
+    auto = subscribe
+  }
+}
+mail_attribute_dict = file:%h/dovecot-attributes
+`;
+
 before(async () => {
-  dovecot = await startDovecot({ users: { [DOVECOT_USER]: ALICE.password } });
+  dovecot = await startDovecot({ users: { [DOVECOT_USER]: ALICE.password }, extraConfig: DOVECOT_CONFIG });
   world = await startImapWorld();
   [theirs, ours] = await Promise.all([LineClient.open(dovecot.ports.imap, DOVECOT_USER, ALICE.password), LineClient.open(world.port, ALICE.user, ALICE.password)]);
   for (const client of [theirs, ours]) await client.command(`CREATE ${FOLDER}`);
@@ -153,20 +187,48 @@ after(async () => {
 /** Lines about matters outside this file (see INTENDED_DIFFERENCES) dropped, values that differ by server blanked. */
 function common(line: string): string | null {
   if (/^\* (FLAGS |OK \[(PERMANENTFLAGS|CLOSED)\b)/.test(line)) return null;
+  // A mailbox name as an atom or quoted (RFC 3501 §4.3, the server's choice); STATUS items in any order (§7.2.4).
+  const status = /^\* STATUS (\S+|"[^"]*") \((.*)\)$/.exec(line);
+  if (status) line = `* STATUS ${status[1]!.replace(/^"(.*)"$/, '$1')} (${status[2]!.split(/ (?=[A-Z])/).sort().join(' ')})`;
+  line = line.replace(/^(\* LIST \([^)]*\) "\/" )([^"\s(]+)/, '$1"$2"');
   return line
     .replace(/ ?\\Recent/g, '')
     .replace(/\(\s/g, '(')
     .replace(/^\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ|UNSEEN|MAILBOXID)[^\]]*\].*$/, '* OK [$1]');
 }
 
+const specialUses = /\\(Sent|Drafts|Trash|Junk|Archive|All|Flagged)\b ?/g;
+
+/**
+ * LIST answers under the intended differences: \HasChildren/\HasNoChildren compared only when
+ * RETURN (CHILDREN) asks for them, special-use attributes only when SPECIAL-USE does, the
+ * extended-item tag as atom or string, and the entries (each with its STATUS) in any order.
+ */
+function listAnswer(command: string, lines: string[]): string[] {
+  const groups: string[][] = [];
+  for (let line of lines) {
+    if (line.startsWith('* LIST ')) {
+      if (!/RETURN \([^)]*CHILDREN/.test(command)) line = line.replace(/\\Has(No)?Children ?/g, '');
+      if (!/SPECIAL-USE/.test(command)) line = line.replace(specialUses, '');
+      line = line.replace(/ \)/, ')').replace(/\("CHILDINFO" /, '(CHILDINFO ');
+      line = line.replace(/^\* LIST \(([^)]*)\)/, (_all, attrs: string) => `* LIST (${attrs.split(' ').filter(Boolean).sort().join(' ')})`);
+      groups.push([line]);
+    } else (groups.at(-1) ?? (groups.push([]), groups.at(-1)!)).push(line);
+  }
+  return groups.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)).flat();
+}
+
 /** Runs each command on both servers in turn; returns the differences. */
 async function compare(commands: readonly string[], normalise: (line: string) => string = (l) => l): Promise<string[]> {
   const failures: string[] = [];
-  const clean = (lines: string[]) => lines.map(common).filter((l): l is string => l !== null).map(normalise);
+  const clean = (lines: string[], command: string) => {
+    const kept = lines.map(common).filter((l): l is string => l !== null).map(normalise);
+    return command.startsWith('LIST ') ? listAnswer(command, kept) : kept;
+  };
   for (const command of commands) {
     const [a, b] = [await theirs.command(command), await ours.command(command)];
-    const oracle = [...clean(a.untagged), a.status];
-    const mine = [...clean(b.untagged), b.status];
+    const oracle = [...clean(a.untagged, command), a.status];
+    const mine = [...clean(b.untagged, command), b.status];
     if (JSON.stringify(oracle) !== JSON.stringify(mine)) failures.push(`${command}\n    dovecot: ${JSON.stringify(oracle)}\n    ours:    ${JSON.stringify(mine)}`);
   }
   return failures;
@@ -199,5 +261,44 @@ test('ESEARCH (RFC 4731), SEARCHRES (RFC 5182) and WITHIN (RFC 5032) answer as D
     `SELECT ${FOLDER}`,
     'FETCH $ (FLAGS)',
   ]);
+  assert.deepEqual(failures, [], `${failures.length} differences:\n${failures.join('\n')}`);
+});
+
+test('LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819), STATUS=SIZE (RFC 8438), CREATE-SPECIAL-USE (RFC 6154) answer as Dovecot does', async () => {
+  // The same hierarchy and subscriptions on both, set explicitly (CREATE's own subscription rule is
+  // not what is compared here).
+  for (const client of [theirs, ours]) {
+    for (const name of ['Lists', 'Lists/Dev', 'Lists/Dev/Old', 'Lists/Ops', 'Lists/Ops/Pager']) await client.command(`CREATE ${name}`);
+    for (const name of ['Lists', 'Lists/Dev', 'Lists/Dev/Old', 'Lists/Ops', 'Lists/Ops/Pager']) await client.command(`UNSUBSCRIBE ${name}`);
+    for (const name of ['Lists/Dev/Old', 'Lists/Ops', 'INBOX', FOLDER]) await client.command(`SUBSCRIBE ${name}`);
+  }
+  const failures = await compare([
+    'LIST (SUBSCRIBED) "" "Lists*"',
+    'LIST (SUBSCRIBED) "" "Lists/%"',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" "Lists/%"',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" "Lists*"',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"',
+    'LIST (RECURSIVEMATCH) "" "%"',
+    'LIST (SPECIAL-USE) "" "*"',
+    'LIST "" "*" RETURN (SPECIAL-USE)',
+    'LIST (SUBSCRIBED) "" "*" RETURN (CHILDREN)',
+    'LIST (REMOTE RECURSIVEMATCH) "" "%"',
+    'LIST (REMOTE) "" "Lists/%"',
+    'LIST "" ("Lists/Dev" "Lists/Ops/*") RETURN (SUBSCRIBED CHILDREN)',
+    'LIST () "" "Lists/Dev%" RETURN ()',
+    `LIST "" "${FOLDER}" RETURN (STATUS (MESSAGES UNSEEN UIDNEXT SIZE))`,
+    `LIST "" "Lists/Ops*" RETURN (STATUS (MESSAGES))`,
+    `STATUS ${FOLDER} (MESSAGES SIZE UNSEEN)`,
+    'CREATE Made/Archive (USE (\\Archive))',
+    'CREATE Made/Plain (USE ())',
+    'LIST "" "Made/Plain" RETURN (SPECIAL-USE)',
+  ]);
+  // RFC 6154 §5.3: the new mailbox carries the use (Dovecot 2.3 accepts it but does not list it).
+  assert.deepEqual((await ours.command('LIST "" "Made/Archive" RETURN (SPECIAL-USE)')).untagged, ['* LIST (\\HasNoChildren \\Archive) "/" "Made/Archive"']);
+  // Ours only (see INTENDED_DIFFERENCES): a use we cannot keep is NO [USEATTR] and creates nothing.
+  for (const use of ['\\All', '\\Flagged', '\\Sent \\Drafts', '\\Important']) {
+    assert.equal((await ours.command(`CREATE Made/Other (USE (${use}))`)).status, 'NO [USEATTR]', use);
+  }
+  assert.deepEqual((await ours.command('LIST "" "Made/Other"')).untagged, []);
   assert.deepEqual(failures, [], `${failures.length} differences:\n${failures.join('\n')}`);
 });

@@ -1,12 +1,28 @@
 // RFC 3501 §6.3.3 CREATE: a trailing delimiter only declares intent to have inferiors; missing
 // superiors are created too ("SHOULD create any superior hierarchical names that are needed").
+// RFC 6154 §3 CREATE-SPECIAL-USE: `(USE (\Archive))` marks the new mailbox; an attribute we do not
+// keep (\All, \Flagged, several at once) is NO [USEATTR].
 import { DELIMITER } from '../../../core/store/mailbox-names.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { no } from '../errors.ts';
 import { mailboxNameFromWire } from '../names.ts';
 import type { UserState } from '../state.ts';
+import type { SpecialUse } from '../../../core/store/types.ts';
+
+/** The special uses a mailbox can carry here (one each: Mailbox.specialUse). */
+const keptSpecialUses = new Set<string>(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive']);
+
+/** RFC 6154 §3: the one special use asked for, null for none; anything we cannot keep is NO [USEATTR]. */
+function requestedSpecialUse(use: readonly string[]): SpecialUse | null {
+  const wanted = [...new Set(use.map((u) => u.toLowerCase()))];
+  if (wanted.length === 0) return null;
+  const match = [...keptSpecialUses].find((u) => u.toLowerCase() === wanted[0]);
+  if (wanted.length > 1 || !match) throw no('Special-use attribute not supported', 'USEATTR');
+  return match as SpecialUse;
+}
 
 export async function create(command: CommandOf<'CREATE'>, ctx: CommandContext, state: UserState): Promise<Completion> {
+  const specialUse = requestedSpecialUse(command.use);
   const wire = command.mailbox.endsWith(DELIMITER) ? command.mailbox.slice(0, -1) : command.mailbox;
   const name = mailboxNameFromWire(wire);
   const { store } = ctx.services;
@@ -20,6 +36,6 @@ export async function create(command: CommandOf<'CREATE'>, ctx: CommandContext, 
       });
     }
   }
-  await store.createMailbox(state.account, name);
+  await store.createMailbox(state.account, name, specialUse);
   return { text: 'CREATE completed' };
 }

@@ -1,10 +1,12 @@
 // RFC 3501 §6.3.8 LIST and §6.3.9 LSUB, with RFC 3348 CHILDREN, RFC 6154 SPECIAL-USE attributes,
-// and the RFC 5258 LIST-EXTENDED selection/return options the parser accepts (RFC 5819 STATUS).
+// RFC 5258 LIST-EXTENDED (selection options SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE, return
+// options SUBSCRIBED CHILDREN SPECIAL-USE, several patterns, CHILDINFO) and RFC 5819 LIST-STATUS.
 // Patterns are matched against the wire (modified UTF-7) names (../list-pattern.ts); INBOX is
 // case-insensitive.
 import { DELIMITER } from '../../../core/store/mailbox-names.ts';
 import type { Mailbox } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import { bad } from '../errors.ts';
 import { MailboxPattern } from '../list-pattern.ts';
 import { mailboxNameToWire } from '../names.ts';
 import type { UserState } from '../state.ts';
@@ -46,27 +48,53 @@ export async function list(command: CommandOf<'LIST'>, ctx: CommandContext, stat
     await ctx.send(untagged(atom('LIST'), [atom('\\Noselect')], DELIMITER, ''));
     return { text: 'LIST completed' };
   }
-  const subscribedOnly = command.selectOptions.includes('SUBSCRIBED');
-  const specialUseOnly = command.selectOptions.includes('SPECIAL-USE');
-  const showSubscribed = subscribedOnly || command.returnOptions.subscribed;
+  const selection = listSelection(command.selectOptions);
+  const showSubscribed = selection.criteria.includes('SUBSCRIBED') || command.returnOptions.subscribed;
   const patterns = command.patterns.map((p) => MailboxPattern.compile(command.reference, p));
   const mailboxes = await ctx.services.store.listMailboxes(state.account);
   const entries = listable(mailboxes);
+  const matched = (entry: Listed) => patterns.some((p) => p.matches(entry.wire));
   for (const [i, entry] of entries.entries()) {
     if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn();
-    if (!patterns.some((p) => p.matches(entry.wire))) continue;
+    if (!matched(entry)) continue;
     const { mailbox } = entry;
-    if (subscribedOnly && !mailbox?.subscribed) continue;
-    if (specialUseOnly && !mailbox?.specialUse) continue;
+    const meets = selection.criteria.every((c) => meetsCriterion(c, mailbox));
+    // RFC 5258 §3.5: with RECURSIVEMATCH a name is also listed when a descendant the patterns do
+    // not reach meets the criteria, and CHILDINFO says which criteria its descendants meet.
+    const childInfo = selection.recursive ? selection.criteria.filter((c) => descendants(entries, entry).some((d) => !matched(d) && meetsCriterion(c, d.mailbox))) : [];
+    if (!meets && childInfo.length === 0) continue;
     const attributes: string[] = [];
     if (!mailbox) attributes.push('\\Noselect');
     attributes.push(entry.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
     if (mailbox?.specialUse) attributes.push(mailbox.specialUse);
     if (showSubscribed && mailbox?.subscribed) attributes.push('\\Subscribed');
-    await ctx.send(untagged(atom('LIST'), attributes.map(atom), DELIMITER, entry.wire));
+    const extended = childInfo.length > 0 ? [['CHILDINFO', childInfo]] : [];
+    await ctx.send(untagged(atom('LIST'), attributes.map(atom), DELIMITER, entry.wire, ...extended));
     if (command.returnOptions.status && mailbox) await ctx.send(await statusResponse(ctx, mailbox, command.returnOptions.status));
   }
   return { text: 'LIST completed' };
+}
+
+type ListCriterion = 'SUBSCRIBED' | 'SPECIAL-USE';
+
+/** RFC 5258 §3.1 selection options: the criteria a listed name meets; REMOTE changes nothing here (no remote mailboxes). */
+function listSelection(options: readonly string[]): { criteria: ListCriterion[]; recursive: boolean } {
+  const criteria = options.filter((o): o is ListCriterion => o === 'SUBSCRIBED' || o === 'SPECIAL-USE');
+  const recursive = options.includes('RECURSIVEMATCH');
+  // §3.1: RECURSIVEMATCH alone (or with only REMOTE) is a syntax error.
+  if (recursive && criteria.length === 0) throw bad('RECURSIVEMATCH needs another selection option');
+  return { criteria: [...new Set(criteria)], recursive };
+}
+
+function meetsCriterion(criterion: ListCriterion, mailbox: Mailbox | null): boolean {
+  return criterion === 'SUBSCRIBED' ? mailbox?.subscribed === true : mailbox?.specialUse != null;
+}
+
+/** The names below `entry` (entries are sorted, but INBOX first, so scan them all). */
+function descendants(entries: readonly Listed[], entry: Listed): Listed[] {
+  if (!entry.hasChildren) return [];
+  const prefix = `${entry.wire}${DELIMITER}`;
+  return entries.filter((e) => e.wire.startsWith(prefix));
 }
 
 export async function lsub(command: CommandOf<'LSUB'>, ctx: CommandContext, state: UserState): Promise<Completion> {

@@ -84,7 +84,9 @@ export type ImapCommand = Tagged<
   | { readonly name: 'AUTHENTICATE'; readonly mechanism: string; readonly initialResponse: string | null }
   | { readonly name: 'LOGIN'; readonly username: string; readonly password: string }
   | { readonly name: 'SELECT' | 'EXAMINE'; readonly mailbox: string; readonly condstore: boolean }
-  | { readonly name: 'CREATE' | 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'; readonly mailbox: string }
+  | { readonly name: 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'; readonly mailbox: string }
+  /** RFC 6154 §3: `use` holds the special-use attributes asked for with USE (empty without). */
+  | { readonly name: 'CREATE'; readonly mailbox: string; readonly use: readonly string[] }
   | { readonly name: 'RENAME'; readonly mailbox: string; readonly newName: string }
   | {
       readonly name: 'LIST';

@@ -30,11 +30,35 @@ const bare =
   (_cursor, tag) => ({ tag, name });
 
 const oneMailbox =
-  (name: 'CREATE' | 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'): Grammar =>
+  (name: 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'): Grammar =>
   (cursor, tag) => {
     cursor.sp();
     return { tag, name, mailbox: parseMailbox(cursor) };
   };
+
+// RFC 4466 §2.2: create = "CREATE" SP mailbox [create-params]; create-params = SP "(" create-param *(SP create-param) ")"
+// RFC 6154 §6: create-param =/ "USE" SP "(" [use-attr *(SP use-attr)] ")"
+const create: Grammar = (cursor, tag) => {
+  cursor.sp();
+  const mailbox = parseMailbox(cursor);
+  const use: string[] = [];
+  if (cursor.accept(0x20)) {
+    cursor.expect(0x28, '"("');
+    do {
+      if (!cursor.word('USE')) cursor.fail('Unsupported CREATE parameter');
+      cursor.sp();
+      cursor.expect(0x28, '"("');
+      while (!cursor.accept(0x29)) {
+        if (use.length > 0) cursor.sp();
+        const attribute = parseFlag(cursor);
+        if (!attribute.startsWith('\\')) cursor.fail('A special-use attribute starts with \\');
+        use.push(attribute);
+      }
+    } while (cursor.accept(0x20));
+    cursor.expect(0x29, '")"');
+  }
+  return { tag, name: 'CREATE', mailbox, use };
+};
 
 // select = "SELECT" SP mailbox [select-params]; RFC 7162 §3.2: select-param = "CONDSTORE"
 const selectLike =
@@ -330,7 +354,7 @@ const commandGrammars: Record<string, Grammar> = {
   LOGIN: login,
   SELECT: selectLike('SELECT'),
   EXAMINE: selectLike('EXAMINE'),
-  CREATE: oneMailbox('CREATE'),
+  CREATE: create,
   DELETE: oneMailbox('DELETE'),
   SUBSCRIBE: oneMailbox('SUBSCRIBE'),
   UNSUBSCRIBE: oneMailbox('UNSUBSCRIBE'),

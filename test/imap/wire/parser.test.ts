@@ -64,7 +64,12 @@ test('AUTHENTICATE with and without SASL-IR', () => {
 test('mailbox commands; INBOX is case-insensitive', () => {
   assert.deepEqual(parse('A142 SELECT inbox'), { tag: 'A142', name: 'SELECT', mailbox: 'INBOX', condstore: false });
   assert.deepEqual(parse('A142 EXAMINE "blurdybloop" (CONDSTORE)'), { tag: 'A142', name: 'EXAMINE', mailbox: 'blurdybloop', condstore: true });
-  assert.deepEqual(parse('A003 CREATE owatagusiam/'), { tag: 'A003', name: 'CREATE', mailbox: 'owatagusiam/' });
+  assert.deepEqual(parse('A003 CREATE owatagusiam/'), { tag: 'A003', name: 'CREATE', mailbox: 'owatagusiam/', use: [] });
+  // RFC 6154 §5.2 example; an empty USE list is allowed by the grammar.
+  assert.deepEqual(parse('t1 CREATE MySpecial (USE (\\Drafts \\Sent))').use, ['\\Drafts', '\\Sent']);
+  assert.deepEqual(parse('t2 CREATE Other (USE ())').use, []);
+  bad('t3 CREATE x (USE (Drafts))', /special-use/);
+  bad('t4 CREATE x (BOGUS (\\Drafts))', /Unsupported CREATE parameter/);
   assert.deepEqual(parse('A683 RENAME blurdybloop sarasoop'), { tag: 'A683', name: 'RENAME', mailbox: 'blurdybloop', newName: 'sarasoop' });
   assert.deepEqual(parse('A002 SUBSCRIBE #news.comp.mail.mime').name, 'SUBSCRIBE');
   assert.deepEqual(parse('a DELETE &ZeVnLIqe-'), { tag: 'a', name: 'DELETE', mailbox: '&ZeVnLIqe-' });
