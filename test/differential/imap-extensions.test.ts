@@ -15,6 +15,8 @@ const INTENDED_DIFFERENCES: string[] = [
   'LIST entries in any order: RFC 3501 §7.2.2 fixes none; compared sorted (a STATUS stays with its LIST)',
   'CREATE (USE (\\Archive)): Dovecot 2.3 answers OK but its LIST does not show the use it was given; RFC 6154 §5.3 shows it, as we do (checked on ours alone)',
   'CREATE (USE (\\All)), (USE (\\Flagged)), or two uses: a mailbox here carries at most one special use of \\Sent \\Drafts \\Trash \\Junk \\Archive, so we answer NO [USEATTR] as RFC 6154 §3 allows; Dovecot stores any attribute',
+  'QUOTA: the root is named "" here, "User quota" in the Dovecot set-up (RFC 9208 §3.2 leaves the name to the server); compared with the name made equal',
+  'GETQUOTAROOT of a mailbox that does not exist: NO [NONEXISTENT] here, as every command naming a mailbox; Dovecot 2.3 answers with the account root',
   'RFC 3501 matters outside these extensions are left out of the comparison (see `common`): \\Recent in FLAGS, the untagged FLAGS/PERMANENTFLAGS Dovecot sends when a keyword is first named, and the [CLOSED] of QRESYNC on a second SELECT; imap.test.ts owns those',
 ];
 
@@ -159,6 +161,15 @@ namespace inbox {
   }
 }
 mail_attribute_dict = file:%h/dovecot-attributes
+mail_plugins = $mail_plugins quota
+protocol imap {
+  mail_plugins = $mail_plugins imap_quota
+}
+plugin {
+  quota = count:User quota
+  quota_rule = *:storage=10M
+  quota_vsizes = yes
+}
 `;
 
 before(async () => {
@@ -301,4 +312,20 @@ test('LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819), STATUS=SIZE (RFC 8438), 
   }
   assert.deepEqual((await ours.command('LIST "" "Made/Other"')).untagged, []);
   assert.deepEqual(failures, [], `${failures.length} differences:\n${failures.join('\n')}`);
+});
+
+test('QUOTA (RFC 9208) reports the same STORAGE usage and limit as Dovecot', async (t) => {
+  await world.store.directory.setQuota(ALICE.user, 10 * 1024 * 1024);
+  t.after(() => world.store.directory.setQuota(ALICE.user, null));
+  const failures = await compare(
+    [`GETQUOTAROOT ${FOLDER}`, 'GETQUOTAROOT INBOX'],
+    // The root's name is the server's choice (RFC 9208 §3.2): Dovecot names it after its config.
+    (line) => line.replace(/"User quota"/g, '""').replace(/^(\* QUOTAROOT )"?([^" ]+)"?/, '$1$2'),
+  );
+  // GETQUOTA names each server's own root.
+  const [a, b] = [await theirs.command('GETQUOTA "User quota"'), await ours.command('GETQUOTA ""')];
+  if (JSON.stringify(a.untagged.map((l) => l.replace('"User quota"', '""'))) !== JSON.stringify(b.untagged)) failures.push(`GETQUOTA: dovecot ${JSON.stringify(a.untagged)}, ours ${JSON.stringify(b.untagged)}`);
+  assert.deepEqual(failures, [], `${failures.length} differences:\n${failures.join('\n')}`);
+  // Ours only (see INTENDED_DIFFERENCES).
+  assert.equal((await ours.command('GETQUOTAROOT Nowhere')).status, 'NO [NONEXISTENT]');
 });

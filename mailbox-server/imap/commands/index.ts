@@ -19,6 +19,7 @@ import { logout } from './logout.ts';
 import { move } from './move.ts';
 import { namespace } from './namespace.ts';
 import { check, noop } from './noop.ts';
+import { getQuota, getQuotaRoot, setQuota } from './quota.ts';
 import { rename } from './rename.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
@@ -51,6 +52,9 @@ export const commandHandlers: { readonly [N in ImapCommandName]: Handler<N> } = 
   STATUS: status,
   APPEND: append,
   NAMESPACE: namespace,
+  GETQUOTA: getQuota,
+  GETQUOTAROOT: getQuotaRoot,
+  SETQUOTA: setQuota,
   IDLE: idle,
   CHECK: check,
   CLOSE: close,

@@ -1,5 +1,5 @@
 // RFC 3501 §6.3.10 STATUS, with RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 7889 APPENDLIMIT,
-// RFC 9051 DELETED. Counts come from the projection of message states (no MIME index read).
+// RFC 9051 DELETED, RFC 9208 §4.1.4 DELETED-STORAGE. Counts come from the projection of message states (no MIME index read).
 import type { Mailbox } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { mailboxNameToWire } from '../names.ts';
@@ -7,10 +7,11 @@ import { resolveMailbox } from '../resolve.ts';
 import type { UserState } from '../state.ts';
 import type { StatusItem } from '../wire/ast.ts';
 import { atom, untagged, type ImapValue } from '../wire/writer.ts';
+import { storageUnits } from './quota.ts';
 
 /** The untagged STATUS response of one mailbox; shared with LIST-STATUS. */
 export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, items: readonly StatusItem[]): Promise<Buffer> {
-  const needsMessages = items.some((i) => i === 'MESSAGES' || i === 'UNSEEN' || i === 'SIZE' || i === 'DELETED');
+  const needsMessages = items.some((i) => i === 'MESSAGES' || i === 'UNSEEN' || i === 'SIZE' || i === 'DELETED' || i === 'DELETED-STORAGE');
   const live = needsMessages ? (await ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext)).filter((s) => !s.expunged) : [];
   const values: ImapValue[] = [];
   for (const item of items) {
@@ -42,6 +43,9 @@ export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, item
         break;
       case 'DELETED':
         values.push(live.filter((s) => s.flags.includes('\\Deleted')).length);
+        break;
+      case 'DELETED-STORAGE':
+        values.push(storageUnits(live.filter((s) => s.flags.includes('\\Deleted')).reduce((n, s) => n + s.size, 0)));
         break;
     }
   }

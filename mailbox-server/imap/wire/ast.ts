@@ -65,7 +65,7 @@ export interface SearchReturnOptions {
   readonly save: boolean;
 }
 
-export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'HIGHESTMODSEQ' | 'SIZE' | 'APPENDLIMIT' | 'DELETED';
+export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'HIGHESTMODSEQ' | 'SIZE' | 'APPENDLIMIT' | 'DELETED' | 'DELETED-STORAGE';
 
 /** LIST-EXTENDED (RFC 5258) return options we understand. */
 export interface ListReturnOptions {
@@ -113,6 +113,9 @@ export type ImapCommand = Tagged<
       readonly flags: readonly string[];
       readonly unchangedSince: bigint | null;
     }
+  /** RFC 9208 §4.1: GETQUOTA names a quota root, GETQUOTAROOT a mailbox; SETQUOTA's limits are not kept. */
+  | { readonly name: 'GETQUOTA' | 'SETQUOTA'; readonly root: string }
+  | { readonly name: 'GETQUOTAROOT'; readonly mailbox: string }
   | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly sequence: SequenceSet; readonly mailbox: string }
 >;
 

@@ -19,7 +19,7 @@ export interface ParserOptions {
 
 type Grammar = (cursor: Cursor, tag: string, options: ParserOptions) => ImapCommand;
 
-const statusItems = new Set<StatusItem>(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'APPENDLIMIT', 'DELETED']);
+const statusItems = new Set<StatusItem>(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'APPENDLIMIT', 'DELETED', 'DELETED-STORAGE']);
 const listSelectOptions = new Set(['SUBSCRIBED', 'REMOTE', 'RECURSIVEMATCH', 'SPECIAL-USE']);
 
 const sequenceLimits = (o: ParserOptions): SequenceSetLimits => ({ maxRanges: o.maxSequenceRanges, allowSaved: o.allowSavedResult });
@@ -79,7 +79,8 @@ const selectLike =
     return { tag, name, mailbox, condstore };
   };
 
-// RFC 3501 §9 status-att; RFC 7162 HIGHESTMODSEQ; RFC 8438 SIZE; RFC 7889 APPENDLIMIT; RFC 9051 DELETED
+// RFC 3501 §9 status-att; RFC 7162 HIGHESTMODSEQ; RFC 8438 SIZE; RFC 7889 APPENDLIMIT; RFC 9051 DELETED;
+// RFC 9208 §4.1.4 DELETED-STORAGE
 function parseStatusItems(cursor: Cursor): StatusItem[] {
   cursor.expect(0x28, '"("');
   const items: StatusItem[] = [];
@@ -228,6 +229,33 @@ const id: Grammar = (cursor, tag) => {
   return { tag, name: 'ID', parameters };
 };
 
+// RFC 9208 §7: getquota = "GETQUOTA" SP quota-root-name; getquotaroot = "GETQUOTAROOT" SP mailbox
+// setquota = "SETQUOTA" SP quota-root-name SP setquota-list
+// setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")"; setquota-resource = resource-name SP resource-limit
+const getQuota: Grammar = (cursor, tag) => {
+  cursor.sp();
+  return { tag, name: 'GETQUOTA', root: cursor.astring('a quota root') };
+};
+const getQuotaRoot: Grammar = (cursor, tag) => {
+  cursor.sp();
+  return { tag, name: 'GETQUOTAROOT', mailbox: parseMailbox(cursor) };
+};
+const setQuota: Grammar = (cursor, tag) => {
+  cursor.sp();
+  const root = cursor.astring('a quota root');
+  cursor.sp();
+  cursor.expect(0x28, '"("');
+  let any = false;
+  while (!cursor.accept(0x29)) {
+    if (any) cursor.sp();
+    cursor.keyword('a resource name');
+    cursor.sp();
+    cursor.modSequence(true);
+    any = true;
+  }
+  return { tag, name: 'SETQUOTA', root };
+};
+
 const expunge: Grammar = (_cursor, tag) => ({ tag, name: 'EXPUNGE', uidSet: null });
 
 // RFC 4731 §7: search = "SEARCH" [search-return-opts] SP search-program
@@ -366,6 +394,9 @@ const commandGrammars: Record<string, Grammar> = {
   ENABLE: enable,
   ID: id,
   EXPUNGE: expunge,
+  GETQUOTA: getQuota,
+  GETQUOTAROOT: getQuotaRoot,
+  SETQUOTA: setQuota,
   SEARCH: search(false),
   FETCH: fetch(false),
   STORE: store(false),
