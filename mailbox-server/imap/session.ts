@@ -50,7 +50,7 @@ export interface SessionOptions {
 
 /** RFC 3501 §7.4.1: no EXPUNGE while answering FETCH, STORE, SEARCH; their UID forms may. */
 function expungeAllowedAfter(command: ImapCommand): boolean {
-  if (command.name === 'FETCH' || command.name === 'STORE' || command.name === 'SEARCH') return command.uid;
+  if (command.name === 'FETCH' || command.name === 'STORE' || command.name === 'SEARCH' || command.name === 'SORT' || command.name === 'THREAD') return command.uid;
   return true;
 }
 

@@ -51,6 +51,8 @@ export const allowedStates: Readonly<Record<ImapCommandName, readonly StateKind[
   UNSELECT: selected,
   EXPUNGE: selected,
   SEARCH: selected,
+  SORT: selected,
+  THREAD: selected,
   FETCH: selected,
   STORE: selected,
   COPY: selected,

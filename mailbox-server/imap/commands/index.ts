@@ -23,6 +23,8 @@ import { getQuota, getQuotaRoot, setQuota } from './quota.ts';
 import { rename } from './rename.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
+import { sort } from './sort.ts';
+import { thread } from './thread.ts';
 import { starttls } from './starttls.ts';
 import { status } from './status.ts';
 import { store } from './store.ts';
@@ -61,6 +63,8 @@ export const commandHandlers: { readonly [N in ImapCommandName]: Handler<N> } = 
   UNSELECT: unselect,
   EXPUNGE: expunge,
   SEARCH: search,
+  SORT: sort,
+  THREAD: thread,
   FETCH: fetch,
   STORE: store,
   COPY: copy,

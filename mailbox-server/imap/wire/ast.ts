@@ -65,6 +65,14 @@ export interface SearchReturnOptions {
   readonly save: boolean;
 }
 
+/** RFC 5256 §3 sort-key, with RFC 5957 DISPLAYFROM / DISPLAYTO. */
+export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+
+export interface SortCriterion {
+  readonly key: SortKey;
+  readonly reverse: boolean;
+}
+
 export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'HIGHESTMODSEQ' | 'SIZE' | 'APPENDLIMIT' | 'DELETED' | 'DELETED-STORAGE';
 
 /** LIST-EXTENDED (RFC 5258) return options we understand. */
@@ -103,6 +111,9 @@ export type ImapCommand = Tagged<
   /** `uidSet` is set for UID EXPUNGE (RFC 4315 §2.1). */
   | { readonly name: 'EXPUNGE'; readonly uidSet: SequenceSet | null }
   | { readonly name: 'SEARCH'; readonly uid: boolean; readonly charset: string | null; readonly criteria: SearchKey; readonly returnOptions: SearchReturnOptions | null }
+  /** RFC 5256: SORT and THREAD take a search program with a mandatory charset. */
+  | { readonly name: 'SORT'; readonly uid: boolean; readonly sortCriteria: readonly SortCriterion[]; readonly charset: string; readonly criteria: SearchKey }
+  | { readonly name: 'THREAD'; readonly uid: boolean; readonly algorithm: 'ORDEREDSUBJECT' | 'REFERENCES'; readonly charset: string; readonly criteria: SearchKey }
   | { readonly name: 'FETCH'; readonly uid: boolean; readonly sequence: SequenceSet; readonly attributes: readonly FetchAttribute[]; readonly changedSince: bigint | null }
   | {
       readonly name: 'STORE';

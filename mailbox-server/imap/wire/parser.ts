@@ -2,7 +2,7 @@
 // extensions we advertise). Wire only: no session state, no store. Failures are ParseError.
 import type { CommandChunk } from './reader.ts';
 import { readTag } from './reader.ts';
-import type { ImapCommand, ListReturnOptions, SearchReturnOptions, StatusItem } from './ast.ts';
+import type { ImapCommand, ListReturnOptions, SearchReturnOptions, SortCriterion, SortKey, StatusItem } from './ast.ts';
 import { Cursor } from './cursor.ts';
 import { ParseError } from './parse-error.ts';
 import { parseFetchAttributes } from './fetch-att.ts';
@@ -302,6 +302,46 @@ const search =
     return { tag, name: 'SEARCH', uid, charset, criteria: parseSearchCriteria(cursor, { maxDepth: options.maxDepth, sequence: sequenceLimits(options) }), returnOptions };
   };
 
+const sortKeys = new Set<SortKey>(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO']);
+
+// RFC 5256 §5: sort = ["UID" SP] "SORT" SP sort-criteria SP search-criteria
+// sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"; sort-criterion = ["REVERSE" SP] sort-key
+// search-criteria = charset 1*(SP search-key)
+const sort =
+  (uid: boolean): Grammar =>
+  (cursor, tag, options) => {
+    cursor.sp();
+    cursor.expect(0x28, '"("');
+    const sortCriteria: SortCriterion[] = [];
+    do {
+      let key = cursor.keyword('a sort key');
+      const reverse = key === 'REVERSE';
+      if (reverse) {
+        cursor.sp();
+        key = cursor.keyword('a sort key');
+      }
+      if (!sortKeys.has(key as SortKey)) cursor.fail(`Unknown sort key ${key.slice(0, 40)}`);
+      sortCriteria.push({ key: key as SortKey, reverse });
+    } while (cursor.accept(0x20));
+    cursor.expect(0x29, '")"');
+    cursor.sp();
+    const charset = cursor.astring('a charset').toUpperCase();
+    return { tag, name: 'SORT', uid, sortCriteria, charset, criteria: parseSearchCriteria(cursor, { maxDepth: options.maxDepth, sequence: sequenceLimits(options) }) };
+  };
+
+// RFC 5256 §5: thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria
+const thread =
+  (uid: boolean): Grammar =>
+  (cursor, tag, options) => {
+    cursor.sp();
+    const name = cursor.keyword('a threading algorithm');
+    if (name !== 'ORDEREDSUBJECT' && name !== 'REFERENCES') cursor.fail(`Unsupported threading algorithm ${name.slice(0, 40)}`);
+    const algorithm: 'ORDEREDSUBJECT' | 'REFERENCES' = name === 'REFERENCES' ? 'REFERENCES' : 'ORDEREDSUBJECT';
+    cursor.sp();
+    const charset = cursor.astring('a charset').toUpperCase();
+    return { tag, name: 'THREAD', uid, algorithm, charset, criteria: parseSearchCriteria(cursor, { maxDepth: options.maxDepth, sequence: sequenceLimits(options) }) };
+  };
+
 // fetch = "FETCH" SP sequence-set SP (macro / fetch-att / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]
 const fetch =
   (uid: boolean): Grammar =>
@@ -398,6 +438,8 @@ const commandGrammars: Record<string, Grammar> = {
   GETQUOTAROOT: getQuotaRoot,
   SETQUOTA: setQuota,
   SEARCH: search(false),
+  SORT: sort(false),
+  THREAD: thread(false),
   FETCH: fetch(false),
   STORE: store(false),
   COPY: copyLike('COPY', false),
@@ -407,6 +449,8 @@ const commandGrammars: Record<string, Grammar> = {
 /** After "UID SP": RFC 3501 §6.4.8, RFC 4315, RFC 6851. */
 const uidGrammars: Record<string, Grammar> = {
   SEARCH: search(true),
+  SORT: sort(true),
+  THREAD: thread(true),
   FETCH: fetch(true),
   STORE: store(true),
   COPY: copyLike('COPY', true),

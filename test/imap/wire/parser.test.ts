@@ -182,6 +182,27 @@ test('SEARCH RETURN options (RFC 4731 §3.1, RFC 5182 §2.4) and WITHIN keys (RF
   bad('a SEARCH YOUNGER 0', /Expected a number of seconds/);
 });
 
+test('SORT and THREAD (RFC 5256 §5 grammar, RFC 5957 DISPLAYFROM)', () => {
+  // RFC 5256 §6 example: C: A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL
+  assert.deepEqual(parse('A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL'), {
+    tag: 'A283', name: 'SORT', uid: false, charset: 'UTF-8',
+    sortCriteria: [{ key: 'SUBJECT', reverse: false }, { key: 'DATE', reverse: true }],
+    criteria: { kind: 'all' },
+  });
+  const uidSort = parse('A285 UID SORT (DISPLAYFROM) US-ASCII SUBJECT "afternoon" SINCE 1-Feb-1994');
+  assert.deepEqual([uidSort.uid, uidSort.sortCriteria, uidSort.criteria.keys.length], [true, [{ key: 'DISPLAYFROM', reverse: false }], 2]);
+  assert.deepEqual(parse('A284 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000'), {
+    tag: 'A284', name: 'THREAD', uid: false, algorithm: 'ORDEREDSUBJECT', charset: 'UTF-8',
+    criteria: { kind: 'date', of: 'internal', op: 'since', date: { year: 2000, month: 3, day: 5 } },
+  });
+  assert.equal(parse('A285 UID THREAD REFERENCES US-ASCII TEXT "gewp"').algorithm, 'REFERENCES');
+  bad('a SORT SUBJECT UTF-8 ALL', /Expected "\("/);
+  bad('a SORT () UTF-8 ALL', /sort key/);
+  bad('a SORT (REVERSE) UTF-8 ALL', /Expected a space/);
+  bad('a SORT (ARRIVAL) ALL', /search key|Expected/);
+  bad('a THREAD REFS UTF-8 ALL', /Unsupported threading algorithm/);
+});
+
 test('SEARCH keys (RFC 3501 §6.4.4 examples and every key)', () => {
   assert.deepEqual(parse('A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM "Smith"'), {
     tag: 'A282', name: 'SEARCH', uid: false, charset: null,
