@@ -108,6 +108,7 @@ function toMessage(item: Item): MessageItem {
     modSeq: item.modSeq as number,
     index: decodeIndex(item),
     expunged: Boolean(item.expunged),
+    savedAt: (item.createdAt as string | undefined) ?? null,
   };
 }
 

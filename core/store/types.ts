@@ -129,6 +129,8 @@ export interface MessageItem {
   readonly index: MessageIndex;
   /** Set on expunged messages, which remain as tombstones so their UID is never reused. */
   readonly expunged: boolean;
+  /** When the item was written into this mailbox (RFC 8514 save date); null on items stored without one. */
+  readonly savedAt?: string | null;
 }
 
 export interface FileRequest {

@@ -191,6 +191,10 @@ export function renderFetch(
       case 'MODSEQ':
         push('MODSEQ', [modSeq]);
         break;
+      // RFC 8514 §4.1: NIL when the item was stored without a save date.
+      case 'SAVEDATE':
+        push('SAVEDATE', message.savedAt ? formatInternalDate(message.savedAt) : null);
+        break;
       case 'ENVELOPE':
         push('ENVELOPE', envelopeValue(message.index.envelope));
         break;

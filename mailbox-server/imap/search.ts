@@ -45,7 +45,7 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
     case 'text':
       return { item: false, headers: true, body: true };
     case 'date':
-      return { item: key.of === 'sent', headers: false, body: false };
+      return { item: key.of !== 'internal', headers: false, body: false };
     case 'not':
       return searchNeeds(key.key);
     case 'or':
@@ -122,6 +122,7 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
         return compareDay(d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate(), key.op, key.date);
       }
       if (!s.item) return undefined;
+      if (key.of === 'saved') return compareDay(savedDayNumber(s.item), key.op, key.date);
       const day = sentDayNumber(s.item.index.envelope.date);
       return day === null ? false : compareDay(day, key.op, key.date);
     }
@@ -164,6 +165,15 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
       return unknown ? undefined : true;
     }
   }
+}
+
+/**
+ * RFC 8514 §4.2: the day (UTC) a message was saved into the mailbox; an item stored before save
+ * dates were kept counts from its internal date, the closest date it has.
+ */
+function savedDayNumber(item: MessageItem): number {
+  const d = new Date(item.savedAt ?? item.internalDate);
+  return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
 }
 
 /** RFC 5182 §2.1: "$" is the saved result, whether written as a message set or after UID. */

@@ -28,7 +28,7 @@ export interface Section {
 }
 
 export type FetchAttribute =
-  | { readonly kind: 'ENVELOPE' | 'FLAGS' | 'INTERNALDATE' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.SIZE' | 'RFC822.TEXT' | 'BODY' | 'BODYSTRUCTURE' | 'UID' | 'MODSEQ' }
+  | { readonly kind: 'ENVELOPE' | 'FLAGS' | 'INTERNALDATE' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.SIZE' | 'RFC822.TEXT' | 'BODY' | 'BODYSTRUCTURE' | 'UID' | 'MODSEQ' | 'SAVEDATE' }
   | {
       readonly kind: 'BODY[]';
       /** BODY.PEEK: do not set \Seen. */
@@ -46,7 +46,8 @@ export type SearchKey =
   /** BCC/CC/FROM/SUBJECT/TO are HEADER searches on that field. */
   | { readonly kind: 'header'; readonly field: string; readonly value: string }
   | { readonly kind: 'body' | 'text'; readonly value: string }
-  | { readonly kind: 'date'; readonly of: 'internal' | 'sent'; readonly op: 'before' | 'on' | 'since'; readonly date: ImapDate }
+  /** `saved`: RFC 8514 SAVEDBEFORE / SAVEDON / SAVEDSINCE. */
+  | { readonly kind: 'date'; readonly of: 'internal' | 'sent' | 'saved'; readonly op: 'before' | 'on' | 'since'; readonly date: ImapDate }
   | { readonly kind: 'size'; readonly op: 'larger' | 'smaller'; readonly octets: number }
   | { readonly kind: 'sequence' | 'uid'; readonly set: SequenceSet }
   | { readonly kind: 'modseq'; readonly modseq: bigint; readonly entry: { readonly name: string; readonly type: 'priv' | 'shared' | 'all' } | null }

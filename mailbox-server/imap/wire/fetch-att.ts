@@ -1,8 +1,8 @@
-// FETCH attributes (RFC 3501 §6.4.5 and §9 fetch-att, section, partial; RFC 7162 MODSEQ).
+// FETCH attributes (RFC 3501 §6.4.5 and §9 fetch-att, section, partial; RFC 7162 MODSEQ; RFC 8514 SAVEDATE).
 import type { FetchAttribute, Section, SectionText } from './ast.ts';
 import type { Cursor } from './cursor.ts';
 
-const simpleAttributes = new Set(['ENVELOPE', 'FLAGS', 'INTERNALDATE', 'RFC822', 'RFC822.HEADER', 'RFC822.SIZE', 'RFC822.TEXT', 'BODY', 'BODYSTRUCTURE', 'UID', 'MODSEQ']);
+const simpleAttributes = new Set(['ENVELOPE', 'FLAGS', 'INTERNALDATE', 'RFC822', 'RFC822.HEADER', 'RFC822.SIZE', 'RFC822.TEXT', 'BODY', 'BODYSTRUCTURE', 'UID', 'MODSEQ', 'SAVEDATE']);
 
 // RFC 3501 §6.4.5 macros.
 const macros: Record<string, FetchAttribute[]> = {

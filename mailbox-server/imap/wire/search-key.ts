@@ -25,13 +25,17 @@ const flagKeys: Record<string, [string, boolean]> = {
   UNSEEN: ['\\Seen', false],
 };
 const headerKeys: Record<string, string> = { BCC: 'Bcc', CC: 'Cc', FROM: 'From', SUBJECT: 'Subject', TO: 'To' };
-const dateKeys: Record<string, [of: 'internal' | 'sent', op: 'before' | 'on' | 'since']> = {
+const dateKeys: Record<string, [of: 'internal' | 'sent' | 'saved', op: 'before' | 'on' | 'since']> = {
   BEFORE: ['internal', 'before'],
   ON: ['internal', 'on'],
   SINCE: ['internal', 'since'],
   SENTBEFORE: ['sent', 'before'],
   SENTON: ['sent', 'on'],
   SENTSINCE: ['sent', 'since'],
+  // RFC 8514 §4.2
+  SAVEDBEFORE: ['saved', 'before'],
+  SAVEDON: ['saved', 'on'],
+  SAVEDSINCE: ['saved', 'since'],
 };
 
 /** 1*(SP search-key) after SEARCH [CHARSET x]: several keys mean all of them. */
@@ -68,6 +72,8 @@ function parseSearchKey(cursor: Cursor, limits: SearchGrammarLimits, depth: numb
   if (date) return { kind: 'date', of: date[0], op: date[1], date: (cursor.sp(), parseDate(cursor)) };
   switch (name) {
     case 'ALL':
+    // RFC 8514 §4.2: every mailbox here keeps save dates.
+    case 'SAVEDATESUPPORTED':
       return { kind: 'all' };
     // RFC 3501: NEW is equivalent to (RECENT UNSEEN).
     case 'NEW':
