@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
 import { sectionRange, type ByteRange, type SectionSpec } from '../../core/mime/index.ts';
+import { emailId } from './object-id.ts';
 import type { FetchAttribute, Section } from './wire/ast.ts';
 import { atom, bodyNonExtensibleValue, bodyStructureValue, envelopeValue, Literal, serialize, type ImapValue } from './wire/writer.ts';
 
@@ -150,10 +151,12 @@ function sectionValue(blobs: BlobReader, message: MessageItem, attribute: Pick<B
 export interface RenderOptions {
   readonly uid: boolean;
   readonly modseq: boolean;
+  /** The session's account (EMAILID is derived with it). */
+  readonly account: string;
 }
 
 /** Items answered from the message state alone, without the stored item (its MIME index). */
-const stateOnly = new Set<FetchAttribute['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ']);
+const stateOnly = new Set<FetchAttribute['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ', 'THREADID']);
 
 export const needsMessageItem = (attributes: readonly FetchAttribute[]) => attributes.some((a) => !stateOnly.has(a.kind));
 
@@ -194,6 +197,13 @@ export function renderFetch(
       // RFC 8514 §4.1: NIL when the item was stored without a save date.
       case 'SAVEDATE':
         push('SAVEDATE', message.savedAt ? formatInternalDate(message.savedAt) : null);
+        break;
+      // RFC 8474 §5.1, §5.2 (./object-id.ts).
+      case 'EMAILID':
+        push('EMAILID', [atom(emailId(options.account, message.blobKey))]);
+        break;
+      case 'THREADID':
+        push('THREADID', null);
         break;
       case 'ENVELOPE':
         push('ENVELOPE', envelopeValue(message.index.envelope));

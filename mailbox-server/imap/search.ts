@@ -6,6 +6,7 @@ import { simpleParser } from 'mailparser';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
 import type { BodyPart } from '../../core/mime/types.ts';
 import type { ImapDate, SearchKey } from './wire/ast.ts';
+import { emailId } from './object-id.ts';
 import { sequenceSetContains } from './sequence-set.ts';
 
 /** What a message offers to the evaluator; absent fields are not loaded (yet). */
@@ -22,6 +23,8 @@ export interface SearchSubject {
 }
 
 export interface SearchScope {
+  /** The account searched (EMAILID is derived with it). */
+  readonly account?: string;
   readonly exists: number;
   readonly maxUid: number;
   /** RFC 5182 §2.1: the UIDs of the saved result, what "$" names. */
@@ -46,6 +49,8 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
       return { item: false, headers: true, body: true };
     case 'date':
       return { item: key.of !== 'internal', headers: false, body: false };
+    case 'objectid':
+      return { item: key.of === 'email', headers: false, body: false };
     case 'not':
       return searchNeeds(key.key);
     case 'or':
@@ -112,6 +117,8 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
       return key.set.kind === 'ranges' ? sequenceSetContains(key.set, s.state.uid, scope.maxUid) : inSavedResult(s, scope);
     case 'within':
       return isWithin(key, s.state, scope);
+    case 'objectid':
+      return hasObjectId(key, s, scope);
     case 'size':
       return key.op === 'larger' ? s.state.size > key.octets : s.state.size < key.octets;
     case 'modseq':
@@ -174,6 +181,13 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
 function savedDayNumber(item: MessageItem): number {
   const d = new Date(item.savedAt ?? item.internalDate);
   return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
+}
+
+/** RFC 8474 §6: EMAILID compares the message's id; THREADID never matches (THREADID is NIL here). */
+function hasObjectId(key: Extract<SearchKey, { kind: 'objectid' }>, s: SearchSubject, scope: SearchScope): boolean | undefined {
+  if (key.of === 'thread') return false;
+  if (!s.item) return undefined;
+  return emailId(scope.account ?? '', s.item.blobKey) === key.id;
 }
 
 /** RFC 5182 §2.1: "$" is the saved result, whether written as a message set or after UID. */

@@ -34,9 +34,10 @@ describe('IMAP mailbox commands', () => {
   });
 
   test('CREATE with hierarchy and modified UTF-7; % and * wildcards; DELETE', async () => {
-    assert.deepEqual(await c.command('CREATE Work/Projects/2024', 'b1'), ['b1 OK CREATE completed']);
+    // RFC 8474 §4.1: CREATE answers with the new mailbox's MAILBOXID.
+    assert.match((await c.command('CREATE Work/Projects/2024', 'b1'))[0]!, /^b1 OK \[MAILBOXID \([\w-]+\)\] CREATE completed$/);
     assert.deepEqual(await c.command('CREATE Work/Projects/2024', 'b2'), ['b2 NO [ALREADYEXISTS] Mailbox already exists']);
-    assert.deepEqual(await c.command('CREATE "&ZeVnLIqe-"', 'b3'), ['b3 OK CREATE completed']);
+    assert.match((await c.command('CREATE "&ZeVnLIqe-"', 'b3'))[0]!, /^b3 OK \[MAILBOXID \([\w-]+\)\] CREATE completed$/);
     assert.match((await c.command('CREATE "&Jjo"', 'b4'))[0]!, /^b4 NO \[CANNOT\]/, 'unterminated shift');
     assert.deepEqual(await c.command('LIST "" "Work/%"', 'b5'), ['* LIST (\\HasChildren) "/" "Work/Projects"', 'b5 OK LIST completed']);
     assert.deepEqual(await c.command('LIST Work/ "*"', 'b6'), [
@@ -75,7 +76,8 @@ describe('IMAP mailbox commands', () => {
     assert.match(lines[5]!, /^\* OK \[UIDVALIDITY \d+\] UIDs valid$/);
     assert.equal(lines[6], '* OK [UIDNEXT 3] Predicted next UID');
     assert.match(lines[7]!, /^\* OK \[HIGHESTMODSEQ \d+\] Highest$/);
-    assert.equal(lines[8], 'd1 OK [READ-WRITE] SELECT completed');
+    assert.match(lines[8]!, /^\* OK \[MAILBOXID \([\w-]+\)\] Ok$/);
+    assert.equal(lines[9], 'd1 OK [READ-WRITE] SELECT completed');
     const examine = await c.command('EXAMINE Drafts', 'd2');
     assert.equal(examine[examine.length - 1], 'd2 OK [READ-ONLY] EXAMINE completed');
     assert.match((await c.command('SELECT Nope', 'd3'))[0]!, /^d3 NO \[NONEXISTENT\]/);

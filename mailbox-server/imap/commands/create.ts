@@ -36,6 +36,7 @@ export async function create(command: CommandOf<'CREATE'>, ctx: CommandContext, 
       });
     }
   }
-  await store.createMailbox(state.account, name, specialUse);
-  return { text: 'CREATE completed' };
+  const created = await store.createMailbox(state.account, name, specialUse);
+  // RFC 8474 §4.1: the new mailbox's MAILBOXID.
+  return { text: 'CREATE completed', code: `MAILBOXID (${created.id})` };
 }

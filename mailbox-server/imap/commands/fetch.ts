@@ -51,7 +51,7 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
   let attributes = command.attributes;
   const markSeen = !view.readOnly && attributes.some(setsSeen);
   if (markSeen && !attributes.some((a) => a.kind === 'FLAGS')) attributes = [...attributes, { kind: 'FLAGS' }];
-  const options = { uid: command.uid, modseq: ctx.enabled.has('CONDSTORE') };
+  const options = { uid: command.uid, modseq: ctx.enabled.has('CONDSTORE'), account: state.account };
   const readAhead = new ReadAhead(READ_AHEAD);
   /** A batch's items: for the first, those loaded early that it names, and the rest now. */
   const loadItems = async (batch: number[]): Promise<MessageItem[]> => {

@@ -45,7 +45,7 @@ export async function findMatches(criteria: SearchKey, charset: string | null, c
   const { blobs } = ctx;
   await ctx.syncSelected(allowExpunge);
   const uids = view.allUids();
-  const scope: SearchScope = { exists: uids.length, maxUid: uids[uids.length - 1] ?? 0, saved: view.savedSearch, now: Date.now() };
+  const scope: SearchScope = { account: state.account, exists: uids.length, maxUid: uids[uids.length - 1] ?? 0, saved: view.savedSearch, now: Date.now() };
   const needs = searchNeeds(criteria);
   const matched: SearchSubject[] = [];
   const undecided: SearchSubject[] = [];

@@ -32,6 +32,8 @@ export async function select(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx: Comm
     statusLine(null, 'OK', 'UIDs valid', `UIDVALIDITY ${view.uidValidity}`),
     statusLine(null, 'OK', 'Predicted next UID', `UIDNEXT ${view.nextUid}`),
     statusLine(null, 'OK', 'Highest', `HIGHESTMODSEQ ${view.modSeq}`),
+    // RFC 8474 §4.1
+    statusLine(null, 'OK', 'Ok', `MAILBOXID (${mailbox.id})`),
   );
   ctx.setState({ kind: 'selected', account: state.account, view });
   return { text: `${command.name} completed`, code: readOnly ? 'READ-ONLY' : 'READ-WRITE' };

@@ -44,6 +44,10 @@ export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, item
       case 'DELETED':
         values.push(live.filter((s) => s.flags.includes('\\Deleted')).length);
         break;
+      // RFC 8474 §4.2 (../object-id.ts).
+      case 'MAILBOXID':
+        values.push([atom(mailbox.id)]);
+        break;
       case 'DELETED-STORAGE':
         values.push(storageUnits(live.filter((s) => s.flags.includes('\\Deleted')).reduce((n, s) => n + s.size, 0)));
         break;

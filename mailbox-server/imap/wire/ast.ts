@@ -28,7 +28,7 @@ export interface Section {
 }
 
 export type FetchAttribute =
-  | { readonly kind: 'ENVELOPE' | 'FLAGS' | 'INTERNALDATE' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.SIZE' | 'RFC822.TEXT' | 'BODY' | 'BODYSTRUCTURE' | 'UID' | 'MODSEQ' | 'SAVEDATE' }
+  | { readonly kind: 'ENVELOPE' | 'FLAGS' | 'INTERNALDATE' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.SIZE' | 'RFC822.TEXT' | 'BODY' | 'BODYSTRUCTURE' | 'UID' | 'MODSEQ' | 'SAVEDATE' | 'EMAILID' | 'THREADID' }
   | {
       readonly kind: 'BODY[]';
       /** BODY.PEEK: do not set \Seen. */
@@ -51,6 +51,8 @@ export type SearchKey =
   | { readonly kind: 'size'; readonly op: 'larger' | 'smaller'; readonly octets: number }
   | { readonly kind: 'sequence' | 'uid'; readonly set: SequenceSet }
   | { readonly kind: 'modseq'; readonly modseq: bigint; readonly entry: { readonly name: string; readonly type: 'priv' | 'shared' | 'all' } | null }
+  /** RFC 8474 §6 EMAILID / THREADID. */
+  | { readonly kind: 'objectid'; readonly of: 'email' | 'thread'; readonly id: string }
   /** RFC 5032 WITHIN: YOUNGER / OLDER than `seconds` before now, on the internal date. */
   | { readonly kind: 'within'; readonly op: 'younger' | 'older'; readonly seconds: number }
   | { readonly kind: 'not'; readonly key: SearchKey }
@@ -74,7 +76,7 @@ export interface SortCriterion {
   readonly reverse: boolean;
 }
 
-export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'HIGHESTMODSEQ' | 'SIZE' | 'APPENDLIMIT' | 'DELETED' | 'DELETED-STORAGE';
+export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'HIGHESTMODSEQ' | 'SIZE' | 'APPENDLIMIT' | 'DELETED' | 'DELETED-STORAGE' | 'MAILBOXID';
 
 /** LIST-EXTENDED (RFC 5258) return options we understand. */
 export interface ListReturnOptions {

@@ -1,8 +1,9 @@
-// FETCH attributes (RFC 3501 §6.4.5 and §9 fetch-att, section, partial; RFC 7162 MODSEQ; RFC 8514 SAVEDATE).
+// FETCH attributes (RFC 3501 §6.4.5 and §9 fetch-att, section, partial; RFC 7162 MODSEQ; RFC 8514 SAVEDATE;
+// RFC 8474 EMAILID, THREADID).
 import type { FetchAttribute, Section, SectionText } from './ast.ts';
 import type { Cursor } from './cursor.ts';
 
-const simpleAttributes = new Set(['ENVELOPE', 'FLAGS', 'INTERNALDATE', 'RFC822', 'RFC822.HEADER', 'RFC822.SIZE', 'RFC822.TEXT', 'BODY', 'BODYSTRUCTURE', 'UID', 'MODSEQ', 'SAVEDATE']);
+const simpleAttributes = new Set(['ENVELOPE', 'FLAGS', 'INTERNALDATE', 'RFC822', 'RFC822.HEADER', 'RFC822.SIZE', 'RFC822.TEXT', 'BODY', 'BODYSTRUCTURE', 'UID', 'MODSEQ', 'SAVEDATE', 'EMAILID', 'THREADID']);
 
 // RFC 3501 §6.4.5 macros.
 const macros: Record<string, FetchAttribute[]> = {

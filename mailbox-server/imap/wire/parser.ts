@@ -19,7 +19,7 @@ export interface ParserOptions {
 
 type Grammar = (cursor: Cursor, tag: string, options: ParserOptions) => ImapCommand;
 
-const statusItems = new Set<StatusItem>(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'APPENDLIMIT', 'DELETED', 'DELETED-STORAGE']);
+const statusItems = new Set<StatusItem>(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'APPENDLIMIT', 'DELETED', 'DELETED-STORAGE', 'MAILBOXID']);
 const listSelectOptions = new Set(['SUBSCRIBED', 'REMOTE', 'RECURSIVEMATCH', 'SPECIAL-USE']);
 
 const sequenceLimits = (o: ParserOptions): SequenceSetLimits => ({ maxRanges: o.maxSequenceRanges, allowSaved: o.allowSavedResult });
@@ -80,7 +80,7 @@ const selectLike =
   };
 
 // RFC 3501 §9 status-att; RFC 7162 HIGHESTMODSEQ; RFC 8438 SIZE; RFC 7889 APPENDLIMIT; RFC 9051 DELETED;
-// RFC 9208 §4.1.4 DELETED-STORAGE
+// RFC 9208 §4.1.4 DELETED-STORAGE; RFC 8474 §4.2 MAILBOXID
 function parseStatusItems(cursor: Cursor): StatusItem[] {
   cursor.expect(0x28, '"("');
   const items: StatusItem[] = [];

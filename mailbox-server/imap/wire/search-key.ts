@@ -113,6 +113,14 @@ function parseSearchKey(cursor: Cursor, limits: SearchGrammarLimits, depth: numb
     }
     case 'MODSEQ':
       return parseModseqKey(cursor);
+    // RFC 8474 §7: search-key =/ "EMAILID" SP objectid / "THREADID" SP objectid
+    case 'EMAILID':
+    case 'THREADID': {
+      cursor.sp();
+      const id = cursor.atom('an object id');
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(id)) cursor.fail('Invalid object id');
+      return { kind: 'objectid', of: name === 'EMAILID' ? 'email' : 'thread', id };
+    }
     // RFC 5032 §4: search-key =/ ( "OLDER" / "YOUNGER" ) SP nz-number
     case 'OLDER':
     case 'YOUNGER':
