@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
 import { sectionRange, type ByteRange, type SectionSpec } from '../../core/mime/index.ts';
+import { previewPart, previewRange, previewText } from '../../core/mime/preview.ts';
 import { emailId } from './object-id.ts';
 import type { FetchAttribute, Section } from './wire/ast.ts';
 import { atom, bodyNonExtensibleValue, bodyStructureValue, envelopeValue, Literal, serialize, type ImapValue } from './wire/writer.ts';
@@ -148,6 +149,14 @@ function sectionValue(blobs: BlobReader, message: MessageItem, attribute: Pick<B
   return blobValue(blobs, message.blobKey, start, Math.min(range.end, start + partial.length));
 }
 
+/** RFC 8970 §3 preview of the first text part (core/mime/preview.ts); "" when there is none. */
+function previewValue(blobs: BlobReader, message: MessageItem): Literal | ComputedLiteral {
+  const part = previewPart(message.index.body);
+  if (!part) return new Literal(Buffer.alloc(0));
+  const range = previewRange(part);
+  return new ComputedLiteral(range.end - range.start, async () => Buffer.from(previewText(part, await blobs.getRange(message.blobKey, range.start, range.end)), 'utf8'));
+}
+
 export interface RenderOptions {
   readonly uid: boolean;
   readonly modseq: boolean;
@@ -204,6 +213,10 @@ export function renderFetch(
         break;
       case 'THREADID':
         push('THREADID', null);
+        break;
+      // RFC 8970 §3: computed now, from one bounded read, so LAZY changes nothing.
+      case 'PREVIEW':
+        push('PREVIEW', previewValue(blobs, message));
         break;
       case 'ENVELOPE':
         push('ENVELOPE', envelopeValue(message.index.envelope));

@@ -29,6 +29,8 @@ export interface Section {
 
 export type FetchAttribute =
   | { readonly kind: 'ENVELOPE' | 'FLAGS' | 'INTERNALDATE' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.SIZE' | 'RFC822.TEXT' | 'BODY' | 'BODYSTRUCTURE' | 'UID' | 'MODSEQ' | 'SAVEDATE' | 'EMAILID' | 'THREADID' }
+  /** RFC 8970 PREVIEW; LAZY lets the server answer NIL when the preview is not at hand. */
+  | { readonly kind: 'PREVIEW'; readonly lazy: boolean }
   | {
       readonly kind: 'BODY[]';
       /** BODY.PEEK: do not set \Seen. */

@@ -41,8 +41,22 @@ function finishFetchAttribute(cursor: Cursor, name: string): FetchAttribute {
     const section = parseSection(cursor);
     return { kind: 'BODY[]', peek: name === 'BODY.PEEK', section, partial: parsePartial(cursor) };
   }
+  if (name === 'PREVIEW') return { kind: 'PREVIEW', lazy: parsePreviewModifiers(cursor) };
   if (simpleAttributes.has(name)) return { kind: name } as FetchAttribute;
   return cursor.fail(name === '' ? 'Expected a FETCH attribute' : `Unknown FETCH attribute ${name.slice(0, 40)}`);
+}
+
+// RFC 8970 §7: fetch-att =/ "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]; preview-mod = "LAZY"
+function parsePreviewModifiers(cursor: Cursor): boolean {
+  const before = cursor.mark();
+  if (!(cursor.accept(0x20) && cursor.accept(0x28))) {
+    cursor.restore(before);
+    return false;
+  }
+  do if (cursor.keyword('a PREVIEW modifier') !== 'LAZY') cursor.fail('Unknown PREVIEW modifier');
+  while (cursor.accept(0x20));
+  cursor.expect(0x29, '")"');
+  return true;
 }
 
 // section = "[" [section-spec] "]"
