@@ -110,3 +110,19 @@ export function allowSendRawEmail(grantee: iam.IGrantable, identities: readonly 
     resources: identities.map((i) => i.emailIdentityArn),
   }));
 }
+
+/** Write new versions of one secret (PutSecretValue), nothing else: the certificate export function. */
+export function allowPutSecretValue(grantee: iam.IGrantable, secret: secretsmanager.ISecret): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['secretsmanager:PutSecretValue'],
+    resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+  }));
+}
+
+/** ExportCertificate on one ACM certificate: its key and chain, for the services' own TLS. */
+export function allowExportCertificate(grantee: iam.IGrantable, certificateArn: string): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['acm:ExportCertificate'],
+    resources: [certificateArn],
+  }));
+}

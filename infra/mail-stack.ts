@@ -18,6 +18,7 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { Queues } from './constructs/queues.ts';
 import { SesIdentities } from './constructs/ses.ts';
 import { Storage } from './constructs/storage.ts';
+import { TlsCertificate } from './constructs/tls-certificate.ts';
 import { outputKeyForEnv } from '../core/config.ts';
 import { coreEnvironment } from './environment.ts';
 import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_ENV, MAILBOX_IDLE_KEEPALIVE_SECONDS, MAILBOX_PORTS, MAILBOX_TCP_IDLE_TIMEOUT_SECONDS, RELAY_ENV, SERVICE_ENV, SRS_ENV, type Component } from './service-contract.ts';
@@ -47,6 +48,8 @@ export class MailStack extends Stack {
   readonly sesIdentities: SesIdentities;
   /** The Sender Rewriting Scheme key (core/srs.ts), generated here, never in the repository. */
   readonly srsSecret: secretsmanager.Secret;
+  /** The certificate the services present: ACM's, exported into a secret, or the operator's secret. */
+  readonly tlsCertificate: TlsCertificate;
 
   constructor(scope: Construct, id: string, props: MailStackProps) {
     super(scope, id, props);
@@ -88,7 +91,8 @@ export class MailStack extends Stack {
     });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
-    const tls = secretFrom(this, 'TlsCertificate', settings.tlsCertificateSecret);
+    const tlsCertificate = this.tlsCertificate = new TlsCertificate(this, 'Tls', { settings, repoRoot });
+    const tls = tlsCertificate.secret;
     // SRS (core/srs.ts): forwards leave with senders hashed under this key, and the bounces to
     // them are checked against it. Replacing it turns away bounces of mail forwarded before, so it
     // is kept with the stack's data and not rotated on a schedule.
@@ -97,7 +101,14 @@ export class MailStack extends Stack {
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
       removalPolicy: settings.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    const serviceEnvironment = { ...environment, NODE_ENV: 'production' };
+    // The services read the TLS secret's new versions themselves (core/tls-secret-poller.ts): a renewed
+    // certificate reaches running tasks without a deployment.
+    const serviceEnvironment = { ...environment, NODE_ENV: 'production', [SERVICE_ENV.tlsSecretId]: tlsCertificate.secretId };
+    const startAfterFirstExport = (service: MailService) => {
+      allowReadSecretValue(service.taskDefinition.taskRole, tls);
+      // ECS reads the secret when a task starts: it must hold the exported pair by then.
+      if (tlsCertificate.managed) service.service.node.addDependency(tlsCertificate.managed.firstExport);
+    };
     const tlsSecrets = {
       [SERVICE_ENV.tlsKeyPem]: ecs.Secret.fromSecretsManager(tls, 'key'),
       [SERVICE_ENV.tlsCertPem]: ecs.Secret.fromSecretsManager(tls, 'chain'),
@@ -127,6 +138,7 @@ export class MailStack extends Stack {
         drainSeconds: 120,
         logRetentionDays: settings.logRetentionDays,
       });
+      startAfterFirstExport(this.edge);
       const role = this.edge.taskDefinition.taskRole;
       allowPutRawBlobs(role, bucket);
       // A blob stored whose inbound event never reached SQS is tagged for the lifecycle rule (markOrphan).
@@ -162,6 +174,7 @@ export class MailStack extends Stack {
         tcpIdleTimeoutSeconds: MAILBOX_TCP_IDLE_TIMEOUT_SECONDS,
         logRetentionDays: settings.logRetentionDays,
       });
+      startAfterFirstExport(this.mailbox);
       const role = this.mailbox.taskDefinition.taskRole;
       allowGetRawBlobs(role, bucket);
       // APPEND stores a new blob; EXPUNGE of a blob's last reference tags it for the lifecycle rule.
@@ -254,6 +267,7 @@ export class MailStack extends Stack {
       functions: [
         ...(this.inbound ? [{ name: 'Inbound', fn: this.inbound.function }] : []),
         ...(this.relay ? [{ name: 'Relay', fn: this.relay.function }] : []),
+        ...(tlsCertificate.managed ? [{ name: 'CertificateExport', fn: tlsCertificate.managed.exportFunction }] : []),
       ],
       targetGroups: [...(this.edge?.targets ?? []), ...(this.mailbox?.targets ?? [])]
         .map((t) => ({ name: `Port${t.port.listener}`, targetGroup: t.targetGroup })),

@@ -30,6 +30,21 @@ export function acknowledgeNagFindings(stack: MailStack): void {
     reason: 'NLB access logs are written only for TLS listeners. Every listener here is TCP pass-through (TLS, including STARTTLS, terminates in the task), so there is nothing to log; the services log each session with the client address (client IP preservation), and VPC flow logs record rejected traffic.',
   });
 
+  const managed = stack.tlsCertificate.managed;
+  if (managed) {
+    Validations.of(stack.tlsCertificate.secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'The TLS secret is not rotated by Secrets Manager: ACM renews the certificate, and the certificate export function writes each renewed key and chain into it (ACM event, daily schedule).',
+    });
+    const role = managed.exportFunction.role;
+    if (role) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents, which every function needs to write its logs; AWS maintains it.',
+      });
+    }
+  }
+
   for (const service of [stack.edge, stack.mailbox]) {
     if (!service) continue;
     Validations.of(service.taskDefinition).acknowledge({

@@ -36,6 +36,8 @@ export const MAILBOX_PORTS = {
 export const SERVICE_ENV = {
   tlsKeyPem: 'TLS_KEY_PEM',
   tlsCertPem: 'TLS_CERT_PEM',
+  /** The TLS secret's ARN or name: the services poll it and write its new versions over the files (core/tls-secret-poller.ts). */
+  tlsSecretId: 'TLS_SECRET_ARN',
   /** Address to bind, per service: the local stack uses loopback, a task binds all interfaces. */
   edgeHost: 'SMTP_HOST',
   mailboxHost: 'MAILBOX_HOST',
@@ -110,3 +112,11 @@ export const ENTRY_POINTS = {
   relay: 'functions/relay/handler.ts',
 } as const;
 export type Component = keyof typeof ENTRY_POINTS;
+
+/** Environment of the certificate export function (functions/certificate-export/handler.ts). */
+export const CERTIFICATE_EXPORT_ENV = {
+  /** The ACM exportable certificate of the mail host name. */
+  certificateArn: 'MAIL_TLS_CERTIFICATE_ARN',
+  /** The secret the services read the key and chain from. */
+  secretArn: 'MAIL_TLS_SECRET_ARN',
+} as const;

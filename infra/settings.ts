@@ -77,8 +77,13 @@ export const deploymentSettingsSchema = z.object({
   domains: z.array(hostName).min(1),
   /** Public host name of the load balancer: MX target, EHLO name, IMAP/POP3/submission server name. */
   hostname: hostName,
-  /** Secrets Manager secret (name or full ARN) with JSON `{"key": "<PEM private key>", "chain": "<PEM certificate chain>"}`. */
-  tlsCertificateSecret: z.string().min(1),
+  /**
+   * null (the default): the stack obtains an ACM exportable public certificate for `hostname` and keeps
+   * it renewed (infra/constructs/tls-certificate.ts). Or a Secrets Manager secret (name or full ARN) you
+   * keep yourself, JSON `{"key": "<PEM private key>", "chain": "<PEM certificate chain>"}`; the services
+   * take up a new version of it within minutes.
+   */
+  tlsCertificateSecret: z.string().min(1).nullable().default(null),
   /**
    * Where outbound mail goes: the SES API (`{"kind": "ses-api"}`, the default: port 25 egress is
    * blocked in AWS), an SMTP smarthost (another provider, or SES's SMTP interface), or null for

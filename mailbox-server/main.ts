@@ -4,7 +4,8 @@
 //   Core config: core/config.ts coreConfigFromEnv (MAIL_*).
 //   MAILBOX_HOST (default 0.0.0.0), IMAP_PORT (143), IMAPS_PORT (993), POP3_PORT (110), POP3S_PORT (995);
 //   a port of -1 turns that listener off.
-//   TLS_KEY_FILE + TLS_CERT_FILE (watched: a new pair written there is used for later handshakes), or else TLS_DIR caching a self-signed certificate.
+//   TLS_KEY_FILE + TLS_CERT_FILE (watched: a new pair written there is used for later handshakes;
+//   with TLS_SECRET_ARN, the secret's new versions are written there every TLS_SECRET_POLL_SECONDS, default 300), or else TLS_DIR caching a self-signed certificate.
 //   IMAP_MAX_APPEND_BYTES (APPENDLIMIT, default MAIL_MAX_MESSAGE_BYTES).
 //   IMAP_IDLE_KEEPALIVE_SECONDS (`* OK Still here` during IDLE, default 120; below the load balancer's idle timeout).
 //   MAILBOX_BODY_CACHE_BYTES: memory for message bytes already read (default 64 MiB; 0 keeps none).
@@ -21,6 +22,8 @@ import { createStore } from '../core/store/index.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
 import { watchCertificateFiles } from '../core/tls-reload.ts';
+import { DEFAULT_TLS_SECRET_POLL_SECONDS, TlsSecretPoller } from '../core/tls-secret-poller.ts';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AuthThrottleCache } from '../core/auth-throttle.ts';
 import { JunkTrainer } from '../core/junk/filter.ts';
 import { JunkModelStore } from '../core/store/junk-model.ts';
@@ -41,12 +44,15 @@ const envSchema = z
     POP3S_PORT: port.default(995),
     TLS_KEY_FILE: z.string().min(1).optional(),
     TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_SECRET_ARN: z.string().min(1).optional(),
+    TLS_SECRET_POLL_SECONDS: z.coerce.number().int().min(10).default(DEFAULT_TLS_SECRET_POLL_SECONDS),
     TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-mailbox-server-tls')),
     IMAP_MAX_APPEND_BYTES: z.coerce.number().int().positive().optional(),
     IMAP_IDLE_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(1740).default(DEFAULT_IDLE_KEEPALIVE_MS / 1000),
     MAILBOX_BODY_CACHE_BYTES: z.coerce.number().int().nonnegative().default(DEFAULT_BODY_CACHE_LIMITS.maxBytes),
   })
-  .refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' });
+  .refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' })
+  .refine((e) => !e.TLS_SECRET_ARN || Boolean(e.TLS_KEY_FILE), { message: 'TLS_SECRET_ARN needs TLS_KEY_FILE and TLS_CERT_FILE: the poller writes the files the services watch' });
 
 async function main(): Promise<void> {
   const log = jsonLog((line) => process.stdout.write(line), 'mailbox-server');
@@ -125,10 +131,19 @@ async function main(): Promise<void> {
       stopExpiryReport = reportCertificateExpiry(log, credentials.cert);
     }, log)
     : null;
+  // In AWS the secret's new versions (a renewed certificate) are brought to those files.
+  const tlsSecretPoller = env.TLS_SECRET_ARN && env.TLS_KEY_FILE && env.TLS_CERT_FILE
+    ? new TlsSecretPoller({
+      secrets: new SecretsManagerClient({ region: config.aws.region }), secretId: env.TLS_SECRET_ARN,
+      keyFile: env.TLS_KEY_FILE, certFile: env.TLS_CERT_FILE, intervalMs: env.TLS_SECRET_POLL_SECONDS * 1000, log,
+    })
+    : null;
+  tlsSecretPoller?.start();
   announceReady({ ports });
   // Trainings still running after the last session finish before the clients go.
   drainOnSignals(log, () => Promise.all([imap.close(), pop3.close()]).then(() => junkTraining.settled()), () => {
     certificateWatch?.close();
+    tlsSecretPoller?.stop();
     destroyAwsClients(clients);
   });
 }

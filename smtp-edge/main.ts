@@ -10,7 +10,8 @@
 //   default false: leave the client IP out of submitted mail's Received: header),
 //   SMTP_MX_BARE_LF and SUBMISSION_BARE_LF (normalize|reject, default normalize: what a line
 //   ending in a bare LF gets on the MX and on submission, see line-endings.ts),
-//   TLS_KEY_FILE + TLS_CERT_FILE (watched: a new pair written there is used for later handshakes), or else TLS_DIR: folder caching a self-signed certificate
+//   TLS_KEY_FILE + TLS_CERT_FILE (watched: a new pair written there is used for later handshakes;
+//   with TLS_SECRET_ARN, the secret's new versions are written there every TLS_SECRET_POLL_SECONDS, default 300), or else TLS_DIR: folder caching a self-signed certificate
 //   (default <tmpdir>/mail-smtp-edge-tls),
 //   MAIL_SRS_SECRET (core/srs.ts: accept bounces to the SRS addresses of forwarded mail),
 //   SMTP_MAX_CONNECTIONS_PER_IP, SMTP_IDLE_TIMEOUT_MS, SMTP_DRAIN_GRACE_MS (optional limits).
@@ -27,6 +28,8 @@ import { senderRewritingFromEnv } from '../core/srs.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
 import { watchCertificateFiles } from '../core/tls-reload.ts';
+import { DEFAULT_TLS_SECRET_POLL_SECONDS, TlsSecretPoller } from '../core/tls-secret-poller.ts';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { startSmtpEdge, type ListenerOptions, type SmtpEdgeLimits } from './server.ts';
@@ -44,11 +47,14 @@ const edgeEnvSchema = z.object({
   SMTP_MX_BARE_LF: z.enum(BARE_LINE_FEED_POLICIES).default('normalize'),
   TLS_KEY_FILE: z.string().min(1).optional(),
   TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_SECRET_ARN: z.string().min(1).optional(),
+  TLS_SECRET_POLL_SECONDS: z.coerce.number().int().min(10).default(DEFAULT_TLS_SECRET_POLL_SECONDS),
   TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-smtp-edge-tls')),
   SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().optional(),
   SMTP_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   SMTP_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
-}).refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' });
+}).refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' })
+  .refine((e) => !e.TLS_SECRET_ARN || Boolean(e.TLS_KEY_FILE), { message: 'TLS_SECRET_ARN needs TLS_KEY_FILE and TLS_CERT_FILE: the poller writes the files the services watch' });
 
 async function main(): Promise<void> {
   const log = jsonLog((line) => process.stdout.write(line), 'smtp-edge');
@@ -99,9 +105,18 @@ async function main(): Promise<void> {
       stopExpiryReport = reportCertificateExpiry(log, credentials.cert);
     }, log)
     : null;
+  // In AWS the secret's new versions (a renewed certificate) are brought to those files.
+  const tlsSecretPoller = env.TLS_SECRET_ARN && env.TLS_KEY_FILE && env.TLS_CERT_FILE
+    ? new TlsSecretPoller({
+      secrets: new SecretsManagerClient({ region: config.aws.region }), secretId: env.TLS_SECRET_ARN,
+      keyFile: env.TLS_KEY_FILE, certFile: env.TLS_CERT_FILE, intervalMs: env.TLS_SECRET_POLL_SECONDS * 1000, log,
+    })
+    : null;
+  tlsSecretPoller?.start();
   announceReady({ ports: edge.ports });
   drainOnSignals(log, () => edge.close(), () => {
     certificateWatch?.close();
+    tlsSecretPoller?.stop();
     destroyAwsClients(clients);
   });
 }

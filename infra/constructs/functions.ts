@@ -53,19 +53,7 @@ export class QueueConsumer extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        // The SDK is bundled rather than taken from the runtime, so its version is the one we tested.
-        externalModules: [],
-        // CommonJS dependencies call require(); give the ESM bundle one.
-        banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-      },
+      bundling: esmBundling(),
     });
     this.function.addEventSource(new SqsEventSource(props.queue, {
       batchSize: props.batchSize,
@@ -74,6 +62,26 @@ export class QueueConsumer extends Construct {
       maxConcurrency: props.maxConcurrency,
     }));
   }
+}
+
+/**
+ * How every function is bundled: ESM for Node 24, minified with source maps. The SDK is bundled
+ * rather than taken from the runtime, so its version is the one we tested; `external` names the
+ * exceptions, modules the Lambda runtime provides that the project does not depend on.
+ */
+export function esmBundling(external: string[] = []): nodejs.BundlingOptions {
+  return {
+    forceDockerBundling: false,
+    format: nodejs.OutputFormat.ESM,
+    target: 'node24',
+    platform: 'node',
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourceMap: true,
+    externalModules: external,
+    // CommonJS dependencies call require(); give the ESM bundle one.
+    banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  };
 }
 
 export function retentionDays(days: number): logs.RetentionDays {

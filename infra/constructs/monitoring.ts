@@ -40,10 +40,10 @@ export class Monitoring extends Construct {
     this.topic = new sns.Topic(this, 'Alarms', { displayName: `${props.prefix} mail alarms`, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     else Annotations.of(this).addWarningV2('mail:no-alarm-subscriber', 'mail:alarmEmail is null: nobody is subscribed to the alarm topic. Subscribe it yourself (the AlarmTopic output), or set an address.');
-    const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, description: string, comparison = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD) => {
+    const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, description: string, comparison = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING) => {
       const a = new cloudwatch.Alarm(this, name, {
         metric, threshold, evaluationPeriods: 1, comparisonOperator: comparison,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData,
         alarmDescription: description,
       });
       a.addAlarmAction(new actions.SnsAction(this.topic));
@@ -107,8 +107,10 @@ export class Monitoring extends Construct {
       }));
     }
 
-    // The services log the certificate's days left at start and twice a day (core/certificate-expiry.ts);
-    // a renewed secret reaches a task only when it starts, so the figure is what clients see.
+    // The services log the days left on the certificate they present at start, twice a day, and at each
+    // reload (core/certificate-expiry.ts), so the figure is what clients see. `certificateDaysLeft` is
+    // whole days, floored: below 21 means under 21 days left. The log comes every 12 hours and the
+    // period is 6: a period without a line keeps the alarm's state (IGNORE) instead of clearing it.
     for (const c of props.certificateLogs) {
       const filter = new logs.MetricFilter(this, `${c.name}CertificateDaysLeft`, {
         logGroup: c.logGroup,
@@ -118,8 +120,8 @@ export class Monitoring extends Construct {
         metricValue: `$.${CERTIFICATE_EXPIRY_LOG.daysLeftField}`,
       });
       alarm(`${c.name}CertificateExpiry`, filter.metric({ period: Duration.hours(6), statistic: 'Minimum' }), props.certificateExpiryAlarmDays,
-        `The TLS certificate ${c.name} presents expires in under ${props.certificateExpiryAlarmDays} days: renew it, update the secret, and force a new deployment of the services.`,
-        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD);
+        `The TLS certificate ${c.name} presents expires in under ${props.certificateExpiryAlarmDays} days. With the ACM certificate: see the CertificateExport function's errors and the ACM console (renewal needs the validation CNAME). With your own secret: put the renewed pair into it; the tasks take it up within minutes.`,
+        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, cloudwatch.TreatMissingData.IGNORE);
     }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${props.prefix}-mail` });

@@ -24,7 +24,7 @@ it('cdk synth -q succeeds offline with the repository cdk.json', () => {
     NODE_OPTIONS: undefined,
   };
   const result = spawnSync(path.join(bin, 'cdk'), ['synth', '-q', '--no-notices', '--no-version-reporting', '--output', outdir], {
-    cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 110_000,
+    cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 280_000,
   });
   assert.equal(result.status, 0, `cdk synth failed:\n${result.stdout}\n${result.stderr}`);
   const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Mail.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };

@@ -3,7 +3,9 @@
 // orphan tagging), and the relay once more through the SES API (a stub answering as SES documents;
 // the emulators have none); the SMTP edge takes mail on the MX and on submission (and orphans a blob whose
 // event could not be queued); the mailbox server answers IMAP (APPEND, COPY, MOVE, RENAME INBOX,
-// EXPUNGE, IDLE, a refused over-quota APPEND) and POP3 (RETR, DELE, QUIT). Every AWS request is
+// EXPUNGE, IDLE, a refused over-quota APPEND) and POP3 (RETR, DELE, QUIT); both services poll the
+// TLS secret, and the certificate export function exports the ACM certificate into it (ACM and
+// Secrets Manager answered at the SDK boundary, test/helpers/secrets-stub.ts). Every AWS request is
 // recorded per role and must be allowed by that role's policies in the synthesized template (a
 // request IAM would deny fails the test); each grant must in turn be used, or be listed below with
 // the path that needs it (a grant nothing uses is reported and fails the test).
@@ -40,8 +42,16 @@ import { asArray, fullStack, policyStatements } from './synth.ts';
 import { JunkFilter, JunkTrainer } from '../../core/junk/filter.ts';
 import { JunkModelCache, JunkModelStore } from '../../core/store/junk-model.ts';
 import { ImapJunkTraining } from '../../mailbox-server/imap/junk-training.ts';
+import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLog } from '../../core/log.ts';
+import { TlsSecretPoller } from '../../core/tls-secret-poller.ts';
+import { exportCertificateToSecret } from '../../functions/certificate-export/export-certificate.ts';
+import { SecretsStub } from '../helpers/secrets-stub.ts';
 
-type Fn = 'inbound' | 'relay';
+type Fn = 'inbound' | 'relay' | 'certificateExport';
 type Service = 'edge' | 'mailbox';
 type Role = Fn | Service;
 /** One AWS request as IAM sees it: `dynamodb:GetItem` on table `deliveries`, and the item's partition key (for dynamodb:LeadingKeys). */
@@ -69,6 +79,7 @@ const NEEDED_OFF_THIS_RUN: Record<Role, Record<string, string>> = {
     's3:AbortMultipartUpload bucket': 'a DSN quoting an original over 5 MiB is a multipart upload (lib-storage), aborted when it fails',
     ...eventSourceGrants('outbound'),
   },
+  certificateExport: {},
 };
 
 /** What CDK's SqsEventSource grants the role: Lambda's poller reads the queue with the function's role. */
@@ -92,7 +103,20 @@ let relayBatch: (event: SQSEvent, remainingMs: number) => Promise<unknown>;
 let inboundBatch: ReturnType<typeof createBatchProcessor>;
 let inboundWithSrs: ReturnType<typeof createBatchProcessor>;
 let sources: SqsEventSource[] = [];
-const calls: Record<Role, Call[]> = { inbound: [], relay: [], edge: [], mailbox: [] };
+const calls: Record<Role, Call[]> = { inbound: [], relay: [], edge: [], mailbox: [], certificateExport: [] };
+/** The TLS secret's id as the stack hands it to the services and the export function, and the ACM certificate's. */
+const TLS_SECRET = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:mail-tls-AbCdEf';
+const TLS_CERTIFICATE = 'arn:aws:acm:us-east-1:111122223333:certificate/12345678-1234-1234-1234-123456789012';
+
+/** A Secrets Manager stub whose every request is recorded as `role`'s, on the secret it names. */
+function recordingSecrets(role: Role): SecretsStub {
+  const stub = new SecretsStub();
+  stub.client.middlewareStack.add(((next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: any) => {
+    calls[role].push({ action: `secretsmanager:${String(context.commandName).replace(/Command$/, '')}`, resource: args.input.SecretId === TLS_SECRET ? 'secret tls' : `other secret ${args.input.SecretId}` });
+    return next(args);
+  }) as never, { step: 'initialize', name: 'grantRecorder', priority: 'high' });
+  return stub;
+}
 
 /** Clients whose every request is recorded as `fn`'s, with the resource named by its role in the system. */
 function recordingClients(fn: Role): AwsClients {
@@ -436,6 +460,35 @@ describe('function grants match the code', () => {
     }
   });
 
+  it('polls the TLS secret from both services, and exports the ACM certificate into it', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mail-grants-tls-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const now = Date.now();
+    const pair = createSelfSignedCertificate('mail.example.com', ['mail.example.com'], new Date(now - 3_600_000), new Date(now + 90 * 86_400_000));
+    // The export function, as functions/certificate-export/handler.ts composes it.
+    const secrets = recordingSecrets('certificateExport');
+    secrets.create(TLS_SECRET, 'random');
+    const result = await exportCertificateToSecret({
+      secrets: secrets.client, certificateArn: TLS_CERTIFICATE, secretId: TLS_SECRET, hostname: 'mail.example.com',
+      exportCertificate: async (input) => {
+        calls.certificateExport.push({ action: 'acm:ExportCertificate', resource: input.CertificateArn === TLS_CERTIFICATE ? 'certificate tls' : `other certificate ${input.CertificateArn}` });
+        return { Certificate: pair.cert, PrivateKey: createPrivateKey(pair.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: Buffer.from(input.Passphrase).toString('latin1') }).toString() };
+      },
+    });
+    assert.equal(result.outcome, 'written');
+    // Each service's poller, as smtp-edge/main.ts and mailbox-server/main.ts compose it.
+    for (const service of ['edge', 'mailbox'] as const) {
+      const polled = recordingSecrets(service);
+      polled.create(TLS_SECRET, secrets.current(TLS_SECRET)!.value);
+      const keyFile = join(dir, `${service}-key.pem`);
+      const certFile = join(dir, `${service}-chain.pem`);
+      writeFileSync(keyFile, 'old');
+      writeFileSync(certFile, 'old');
+      const poller = new TlsSecretPoller({ secrets: polled.client, secretId: TLS_SECRET, keyFile, certFile, intervalMs: 3_600_000, log: silentLog });
+      assert.equal(await poller.poll(), 'written');
+    }
+  });
+
   const { json, stack } = fullStack();
   const statements = policyStatements(json);
   const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.resolve(stack.getLogicalId(c.node.defaultChild as never)) as string;
@@ -445,8 +498,11 @@ describe('function grants match the code', () => {
     ...Object.entries(stack.storage.tables).map(([name, t]) => [logicalId(t), `table ${name as TableName}`] as [string, string]),
     ...Object.entries(stack.queues.queues).map(([name, q]) => [logicalId(q.queue), `queue ${name as QueueName}`] as [string, string]),
     ...stack.sesIdentities.identities.map(({ domain, identity }) => [logicalId(identity), `identity ${domain}`] as [string, string]),
+    [logicalId(stack.tlsCertificate.secret as never), 'secret tls'],
+    [logicalId(stack.tlsCertificate.managed!.certificate), 'certificate tls'],
   ]);
-  const roleOf = (r: Role) => (r === 'edge' || r === 'mailbox' ? stack[r]!.taskDefinition.taskRole : stack[r]!.function.role!);
+  const roleOf = (r: Role) => (r === 'edge' || r === 'mailbox' ? stack[r]!.taskDefinition.taskRole
+    : r === 'certificateExport' ? stack.tlsCertificate.managed!.exportFunction.role! : stack[r]!.function.role!);
   /** What a role's identity policies allow: `action resource`, and the dynamodb:LeadingKeys patterns a condition limits it to. */
   const grantsOf = (r: Role): Grant[] => {
     const role = logicalId(roleOf(r));
@@ -474,8 +530,8 @@ describe('function grants match the code', () => {
     return c.partitionKey !== undefined && g.leadingKeys.some((pattern) => new RegExp(`^${pattern.split('*').map((x) => x.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(c.partitionKey!));
   });
 
-  for (const r of ['inbound', 'relay', 'edge', 'mailbox'] as const) {
-    const what = r === 'edge' ? 'the SMTP edge task' : r === 'mailbox' ? 'the mailbox server task' : `the ${r} function`;
+  for (const r of ['inbound', 'relay', 'edge', 'mailbox', 'certificateExport'] as const) {
+    const what = r === 'edge' ? 'the SMTP edge task' : r === 'mailbox' ? 'the mailbox server task' : r === 'certificateExport' ? 'the certificate export function' : `the ${r} function`;
     it(`allows ${what} every request it made`, () => {
       assert.ok(calls[r].length > 0, 'the run recorded requests');
       const grants = grantsOf(r);

@@ -18,7 +18,8 @@ describe('deployment settings', () => {
   });
 
   it('fills defaults for what the user leaves out', () => {
-    const s = from({ 'mail:domains': ['a.example'], 'mail:hostname': 'mx.a.example', 'mail:tlsCertificateSecret': 'tls', 'mail:alarmEmail': 'ops@a.example' });
+    const s = from({ 'mail:domains': ['a.example'], 'mail:hostname': 'mx.a.example', 'mail:alarmEmail': 'ops@a.example' });
+    assert.equal(s.tlsCertificateSecret, null, 'the stack obtains the certificate itself (ACM)');
     assert.equal(s.prefix, 'mail');
     assert.equal(s.retainData, true);
     assert.equal(s.deletionProtection, true);
@@ -39,7 +40,7 @@ describe('deployment settings', () => {
     assert.throws(() => from({ 'mail:domains': [], 'mail:hostname': 'not a host', 'mail:prefix': 'Bad_Prefix' }), (e: unknown) => {
       assert.ok(e instanceof ConfigError);
       // alarmEmail has no default: an alarm topic nobody is subscribed to is silent.
-      for (const key of ['domains', 'hostname', 'prefix', 'tlsCertificateSecret', 'alarmEmail']) assert.match(e.message, new RegExp(`\\b${key}\\b`));
+      for (const key of ['domains', 'hostname', 'prefix', 'alarmEmail']) assert.match(e.message, new RegExp(`\\b${key}\\b`));
       return true;
     });
   });

@@ -163,7 +163,8 @@ function sampleCoreEnv(): Record<string, string> {
 }
 
 describe('functions', () => {
-  const functions = () => resourcesOfType(json, 'AWS::Lambda::Function').filter(([, f]) => f.Runtime?.startsWith('nodejs'));
+  // The queue consumers (the certificate export function and the deploy trigger's provider are checked in tls-certificate.test.ts).
+  const functions = () => resourcesOfType(json, 'AWS::Lambda::Function').filter(([id]) => [stack.inbound!, stack.relay!].some((c) => logicalId(c.function) === id));
 
   it('run Node 24 on arm64 with the core environment and Powertools settings', () => {
     const fns = functions();
@@ -291,7 +292,9 @@ describe('least privilege', () => {
 
   it('lets the edge put and orphan-tag raw blobs, send to the inbound queue, read the directory, count submissions and read quota usage, nothing else', () => {
     const allowed = allowsOf(stack.edge!.taskDefinition.taskRole);
-    assert.deepEqual([...new Set(actions(allowed).map((a) => a.split(':')[0]))].sort(), ['dynamodb', 's3', 'sqs']);
+    assert.deepEqual([...new Set(actions(allowed).map((a) => a.split(':')[0]))].sort(), ['dynamodb', 's3', 'secretsmanager', 'sqs']);
+    // Secrets Manager: only reading the TLS secret's new versions (core/tls-secret-poller.ts).
+    assert.deepEqual(actions(allowed.filter((s) => actions([s]).some((a) => a.startsWith('secretsmanager:')))), ['secretsmanager:GetSecretValue']);
     // PutObjectTagging: a blob whose inbound event failed to send is tagged orphan (smtp-edge/data.ts markOrphan).
     assert.deepEqual(actions(allowed.filter((s) => actions([s]).some((a) => a.startsWith('s3:')))).sort(), ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectTagging']);
     for (const s of allowed) {
@@ -476,8 +479,9 @@ describe('monitoring', () => {
   });
   it('alarms on inbound backlog age, function errors and throttles, and unhealthy targets', () => {
     assert.ok(alarms.some((a) => a.MetricName === 'ApproximateAgeOfOldestMessage' && JSON.stringify(a.Dimensions).includes(logicalId(stack.queues.queues.inbound.queue))));
-    assert.equal(alarms.filter((a) => a.MetricName === 'Errors').length, 2);
-    assert.equal(alarms.filter((a) => a.MetricName === 'Throttles').length, 2);
+    // inbound, relay, and the certificate export function
+    assert.equal(alarms.filter((a) => a.MetricName === 'Errors').length, 3);
+    assert.equal(alarms.filter((a) => a.MetricName === 'Throttles').length, 3);
     assert.equal(alarms.filter((a) => a.MetricName === 'UnHealthyHostCount').length, 7);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
