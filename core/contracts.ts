@@ -51,6 +51,12 @@ export const outboundEventSchema = z.object({
    * outside (alias forwards) and for the relay's own reports: those are not signed.
    */
   authenticatedUser: z.string().nullable().optional(),
+  /**
+   * For a forward: the local address it came through (the alias, or the SRS address a reply or
+   * bounce came back to). The relay sends it as that address where the next hop takes only a
+   * From: of ours (functions/relay/forwarded-from.ts). Absent on submitted mail and on reports.
+   */
+  forwardedBy: z.string().max(512).optional(),
 });
 export type OutboundEvent = z.infer<typeof outboundEventSchema>;
 

@@ -73,7 +73,8 @@ interface DeliveryPlan {
   readonly remote: Map<string, string[]>;
   /**
    * The addresses in `remote` that came from alias forwards or SRS reverse paths (relayed whoever
-   * sent the message), each with the local domain it was forwarded through.
+   * sent the message), each with the local address it was forwarded through (the alias, or the SRS
+   * address): its domain signs the SRS sender, and the relay may send the forward as that address.
    */
   readonly forwards: Map<string, string>;
 }
@@ -113,7 +114,7 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
       const back = srs.reverse(parsed.local);
       if (back.kind === 'original') {
         addRemote(parseAddress(back.address)?.domain ?? '(unparseable)', back.address);
-        forwards.set(back.address, parsed.domain);
+        forwards.set(back.address, rcpt);
       } else unknown.push(rcpt);
       continue;
     }
@@ -126,7 +127,7 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
         // An alias pointing off-site: the forward is the relay's work, like a remote RCPT.
         for (const forward of route.forwards ?? []) {
           addRemote(parseAddress(forward)?.domain ?? '(unparseable)', forward);
-          if (!forwards.has(forward)) forwards.set(forward, parsed?.domain ?? '');
+          if (!forwards.has(forward)) forwards.set(forward, rcpt);
         }
         break;
       case 'unknown-local':
@@ -230,7 +231,8 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
  * come back through us. Submitted mail, the null reverse-path of a bounce (RFC 5321 §4.5.5) and
  * everything without rewriting configured keep theirs.
  */
-function forwardSender(event: InboundEvent, viaDomain: string | undefined, srs: SenderRewriting | undefined): string {
+function forwardSender(event: InboundEvent, via: string | undefined, srs: SenderRewriting | undefined): string {
+  const viaDomain = via ? parseAddress(via)?.domain : undefined;
   if (!srs || !viaDomain || event.authenticatedUser || event.mailFrom === '') return event.mailFrom;
   return srs.forward(event.mailFrom, viaDomain);
 }
@@ -272,6 +274,7 @@ export async function routeRemote(
       attempts: [],
       sequence: 0,
       authenticatedUser: event.authenticatedUser,
+      ...(!event.authenticatedUser && forwards.has(recipients[0]!) ? { forwardedBy: forwards.get(recipients[0]!)! } : {}),
     };
     const queuedNow = await enqueueOutbound(outbound, deps.outbound);
     deps.metrics.addMetric('RemoteRecipientsQueued', 'Count', queuedNow ? recipients.length : 0);

@@ -10,6 +10,8 @@ import { METRICS } from '../../core/resources.ts';
 import { TERMINAL_STATES, type OutboundQueueStore } from '../../core/store/outbound-queue.ts';
 import { sendDsn, type BounceDeps } from './bounce.ts';
 import { signingDomainFor } from './signing-domain.ts';
+import { forwardedAs, nextHopVerifiesFrom, rewriteForwardedFrom } from './forwarded-from.ts';
+import { parseAddress } from '../../core/addresses.ts';
 import type { RelayConfig } from './config.ts';
 import { resolveDestination, type DnsResolver } from './mx.ts';
 import { sendTransaction, type RecipientReply, type SmtpTarget, type TransactionResult } from './smtp-client.ts';
@@ -168,8 +170,7 @@ export function withoutReturnPath(raw: Buffer): Buffer {
   return start === 0 ? raw : raw.subarray(start);
 }
 
-async function signed(event: OutboundEvent, raw: Buffer, deps: RelayDeps): Promise<Buffer> {
-  const domain = signingDomainFor(event);
+async function signed(event: OutboundEvent, raw: Buffer, deps: RelayDeps, domain: string | null): Promise<Buffer> {
   const key = domain ? await deps.dkimKeys.get(domain) : null;
   if (!key) {
     deps.metrics.addMetric('DkimUnsigned', 'Count', 1);
@@ -186,6 +187,24 @@ async function signed(event: OutboundEvent, raw: Buffer, deps: RelayDeps): Promi
     deps.logger.error('DKIM signing failed; sent unsigned', { outboundId: event.id, domain, error: String(err) });
     return raw;
   }
+}
+
+/**
+ * A forward through SES goes out as the local address it came through (functions/relay/forwarded-from.ts),
+ * and that address's domain signs it: the From: is now ours to vouch for (RFC 6376 §1.1), as a
+ * mailing list signs what it resends. Everything else goes as it is, signed as signingDomainFor says.
+ */
+async function asForwarded(event: OutboundEvent, raw: Buffer, deps: RelayDeps): Promise<{ message: Buffer; signingDomain: string | null }> {
+  const as = { message: raw, signingDomain: signingDomainFor(event) };
+  const via = nextHopVerifiesFrom(deps.config) ? forwardedAs(event) : null;
+  const viaDomain = via ? parseAddress(via)?.domain : undefined;
+  // Without an address of ours to send as (a forward queued with neither SRS nor its alias), SES refuses it as before.
+  if (!via || !viaDomain || !(await deps.directory.isLocalDomain(viaDomain))) return as;
+  const rewrite = await rewriteForwardedFrom(raw, via, (domain) => deps.directory.isLocalDomain(domain));
+  if (rewrite.kind === 'unchanged') return as;
+  deps.metrics.addMetric('ForwardsSentAsOurs', 'Count', 1);
+  deps.logger.info('forward sent with a From: of ours (the next hop takes only verified identities)', { outboundId: event.id, via });
+  return { message: rewrite.message, signingDomain: viaDomain };
 }
 
 /** The SES API as a next hop: one "host" whose name appears as Remote-MTA in reports. */
@@ -222,7 +241,8 @@ async function attempt(event: OutboundEvent, raw: Buffer, deps: RelayDeps, deadl
   const all = (cls: 4 | 5, reply: string): RecipientReply[] => event.recipients.map((address) => ({ address, class: cls, reply }));
   const hops = await nextHops(event, deps);
   if (hops instanceof SmtpError) return { replies: all(hops.code >= 500 ? 5 : 4, `${hops.code} ${hops.reply}`), remoteMta: null };
-  const message = await signed(event, withoutReturnPath(raw), deps);
+  const outgoing = await asForwarded(event, withoutReturnPath(raw), deps);
+  const message = await signed(event, outgoing.message, deps, outgoing.signingDomain);
   let last: TransactionResult | null = null;
   let lastHost: string | null = null;
   let anyTemporary = false;

@@ -16,6 +16,7 @@ export type RelayMetric =
   | 'Redelayed'
   | 'DkimSigned'
   | 'DkimUnsigned'
+  | 'ForwardsSentAsOurs'
   | 'InvalidEvents'
   | 'FailedEvents'
   | typeof METRICS.relay.attemptsFailed;
