@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { BUCKET } from './resources.ts';
+import { HeldHeadUpload } from './held-head-upload.ts';
 
 /** `raw/YYYY/MM/DD/<id>.eml`, dated by when the message was received (UTC). */
 export function rawBlobKey(id: string, receivedAt: Date): string {
@@ -32,6 +33,14 @@ export class BlobStore {
       leavePartsOnError: false,
     });
     await upload.done();
+  }
+
+  /**
+   * An upload whose first part is sent last, with bytes decided at the end in front of it
+   * (core/held-head-upload.ts): how the MX stores a message behind its Authentication-Results.
+   */
+  startHeldHeadUpload(key: string, onError?: (err: unknown) => void): HeldHeadUpload {
+    return new HeldHeadUpload(this.s3, this.bucket, key, onError ? { onError } : {});
   }
 
   async getBuffer(key: string): Promise<Buffer> {

@@ -21,6 +21,21 @@ export const inboundEventSchema = z.object({
   }),
   /** Account that authenticated the session (submission), or null. */
   authenticatedUser: z.string().nullable(),
+  /**
+   * What the MX found verifying the message (docs/decisions/0014-inbound-authentication.md); the
+   * same results head the stored message as Authentication-Results. Absent for submitted mail
+   * and in events from before verification existed.
+   */
+  authentication: z.object({
+    /** File into the recipients' Junk (special use \Junk) instead of INBOX. */
+    quarantine: z.boolean(),
+    /** Why it is quarantined: dmarc-quarantine, dmarc-reject, own-domain-forgery, own-domain-temperror. */
+    reason: z.string().max(64).nullable(),
+    spf: z.string().max(16),
+    dkim: z.string().max(16),
+    dmarc: z.string().max(16),
+    arc: z.string().max(16),
+  }).optional(),
 });
 export type InboundEvent = z.infer<typeof inboundEventSchema>;
 

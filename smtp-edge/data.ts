@@ -3,7 +3,6 @@
 // header as it passes), then the inbound event goes to SQS. Only then is it accepted
 // (docs/ARCHITECTURE.md, invariant 1); every failure before that is a 4xx or 5xx and leaves no event.
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import type { SMTPServerDataStream } from 'smtp-server';
 import type { BlobStore } from '../core/blobs.ts';
 import { rawBlobKey } from '../core/blobs.ts';
@@ -16,6 +15,8 @@ import type { ServiceLog } from '../core/log.ts';
 import { traceHeaders, type TraceFacts } from './trace.ts';
 import { SubmittedHeaderReader, MAX_SUBMITTED_HEADER_BYTES } from './submitted-header.ts';
 import type { OriginatorFields } from '../core/sending-policy.ts';
+import type { MessageAuthentication } from './authentication.ts';
+import { removeForeignResults } from './foreign-results.ts';
 
 /** Random, URL-safe, 20 characters (120 bits): the queue id, blob name and idempotency key. */
 export function newQueueId(): string {
@@ -57,6 +58,11 @@ export interface Transaction extends Omit<TraceFacts, 'id' | 'receivedAt' | 'rec
    * (smtp-edge/submitted-header.ts).
    */
   readonly checkOriginators?: (fields: OriginatorFields) => Promise<void>;
+  /**
+   * MX only: verifies the message as it streams (SPF, DKIM, DMARC, ARC) and judges it by the
+   * recipient domains' settings (smtp-edge/authentication.ts). Submitted mail is not checked.
+   */
+  readonly authenticate?: (id: string) => MessageAuthentication;
 }
 
 export interface QueuedMessage {
@@ -77,41 +83,45 @@ function endOfData(stream: SMTPServerDataStream): Promise<void> {
   });
 }
 
+/** Resolves once every writer that asked to be waited for can take more. */
+function drainOf(drained: Array<() => Promise<void>>): Promise<void> {
+  return Promise.all(drained.map((d) => d())).then(() => undefined);
+}
+
 /**
  * Reads the whole DATA stream (smtp-server needs it consumed before it replies), storing it
- * under `raw/YYYY/MM/DD/<id>.eml` with Return-Path and Received in front. A reason to refuse
- * (too big, a bare CR or LF the policy refuses, a sender the account may not use, S3 down) switches
- * to discarding: the upload is aborted, the rest of
- * the message is read and dropped, and the reason is thrown once the client has sent it all.
+ * under `raw/YYYY/MM/DD/<id>.eml` with Return-Path and Received in front (and, from the MX,
+ * the Authentication-Results the edge found: smtp-edge/authentication.ts). The first part of the
+ * object is held until the end (core/held-head-upload.ts), so what goes on top can be decided
+ * after the final dot without holding the whole message. A reason to refuse (too big, a bare CR
+ * or LF the policy refuses, a sender the account may not use, an authentication verdict, S3
+ * down) switches to discarding: the upload is aborted, the rest of the message is read and
+ * dropped, and the reason is thrown once the client has sent it all.
  */
 export async function receiveMessage(stream: SMTPServerDataStream, transaction: Transaction, filing: MessageFiling): Promise<QueuedMessage> {
   const id = newQueueId();
   const receivedAt = new Date();
   const key = rawBlobKey(id, receivedAt);
   const trace = traceHeaders({ ...transaction, id, receivedAt, recipients: transaction.traceRecipients });
-  const body = new PassThrough();
   const lineEndings = new LineEndingFilter(filing.bareLineFeeds);
   let refusal: SmtpError | null = null;
-  let size = trace.length;
+  /** Client bytes stored (after line-ending normalisation and the submitted header's filter). */
+  let size = 0;
 
+  const upload = filing.blobs.startHeldHeadUpload(key, (err: unknown) => {
+    if (refusal) return;
+    filing.log.error('blob-put-failed', { id, key, err });
+    refuse(temporaryFailure());
+  });
+  const authentication = transaction.authenticate?.(id) ?? null;
   const refuse = (reason: SmtpError) => {
     if (refusal) return;
     refusal = reason;
-    body.destroy(new Error(reason.message)); // aborts the upload; no object is completed
+    void upload.abort(); // no object is completed
+    authentication?.abandon();
     stream.resume();
   };
-  const uploaded = filing.blobs.put(key, body).then(
-    () => true,
-    (err: unknown) => {
-      if (!refusal) {
-        filing.log.error('blob-put-failed', { id, key, err });
-        refuse(temporaryFailure());
-      }
-      return false;
-    },
-  );
 
-  body.write(trace);
   const header = transaction.checkOriginators ? new SubmittedHeaderReader(transaction.hostname) : null;
   /** The originator check, started as soon as the header is complete; resolves to the refusal, if any. */
   let originatorVerdict: Promise<SmtpError | null> | null = null;
@@ -129,9 +139,12 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   const store = (bytes: Buffer) => {
     if (bytes.length === 0) return;
     size += bytes.length;
-    if (!body.write(bytes)) {
+    const waits: Array<() => Promise<void>> = [];
+    if (!upload.write(bytes)) waits.push(() => upload.drained());
+    if (authentication && !authentication.write(bytes)) waits.push(() => authentication.drained());
+    if (waits.length > 0) {
       stream.pause();
-      body.once('drain', () => stream.resume());
+      void drainOf(waits).then(() => stream.resume());
     }
   };
   stream.on('data', (chunk: Buffer) => {
@@ -152,7 +165,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   } catch (err) {
     // the client went away mid-DATA: nothing is queued, the upload is abandoned
     refuse(temporaryFailure());
-    await uploaded;
+    await upload.abort();
     throw err;
   }
   if (!refusal && stream.sizeExceeded) refuse(DATA_REPLIES.tooBig(filing.maxMessageBytes));
@@ -162,13 +175,48 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
     store(header.finish());
     judgeOriginators();
   }
-  // The upload cannot complete before body.end(), so a refused sender leaves no object behind.
+  // Nothing is completed before finish(), so a refused sender leaves no object behind.
   const originatorRefusal = refusal ? null : await originatorVerdict;
   if (!refusal && originatorRefusal) refuse(originatorRefusal);
-  if (!refusal) body.end();
-  const stored = await uploaded;
-  if (refusal) throw refusal;
-  if (!stored) throw temporaryFailure();
+
+  let resultsField = Buffer.alloc(0);
+  let head: { bytes: Buffer; removed: number } | null = null;
+  let authenticated: InboundEvent['authentication'];
+  if (!refusal && authentication) {
+    // RFC 8601 §5: fields claiming our host name came from outside; the head holds the header
+    head = removeForeignResults(upload.heldHead, transaction.hostname, !upload.headComplete);
+    if (!head) refuse(DATA_REPLIES.headerTooLarge());
+    else if (head.removed > 0) filing.log.warn('foreign-authentication-results-removed', { id, count: head.removed });
+  }
+  if (!refusal && authentication) {
+    const { results, verdict } = await authentication.finish(transaction.recipients);
+    if (verdict.kind === 'refuse') refuse(verdict.reply);
+    resultsField = Buffer.from(results.header, 'latin1');
+    const dkim = results.dkim.length === 0 ? 'none' : results.dkim.some((d) => d.result === 'pass') ? 'pass' : results.dkim[0]!.result;
+    authenticated = {
+      quarantine: verdict.kind === 'quarantine',
+      reason: verdict.reason,
+      spf: results.spf.result,
+      dkim,
+      dmarc: results.dmarc?.result ?? 'none',
+      arc: results.arc.result,
+    };
+  }
+  if (refusal) {
+    await upload.abort();
+    throw refusal;
+  }
+  // Return-Path stays first (RFC 5321 §4.4); the results go above our Received (RFC 8601 §5).
+  const afterReturnPath = trace.indexOf('\r\n') + 2;
+  const prefix = Buffer.concat([trace.subarray(0, afterReturnPath), resultsField, trace.subarray(afterReturnPath)]);
+  try {
+    const rewritten = head;
+    await upload.finish(prefix, rewritten ? () => rewritten.bytes : undefined);
+  } catch (err) {
+    filing.log.error('blob-put-failed', { id, key, err });
+    throw temporaryFailure();
+  }
+  size += prefix.length - (head ? upload.heldHeadBytes - head.bytes.length : 0);
 
   const event: InboundEvent = {
     version: 1,
@@ -181,6 +229,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
     rcptTo: [...transaction.recipients],
     remote: { ip: transaction.clientIp, helo: transaction.helo, tls: transaction.tls ? { ...transaction.tls } : null },
     authenticatedUser: transaction.authenticatedUser,
+    ...(authenticated ? { authentication: authenticated } : {}),
   };
   if (transaction.isGone()) {
     // nobody is left to tell "250": the client will retry, so queueing now would only duplicate

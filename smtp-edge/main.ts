@@ -14,7 +14,11 @@
 //   with TLS_SECRET_ARN, the secret's new versions are written there every TLS_SECRET_POLL_SECONDS, default 300), or else TLS_DIR: folder caching a self-signed certificate
 //   (default <tmpdir>/mail-smtp-edge-tls),
 //   MAIL_SRS_SECRET (core/srs.ts: accept bounces to the SRS addresses of forwarded mail),
-//   SMTP_MAX_CONNECTIONS_PER_IP, SMTP_IDLE_TIMEOUT_MS, SMTP_DRAIN_GRACE_MS (optional limits).
+//   SMTP_MAX_CONNECTIONS_PER_IP, SMTP_IDLE_TIMEOUT_MS, SMTP_DRAIN_GRACE_MS (optional limits),
+//   SMTP_MX_VERIFY (true|false, default true: SPF, DKIM, DMARC and ARC on the MX, smtp-edge/authentication.ts),
+//   SMTP_MX_DNS_BUDGET_MS (default 5000: the DNS time one message may take after its final dot),
+//   SMTP_MX_DNS_SERVERS (comma-separated resolvers for the checks, default the system's).
+import { promises as dns } from 'node:dns';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -33,6 +37,17 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { startSmtpEdge, type ListenerOptions, type SmtpEdgeLimits } from './server.ts';
+import { DEFAULT_DNS_BUDGET_MS, type InboundAuthenticationOptions } from './authentication.ts';
+
+/**
+ * The DNS the MX checks ask: the system's resolvers (or those named), each query given up after
+ * 2 s and tried twice; the per-message budget bounds the total (smtp-edge/authentication.ts).
+ */
+function authenticationDns(servers: string | undefined, budgetMs: number): InboundAuthenticationOptions {
+  const resolver = new dns.Resolver({ timeout: 2_000, tries: 2 });
+  if (servers) resolver.setServers(servers.split(',').map((s) => s.trim()).filter(Boolean));
+  return { resolve: (name, rrtype) => resolver.resolve(name, rrtype), budgetMs };
+}
 
 const port = z.coerce.number().int().min(0).max(65535);
 const edgeEnvSchema = z.object({
@@ -53,6 +68,9 @@ const edgeEnvSchema = z.object({
   SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().optional(),
   SMTP_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   SMTP_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
+  SMTP_MX_VERIFY: z.enum(['true', 'false']).default('true'),
+  SMTP_MX_DNS_BUDGET_MS: z.coerce.number().int().positive().default(DEFAULT_DNS_BUDGET_MS),
+  SMTP_MX_DNS_SERVERS: z.string().optional(),
 }).refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' })
   .refine((e) => !e.TLS_SECRET_ARN || Boolean(e.TLS_KEY_FILE), { message: 'TLS_SECRET_ARN needs TLS_KEY_FILE and TLS_CERT_FILE: the poller writes the files the services watch' });
 
@@ -90,6 +108,8 @@ async function main(): Promise<void> {
     // Bounces of forwarded mail come back to SRS addresses (core/srs.ts).
     ...(srs ? { srs } : {}),
     limits,
+    // Mail from outside is verified on the MX before its 250 (docs/decisions/0014-inbound-authentication.md).
+    ...(env.SMTP_MX_VERIFY === 'true' ? { authentication: authenticationDns(env.SMTP_MX_DNS_SERVERS, env.SMTP_MX_DNS_BUDGET_MS) } : {}),
     submission: {
       limits: { maxMessagesPerHour: env.SUBMISSION_MAX_MESSAGES_PER_HOUR, maxRecipientsPerMessage: env.SUBMISSION_MAX_RECIPIENTS },
       counter: directory,

@@ -10,7 +10,7 @@ import type { Directory, QuotaUsage, RecipientRoute } from '../core/store/types.
  * Answers by key, kept for `ttlMs`. Concurrent lookups of one key share a single load.
  * Failures are not cached: the next RCPT asks the store again.
  */
-class TtlLookupCache<V> {
+export class TtlLookupCache<V> {
   private readonly answers = new Map<string, { value: V; expiresAt: number }>();
   private readonly lookups = new Map<string, Promise<V>>();
 

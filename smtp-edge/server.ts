@@ -22,6 +22,7 @@ import { EdgeSmtpServer } from './protocol.ts';
 import type { SenderRewriting } from '../core/srs.ts';
 import { BarePostmasterDomain, decideRecipient, QuotaUsageCache, RECIPIENT_REPLIES, RecipientRouteCache } from './recipients.ts';
 import { transmissionProtocol } from './trace.ts';
+import { InboundAuthenticator, type InboundAuthenticationOptions } from './authentication.ts';
 
 /**
  * What a listener is for. `mx`: mail from the internet to local domains, no AUTH, STARTTLS
@@ -98,6 +99,12 @@ export interface SmtpEdgeOptions {
   readonly submission?: SubmissionSettings;
   /** Reverse DNS for the Received: header; the system resolver when omitted. */
   readonly resolver?: SMTPServerResolver;
+  /**
+   * Verification of mail from outside on the MX listeners (SPF, DKIM, DMARC, ARC; see
+   * smtp-edge/authentication.ts): the DNS it asks, its budget. Omitted: nothing is verified and
+   * no Authentication-Results is added (the edge's own tests of other matters run so).
+   */
+  readonly authentication?: InboundAuthenticationOptions;
   readonly log?: ServiceLog;
 }
 
@@ -168,6 +175,9 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   const closedSessions = new WeakSet<SMTPServerSession>();
   const authThrottle = new AuthThrottleCache(options.submission?.authThrottle);
   const submission = options.submission;
+  const authenticator = options.authentication
+    ? new InboundAuthenticator(options.authentication, directory, options.mail.hostname, log, limits.recipientCacheTtlMs)
+    : null;
   const filing = {
     blobs: options.blobs,
     queue: options.queue,
@@ -337,8 +347,12 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   };
 
   // RFC 5321 §4.1.1.4
-  const onDataFor = (bareLineFeeds: BareLineFeedPolicy): SMTPServerOptions['onData'] => (stream: SMTPServerDataStream, session, callback) => {
-    const transaction = transactionOf(session);
+  const onDataFor = (role: ListenerRole, bareLineFeeds: BareLineFeedPolicy): SMTPServerOptions['onData'] => (stream: SMTPServerDataStream, session, callback) => {
+    const base = transactionOf(session);
+    // Mail from outside is verified; what an account submits is not (it is ours, checked at AUTH)
+    const transaction: Transaction = role === 'mx' && !session.user && authenticator
+      ? { ...base, authenticate: (id) => authenticator.begin({ ip: base.clientIp, helo: base.helo, mailFrom: base.mailFrom }, { id, session: session.id }) }
+      : base;
     receiveMessage(stream, transaction, { ...filing, bareLineFeeds }).then(
       (queued) => {
         log.info('message-queued', {
@@ -380,7 +394,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
         ...(options.resolver ? { resolver: options.resolver } : {}),
         ...roleSettings(listener.role, options.submission),
         ...handlers,
-        onData: onDataFor(listener.bareLineFeeds ?? 'normalize'),
+        onData: onDataFor(listener.role, listener.bareLineFeeds ?? 'normalize'),
       });
       server.on('error', (err: Error) => log.warn('connection-error', { listener: listener.name, err }));
       servers.push(server);

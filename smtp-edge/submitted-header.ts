@@ -15,7 +15,7 @@ export type HeaderStep =
   | { readonly kind: 'too-large' };
 
 /** One field: its lowercased name and raw bytes, continuation lines and final CRLF included. */
-interface RawField {
+export interface RawField {
   readonly name: string | null;
   readonly raw: Buffer;
 }
@@ -115,7 +115,7 @@ export class SubmittedHeaderReader {
 }
 
 /** The header section's fields; a line that is neither a field nor a continuation is its own nameless "field". */
-function splitFields(header: Buffer): RawField[] {
+export function splitFields(header: Buffer): RawField[] {
   const fields: RawField[] = [];
   let start = 0;
   while (start < header.length) {
@@ -133,7 +133,7 @@ function splitFields(header: Buffer): RawField[] {
   return fields;
 }
 
-const unfold = (raw: Buffer) => raw.toString('latin1').replace(/\r\n(?=[ \t])/g, '').replace(/\r\n$/, '');
+export const unfold = (raw: Buffer) => raw.toString('latin1').replace(/\r\n(?=[ \t])/g, '').replace(/\r\n$/, '');
 
 /** The mailboxes of an address field as `local@domain`; null for one without a usable address, or with NUL or controls. */
 function mailboxesOf(raw: Buffer): (string | null)[] {

@@ -9,6 +9,7 @@ import { DEFAULT_MAILBOXES } from './mailbox-names.ts';
 import { batchGetAll, isConditionFailure, queryAll, scanAll } from './dynamo.ts';
 import type { DynamoMailStore } from './mailstore.ts';
 import { removeJunkItems } from './junk-model.ts';
+import { INBOUND_ACTIONS, INBOUND_POLICY_KEYS, type InboundPolicy } from '../authentication/policy.ts';
 import { StoreError, type Account, type Alias, type Directory, type Domain, type QuotaUsage, type RecipientRoute } from './types.ts';
 
 type Tables = ResourceNames['tables'];
@@ -71,7 +72,11 @@ function toAccount(item: Item): Account {
 }
 
 function toDomain(item: Item): Domain {
-  return { name: item.name as string, createdAt: item.createdAt as string, postmaster: (item.postmaster as string | undefined) ?? null };
+  const inboundPolicy = item.inboundPolicy as Partial<InboundPolicy> | undefined;
+  return {
+    name: item.name as string, createdAt: item.createdAt as string, postmaster: (item.postmaster as string | undefined) ?? null,
+    ...(inboundPolicy ? { inboundPolicy } : {}),
+  };
 }
 
 /** RFC 5321 §4.5.1: "postmaster" is a case-insensitive local name every local domain must take. */
@@ -188,6 +193,40 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
       throw new StoreError('not-empty', `Domain ${domain} still has accounts or aliases`);
     }
     await this.deleteExisting(domainPk(domain), 'domain', `domain ${domain}`);
+  }
+
+  async getDomain(name: string): Promise<Domain | null> {
+    const domain = normaliseDomain(name);
+    const item = domain ? await this.get(domainPk(domain), 'domain') : null;
+    return item ? toDomain(item) : null;
+  }
+
+  /** Sets each given inbound authentication setting on the domain item; the rest keep their values. */
+  async setInboundPolicy(name: string, changes: Partial<InboundPolicy>): Promise<Domain> {
+    const domain = requireDomain(name);
+    const entries = INBOUND_POLICY_KEYS.filter((k) => changes[k] !== undefined).map((k) => [k, changes[k]!] as const);
+    for (const [key, value] of entries) {
+      if (!INBOUND_ACTIONS.includes(value)) throw new StoreError('invalid', `${key} must be one of ${INBOUND_ACTIONS.join(', ')}`);
+    }
+    const current = await this.getDomain(domain);
+    if (!current) throw new StoreError('not-found', `No such domain ${domain}`);
+    if (entries.length === 0) return current;
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.directory,
+          Key: { pk: domainPk(domain), sk: 'domain' },
+          UpdateExpression: 'SET inboundPolicy = :p',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':p': { ...current.inboundPolicy, ...Object.fromEntries(entries) } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toDomain(result.Attributes!);
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('not-found', `No such domain ${domain}`);
+      throw err;
+    }
   }
 
   async listDomains(): Promise<Domain[]> {

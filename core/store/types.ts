@@ -2,6 +2,7 @@
 // mailboxes with UIDVALIDITY/UIDNEXT, and messages. Implementations live beside this file.
 import type { MessageIndex } from '../mime/types.ts';
 import type { QuotaUsage } from './quota.ts';
+import type { InboundPolicy } from '../authentication/policy.ts';
 
 export type { QuotaUsage } from './quota.ts';
 
@@ -15,6 +16,11 @@ export interface Domain {
    * the domain has no accounts.
    */
   readonly postmaster: string | null;
+  /**
+   * What the MX does with mail to this domain that fails authentication, where an administrator
+   * changed it (core/authentication/policy.ts has the defaults); absent = all defaults.
+   */
+  readonly inboundPolicy?: Partial<InboundPolicy>;
 }
 
 export interface Account {
@@ -90,6 +96,10 @@ export interface Directory {
   resolveRecipient(address: string): Promise<RecipientRoute>;
   /** Sets where the domain's postmaster mail goes; null hands it back to the oldest account. */
   setPostmaster?(domain: string, address: string | null): Promise<Domain>;
+  /** The local domain with its settings, or null when it is not one of ours. */
+  getDomain?(name: string): Promise<Domain | null>;
+  /** Changes some of the domain's inbound authentication settings; the others stay. */
+  setInboundPolicy?(domain: string, changes: Partial<InboundPolicy>): Promise<Domain>;
 
   /**
    * The account's quota and usage (core/store/quota.ts); null when the account has no quota (or

@@ -11,10 +11,13 @@ import { isSrsLocalPart, type SenderRewriting } from '../../core/srs.ts';
 import type { FunctionLogger } from '../queue-record.ts';
 import { StoreError, type Directory, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
 import { copyDestination, judgeFor, type JunkFiling, type JunkMetric } from './junk-filing.ts';
+import { findSpecialUseMailbox } from '../../core/store/special-use.ts';
+import { JUNK_KEYWORD } from '../../core/junk/filter.ts';
 
 /** The metrics this function emits (CloudWatch EMF through Powertools in the handler). */
 export type InboundMetric =
   | 'MessagesFiled'
+  | 'MessagesQuarantined'
   | 'DuplicateDeliveries'
   | 'InvalidEvents'
   | 'RemoteRecipientsQueued'
@@ -30,7 +33,8 @@ export interface InboundMetrics {
 
 export interface InboundDeps {
   readonly directory: Pick<Directory, 'resolveRecipient'>;
-  readonly store: Pick<MailStore, 'fileMessage'>;
+  /** Filing; with the mailbox reads, quarantined mail finds the account's Junk (core/store/special-use.ts). */
+  readonly store: Pick<MailStore, 'fileMessage'> & Partial<Pick<MailStore, 'listMailboxes'>>;
   /** The configured raw-message bucket and a whole-object read of it. */
   readonly blobs: { readonly bucket: string; getBuffer(key: string): Promise<Buffer> };
   readonly indexMessage: (raw: Buffer) => MessageIndex | Promise<MessageIndex>;
@@ -80,6 +84,17 @@ interface DeliveryPlan {
 }
 
 const INBOX = 'INBOX';
+
+/**
+ * Without a junk filter configured, mail the MX quarantined (docs/decisions/0014-inbound-authentication.md)
+ * still goes to the account's \Junk; an account without one gets it in INBOX with $Junk (RFC 5788).
+ * With a filter, the filter decides (it reads the same flag: junk-filing.ts).
+ */
+async function quarantineDestination(event: InboundEvent, account: string, store: InboundDeps['store']): Promise<{ mailbox: string; flags: string[] }> {
+  if (!event.authentication?.quarantine || !store.listMailboxes) return { mailbox: INBOX, flags: [] };
+  const junk = await findSpecialUseMailbox({ listMailboxes: store.listMailboxes.bind(store) }, account, '\\Junk');
+  return { mailbox: junk?.name ?? INBOX, flags: [JUNK_KEYWORD] };
+}
 
 /**
  * A recipient the directory calls invalid can never be delivered; treating it as unknown keeps
@@ -170,7 +185,7 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
     const judge = judgeFor(deps.junk, raw, event);
     const results = await Promise.allSettled(
       plan.accounts.map(async (account) => {
-        const { mailbox, flags } = deps.junk && judge ? await copyDestination(deps.junk, judge, event, account, deps) : { mailbox: INBOX, flags: [] };
+        const { mailbox, flags } = deps.junk && judge ? await copyDestination(deps.junk, judge, event, account, deps) : await quarantineDestination(event, account, deps.store);
         const file = (into: string) => deps.store.fileMessage({
           account,
           mailbox: into,
@@ -194,6 +209,7 @@ export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promi
         const copy = { account, ...result.value };
         filed.push(copy);
         metrics.addMetric(copy.duplicate ? 'DuplicateDeliveries' : 'MessagesFiled', 'Count', 1);
+        if (!copy.duplicate && event.authentication?.quarantine) metrics.addMetric('MessagesQuarantined', 'Count', 1);
         logger.info(copy.duplicate ? 'already filed (redelivery)' : 'filed', {
           inboundId: event.id, account, mailboxId: copy.mailboxId, uid: copy.uid,
         });

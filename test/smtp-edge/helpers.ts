@@ -130,12 +130,15 @@ export async function rawKeys(world: TestWorld): Promise<string[]> {
   return (out.Contents ?? []).map((o) => o.Key!);
 }
 
-/** Splits a stored blob into its two trace headers and the client's bytes. */
-export function splitTrace(blob: Buffer): { returnPath: string; received: string; rest: Buffer } {
+/**
+ * Splits a stored blob into its trace headers (Return-Path, the MX's Authentication-Results when
+ * it verified the message, Received) and the client's bytes.
+ */
+export function splitTrace(blob: Buffer): { returnPath: string; authenticationResults: string | null; received: string; rest: Buffer } {
   const text = blob.toString('latin1');
-  const m = /^(Return-Path: [^\r\n]*)\r\n(Received: [^\r\n]*(?:\r\n\t[^\r\n]*)*)\r\n/.exec(text);
+  const m = /^(Return-Path: [^\r\n]*)\r\n(?:(Authentication-Results: [^\r\n]*(?:\r\n\t[^\r\n]*)*)\r\n)?(Received: [^\r\n]*(?:\r\n\t[^\r\n]*)*)\r\n/.exec(text);
   if (!m) throw new Error(`blob does not start with Return-Path and Received: ${JSON.stringify(text.slice(0, 300))}`);
-  return { returnPath: m[1]!, received: m[2]!, rest: blob.subarray(Buffer.byteLength(m[0], 'latin1')) };
+  return { returnPath: m[1]!, authenticationResults: m[2] ?? null, received: m[3]!, rest: blob.subarray(Buffer.byteLength(m[0], 'latin1')) };
 }
 
 export const QUEUED = /^250 2\.0\.0 Ok: queued as ([A-Za-z0-9_-]{16,})$/m;
