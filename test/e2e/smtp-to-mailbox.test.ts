@@ -111,12 +111,13 @@ test('smtplib → stack → imaplib BODY[] and poplib RETR byte-identical; BODY[
   assert.equal(count, before + 1, 'EXISTS in the idling session');
   t.diagnostic(`delivery seen by IDLE after ${Date.now() - sentAt} ms`);
 
-  // The stored blob is the trace headers (RFC 5321 §4.4) in front of the original, untouched.
+  // The stored blob is the trace headers (RFC 5321 §4.4) and the MX's Authentication-Results
+  // (RFC 8601) in front of the original, untouched. With no outside DNS here every check is none.
   const blob = await storedBlob('end to end one');
   assert.ok(blob.subarray(blob.length - raw.length).equals(raw), 'the blob ends with the original bytes');
   const trace = blob.subarray(0, blob.length - raw.length).toString('latin1');
-  assert.match(trace, /^Return-Path: <sender@remote\.test>\r\nReceived: from client\.remote\.test [\s\S]*\r\n$/);
-  assert.equal(trace.match(/^\S/gm)?.length, 2, 'exactly Return-Path and Received in front');
+  assert.match(trace, /^Return-Path: <sender@remote\.test>\r\nAuthentication-Results: [^;\r\n]+;\r\n\tspf=(none|temperror) smtp\.mailfrom=sender@remote\.test;\r\n(\t[^\r\n]*\r\n)+Received: from client\.remote\.test [\s\S]*\r\n$/);
+  assert.equal(trace.match(/^\S/gm)?.length, 3, 'exactly Return-Path, Authentication-Results and Received in front');
 
   const read = JSON.parse((await python(READ, [String(stack.ports.imap), String(stack.ports.pop3), stack.demo.address, stack.demoPassword, 'end to end one'])).toString()) as { full: string; text: string; retr: string | null };
   assert.ok(Buffer.from(read.full, 'base64').equals(blob), 'IMAP BODY[] is the stored blob, byte for byte');
