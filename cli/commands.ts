@@ -1,5 +1,6 @@
 // mailctl's commands as data: name, usage, options and what each does to the store.
 // Parsing and error reporting live in cli/mailctl.ts; this file only says what a command means.
+import { effectiveInboundPolicy, INBOUND_ACTIONS, type InboundAction, type InboundPolicy } from '../core/authentication/policy.ts';
 import { StoreError, type MessageItem } from '../core/store/types.ts';
 import type { EnvelopeAddress } from '../core/mime/types.ts';
 import { displayDate as date } from './output.ts';
@@ -92,6 +93,34 @@ export const COMMANDS: readonly Command[] = [
       if (!services.directory.setPostmaster) throw new StoreError('invalid', 'this store cannot change the postmaster');
       const domain = await services.directory.setPostmaster(name!, address === 'none' ? null : address!);
       out.done(domain.postmaster ? `postmaster@${domain.name} goes to ${domain.postmaster}` : `postmaster@${domain.name} goes to its catch-all, if any (no accounts)`, domain);
+    },
+  },
+  {
+    name: 'domain inbound-policy',
+    args: '<domain>',
+    summary: 'Show or change what the MX does with mail to this domain that fails authentication (docs/decisions/0014-inbound-authentication.md): reject (550 5.7.1 at the end of DATA), quarantine (into the recipient\'s Junk) or accept. Defaults: --dmarc-reject reject, --dmarc-quarantine quarantine, --own-domain-forgery reject.',
+    options: {
+      'dmarc-reject': { type: 'string', help: 'the From: domain publishes p=reject and the message fails DMARC', valueName: 'reject|quarantine|accept' },
+      'dmarc-quarantine': { type: 'string', help: 'the From: domain publishes p=quarantine and the message fails DMARC', valueName: 'reject|quarantine|accept' },
+      'own-domain-forgery': { type: 'string', help: 'From: names one of our domains and the message does not authenticate as it', valueName: 'reject|quarantine|accept' },
+    },
+    minArgs: 1,
+    maxArgs: 1,
+    async run({ services, out }, [name], values) {
+      const changes: Partial<Record<keyof InboundPolicy, InboundAction>> = {};
+      for (const [option, key] of [['dmarc-reject', 'dmarcReject'], ['dmarc-quarantine', 'dmarcQuarantine'], ['own-domain-forgery', 'ownDomainForgery']] as const) {
+        const value = values[option];
+        if (value === undefined) continue;
+        if (typeof value !== 'string' || !(INBOUND_ACTIONS as readonly string[]).includes(value)) throw new UsageError(`--${option} wants one of ${INBOUND_ACTIONS.join(', ')}`);
+        changes[key] = value as InboundAction;
+      }
+      if (!services.directory.setInboundPolicy) throw new StoreError('invalid', 'this store cannot change inbound policies');
+      const domain = await services.directory.setInboundPolicy(name!, changes);
+      const policy = effectiveInboundPolicy(domain.inboundPolicy);
+      out.done(
+        `${domain.name}: p=reject failing DMARC → ${policy.dmarcReject}; p=quarantine failing DMARC → ${policy.dmarcQuarantine}; forged From: of our domains → ${policy.ownDomainForgery}`,
+        { name: domain.name, inboundPolicy: policy },
+      );
     },
   },
   {

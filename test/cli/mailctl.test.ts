@@ -165,6 +165,21 @@ test('domain postmaster sets where postmaster@domain goes (the first account mad
   assert.equal(JSON.parse(cleared.stdout).postmaster, 'zoe@pm.test', 'none: back to the oldest account');
 });
 
+test('domain inbound-policy shows the defaults, changes one setting at a time, refuses unknown values', async () => {
+  await store.directory.addDomain('policy.test');
+  const shown = await mailctl(['domain', 'inbound-policy', 'policy.test', '--json']);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.deepEqual(JSON.parse(shown.stdout).inboundPolicy, { dmarcReject: 'reject', dmarcQuarantine: 'quarantine', ownDomainForgery: 'reject' });
+  const changed = await mailctl(['domain', 'inbound-policy', 'policy.test', '--dmarc-reject', 'quarantine']);
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.match(changed.stdout, /p=reject failing DMARC → quarantine; p=quarantine failing DMARC → quarantine; forged From: of our domains → reject/);
+  const again = await mailctl(['domain', 'inbound-policy', 'policy.test', '--own-domain-forgery', 'accept', '--json']);
+  assert.deepEqual(JSON.parse(again.stdout).inboundPolicy, { dmarcReject: 'quarantine', dmarcQuarantine: 'quarantine', ownDomainForgery: 'accept' }, 'the earlier change stays');
+  assert.deepEqual((await store.directory.getDomain('policy.test'))?.inboundPolicy, { dmarcReject: 'quarantine', ownDomainForgery: 'accept' });
+  assertOneLineFailure(await mailctl(['domain', 'inbound-policy', 'policy.test', '--dmarc-reject', 'bounce']), 2, /--dmarc-reject wants one of reject, quarantine, accept/);
+  assertOneLineFailure(await mailctl(['domain', 'inbound-policy', 'nowhere.test']), 1, /No such domain nowhere\.test/);
+});
+
 test('failures exit non-zero with one line and no stack trace', async () => {
   await store.directory.addDomain('errors.test');
   await store.directory.addAccount('taken@errors.test', 'pw');
