@@ -274,6 +274,7 @@ export class MailStack extends Stack {
       // Through a smarthost every failure is ours (credentials, TLS mode, port): one is enough.
       // Direct to MX, single remote hosts fail all the time; many in a quarter hour is a pattern.
       outboundFailures: !this.relay ? null : settings.smarthost ? { threshold: 1, periodMinutes: 1 } : { threshold: 10, periodMinutes: 15 },
+      authenticationLog: this.edge?.logGroup ?? null,
       certificateLogs: [
         ...(this.edge ? [{ name: 'SmtpEdge', logGroup: this.edge.logGroup }] : []),
         ...(this.mailbox ? [{ name: 'MailboxServer', logGroup: this.mailbox.logGroup }] : []),

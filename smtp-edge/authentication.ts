@@ -10,6 +10,7 @@ import { decideInbound, effectiveInboundPolicy, type InboundPolicy, type Inbound
 import { startVerification, temporaryResults, type AuthenticationResults, type SessionFacts } from '../core/authentication/verify.ts';
 import type { Directory, Domain } from '../core/store/types.ts';
 import { TtlLookupCache } from './recipients.ts';
+import { AUTHENTICATION_METRICS } from '../core/authentication/metrics.ts';
 
 /** The composition root's choices (smtp-edge/main.ts: the system resolver; tests: their zones). */
 export interface InboundAuthenticationOptions {
@@ -24,8 +25,6 @@ export const DEFAULT_DNS_BUDGET_MS = 5_000;
 /** Verification that has not settled this long after its DNS budget is given up (all temperror). */
 const SETTLE_GRACE_MS = 2_000;
 
-/** The log event with every verdict of a message; its fields are what the metric filters read. */
-export const AUTHENTICATION_LOG = { event: 'message-authenticated' } as const;
 
 /** What the authentication of one message looks like to receiveMessage (smtp-edge/data.ts). */
 export interface MessageAuthentication {
@@ -134,7 +133,7 @@ export class InboundAuthenticator {
       dnsCutOff: results.dns.cutOff,
       ms: context.ms,
     };
-    if (verdict.kind === 'accept') this.log.info(AUTHENTICATION_LOG.event, fields);
-    else this.log.warn(AUTHENTICATION_LOG.event, fields);
+    if (verdict.kind === 'accept') this.log.info(AUTHENTICATION_METRICS.event, fields);
+    else this.log.warn(AUTHENTICATION_METRICS.event, fields);
   }
 }

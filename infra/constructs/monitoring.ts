@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../../core/resources.ts';
 import { CERTIFICATE_EXPIRY_LOG } from '../../core/certificate-expiry.ts';
+import { AUTHENTICATION_METRICS } from '../../core/authentication/metrics.ts';
 
 export interface MonitoringProps {
   readonly prefix: string;
@@ -28,6 +29,11 @@ export interface MonitoringProps {
   readonly certificateLogs: readonly { readonly name: string; readonly logGroup: logs.ILogGroup }[];
   /** Alarm when the certificate has fewer days left than this. */
   readonly certificateExpiryAlarmDays: number;
+  /**
+   * The SMTP edge's log group: it logs every verdict of the MX's SPF, DKIM, DMARC and ARC checks
+   * and what it did (smtp-edge/authentication.ts), counted here by metric filters. Null without an edge.
+   */
+  readonly authenticationLog?: logs.ILogGroup | null;
 }
 
 export class Monitoring extends Construct {
@@ -124,10 +130,34 @@ export class Monitoring extends Construct {
         cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, cloudwatch.TreatMissingData.IGNORE);
     }
 
+    // Inbound authentication: one count per message for each mechanism's result and for what was
+    // done with it (accept, quarantine, reject, defer), as dimensions of one metric each.
+    const authenticationWidgets: cloudwatch.IWidget[] = [];
+    if (props.authenticationLog) {
+      for (const [field, metricName] of Object.entries(AUTHENTICATION_METRICS.byField)) {
+        const filter = new logs.MetricFilter(this, `Inbound${metricName}`, {
+          logGroup: props.authenticationLog,
+          filterPattern: logs.FilterPattern.stringValue('$.event', '=', AUTHENTICATION_METRICS.event),
+          metricNamespace: METRICS.namespace,
+          metricName,
+          metricValue: '1',
+          dimensions: { [field === 'action' ? 'action' : 'result']: `$.${field}` },
+        });
+        authenticationWidgets.push(new cloudwatch.GraphWidget({
+          title: `inbound ${field}`,
+          left: (field === 'action' ? AUTHENTICATION_METRICS.actions : AUTHENTICATION_METRICS.results).map((value) => filter.metric({
+            dimensionsMap: { [field === 'action' ? 'action' : 'result']: value }, statistic: 'Sum', period: minute, label: value,
+          })),
+          width: 8,
+        }));
+      }
+    }
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${props.prefix}-mail` });
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'alarms', alarms: this.alarms, width: 24 }));
     this.dashboard.addWidgets(...queueWidgets);
     this.dashboard.addWidgets(...functionWidgets);
     if (targetWidgets.length > 0) this.dashboard.addWidgets(...targetWidgets);
+    if (authenticationWidgets.length > 0) this.dashboard.addWidgets(...authenticationWidgets);
   }
 }

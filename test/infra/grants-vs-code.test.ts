@@ -65,14 +65,12 @@ interface Grant { readonly grant: string; readonly leadingKeys?: readonly string
  */
 const NEEDED_OFF_THIS_RUN: Record<Role, Record<string, string>> = {
   edge: {
-    's3:AbortMultipartUpload bucket': 'a message over 5 MiB is a multipart upload (lib-storage), aborted when the client goes away mid-DATA',
+    's3:AbortMultipartUpload bucket': 'a message over two parts (10 MiB) is a multipart upload whose first part is sent last (core/held-head-upload.ts), aborted when it is refused or the client goes away mid-DATA',
   },
   mailbox: {
     's3:AbortMultipartUpload bucket': 'an APPEND over 5 MiB is a multipart upload (lib-storage), aborted when it fails',
   },
   inbound: {
-    'dynamodb:Query table mailboxes': 'a message the MX quarantined is filed into the account\'s \\Junk, found by special use (core/store/special-use.ts)',
-    'dynamodb:PutItem table mailboxes': 'a quarantined message for an account whose \\Junk was deleted makes it again',
     'dynamodb:GetItem table messages': 'fileMessage: the UID was taken (a writer whose put response was lost, a concurrent writer) or a redelivery finds candidates but no recorded uid: the holder is read',
     'dynamodb:UpdateItem table messages': 'fileMessage: a concurrent writer of the same delivery recorded first, so this writer\'s message becomes a tombstone',
     ...eventSourceGrants('inbound'),

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { AUTHENTICATION_METRICS } from '../../core/authentication/metrics.ts';
 import { CERTIFICATE_EXPIRY_LOG } from '../../core/certificate-expiry.ts';
 import { REPO_ROOT } from '../../infra/app.ts';
 import { defaultPop3Limits } from '../../mailbox-server/pop3/server.ts';
@@ -489,7 +490,7 @@ describe('monitoring', () => {
   it('alarms 21 days before the TLS certificate the services present expires', () => {
     const filters = resourcesOfType(json, 'AWS::Logs::MetricFilter').map(([, f]) => f);
     for (const service of [stack.edge!, stack.mailbox!]) {
-      const filter = filters.find((f) => f.LogGroupName.Ref === logicalId(service.logGroup));
+      const filter = filters.find((f) => f.LogGroupName.Ref === logicalId(service.logGroup) && String(f.FilterPattern).includes(CERTIFICATE_EXPIRY_LOG.event));
       assert.ok(filter, `a metric filter on ${service.node.id}'s logs`);
       assert.match(filter.FilterPattern, new RegExp(`\\$\\.event\\s*=\\s*"?${CERTIFICATE_EXPIRY_LOG.event}"?`));
       const [transformation] = filter.MetricTransformations;
@@ -505,6 +506,20 @@ describe('monitoring', () => {
     for (const main of ['smtp-edge/main.ts', 'mailbox-server/main.ts']) {
       assert.match(readFileSync(path.join(REPO_ROOT, main), 'utf8'), /reportCertificateExpiry\(log, tls\.cert\)/, main);
     }
+  });
+
+  it('counts every inbound authentication verdict and action from the edge\'s log (one metric per mechanism, the result as dimension)', () => {
+    const filters = resourcesOfType(json, 'AWS::Logs::MetricFilter').map(([, f]) => f)
+      .filter((f) => f.LogGroupName.Ref === logicalId(stack.edge!.logGroup) && String(f.FilterPattern).includes(AUTHENTICATION_METRICS.event));
+    const byName = new Map(filters.map((f) => [f.MetricTransformations[0].MetricName, f.MetricTransformations[0]]));
+    for (const [field, name] of Object.entries(AUTHENTICATION_METRICS.byField)) {
+      const t = byName.get(name);
+      assert.ok(t, `a metric filter for ${name}`);
+      assert.equal(t.MetricValue, '1');
+      assert.deepEqual(Object.values(t.Dimensions.map((d: { Value: string }) => d.Value)), [`$.${field}`]);
+    }
+    // The edge writes the event the filters read, with those fields.
+    assert.match(readFileSync(path.join(REPO_ROOT, 'smtp-edge/authentication.ts'), 'utf8'), /AUTHENTICATION_METRICS\.event/);
   });
 
   it('warns at synth when nobody is subscribed to the alarm topic, and outputs the topic', () => {
