@@ -3,6 +3,17 @@
 // anchors run the same way in the same run: Postfix accepting into its queue on disk (the same
 // durable acceptance as ours) and smtp-sink (the protocol ceiling: it stores nothing). With a
 // latency model (MAIL_AWS_LATENCY) the pipeline's SDK requests wait as AWS's would.
+// The pipeline runs once per verification mode of the MX (docs/decisions/0014-inbound-authentication.md):
+// off; on with the machine's own DNS (no outside DNS here: every lookup fails at once); and on
+// with a modelled DNS that answers every sender domain's SPF and DMARC records after a delay,
+// each message from a domain of its own so the cache never helps. Beside them, what verifying
+// one message costs in CPU alone, unsigned and DKIM-signed.
+import { promises as dns } from 'node:dns';
+import { generateKeyPairSync } from 'node:crypto';
+import { dkimSign } from 'mailauth';
+import { budgetedResolver, DnsAnswerCache } from '../core/authentication/dns.ts';
+import { startVerification } from '../core/authentication/verify.ts';
+import type { InboundAuthenticationOptions } from '../smtp-edge/authentication.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,14 +43,76 @@ export interface IngestOptions {
   readonly sizeBytes: number;
   /** AWS's latencies for the pipeline's own requests; null = the emulators' speed. */
   readonly latency: LatencyModel | null;
+  /** Each DNS answer of the modelled DNS takes this long (a recursive resolver's cache miss). */
+  readonly dnsLatencyMs: number;
 }
+
+/** How the MX verifies in one pipeline run. */
+type VerificationMode = 'off' | 'system-dns' | 'modelled-dns';
 
 const FROM = 'sender@bench.example';
 const TO = 'bench@example.test';
 
-async function drive(port: number, options: IngestOptions) {
+/** The n-th message's sender: a domain of its own, so no DNS answer is reused across messages. */
+const senderOf = (n: number, perDomain: boolean) => (perDomain ? `sender@d${n}.bench.example` : FROM);
+
+/**
+ * A DNS that answers like the world for the bench's sender domains, after `delayMs`: SPF allowing
+ * loopback, DMARC p=none; no DKIM keys (the messages are unsigned); nothing else exists.
+ */
+function modelledDns(delayMs: number): InboundAuthenticationOptions['resolve'] {
+  return async (name, rrtype) => {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const domain = name.toLowerCase();
+    if (rrtype === 'TXT' && /^d\d+\.bench\.example$/.test(domain)) return [['v=spf1 ip4:127.0.0.1 -all']];
+    if (rrtype === 'TXT' && /^_dmarc\.d\d+\.bench\.example$/.test(domain)) return [['v=DMARC1; p=none']];
+    throw Object.assign(new Error(`ENOTFOUND ${name}`), { code: /bench\.example$/.test(domain) ? 'ENODATA' : 'ENOTFOUND' });
+  };
+}
+
+function verificationOf(mode: VerificationMode, options: IngestOptions): InboundAuthenticationOptions | null {
+  if (mode === 'off') return null;
+  if (mode === 'modelled-dns') return { resolve: modelledDns(options.dnsLatencyMs) };
+  // as smtp-edge/main.ts composes it
+  const resolver = new dns.Resolver({ timeout: 2_000, tries: 2 });
+  return { resolve: (name, rrtype) => resolver.resolve(name, rrtype) };
+}
+
+/** CPU and in-process cost of verifying one message (no SMTP, no S3), DNS answering at once. */
+async function verificationCost(options: IngestOptions) {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
+  const resolve: InboundAuthenticationOptions['resolve'] = async (name, rrtype) => {
+    if (rrtype === 'TXT' && name === 'bench._domainkey.bench.example') return [[key]];
+    if (rrtype === 'TXT' && name === 'bench.example') return [['v=spf1 ip4:127.0.0.1 -all']];
+    if (rrtype === 'TXT' && name === '_dmarc.bench.example') return [['v=DMARC1; p=reject']];
+    throw Object.assign(new Error(`ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+  };
+  const unsigned = syntheticMessage(options.sizeBytes, 0, FROM, TO);
+  const signature = { signingDomain: 'bench.example', selector: 'bench', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  const signed = Buffer.concat([Buffer.from((await dkimSign(unsigned, { ...signature, signatureData: [signature] })).signatures), unsigned]);
+  const cache = new DnsAnswerCache(resolve);
+  const time = async (raw: Buffer, runs: number) => {
+    const started = performance.now();
+    for (let i = 0; i < runs; i++) {
+      const resolver = budgetedResolver(cache, 5_000);
+      const v = startVerification({ ip: '127.0.0.1', helo: 'client.bench.example', mailFrom: FROM, authservId: 'mx.bench.local' }, resolver);
+      v.sink.end(raw);
+      resolver.startClock();
+      await v.results;
+    }
+    return (performance.now() - started) / runs;
+  };
+  const runs = Math.min(200, options.messages);
+  return { unsignedMsPerMessage: await time(unsigned, runs), dkimSignedMsPerMessage: await time(signed, runs) };
+}
+
+async function drive(port: number, options: IngestOptions, perDomain = false) {
   let n = 0;
-  const next = () => ({ from: FROM, to: TO, body: syntheticMessage(options.sizeBytes, n++, FROM, TO) });
+  const next = () => {
+    const from = senderOf(n, perDomain);
+    return { from, to: TO, body: syntheticMessage(options.sizeBytes, n++, from, TO) };
+  };
   const perConnection = Math.ceil(options.messages / options.connections);
   const started = performance.now();
   const results = await Promise.all(
@@ -90,90 +163,112 @@ export async function runIngestBenchmark(options: IngestOptions) {
     const postfix = await anchorRun(() => startPostfix({ domains: ['example.test'] }), options);
     const sink = await anchorRun(startSmtpSink, options);
 
-    const edgeStore = createStore(edgeClients, resources);
-    const edge = await startSmtpEdge({
-      mail: { hostname: 'mx.bench.local', maxMessageBytes: 25 * 1024 * 1024, maxRecipients: 100 },
-      directory: edgeStore.directory,
-      blobs: new BlobStore(edgeClients.s3, resources.bucket),
-      queue: new QueueSender(edgeClients.sqs),
-      inboundQueueUrl: resources.queues.inbound,
-      tls: createSelfSignedCertificate('mx.bench.local', ['mx.bench.local'], new Date(Date.now() - 60_000), new Date(Date.now() + 86_400_000)),
-      listeners: [{ name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' }],
-      limits: { maxConnectionsPerIp: options.connections + 4 },
-      resolver: { reverse: async () => [] } as never,
-    });
-    cleanups.push(() => edge.close());
-
-    const filedAt = new Map<string, number>();
-    const inboundStore = createStore(inboundClients, resources);
-    // The junk filter as functions/inbound/handler.ts composes it, so its requests are counted too.
-    const junkModels = new JunkModelStore(inboundClients.doc, resources.tables, new JunkModelCache());
-    const processBatch = createBatchProcessor({
-      directory: inboundStore.directory,
-      store: inboundStore.mailStore,
-      blobs: new BlobStore(inboundClients.s3, resources.bucket),
-      indexMessage,
-      logger: { info() {}, warn() {}, error: (m, f) => console.error(m, f) },
-      metrics: { addMetric() {} },
-      outbound: {
-        records: new OutboundQueueStore(inboundClients.doc, resources.tables.deliveries),
-        queue: new QueueSender(inboundClients.sqs),
-        queueUrl: resources.queues.outbound,
-        blobRefs: inboundStore.mailStore,
-      },
-      junk: { filter: new JunkFilter(junkModels, 'mx.bench.local'), verdicts: junkModels, mailboxes: inboundStore.mailStore },
-    });
     const arn = (await setupClients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queues.inbound, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    const allFiled = new Promise<void>((resolve) => {
-      const source = startSqsEventSource({
-        sqs: inboundClients.sqs,
-        queueUrl: resources.queues.inbound,
-        queueArn: arn,
-        region: 'us-east-1',
-        functionName: 'bench-inbound',
-        batchSize: 10,
-        maxBatchingWindowSeconds: 0,
-        timeoutSeconds: 60,
-        concurrency: 2,
-        waitTimeSeconds: 1,
-        handler: async (event: SQSEvent) => {
-          const response = await processBatch(event);
-          const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-          const now = performance.now();
-          for (const record of event.Records) if (!failed.has(record.messageId)) filedAt.set(JSON.parse(record.body).id, now);
-          if (filedAt.size >= options.messages) resolve();
-          return response;
-        },
-      });
-      cleanups.push(() => source.stop());
-    });
+    const pipelineRun = async (mode: VerificationMode) => {
+      const runCleanups: Array<() => Promise<void> | void> = [];
+      try {
+        const edgeStore = createStore(edgeClients, resources);
+        const authentication = verificationOf(mode, options);
+        const edge = await startSmtpEdge({
+          mail: { hostname: 'mx.bench.local', maxMessageBytes: 25 * 1024 * 1024, maxRecipients: 100 },
+          directory: edgeStore.directory,
+          blobs: new BlobStore(edgeClients.s3, resources.bucket),
+          queue: new QueueSender(edgeClients.sqs),
+          inboundQueueUrl: resources.queues.inbound,
+          tls: createSelfSignedCertificate('mx.bench.local', ['mx.bench.local'], new Date(Date.now() - 60_000), new Date(Date.now() + 86_400_000)),
+          listeners: [{ name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' }],
+          limits: { maxConnectionsPerIp: options.connections + 4 },
+          resolver: { reverse: async () => [] } as never,
+          ...(authentication ? { authentication } : {}),
+        });
+        runCleanups.push(() => edge.close());
 
-    const pipeline = await drive(edge.ports.mx!, options);
-    await allFiled;
-    const filedSeconds = Math.max(...filedAt.values()) / 1000;
-    const acceptToFiled = pipeline.timings.map((t) => {
-      const id = /queued as (\S+)/.exec(t.reply)?.[1] ?? '';
-      return (filedAt.get(id) ?? NaN) - t.repliedAt;
-    });
+        const filedAt = new Map<string, number>();
+        const inboundStore = createStore(inboundClients, resources);
+        const junkModels = new JunkModelStore(inboundClients.doc, resources.tables, new JunkModelCache());
+        const processBatch = createBatchProcessor({
+          directory: inboundStore.directory,
+          store: inboundStore.mailStore,
+          blobs: new BlobStore(inboundClients.s3, resources.bucket),
+          indexMessage,
+          logger: { info() {}, warn() {}, error: (m, f) => console.error(m, f) },
+          metrics: { addMetric() {} },
+          outbound: {
+            records: new OutboundQueueStore(inboundClients.doc, resources.tables.deliveries),
+            queue: new QueueSender(inboundClients.sqs),
+            queueUrl: resources.queues.outbound,
+            blobRefs: inboundStore.mailStore,
+          },
+          // the junk filter as functions/inbound/handler.ts composes it, so its requests are counted too
+          junk: { filter: new JunkFilter(junkModels, 'mx.bench.local'), verdicts: junkModels, mailboxes: inboundStore.mailStore },
+        });
+        const allFiled = new Promise<void>((resolve) => {
+          const source = startSqsEventSource({
+            sqs: inboundClients.sqs,
+            queueUrl: resources.queues.inbound,
+            queueArn: arn,
+            region: 'us-east-1',
+            functionName: 'bench-inbound',
+            batchSize: 10,
+            maxBatchingWindowSeconds: 0,
+            timeoutSeconds: 60,
+            concurrency: 2,
+            waitTimeSeconds: 1,
+            handler: async (event: SQSEvent) => {
+              const response = await processBatch(event);
+              const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+              const now = performance.now();
+              for (const record of event.Records) if (!failed.has(record.messageId)) filedAt.set(JSON.parse(record.body).id, now);
+              if (filedAt.size >= options.messages) resolve();
+              return response;
+            },
+          });
+          runCleanups.push(() => source.stop());
+        });
 
-    const perMessage = (counter: RequestCounter) =>
-      Object.fromEntries(Object.entries(counter.snapshot()).map(([op, count]) => [op, +(count / options.messages).toFixed(2)]));
+        const run = await drive(edge.ports.mx!, options, mode === 'modelled-dns');
+        await allFiled;
+        const acceptToFiled = run.timings.map((t) => {
+          const id = /queued as (\S+)/.exec(t.reply)?.[1] ?? '';
+          return (filedAt.get(id) ?? NaN) - t.repliedAt;
+        });
+        return {
+          messagesPerSecond: options.messages / run.seconds,
+          dataToReplyP50Ms: percentile(run.timings.map((t) => t.dataToReplyMs), 50),
+          dataToReplyP99Ms: percentile(run.timings.map((t) => t.dataToReplyMs), 99),
+          acceptedToFiledP50Ms: percentile(acceptToFiled, 50),
+          acceptedToFiledP99Ms: percentile(acceptToFiled, 99),
+          lastFiledAtSeconds: Math.max(...filedAt.values()) / 1000,
+        };
+      } finally {
+        for (const cleanup of runCleanups.reverse()) await cleanup();
+      }
+    };
+
+    const pipeline = await pipelineRun('off');
+    const requests = { edge: edgeCounter.snapshot(), inbound: inboundCounter.snapshot(), total: edgeCounter.total() + inboundCounter.total() };
+    const verified = await pipelineRun('system-dns');
+    // what verifying adds: the directory reads of the recipient's and the From: domain's settings (cached)
+    const edgeAfter = edgeCounter.snapshot();
+    const verifiedEdgeRequests = Object.fromEntries(Object.keys(edgeAfter).map((op) => [op, +(((edgeAfter[op] ?? 0) - (requests.edge[op] ?? 0)) / options.messages).toFixed(2)]));
+    const verifiedWithDnsLatency = await pipelineRun('modelled-dns');
+    const verification = await verificationCost(options);
+
+    const perMessage = (counts: Record<string, number>) =>
+      Object.fromEntries(Object.entries(counts).map(([op, count]) => [op, +(count / options.messages).toFixed(2)]));
     return {
       options,
       postfix: summary(postfix, options.messages),
       smtpSink: summary(sink, options.messages),
-      pipeline: {
-        messagesPerSecond: options.messages / pipeline.seconds,
-        dataToReplyP50Ms: percentile(pipeline.timings.map((t) => t.dataToReplyMs), 50),
-        dataToReplyP99Ms: percentile(pipeline.timings.map((t) => t.dataToReplyMs), 99),
-        acceptedToFiledP50Ms: percentile(acceptToFiled, 50),
-        acceptedToFiledP99Ms: percentile(acceptToFiled, 99),
-        lastFiledAtSeconds: filedSeconds,
-      },
+      pipeline,
+      verified,
+      verifiedWithDnsLatency,
+      verificationCost: verification,
       awsRequestsPerMessage: {
-        edge: perMessage(edgeCounter),
-        inbound: perMessage(inboundCounter),
-        total: +((edgeCounter.total() + inboundCounter.total()) / options.messages).toFixed(2),
+        edge: perMessage(requests.edge),
+        edgeVerifying: verifiedEdgeRequests,
+        inbound: perMessage(requests.inbound),
+        total: +(requests.total / options.messages).toFixed(2),
       },
     };
   } finally {
@@ -194,9 +289,16 @@ export function printIngest(result: Awaited<ReturnType<typeof runIngestBenchmark
     'smtp-sink (ceiling, stores nothing)': { ...row(c), '250→filed p50 ms': '-', '250→filed p99 ms': '-' },
     'Postfix into its queue (anchor)': { ...row(a), '250→filed p50 ms': '-', '250→filed p99 ms': '-' },
     'edge → S3/SQS → inbound → DynamoDB': { ...row(p), '250→filed p50 ms': f(p.acceptedToFiledP50Ms), '250→filed p99 ms': f(p.acceptedToFiledP99Ms) },
+    'the same, MX verifying (this machine\'s DNS)': { ...row(result.verified), '250→filed p50 ms': f(result.verified.acceptedToFiledP50Ms), '250→filed p99 ms': f(result.verified.acceptedToFiledP99Ms) },
+    [`the same, MX verifying (DNS answering in ${o.dnsLatencyMs} ms, no cache hits)`]: {
+      ...row(result.verifiedWithDnsLatency), '250→filed p50 ms': f(result.verifiedWithDnsLatency.acceptedToFiledP50Ms), '250→filed p99 ms': f(result.verifiedWithDnsLatency.acceptedToFiledP99Ms),
+    },
   });
+  console.log(`verification alone, per message (CPU, DNS answering at once): ${result.verificationCost.unsignedMsPerMessage.toFixed(2)} ms unsigned, ${result.verificationCost.dkimSignedMsPerMessage.toFixed(2)} ms DKIM-signed`);
+  console.log(`accept rate verifying/not: ${(result.verified.messagesPerSecond / p.messagesPerSecond).toFixed(3)} (this machine's DNS), ${(result.verifiedWithDnsLatency.messagesPerSecond / p.messagesPerSecond).toFixed(3)} (modelled DNS)`);
   console.log(`accept rate ours/Postfix: ${(p.messagesPerSecond / a.messagesPerSecond).toFixed(3)}; ours/smtp-sink: ${(p.messagesPerSecond / c.messagesPerSecond).toFixed(3)}`);
   console.log('AWS requests per message (edge):', result.awsRequestsPerMessage.edge);
+  console.log('AWS requests per message (edge, verifying):', result.awsRequestsPerMessage.edgeVerifying);
   console.log('AWS requests per message (inbound):', result.awsRequestsPerMessage.inbound);
   console.log(`AWS requests per message (total): ${result.awsRequestsPerMessage.total}`);
 }

@@ -1,6 +1,7 @@
 // `npm run bench`: runs the benchmarks, prints tables and writes results to bench/results/.
 //   BENCH_MESSAGES (default 500), BENCH_CONNECTIONS (8), BENCH_SIZE (10240), BENCH_ONLY (name),
 //   MAIL_AWS_LATENCY (aws | s3=30,dynamodb=5,sqs=10): AWS's latencies on the emulators' requests
+//   ingest: BENCH_DNS_MS (20: each answer of the modelled DNS the verifying MX asks)
 //   mailbox: BENCH_MAILBOX_MESSAGES (1000), BENCH_SELECT_MAILBOX (10000), BENCH_IDLE_SESSIONS (2000),
 //     BENCH_READS_PER_SESSION (the servers' S3 reads in flight per session; default the production 8)
 //   mailctl: BENCH_MAILCTL_RUNS (9)
@@ -25,6 +26,7 @@ if (!only || only === 'ingest') {
     connections: Number(env.BENCH_CONNECTIONS ?? 8),
     sizeBytes: Number(env.BENCH_SIZE ?? 10 * 1024),
     latency: latencyModelFromEnv(env),
+    dnsLatencyMs: Number(env.BENCH_DNS_MS ?? 20),
   });
   printIngest(ingest);
   results.ingest = ingest;

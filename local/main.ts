@@ -64,7 +64,7 @@ function banner(stack: LocalStack): string {
       : []),
     '',
     '  Send a test mail:',
-    `    swaks --server 127.0.0.1:${ports.smtp} --to ${demo.address} --from you@example.org`,
+    `    swaks --server 127.0.0.1:${ports.smtp} --to ${demo.address} --from you@sender.test`,
     `    curl smtp://127.0.0.1:${ports.smtp} --mail-from you@example.org --mail-rcpt ${demo.address} \\`,
     `         --upload-file - <<< $'Subject: hello\\r\\n\\r\\nHi there\\r\\n'`,
     `    python3 -c "import smtplib; smtplib.SMTP('127.0.0.1', ${ports.smtp}).sendmail('you@example.org', ['${demo.address}'], 'Subject: hello\\r\\n\\r\\nHi there\\r\\n')"`,
