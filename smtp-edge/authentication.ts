@@ -72,14 +72,17 @@ export class InboundAuthenticator {
       for (const w of drainWaiters.splice(0)) w();
     };
     sink.on('drain', wake).on('close', wake).on('error', () => wake());
+    let abandoned = false;
     const settled = verification.results.catch((err: unknown) => {
-      this.log.warn('authentication-failed', { id: context.id, session: context.session, err });
+      // an abandoned message's verification fails by design: nothing to report
+      if (!abandoned) this.log.warn('authentication-failed', { id: context.id, session: context.session, err });
       return temporaryResults(sessionFacts, resolver.spend());
     });
     return {
       write: (bytes) => sink.destroyed || sink.write(bytes),
       drained: () => (sink.destroyed || !sink.writableNeedDrain ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve))),
       abandon: () => {
+        abandoned = true;
         verification.abandon();
         drainWaiters = [];
       },
@@ -102,11 +105,12 @@ export class InboundAuthenticator {
   private async judge(results: AuthenticationResults, recipients: readonly string[]): Promise<InboundVerdict> {
     const domains = [...new Set(recipients.map((r) => addressKey(r)).filter((k): k is string => k !== null).map((k) => k.slice(k.lastIndexOf('@') + 1)))];
     try {
-      const [policies, fromDomain] = await Promise.all([
+      const [policies, ours] = await Promise.all([
         Promise.all(domains.map(async (d): Promise<InboundPolicy> => effectiveInboundPolicy((await this.domains.get(d))?.inboundPolicy))),
-        results.fromDomain ? this.domains.get(results.fromDomain) : Promise.resolve(null),
+        // a From: of several mailboxes: each domain is one cached lookup; more than ten is not mail
+        Promise.all(results.authorDomains.slice(0, 10).map(async (d) => ((await this.domains.get(d)) ? d : null))),
       ]);
-      return decideInbound(results, policies, fromDomain !== null);
+      return decideInbound(results, policies, ours.find((d) => d !== null) ?? null);
     } catch (err) {
       this.log.error('inbound-policy-lookup-failed', { err });
       return { kind: 'refuse', reason: 'own-domain-temperror', reply: temporaryFailure() };

@@ -70,10 +70,10 @@ export function ownDomainAlignment(results: AuthenticationResults, fromDomain: s
 }
 
 /** What one recipient domain's policy makes of the results. */
-function decideFor(policy: InboundPolicy, results: AuthenticationResults, fromIsOurs: boolean): { action: InboundAction | 'defer'; reason: VerdictReason | null } {
-  const from = results.fromDomain;
-  if (from && fromIsOurs) {
-    const alignment = ownDomainAlignment(results, from);
+function decideFor(policy: InboundPolicy, results: AuthenticationResults, ownDomain: string | null): { action: InboundAction | 'defer'; reason: VerdictReason | null } {
+  if (ownDomain) {
+    // From: naming one of ours beside other domains cannot authenticate as all of them (RFC 7489 §6.6.1)
+    const alignment = results.fromDomain === ownDomain ? ownDomainAlignment(results, ownDomain) : 'fail';
     if (alignment === 'fail') return { action: policy.ownDomainForgery, reason: policy.ownDomainForgery === 'accept' ? null : 'own-domain-forgery' };
     if (alignment === 'unknown') {
       // a temporary failure: defer only where a forgery would be refused, else judge as forgery's setting says
@@ -89,14 +89,15 @@ function decideFor(policy: InboundPolicy, results: AuthenticationResults, fromIs
 }
 
 /**
- * One answer for the whole transaction (SMTP has one reply to DATA): refused only when every
+ * `ownDomain`: the one of our domains the From: field names, if any (the caller knows which are
+ * ours). One answer for the whole transaction (SMTP has one reply to DATA): refused only when every
  * recipient domain refuses; when some refuse and others do not, the message is quarantined for
  * all, so no domain that asked for a refusal gets it in an INBOX and no mail is lost. Any domain
  * deferring defers the message (451): a temporary answer costs a retry, never mail.
  */
-export function decideInbound(results: AuthenticationResults, policies: readonly InboundPolicy[], fromIsOurs: boolean): InboundVerdict {
-  const decisions = (policies.length > 0 ? policies : [DEFAULT_INBOUND_POLICY]).map((p) => decideFor(p, results, fromIsOurs));
-  const from = results.fromDomain ?? '';
+export function decideInbound(results: AuthenticationResults, policies: readonly InboundPolicy[], ownDomain: string | null): InboundVerdict {
+  const decisions = (policies.length > 0 ? policies : [DEFAULT_INBOUND_POLICY]).map((p) => decideFor(p, results, ownDomain));
+  const from = ownDomain ?? results.fromDomain ?? '';
   const deferred = decisions.find((d) => d.action === 'defer');
   if (deferred) return { kind: 'refuse', reason: 'own-domain-temperror', reply: AUTHENTICATION_REPLIES.ownDomainUnverifiable(from) };
   const rejected = decisions.filter((d) => d.action === 'reject');

@@ -39,6 +39,8 @@ export interface AuthenticationResults {
   } | null;
   /** The From: domain, when there is exactly one. */
   readonly fromDomain: string | null;
+  /** Every domain the From: field names (RFC 6854 groups included), lowercased, each once. */
+  readonly authorDomains: readonly string[];
   readonly arc: { readonly result: MechanismResult };
   readonly dns: { readonly lookups: number; readonly cutOff: number };
   /** The field to put on top of the stored message, CRLF-terminated. */
@@ -103,6 +105,7 @@ export function temporaryResults(facts: SessionFacts, dns: AuthenticationResults
     dkim: [],
     dmarc: null,
     fromDomain: null,
+    authorDomains: [],
     arc: { result: 'temperror' as const },
   };
   return { ...base, dns, header: formatAuthenticationResults(facts.authservId, base) };
@@ -152,6 +155,7 @@ export function startVerification(facts: SessionFacts, resolver: BudgetedResolve
         ? { result: keyword(dmarc.status?.result), policy: (['none', 'quarantine', 'reject'].includes(policyText) ? policyText : null) as DmarcPolicy | null, fromDomain: fromDomain.toLowerCase() }
         : null,
       fromDomain: fromDomain?.toLowerCase() ?? null,
+      authorDomains: [...new Set(((report.dkim?.headerFrom ?? []) as string[]).map((a) => a.slice(a.lastIndexOf('@') + 1).toLowerCase().replace(/\.$/, '')).filter(Boolean))],
       arc: { result: report.arc ? keyword(report.arc.status?.result) : 'none' },
     };
     return { ...base, dns: resolver.spend(), header: formatAuthenticationResults(facts.authservId, base) };

@@ -108,30 +108,30 @@ test('DMARC: aligned DKIM passes whatever SPF says; unaligned mail fails with th
   const raw = await signed(message('a@origin.test'), 'origin.test', 'sel', origin.privateKey);
   const pass = await verify(raw, { ip: ELSEWHERE_IP, mailFrom: 'list@elsewhere.test' });
   assert.equal(pass.dmarc?.result, 'pass');
-  assert.equal(decideInbound(pass, [DEFAULT_INBOUND_POLICY], false).kind, 'accept');
+  assert.equal(decideInbound(pass, [DEFAULT_INBOUND_POLICY], null).kind, 'accept');
 
   const forged = await verify(message('ceo@origin.test'), { ip: ELSEWHERE_IP, mailFrom: 'x@elsewhere.test' });
   assert.deepEqual(forged.dmarc, { result: 'fail', policy: 'reject', fromDomain: 'origin.test' });
   assert.match(forged.header, /^\tdmarc=fail policy\.dmarc=reject header\.from=origin\.test;/m);
-  const verdict = decideInbound(forged, [DEFAULT_INBOUND_POLICY], false);
+  const verdict = decideInbound(forged, [DEFAULT_INBOUND_POLICY], null);
   assert.equal(verdict.kind, 'refuse');
   assert.equal(verdict.kind === 'refuse' && verdict.reply.reply, '550 5.7.1 Message rejected: it fails the DMARC policy of origin.test'.slice(4));
 
   const soft = await verify(message('a@soft.test'), { ip: ELSEWHERE_IP, mailFrom: 'a@soft.test' });
   assert.deepEqual([soft.spf.result, soft.dmarc?.result, soft.dmarc?.policy], ['softfail', 'fail', 'quarantine']);
-  assert.deepEqual(decideInbound(soft, [DEFAULT_INBOUND_POLICY], false), { kind: 'quarantine', reason: 'dmarc-quarantine' });
+  assert.deepEqual(decideInbound(soft, [DEFAULT_INBOUND_POLICY], null), { kind: 'quarantine', reason: 'dmarc-quarantine' });
 
   const none = await verify(message('a@nopolicy.test'), { ip: ELSEWHERE_IP, mailFrom: 'a@nopolicy.test' });
   assert.equal(none.dmarc?.result, 'none');
-  assert.equal(decideInbound(none, [DEFAULT_INBOUND_POLICY], false).kind, 'accept');
+  assert.equal(decideInbound(none, [DEFAULT_INBOUND_POLICY], null).kind, 'accept');
 });
 
 test('the settings: p=reject can be quarantined or accepted instead, per recipient domain', async () => {
   const forged = await verify(message('ceo@origin.test'), { ip: ELSEWHERE_IP, mailFrom: 'x@elsewhere.test' });
-  assert.equal(decideInbound(forged, [effectiveInboundPolicy({ dmarcReject: 'quarantine' })], false).kind, 'quarantine');
-  assert.equal(decideInbound(forged, [effectiveInboundPolicy({ dmarcReject: 'accept' })], false).kind, 'accept');
+  assert.equal(decideInbound(forged, [effectiveInboundPolicy({ dmarcReject: 'quarantine' })], null).kind, 'quarantine');
+  assert.equal(decideInbound(forged, [effectiveInboundPolicy({ dmarcReject: 'accept' })], null).kind, 'accept');
   // one domain refuses, another accepts: one reply for all, so the message goes to Junk for both
-  assert.deepEqual(decideInbound(forged, [DEFAULT_INBOUND_POLICY, effectiveInboundPolicy({ dmarcReject: 'accept' })], false), { kind: 'quarantine', reason: 'dmarc-reject' });
+  assert.deepEqual(decideInbound(forged, [DEFAULT_INBOUND_POLICY, effectiveInboundPolicy({ dmarcReject: 'accept' })], null), { kind: 'quarantine', reason: 'dmarc-reject' });
   assert.deepEqual(effectiveInboundPolicy({ dmarcReject: 'bogus', ownDomainForgery: 'quarantine' }), { ...DEFAULT_INBOUND_POLICY, ownDomainForgery: 'quarantine' });
 });
 
@@ -139,21 +139,27 @@ test('a From: of our own domain that does not authenticate is refused whatever i
   // example.test publishes no DMARC record here (as on a machine with no outside DNS)
   const forged = await verify(message('boss@example.test'), { ip: ELSEWHERE_IP, mailFrom: 'boss@example.test' });
   assert.equal(forged.dmarc?.result, 'none');
-  const verdict = decideInbound(forged, [DEFAULT_INBOUND_POLICY], true);
+  const verdict = decideInbound(forged, [DEFAULT_INBOUND_POLICY], 'example.test');
   assert.equal(verdict.kind, 'refuse');
   assert.equal(verdict.kind === 'refuse' && `${verdict.reply.code} ${verdict.reply.reply}`, '550 5.7.1 Message rejected: From: example.test is our domain and this message is not authenticated by it');
 
   // signed with our own key (a message of ours that came back through a forwarder): accepted
   const ownSigned = await signed(message('boss@example.test'), 'example.test', 'mail', ours.privateKey);
   const genuine = await verify(ownSigned, { ip: ELSEWHERE_IP, mailFrom: 'fwd@elsewhere.test' });
-  assert.equal(decideInbound(genuine, [DEFAULT_INBOUND_POLICY], true).kind, 'accept');
+  assert.equal(decideInbound(genuine, [DEFAULT_INBOUND_POLICY], 'example.test').kind, 'accept');
 
   // our DNS timing out: the sender is asked to retry rather than have its mail refused or let in
   const slowZones: Zones = { ...ZONES, 'example.test': { TXT: 'timeout' } };
   const unknown = await verify(message('boss@example.test'), { ip: ELSEWHERE_IP, mailFrom: 'boss@example.test' }, { zones: slowZones, budgetMs: 200 });
-  const deferred = decideInbound(unknown, [DEFAULT_INBOUND_POLICY], true);
+  const deferred = decideInbound(unknown, [DEFAULT_INBOUND_POLICY], 'example.test');
   assert.equal(deferred.kind === 'refuse' && deferred.reply.code, 451);
-  assert.equal(decideInbound(forged, [effectiveInboundPolicy({ ownDomainForgery: 'quarantine' })], true).kind, 'quarantine');
+  assert.equal(decideInbound(forged, [effectiveInboundPolicy({ ownDomainForgery: 'quarantine' })], 'example.test').kind, 'quarantine');
+
+  // our domain beside another one in From: (DMARC cannot be evaluated at all): still refused
+  const twoAuthors = Buffer.from(message('boss@example.test').toString().replace('From: Someone <boss@example.test>', 'From: boss@example.test, someone@nopolicy.test'));
+  const both = await verify(twoAuthors, { ip: ORIGIN_IP, mailFrom: 'someone@nopolicy.test' });
+  assert.deepEqual([both.fromDomain, both.dmarc, both.authorDomains], [null, null, ['example.test', 'nopolicy.test']]);
+  assert.equal(decideInbound(both, [DEFAULT_INBOUND_POLICY], 'example.test').kind, 'refuse');
 });
 
 test('ARC: a forwarder that changed the message and sealed it gives arc=pass; DKIM of the origin fails', async () => {
@@ -173,7 +179,7 @@ test('ARC: a forwarder that changed the message and sealed it gives arc=pass; DK
   assert.equal(results.dmarc?.result, 'fail');
   assert.match(results.header, /^\tarc=pass\r\n$/m);
   // ARC is recorded, not trusted: no list of sealers is kept, so p=quarantine still quarantines
-  assert.equal(decideInbound(results, [DEFAULT_INBOUND_POLICY], false).kind, 'quarantine');
+  assert.equal(decideInbound(results, [DEFAULT_INBOUND_POLICY], null).kind, 'quarantine');
 });
 
 test('the header: one field, authserv-id first, every mechanism once a line, values quoted when they must be', async () => {
