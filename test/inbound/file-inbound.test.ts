@@ -213,3 +213,22 @@ test('a store failure other than not-found is retried, not swallowed', async () 
   assert.equal(response.batchItemFailures.length, 1);
   assert.equal(rig.telemetry.count('UnknownRecipients'), 0);
 });
+
+test('an event the MX quarantined is filed into the account\'s \\Junk (renamed or not), once on redelivery; one without the field into INBOX', async () => {
+  const rig = inboundRig(world);
+  const { accounts: [demo] } = await domainWith(rig, 'demo');
+  const junk = (await rig.store.mailStore.listMailboxes(demo!)).find((m) => m.specialUse === '\\Junk')!;
+  await rig.store.mailStore.renameMailbox(demo!, junk.name, 'Spam');
+  const authentication = { quarantine: true, reason: 'dmarc-quarantine', spf: 'fail', dkim: 'none', dmarc: 'fail', arc: 'none' };
+  const quarantined = await storedEvent(rig.blobs, sampleMessage(), [demo!], { authentication });
+  const body = JSON.stringify(quarantined);
+  for (let i = 0; i < 2; i++) assert.deepEqual((await createBatchProcessor(rig.deps)({ Records: [sqsRecord(body)] })).batchItemFailures, []);
+  assert.equal((await rig.store.mailStore.listMessages(demo!, 'Spam')).length, 1);
+  assert.equal(rig.telemetry.count('MessagesQuarantined'), 1);
+
+  // an event from before verification existed has no `authentication`: still valid, INBOX
+  const old = await storedEvent(rig.blobs, sampleMessage(), [demo!]);
+  assert.equal('authentication' in old, false);
+  assert.deepEqual((await createBatchProcessor(rig.deps)({ Records: [sqsRecord(JSON.stringify(old))] })).batchItemFailures, []);
+  assert.equal((await rig.store.mailStore.listMessages(demo!, 'INBOX')).length, 1);
+});
