@@ -139,8 +139,15 @@ export class HeldHeadUpload {
     }
   }
 
-  /** Drops everything: no object appears under the key. Best effort for an upload already begun. */
-  async abort(): Promise<void> {
+  private aborting: Promise<void> | null = null;
+
+  /** Drops everything: no object appears under the key. Best effort for an upload already begun; once. */
+  abort(): Promise<void> {
+    this.aborting ??= this.abortOnce();
+    return this.aborting;
+  }
+
+  private async abortOnce(): Promise<void> {
     this.finished = true;
     this.head = [];
     this.current = [];

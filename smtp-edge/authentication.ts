@@ -3,6 +3,7 @@
 // every verdict (the metric filters of infra/constructs/monitoring.ts count them), and its
 // results go on top of the stored message. docs/decisions/0014-inbound-authentication.md.
 import { addressKey } from '../core/addresses.ts';
+import type { InboundEvent } from '../core/contracts.ts';
 import { temporaryFailure } from '../core/errors.ts';
 import type { ServiceLog } from '../core/log.ts';
 import { budgetedResolver, DEFAULT_DNS_CACHE, DnsAnswerCache, type DnsCacheOptions, type DnsResolve } from '../core/authentication/dns.ts';
@@ -36,6 +37,23 @@ export interface MessageAuthentication {
   finish(recipients: readonly string[]): Promise<{ results: AuthenticationResults; verdict: InboundVerdict }>;
   /** The message is refused for another reason: stop. */
   abandon(): void;
+}
+
+/** One word for all DKIM signatures: pass if any passed, else the first one's result, none without any. */
+function dkimSummary(results: AuthenticationResults): string {
+  return results.dkim.length === 0 ? 'none' : results.dkim.some((d) => d.result === 'pass') ? 'pass' : results.dkim[0]!.result;
+}
+
+/** What the inbound event says of the verification (core/contracts.ts). */
+export function eventAuthentication(results: AuthenticationResults, verdict: InboundVerdict): NonNullable<InboundEvent['authentication']> {
+  return {
+    quarantine: verdict.kind === 'quarantine',
+    reason: verdict.reason,
+    spf: results.spf.result,
+    dkim: dkimSummary(results),
+    dmarc: results.dmarc?.result ?? 'none',
+    arc: results.arc.result,
+  };
 }
 
 export class InboundAuthenticator {
@@ -119,7 +137,7 @@ export class InboundAuthenticator {
 
   /** One line per message with each mechanism's verdict and what was done. */
   private record(results: AuthenticationResults, verdict: InboundVerdict, context: { id: string; session: string; ms: number; ip: string }): void {
-    const dkim = results.dkim.length === 0 ? 'none' : results.dkim.some((d) => d.result === 'pass') ? 'pass' : results.dkim[0]!.result;
+    const dkim = dkimSummary(results);
     const fields = {
       id: context.id,
       session: context.session,

@@ -15,7 +15,8 @@ import type { ServiceLog } from '../core/log.ts';
 import { traceHeaders, type TraceFacts } from './trace.ts';
 import { SubmittedHeaderReader, MAX_SUBMITTED_HEADER_BYTES } from './submitted-header.ts';
 import type { OriginatorFields } from '../core/sending-policy.ts';
-import type { MessageAuthentication } from './authentication.ts';
+import { eventAuthentication, type MessageAuthentication } from './authentication.ts';
+import { MIN_PART_BYTES } from '../core/held-head-upload.ts';
 import { removeForeignResults } from './foreign-results.ts';
 
 /** Random, URL-safe, 20 characters (120 bits): the queue id, blob name and idempotency key. */
@@ -28,6 +29,8 @@ export const DATA_REPLIES = {
   // RFC 5321 §2.3.8; Postfix answers the same condition with 5.5.2, we call it a content error
   bareLineEnding: (what: string) => new SmtpError(554, '5.6.0', `Message refused: ${what} in data, lines must end with CRLF`),
   headerTooLarge: () => new SmtpError(552, '5.3.4', `Message header section exceeds ${MAX_SUBMITTED_HEADER_BYTES} bytes`),
+  // the MX reads the whole header from the part it holds back (core/held-head-upload.ts)
+  inboundHeaderTooLarge: () => new SmtpError(552, '5.3.4', `Message header section exceeds ${MIN_PART_BYTES} bytes`),
   accepted: (id: string) => `2.0.0 Ok: queued as ${id}`,
 };
 
@@ -185,22 +188,14 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   if (!refusal && authentication) {
     // RFC 8601 §5: fields claiming our host name came from outside; the head holds the header
     head = removeForeignResults(upload.heldHead, transaction.hostname, !upload.headComplete);
-    if (!head) refuse(DATA_REPLIES.headerTooLarge());
+    if (!head) refuse(DATA_REPLIES.inboundHeaderTooLarge());
     else if (head.removed > 0) filing.log.warn('foreign-authentication-results-removed', { id, count: head.removed });
   }
   if (!refusal && authentication) {
     const { results, verdict } = await authentication.finish(transaction.recipients);
     if (verdict.kind === 'refuse') refuse(verdict.reply);
     resultsField = Buffer.from(results.header, 'latin1');
-    const dkim = results.dkim.length === 0 ? 'none' : results.dkim.some((d) => d.result === 'pass') ? 'pass' : results.dkim[0]!.result;
-    authenticated = {
-      quarantine: verdict.kind === 'quarantine',
-      reason: verdict.reason,
-      spf: results.spf.result,
-      dkim,
-      dmarc: results.dmarc?.result ?? 'none',
-      arc: results.arc.result,
-    };
+    authenticated = eventAuthentication(results, verdict);
   }
   if (refusal) {
     await upload.abort();

@@ -12,7 +12,7 @@ import type { SmtpEdge } from '../../smtp-edge/server.ts';
 import { startSmtpEdge } from '../../smtp-edge/server.ts';
 import type { LogFields, ServiceLog } from '../../core/log.ts';
 import { dkimKey, zoneResolver, type Zones } from '../helpers/dns-zones.ts';
-import { DEMO, inboundEvent, rawKeys, receiveInbound, requireSwaks, run, splitTrace, startEdgeWorld, type EdgeWorld } from './helpers.ts';
+import { DEMO, expectReply, inboundEvent, openTransaction, rawKeys, receiveInbound, requireSwaks, run, splitTrace, startEdgeWorld, type EdgeWorld } from './helpers.ts';
 
 const HOST = 'mx.test.local';
 const origin = dkimKey();
@@ -180,6 +180,18 @@ test('a 12 MiB message streams through verification: DKIM passes, stored exactly
   const { results, rest } = await stored(queuedId(await send(big, 'alice@origin.test')));
   assert.ok(rest.equals(big), 'byte for byte');
   assert.match(results ?? '', /\tdkim=pass header\.d=origin\.test header\.s=sel;/);
+});
+
+test('a header section longer than the part the MX holds back: 552 5.3.4, nothing stored, the session goes on', async (t) => {
+  const before = (await rawKeys(world.world)).length;
+  const wire = await openTransaction(port, 'demo@example.test', 'pad@nowhere.test');
+  t.after(() => wire.destroy());
+  await expectReply(wire.command('DATA'), /^354 /);
+  const field = `X-Pad: ${'p'.repeat(990)}\r\n`;
+  wire.write(field.repeat(Math.ceil((6 * 1024 * 1024) / field.length)) + '\r\nbody\r\n');
+  assert.match(await wire.command('.'), /^552 5\.3\.4 Message header section exceeds 5242880 bytes/);
+  assert.match(await wire.command('NOOP'), /^250 /);
+  assert.equal((await rawKeys(world.world)).length, before);
 });
 
 test('submission is not checked as inbound: no Authentication-Results, no authentication in the event', async () => {
