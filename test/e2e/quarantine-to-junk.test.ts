@@ -11,6 +11,7 @@ import { startSqsEventSource, type SqsEventSource } from '../../local/runner.ts'
 import { startImapServer, type ImapServer } from '../../mailbox-server/imap/server.ts';
 import { startSmtpEdge, type SmtpEdge } from '../../smtp-edge/server.ts';
 import { zoneResolver } from '../helpers/dns-zones.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { inboundRig } from '../inbound/helpers.ts';
 import { DEMO, run, startEdgeWorld, type EdgeWorld } from '../smtp-edge/helpers.ts';
 
@@ -56,33 +57,25 @@ with smtplib.SMTP('127.0.0.1', port, timeout=30) as s:
     s.sendmail(sender, [rcpt], sys.stdin.buffer.read())
 `;
 
-/** Polls (the inbound function runs behind the queue) until `subject` is in one of the folders; prints where, and the LIST line of Junk. */
+/** Where the message with `subject` is, over IMAP: its count in INBOX and Junk, Junk's LIST line, and our header. */
 const FIND = String.raw`
-import imaplib, json, sys, time
+import imaplib, json, sys
 port, user, password, subject = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 m = imaplib.IMAP4('127.0.0.1', port, timeout=30)
 m.login(user, password)
-deadline = time.time() + 30
-found = {}
-while time.time() < deadline and not any(found.values()):
-    typ, listing = m.list()
-    boxes = [l.decode() for l in listing]
-    for name in ['INBOX', 'Junk']:
-        typ, _ = m.select(name, readonly=True)
-        if typ != 'OK':
-            found[name] = 0
-            continue
-        typ, data = m.search(None, 'SUBJECT', '"' + subject + '"')
-        found[name] = len(data[0].split())
-    if not any(found.values()): time.sleep(0.2)
-junk = [b for b in boxes if b.endswith('"Junk"') or b.endswith(' Junk')]
-if found.get('Junk'):
-    m.select('Junk', readonly=True)
+typ, listing = m.list()
+found = {'junk': [l.decode() for l in listing if l.decode().endswith('"Junk"') or l.decode().endswith(' Junk')]}
+for name in ['INBOX', 'Junk']:
+    typ, _ = m.select(name, readonly=True)
+    if typ != 'OK':
+        found[name] = 0
+        continue
     typ, data = m.search(None, 'SUBJECT', '"' + subject + '"')
-    typ, body = m.fetch(data[0].split()[-1], '(BODY.PEEK[HEADER.FIELDS (AUTHENTICATION-RESULTS)])')
-    found['header'] = body[0][1].decode()
+    found[name] = len(data[0].split())
+    if name == 'Junk' and found[name]:
+        typ, body = m.fetch(data[0].split()[-1], '(BODY.PEEK[HEADER.FIELDS (AUTHENTICATION-RESULTS)])')
+        found['header'] = body[0][1].decode()
 m.logout()
-found['junk'] = junk
 print(json.dumps(found))
 `;
 
@@ -91,6 +84,14 @@ async function deliver(sender: string, subject: string): Promise<{ INBOX: number
   const body = `From: <${from}>\r\nTo: ${DEMO.user}\r\nSubject: ${subject}\r\n\r\nHello.\r\n`;
   const sent = await run('python3', ['-c', SEND, String(edge.ports.mx), sender, DEMO.user], body);
   assert.equal(sent.code, 0, sent.stderr);
+  // the inbound function files it behind the queue
+  const { mailStore } = inboundRig(world.world).store;
+  await eventually(async () => {
+    for (const mailbox of await mailStore.listMailboxes(DEMO.user)) {
+      if ((await mailStore.listMessages(DEMO.user, mailbox.name)).some((m) => m.index.envelope.subject === subject)) return true;
+    }
+    return false;
+  }, `"${subject}" filed`, 30_000, 200);
   const found = await run('python3', ['-c', FIND, String(imap.ports.imap), DEMO.user, DEMO.password, subject]);
   assert.equal(found.code, 0, found.stderr);
   return JSON.parse(found.stdout) as { INBOX: number; Junk: number; junk: string[]; header?: string };
