@@ -84,7 +84,7 @@ export class InboundAuthenticator {
     const resolver = budgetedResolver(this.dns, this.budgetMs);
     const verification = startVerification(sessionFacts, resolver);
     const startedAt = Date.now();
-    let drainWaiters: (() => void)[] = [];
+    const drainWaiters: (() => void)[] = [];
     const sink = verification.sink;
     const wake = () => {
       for (const w of drainWaiters.splice(0)) w();
@@ -102,7 +102,7 @@ export class InboundAuthenticator {
       abandon: () => {
         abandoned = true;
         verification.abandon();
-        drainWaiters = [];
+        wake();
       },
       finish: async (recipients) => {
         sink.end();
@@ -131,7 +131,7 @@ export class InboundAuthenticator {
       return decideInbound(results, policies, ours.find((d) => d !== null) ?? null);
     } catch (err) {
       this.log.error('inbound-policy-lookup-failed', { err });
-      return { kind: 'refuse', reason: 'own-domain-temperror', reply: temporaryFailure() };
+      return { kind: 'refuse', reason: 'settings-unavailable', reply: temporaryFailure() };
     }
   }
 

@@ -40,7 +40,7 @@ export const AUTHENTICATION_REPLIES = {
 };
 
 /** Why a verdict is what it is, for the logs, the metrics and the inbound event. */
-export type VerdictReason = 'dmarc-reject' | 'dmarc-quarantine' | 'own-domain-forgery' | 'own-domain-temperror';
+export type VerdictReason = 'dmarc-reject' | 'dmarc-quarantine' | 'own-domain-forgery' | 'own-domain-temperror' | 'settings-unavailable';
 
 export type InboundVerdict =
   | { readonly kind: 'accept'; readonly reason: null }
