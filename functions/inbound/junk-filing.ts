@@ -24,7 +24,7 @@ export interface CopyDestination {
 
 /** The edge's DMARC policy outcome, when the edge recorded one on the event (p=quarantine asks for Junk). */
 function quarantined(event: InboundEvent): boolean {
-  return (event as { readonly authentication?: { readonly quarantine?: boolean } }).authentication?.quarantine === true;
+  return event.authentication?.quarantine === true;
 }
 
 /**
