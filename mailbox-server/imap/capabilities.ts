@@ -9,12 +9,13 @@ export interface CapabilityContext {
   readonly appendLimit: number;
 }
 
-// COMPRESS=DEFLATE (RFC 4978) is not offered yet.
 const extensions = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN', 'SPECIAL-USE', 'CONDSTORE', 'ESEARCH', 'SEARCHRES', 'WITHIN', 'LIST-EXTENDED', 'LIST-STATUS', 'CREATE-SPECIAL-USE', 'STATUS=SIZE', 'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'SORT=DISPLAY', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'SAVEDATE', 'OBJECTID', 'PREVIEW'];
+// Usable only once logged in, so offered only then (RFC 3501 §7.2.1 lets the list change at login).
+const afterLogin = ['COMPRESS=DEFLATE'];
 
 export function capabilityList(context: CapabilityContext): string[] {
   const caps = ['IMAP4rev1', ...extensions, `APPENDLIMIT=${context.appendLimit}`];
-  if (context.authenticated) return caps;
+  if (context.authenticated) return [...caps, ...afterLogin];
   if (!context.secure) caps.push('STARTTLS');
   if (context.cleartextAuthAllowed) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');
   else caps.push('LOGINDISABLED');

@@ -65,6 +65,10 @@ export interface CommandContext {
   capabilities(): string[];
   /** Upgrades the connection to TLS (RFC 3501 §6.2.1); only from an `after` hook. */
   startTls(): Promise<void>;
+  /** RFC 4978 COMPRESS=DEFLATE is on for this connection. */
+  readonly compressionActive: boolean;
+  /** Inflates client input from now on; the function returned deflates responses (call it after the tagged OK). */
+  startCompression(): () => void;
   close(): void;
 }
 

@@ -9,6 +9,7 @@ import type { BlobReads } from '../../core/blob-read-budget.ts';
 import type { ConnectionSlot } from '../../core/connections-per-address.ts';
 import { capabilityList } from './capabilities.ts';
 import { commandHandlers } from './commands/index.ts';
+import { DeflateLink } from './wire/deflate-link.ts';
 import type { CommandContext, Completion, ImapServices } from './context.ts';
 import { imapErrorFromStore } from './errors.ts';
 import { allowedStates, type SessionState } from './state.ts';
@@ -56,6 +57,10 @@ function expungeAllowedAfter(command: ImapCommand): boolean {
 
 export class ImapSession {
   private socket: Socket;
+  /** Where client bytes are read: the socket, or the inflater once COMPRESS is active. */
+  private source: Readable;
+  /** RFC 4978 COMPRESS=DEFLATE, once the client asked for it. */
+  private compression: DeflateLink | null = null;
   private secure: boolean;
   private reader: ImapCommandReader;
   private state: SessionState = { kind: 'notAuthenticated' };
@@ -79,6 +84,7 @@ export class ImapSession {
     private readonly options: SessionOptions,
   ) {
     this.socket = socket;
+    this.source = socket;
     this.secure = options.secure;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.reader = this.preLoginReader();
@@ -119,12 +125,13 @@ export class ImapSession {
   /** Server shutdown: RFC 3501 §7.1.5 BYE, then close. */
   async shutdown(text = 'Server shutting down'): Promise<void> {
     if (this.closed) return;
-    this.socket.write(statusLine(null, 'BYE', text));
+    this.output(statusLine(null, 'BYE', text));
     this.close();
   }
 
   private attach(socket: Socket): void {
     this.socket = socket;
+    this.source = socket;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
@@ -140,7 +147,7 @@ export class ImapSession {
 
   private timeOut(text: string): void {
     if (this.closed) return;
-    this.socket.write(statusLine(null, 'BYE', text));
+    this.output(statusLine(null, 'BYE', text));
     this.close();
   }
 
@@ -165,7 +172,7 @@ export class ImapSession {
     // RFC 3501 §5.4: inactivity is the client's silence (an IDLE is re-issued within 29 minutes).
     this.clocks.activity();
     for (const event of this.reader.push(data)) this.events.push(event);
-    if (this.events.length >= MAX_QUEUED_EVENTS || this.reader.holding) this.socket.pause();
+    if (this.events.length >= MAX_QUEUED_EVENTS || this.reader.holding) this.source.pause();
     this.wake?.();
   }
 
@@ -175,10 +182,10 @@ export class ImapSession {
       if (this.events.length === 0 && this.reader.holding) this.events.push(...this.reader.release());
       const event = this.events.shift();
       if (event) {
-        if (this.events.length < MAX_QUEUED_EVENTS / 2 && !this.reader.holding && this.socket.isPaused()) this.socket.resume();
+        if (this.events.length < MAX_QUEUED_EVENTS / 2 && !this.reader.holding && this.source.isPaused()) this.source.resume();
         return event;
       }
-      if (this.socket.isPaused() && !this.reader.holding) this.socket.resume();
+      if (this.source.isPaused() && !this.reader.holding) this.source.resume();
       if (this.closed || signal?.aborted) return null;
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -308,18 +315,26 @@ export class ImapSession {
       syncSelected: (allowExpunge) => this.syncSelected(allowExpunge),
       capabilities: () => this.capabilities(),
       startTls: () => this.startTls(),
+      compressionActive: this.compression !== null,
+      startCompression: () => this.startCompression(),
       close: () => this.close(),
     };
   }
 
   private async write(...chunks: Buffer[]): Promise<void> {
     if (this.closed) return;
-    const socket = this.socket;
     let ok = true;
-    for (const chunk of chunks) ok = socket.write(chunk);
-    if (!ok && !this.closed) {
-      await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
-    }
+    for (const chunk of chunks) ok = this.output(chunk);
+    if (!ok && !this.closed) await this.drained();
+  }
+
+  /** Writes response bytes to the client, deflated when COMPRESS is active; false: wait for `drained`. */
+  private output(chunk: Buffer): boolean {
+    return this.compression ? this.compression.write(chunk) : this.socket.write(chunk);
+  }
+
+  private async drained(): Promise<void> {
+    await Promise.race([once(this.compression?.congestion ?? this.socket, 'drain'), once(this.socket, 'close')]);
   }
 
   /**
@@ -347,7 +362,7 @@ export class ImapSession {
         // RFC 3501 §9: no NUL inside a literal (see withoutNul).
         const chunk = withoutNul(data.length > left ? data.subarray(0, left) : data);
         left -= chunk.length;
-        if (!this.socket.write(chunk) && !this.closed) await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+        if (!this.output(chunk) && !this.closed) await this.drained();
       }
     } catch (err) {
       this.abortLiteral(err, length, left);
@@ -378,6 +393,30 @@ export class ImapSession {
     await Promise.race([once(secured, 'secure'), once(secured, 'close')]).catch(() => undefined);
   }
 
+  /**
+   * RFC 4978 §3: client bytes are inflated from now on (the client compresses only after our OK,
+   * so switching before it is written loses nothing; anything pipelined behind COMPRESS is
+   * dropped, as after STARTTLS). The returned function turns on deflating of our responses, to be
+   * called once the tagged OK is written.
+   */
+  private startCompression(): () => void {
+    const link = new DeflateLink(this.socket);
+    this.socket.off('data', this.onData);
+    this.events.length = 0;
+    this.reader = new ImapCommandReader(this.options.limits.wire);
+    this.compression = link;
+    this.source = link.input;
+    link.input.on('data', this.onData);
+    // A stream that does not inflate cannot be answered: the client reads nothing we could say.
+    link.input.on('error', (err) => {
+      this.options.services.log.warn('inflate-failed', { err, remote: this.remoteAddress });
+      this.close();
+      this.socket.destroy();
+    });
+    link.output.on('error', () => this.socket.destroy());
+    return () => link.startDeflating();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -385,7 +424,8 @@ export class ImapSession {
     this.clocks.stop();
     if (this.preLogin) this.options.preLoginSlot.release();
     this.preLogin = false;
-    this.socket.end();
+    if (this.compression) this.compression.end();
+    else this.socket.end();
     // A client that never reads must not hold the socket open.
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
     this.wake?.();

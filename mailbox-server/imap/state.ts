@@ -30,6 +30,8 @@ export const allowedStates: Readonly<Record<ImapCommandName, readonly StateKind[
   AUTHENTICATE: notAuthenticated,
   LOGIN: notAuthenticated,
   ENABLE: user,
+  // RFC 4978 §3: after authentication, which also puts it after any STARTTLS (TLS below DEFLATE).
+  COMPRESS: user,
   SELECT: user,
   EXAMINE: user,
   CREATE: user,

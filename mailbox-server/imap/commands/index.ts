@@ -5,6 +5,7 @@ import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
 import { capability } from './capability.ts';
 import { close, unselect } from './close.ts';
+import { compress } from './compress.ts';
 import { copy } from './copy.ts';
 import { create } from './create.ts';
 import { deleteMailbox } from './delete.ts';
@@ -42,6 +43,7 @@ export const commandHandlers: { readonly [N in ImapCommandName]: Handler<N> } = 
   AUTHENTICATE: authenticate,
   LOGIN: login,
   ENABLE: enable,
+  COMPRESS: compress,
   SELECT: select,
   EXAMINE: select,
   CREATE: create,

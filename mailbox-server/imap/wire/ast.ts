@@ -112,6 +112,8 @@ export type ImapCommand = Tagged<
   | { readonly name: 'STATUS'; readonly mailbox: string; readonly items: readonly StatusItem[] }
   | { readonly name: 'APPEND'; readonly mailbox: string; readonly flags: readonly string[]; readonly date: ImapDateTime | null; readonly message: Buffer }
   | { readonly name: 'ENABLE'; readonly capabilities: readonly string[] }
+  /** RFC 4978 §3; `mechanism` upper-cased. */
+  | { readonly name: 'COMPRESS'; readonly mechanism: string }
   | { readonly name: 'ID'; readonly parameters: ReadonlyArray<readonly [string, string | null]> | null }
   /** `uidSet` is set for UID EXPUNGE (RFC 4315 §2.1). */
   | { readonly name: 'EXPUNGE'; readonly uidSet: SequenceSet | null }

@@ -256,6 +256,12 @@ const setQuota: Grammar = (cursor, tag) => {
   return { tag, name: 'SETQUOTA', root };
 };
 
+// RFC 4978 §5: compress = "COMPRESS" SP algorithm; algorithm = "DEFLATE" (any atom is parsed, the handler judges)
+const compress: Grammar = (cursor, tag) => {
+  cursor.sp();
+  return { tag, name: 'COMPRESS', mechanism: cursor.keyword('a compression mechanism') };
+};
+
 const expunge: Grammar = (_cursor, tag) => ({ tag, name: 'EXPUNGE', uidSet: null });
 
 // RFC 4731 §7: search = "SEARCH" [search-return-opts] SP search-program
@@ -433,6 +439,7 @@ const commandGrammars: Record<string, Grammar> = {
   APPEND: append,
   ENABLE: enable,
   ID: id,
+  COMPRESS: compress,
   EXPUNGE: expunge,
   GETQUOTA: getQuota,
   GETQUOTAROOT: getQuotaRoot,
