@@ -10,6 +10,7 @@ import {
 import { splitMultipart } from './multipart.ts';
 import { boundaryBytes, isToken, parseParameterised, skipComment, type Param } from './params.ts';
 import type { BodyPart, MultipartPart, PartOffsets, SinglePart } from './types.ts';
+import { decodedLayout, transferEncoding } from './transfer-decoding.ts';
 
 interface MediaType {
   readonly type: string;
@@ -191,15 +192,19 @@ type LeafBase = Omit<SinglePart, 'kind' | 'id' | 'description' | 'encoding' | 's
 function leafPart(ctx: IndexContext, base: LeafBase, fields: ReadonlyMap<string, string>): SinglePart {
   const { bodyStart, end } = base.offsets;
   const counted = base.type === 'text' || (base.type === 'message' && (base.subtype === 'rfc822' || base.subtype === 'global'));
+  const encoding = encodingOf(fields.get('content-transfer-encoding'));
+  const mechanism = transferEncoding(encoding);
+  const decoded = mechanism === 'base64' || mechanism === 'quoted-printable' ? decodedLayout(ctx.raw, bodyStart, end, encoding) : null;
   return {
     ...base,
     kind: 'single',
     id: optionalText(fields.get('content-id'), 998),
     description: optionalText(fields.get('content-description'), 998),
-    encoding: encodingOf(fields.get('content-transfer-encoding')),
+    encoding,
     size: end - bodyStart,
     lines: counted ? countLines(ctx.raw, bodyStart, end) : null,
     md5: optionalText(fields.get('content-md5'), 64),
+    ...(decoded ? { decoded } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // The MIME index of a message: computed once from the raw bytes when the message is
 // filed, stored on the message item, and used by IMAP/POP3 to answer FETCH, TOP and
 // BODY[section] with ranged reads of the blob instead of re-parsing it.
+import type { DecodedLayout } from './transfer-decoding.ts';
 
 /** An IMAP address structure (RFC 3501 §7.4.2); group syntax uses host = null. Strings are raw header text. */
 export interface EnvelopeAddress {
@@ -62,6 +63,12 @@ export interface SinglePart extends PartCommon {
   /** Line count of the body, for text/* and message/rfc822. */
   readonly lines: number | null;
   readonly md5: string | null;
+  /**
+   * Base64 and quoted-printable parts: the decoded size, and for regular base64 its line length
+   * (core/mime/transfer-decoding.ts), so IMAP BINARY reads only the lines a range needs. Absent in
+   * items indexed before it was recorded: BINARY then decodes the whole part.
+   */
+  readonly decoded?: DecodedLayout;
   /** For message/rfc822 (and message/global): the encapsulated message. */
   readonly message?: { readonly envelope: Envelope; readonly body: BodyPart };
 }

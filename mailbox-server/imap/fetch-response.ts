@@ -9,6 +9,7 @@ import { sectionRange, type ByteRange, type SectionSpec } from '../../core/mime/
 import { previewPart, previewRange, previewText } from '../../core/mime/preview.ts';
 import { emailId } from './object-id.ts';
 import type { FetchAttribute, Section } from './wire/ast.ts';
+import { binarySizeValue, binaryValue } from './fetch-binary.ts';
 import { atom, bodyNonExtensibleValue, bodyStructureValue, envelopeValue, Literal, serialize, type ImapValue } from './wire/writer.ts';
 
 type BodyAttribute = Extract<FetchAttribute, { kind: 'BODY[]' }>;
@@ -91,6 +92,8 @@ export class ComputedLiteral {
   constructor(
     readonly readOctets: number,
     readonly compute: () => Promise<Buffer>,
+    /** How the result is written: a literal, a literal8 (RFC 3516, NUL kept), or as it is (a number). */
+    readonly form: 'literal' | 'literal8' | 'verbatim' = 'literal',
   ) {}
 }
 
@@ -235,6 +238,12 @@ export function renderFetch(
         break;
       case 'RFC822.TEXT':
         push('RFC822.TEXT', sectionValue(blobs, message, { section: { part: [], text: { kind: 'TEXT' } }, partial: null }));
+        break;
+      case 'BINARY[]':
+        push(`BINARY[${attribute.part.join('.')}]${attribute.partial ? `<${attribute.partial.offset}>` : ''}`, binaryValue(blobs, message, attribute.part, attribute.partial));
+        break;
+      case 'BINARY.SIZE':
+        push(`BINARY.SIZE[${attribute.part.join('.')}]`, binarySizeValue(blobs, message, attribute.part));
         break;
       case 'BODY[]': {
         const name = `BODY[${sectionName(attribute.section)}]${attribute.partial ? `<${attribute.partial.offset}>` : ''}`;

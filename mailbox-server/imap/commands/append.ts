@@ -3,7 +3,8 @@
 // its MIME index is filed, as the inbound path does; APPENDLIMIT is enforced by the wire reader.
 // An account whose quota the message would pass gets NO [OVERQUOTA] (RFC 9208 §4.3, RFC 5530 §3).
 // A message with NUL octets gets NO [UNKNOWN-CTE]: RFC 3501 §9 keeps NUL out of literals, and
-// RFC 3516 §4.4 answers so when the mailbox cannot store binary content (we offer no BINARY).
+// RFC 3516 §4.4 answers so when the mailbox cannot store binary content, which ours cannot: BODY[]
+// must serve the stored bytes in a literal. A literal8 ("~{n}") without NUL is stored as sent.
 import { randomUUID } from 'node:crypto';
 import { rawBlobKey } from '../../../core/blobs.ts';
 import { indexMessage } from '../../../core/mime/index.ts';

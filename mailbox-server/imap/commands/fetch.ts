@@ -22,10 +22,10 @@ const MAX_GATHERED_OCTETS = 64 * 1024;
  */
 const READ_AHEAD: ReadAheadLimits = { maxOctets: 256 * 1024, maxReads: 64 };
 
-const setsSeen = (a: FetchAttribute) => (a.kind === 'BODY[]' && !a.peek) || a.kind === 'RFC822' || a.kind === 'RFC822.TEXT';
+const setsSeen = (a: FetchAttribute) => ((a.kind === 'BODY[]' || a.kind === 'BINARY[]') && !a.peek) || a.kind === 'RFC822' || a.kind === 'RFC822.TEXT';
 
 /** One part of a response as written: bytes, a literal read ahead (length known or not), or a stream. */
-type PreparedPart = Buffer | { kind: 'data'; length: number; take: () => Promise<Buffer> } | { kind: 'computed'; take: () => Promise<Buffer> } | BlobLiteral;
+type PreparedPart = Buffer | { kind: 'data'; length: number; take: () => Promise<Buffer> } | { kind: 'computed'; form: ComputedLiteral['form']; take: () => Promise<Buffer> } | BlobLiteral;
 
 interface PreparedResponse {
   readonly uid: number;
@@ -80,7 +80,7 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
       // Expunged by another session since our last look: RFC 3501 lets us leave it out.
       if (!current || (withItems && !item)) continue;
       const parts = renderFetch(ctx.blobs, current, item, attributes, options).map((part): PreparedPart => {
-        if (part instanceof ComputedLiteral) return { kind: 'computed', take: readAhead.schedule(part.readOctets, part.compute).take };
+        if (part instanceof ComputedLiteral) return { kind: 'computed', form: part.form, take: readAhead.schedule(part.readOctets, part.compute).take };
         if (part instanceof BlobLiteral && part.read) return { kind: 'data', length: part.length, take: readAhead.schedule(part.length, part.read).take };
         return part;
       });
@@ -155,7 +155,7 @@ async function writeResponse(ctx: CommandContext, msn: number, parts: readonly P
       }
       // A computed literal's length is known only now: "{n}" + data; a read one's "{n}" is already
       // in the bytes. RFC 3501 §9: no NUL inside a literal (see withoutNul).
-      const literal = part.kind === 'computed' ? serialize(new Literal(data)) : withoutNul(data);
+      const literal = part.kind === 'computed' ? computedBytes(part.form, data) : withoutNul(data);
       bytes.push(literal);
       gathered += literal.length;
       if (gathered > MAX_GATHERED_OCTETS) {
@@ -177,4 +177,11 @@ async function writeResponse(ctx: CommandContext, msn: number, parts: readonly P
   }
   bytes.push(Buffer.from('\r\n'));
   await ctx.send(Buffer.concat(bytes));
+}
+
+/** A computed value as written: a literal, a literal8 (RFC 3516 §4.2: NUL may stay), or verbatim. */
+function computedBytes(form: ComputedLiteral['form'], data: Buffer): Buffer {
+  if (form === 'verbatim') return data;
+  if (form === 'literal8') return Buffer.concat([Buffer.from(`~{${data.length}}\r\n`), data]);
+  return serialize(new Literal(data));
 }

@@ -38,7 +38,11 @@ export type FetchAttribute =
       readonly section: Section;
       /** <offset.length> */
       readonly partial: { readonly offset: number; readonly length: number } | null;
-    };
+    }
+  /** RFC 3516 BINARY[part]<partial> and BINARY.PEEK: the part's content, transfer-decoded. */
+  | { readonly kind: 'BINARY[]'; readonly peek: boolean; readonly part: readonly number[]; readonly partial: { readonly offset: number; readonly length: number } | null }
+  /** RFC 3516 BINARY.SIZE[part]: octets of the decoded content. */
+  | { readonly kind: 'BINARY.SIZE'; readonly part: readonly number[] };
 
 /** RFC 3501 §6.4.4 search-key, with NEW/OLD and the flag keys folded into `flag`. */
 export type SearchKey =

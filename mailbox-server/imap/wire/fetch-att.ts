@@ -42,6 +42,12 @@ function finishFetchAttribute(cursor: Cursor, name: string): FetchAttribute {
     return { kind: 'BODY[]', peek: name === 'BODY.PEEK', section, partial: parsePartial(cursor) };
   }
   if (name === 'PREVIEW') return { kind: 'PREVIEW', lazy: parsePreviewModifiers(cursor) };
+  // RFC 3516 §5: "BINARY" [".PEEK"] section-binary [partial] / "BINARY.SIZE" section-binary
+  if (cursor.peek() === 0x5b && (name === 'BINARY' || name === 'BINARY.PEEK')) {
+    const part = parseSectionBinary(cursor);
+    return { kind: 'BINARY[]', peek: name === 'BINARY.PEEK', part, partial: parsePartial(cursor) };
+  }
+  if (cursor.peek() === 0x5b && name === 'BINARY.SIZE') return { kind: 'BINARY.SIZE', part: parseSectionBinary(cursor) };
   if (simpleAttributes.has(name)) return { kind: name } as FetchAttribute;
   return cursor.fail(name === '' ? 'Expected a FETCH attribute' : `Unknown FETCH attribute ${name.slice(0, 40)}`);
 }
@@ -83,6 +89,21 @@ function parseSection(cursor: Cursor): Section {
   } else if (textName !== '' || (spec !== '' && spec.endsWith('.'))) cursor.fail('Invalid section');
   cursor.expect(0x5d, '"]"');
   return { part, text };
+}
+
+// RFC 3516 §5: section-binary = "[" [section-part] "]"
+function parseSectionBinary(cursor: Cursor): number[] {
+  cursor.expect(0x5b, '"["');
+  const spec = cursor.takeWhile((b) => (b >= 0x30 && b <= 0x39) || b === 0x2e);
+  const part: number[] = [];
+  if (spec !== '') {
+    for (const n of spec.split('.')) {
+      if (!/^[1-9][0-9]{0,8}$/.test(n)) cursor.fail('Invalid section part number');
+      part.push(Number(n));
+    }
+  }
+  cursor.expect(0x5d, '"]"');
+  return part;
 }
 
 // header-list = "(" header-fld-name *(SP header-fld-name) ")"; header-fld-name = astring

@@ -144,7 +144,7 @@ const lsub: Grammar = (cursor, tag) => {
   return { tag, name: 'LSUB', reference, pattern: parseListMailbox(cursor) };
 };
 
-// append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
+// append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal; RFC 3516 §5: append-data =/ literal8
 const append: Grammar = (cursor, tag) => {
   cursor.sp();
   const mailbox = parseMailbox(cursor);
@@ -156,6 +156,8 @@ const append: Grammar = (cursor, tag) => {
   }
   const date = cursor.peek() === 0x22 ? parseDateTime(cursor) : null;
   if (date) cursor.sp();
+  // RFC 3516 §4.4: the message may come as a literal8 ("~{n}"); what is in it is judged by APPEND.
+  cursor.accept(0x7e);
   if (cursor.peek() !== 0x7b) cursor.fail('APPEND needs the message as a literal');
   return { tag, name: 'APPEND', mailbox, flags, date, message: cursor.stringBytes() };
 };

@@ -228,7 +228,6 @@ export class ImapCommandReader {
 
   /** Why an announced literal cannot be accepted, or null. */
   private literalRefusal(marker: LiteralMarker): { status: 'BAD' | 'NO'; code: 'TOOBIG' | null; text: string } | null {
-    if (marker.binary) return { status: 'BAD', code: null, text: 'Binary literals are not supported' };
     if (marker.nonSynchronizing && this.limits.nonSynchronizingLiterals === 'off') {
       return { status: 'BAD', code: null, text: 'Non-synchronizing literals are not supported' };
     }

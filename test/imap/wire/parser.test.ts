@@ -140,7 +140,17 @@ test('FETCH: macros, attributes, sections, partials, CHANGEDSINCE', () => {
   bad('a FETCH 1 BODY[1.]', /Invalid section/);
   bad('a FETCH 1 BODY[]<10.0>', /partial length/);
   bad('a FETCH 1 (FLAGS', /Expected/);
-  bad('a FETCH 1 BINARY[1]', /Unknown FETCH attribute/);
+  // RFC 3516 §5: section-binary holds part numbers only.
+  assert.deepEqual(parse('a FETCH 1 (BINARY[1.2] BINARY.PEEK[]<0.10> BINARY.SIZE[3])').attributes, [
+    { kind: 'BINARY[]', peek: false, part: [1, 2], partial: null },
+    { kind: 'BINARY[]', peek: true, part: [], partial: { offset: 0, length: 10 } },
+    { kind: 'BINARY.SIZE', part: [3] },
+  ]);
+  bad('a FETCH 1 BINARY[1.TEXT]', /part number/);
+  bad('a FETCH 1 BINARY[HEADER]', /"\]"/);
+  bad('a FETCH 1 BINARY[0]', /part number/);
+  bad('a FETCH 1 BINARY.SIZE[1]<0.5>', /Unexpected/);
+  bad('a FETCH 1 BINARY', /Unknown FETCH attribute/);
   bad('a FETCH 0 FLAGS', /Invalid number/);
   bad('a FETCH $ FLAGS', /SEARCHRES/);
 });

@@ -71,11 +71,14 @@ test('a non-synchronizing literal too big even to discard closes the connection'
   assert.deepEqual(r.push(Buffer.from('c NOOP\r\n')), []);
 });
 
-test('non-synchronizing literals without LITERAL+ and binary literals are refused cleanly', () => {
+test('non-synchronizing literals without LITERAL+ are refused cleanly; literal8 (RFC 3516) is framed like a literal', () => {
   const off = reader({ nonSynchronizingLiterals: 'off' }).push(Buffer.from('a LOGIN {3+}\r\nabc {1+}\r\nx\r\nb NOOP\r\n'));
   assert.deepEqual(text(off), [JSON.stringify({ kind: 'reject', tag: 'a', status: 'BAD', code: null, text: 'Non-synchronizing literals are not supported' }), 'line:b NOOP']);
-  const binary = reader().push(Buffer.from('a APPEND INBOX ~{3}\r\nb NOOP\r\n'));
-  assert.deepEqual(text(binary), [JSON.stringify({ kind: 'reject', tag: 'a', status: 'BAD', code: null, text: 'Binary literals are not supported' }), 'line:b NOOP']);
+  const binary = reader().push(Buffer.from('a APPEND INBOX ~{3}\r\nx\0y\r\nb NOOP\r\n'));
+  assert.deepEqual(binary.map((e) => e.kind), ['continue', 'command', 'command']);
+  const append = binary[1]!;
+  assert.ok(append.kind === 'command');
+  assert.deepEqual(append.chunks.map((c) => c.bytes.toString('latin1')), ['a APPEND INBOX ~{3}', 'x\0y', '']);
 });
 
 test('an over-long line is reported once, discarded to its end, and does not buffer', () => {
