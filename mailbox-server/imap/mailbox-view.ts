@@ -4,6 +4,7 @@
 import { MODSEQ_LAND_MS } from '../../core/store/mailstore.ts';
 import type { Mailbox, MessageState, MessageStore } from '../../core/store/types.ts';
 import type { MailboxMark } from './mailbox-watcher.ts';
+import { compactSequenceSet } from './sequence-set.ts';
 import { atom, untagged, type ImapValue } from './wire/writer.ts';
 
 /**
@@ -25,6 +26,8 @@ export interface SyncOptions {
   readonly allowExpunge: boolean;
   /** RFC 7162 §3.2: with CONDSTORE enabled, FETCH responses carry MODSEQ. */
   readonly condstore: boolean;
+  /** RFC 7162 §3.2.10: with QRESYNC enabled, expunges are announced as VANISHED, not EXPUNGE. */
+  readonly qresync?: boolean;
 }
 
 /** Tests: a clock and a settle time to simulate a lagging index without sleeping for seconds. */
@@ -103,7 +106,11 @@ export class MailboxView {
 
   /** Reads the mailbox item first, then the messages below its uidNext (a gap-free prefix, invariant 3). */
   static async open(store: MessageStore, mailbox: Mailbox, readOnly: boolean, clock: ViewClock = {}): Promise<MailboxView> {
-    const states = await store.listMessageStates(mailbox.id, mailbox.uidNext);
+    return MailboxView.fromStates(mailbox, readOnly, await store.listMessageStates(mailbox.id, mailbox.uidNext), clock);
+  }
+
+  /** A view over states read as `open` reads them (tombstones included), for a caller that needs them too (QRESYNC). */
+  static fromStates(mailbox: Mailbox, readOnly: boolean, states: MessageState[], clock: ViewClock = {}): MailboxView {
     return new MailboxView(mailbox, readOnly, states, clock);
   }
 
@@ -243,6 +250,14 @@ export class MailboxView {
         if (newUids) this.uidNext = current.uidNext;
         this.advanceWatermark([...changes, ...added].map((c) => c.modSeq), queriedAt);
       }
+    }
+    if (options.allowExpunge && this.pendingExpunge.size > 0 && options.qresync) {
+      // RFC 7162 §3.2.10: one VANISHED with the UIDs; sequence numbers shift as for EXPUNGE.
+      const gone = this.uids.filter((uid) => this.pendingExpunge.has(uid));
+      if (gone.length > 0) out.push(untagged(atom('VANISHED'), atom(compactSequenceSet(gone))));
+      for (const uid of gone) this.states.delete(uid);
+      this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
+      this.pendingExpunge.clear();
     }
     if (options.allowExpunge && this.pendingExpunge.size > 0) {
       // Highest first: each number is valid at the moment the client reads it (RFC 3501 §7.4.1).

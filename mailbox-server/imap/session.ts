@@ -277,7 +277,7 @@ export class ImapSession {
   private async syncSelected(allowExpunge: boolean): Promise<void> {
     const state = this.state;
     if (state.kind !== 'selected' || this.closed) return;
-    const responses = await state.view.sync(this.options.services.store, { allowExpunge, condstore: this.enabled.has('CONDSTORE') });
+    const responses = await state.view.sync(this.options.services.store, { allowExpunge, condstore: this.enabled.has('CONDSTORE'), qresync: this.enabled.has('QRESYNC') });
     if (responses.length > 0) await this.write(...responses);
   }
 

@@ -1,8 +1,8 @@
-// RFC 5161 ENABLE; only CONDSTORE (RFC 7162 §3.1) is enable-able here.
+// RFC 5161 ENABLE of CONDSTORE (RFC 7162 §3.1) and QRESYNC (§3.2.3, which turns CONDSTORE on too).
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { atom, untagged } from '../wire/writer.ts';
 
-const enableable = new Set(['CONDSTORE']);
+const enableable = new Set(['CONDSTORE', 'QRESYNC']);
 
 export async function enable(command: CommandOf<'ENABLE'>, ctx: CommandContext): Promise<Completion> {
   const now: string[] = [];
@@ -10,6 +10,7 @@ export async function enable(command: CommandOf<'ENABLE'>, ctx: CommandContext):
     if (enableable.has(name) && !ctx.enabled.has(name)) {
       ctx.enabled.add(name);
       now.push(name);
+      if (name === 'QRESYNC') ctx.enabled.add('CONDSTORE');
     }
   }
   await ctx.send(untagged(atom('ENABLED'), ...now.map(atom)));

@@ -5,7 +5,9 @@ import { ReadAhead, type ReadAheadLimits } from '../../../core/read-ahead.ts';
 import type { MessageItem, MessageState } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { BlobLiteral, ComputedLiteral, needsMessageItem, renderFetch } from '../fetch-response.ts';
+import { bad } from '../errors.ts';
 import { resolveMessageSet } from '../message-set.ts';
+import { vanishedForFetch } from '../qresync.ts';
 import type { SelectedState } from '../state.ts';
 import type { FetchAttribute } from '../wire/ast.ts';
 import { Literal, serialize, withoutNul } from '../wire/writer.ts';
@@ -43,6 +45,11 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
   // Other sessions' changes first, so the flags we answer with are current (no EXPUNGE unless UID FETCH).
   await ctx.syncSelected(command.uid);
   if (command.changedSince !== null) ctx.enabled.add('CONDSTORE');
+  if (command.vanished) {
+    // RFC 7162 §3.2.6: VANISHED without QRESYNC enabled is BAD; its answer comes before the FETCHes.
+    if (!ctx.enabled.has('QRESYNC')) throw bad('QRESYNC is not enabled');
+    await ctx.send(...(await vanishedForFetch(store, view, command.sequence, command.changedSince!)));
+  }
   let uids = resolveMessageSet(view, command.sequence, command.uid).filter((uid) => !view.isExpunged(uid));
   if (command.changedSince !== null) {
     const since = Number(command.changedSince);

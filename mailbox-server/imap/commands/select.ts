@@ -1,7 +1,9 @@
-// RFC 3501 §6.3.1 SELECT and §6.3.2 EXAMINE; RFC 7162 §3.2.5 HIGHESTMODSEQ and the CONDSTORE
-// parameter; RFC 3501 §7.3.2 RECENT is always 0 (no session owns \Recent across processes).
+// RFC 3501 §6.3.1 SELECT and §6.3.2 EXAMINE; RFC 7162 §3.2.5 HIGHESTMODSEQ, the CONDSTORE
+// parameter and QRESYNC (../qresync.ts); RFC 3501 §7.3.2 RECENT is always 0 (no session owns \Recent across processes).
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import { bad } from '../errors.ts';
 import { MailboxView } from '../mailbox-view.ts';
+import { qresyncResponses } from '../qresync.ts';
 import { resolveMailbox } from '../resolve.ts';
 import type { UserState } from '../state.ts';
 import { atom, statusLine, untagged } from '../wire/writer.ts';
@@ -9,12 +11,18 @@ import { atom, statusLine, untagged } from '../wire/writer.ts';
 const systemFlags = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 export async function select(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx: CommandContext, state: UserState): Promise<Completion> {
+  // RFC 7162 §3.2.5: the QRESYNC parameter without ENABLE QRESYNC is BAD.
+  if (command.qresync && !ctx.enabled.has('QRESYNC')) throw bad('QRESYNC is not enabled');
+  // RFC 7162 §3.2.11: [CLOSED] separates the old mailbox's responses from the new one's.
+  if (state.kind === 'selected' && ctx.enabled.has('QRESYNC')) await ctx.send(statusLine(null, 'OK', 'Previous mailbox closed', 'CLOSED'));
   // §6.3.1: a SELECT that fails leaves the session authenticated, with no mailbox selected.
   ctx.setState({ kind: 'authenticated', account: state.account });
   if (command.condstore) ctx.enabled.add('CONDSTORE');
   const mailbox = await resolveMailbox(ctx, state.account, command.mailbox);
   const readOnly = command.name === 'EXAMINE';
-  const view = await MailboxView.open(ctx.services.store, mailbox, readOnly);
+  // Tombstones included: QRESYNC reads its VANISHED (EARLIER) from them.
+  const states = await ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext);
+  const view = MailboxView.fromStates(mailbox, readOnly, states);
   const keywords = new Set<string>();
   let firstUnseen = 0;
   view.allUids().forEach((uid, i) => {
@@ -34,6 +42,7 @@ export async function select(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx: Comm
     statusLine(null, 'OK', 'Highest', `HIGHESTMODSEQ ${view.modSeq}`),
     // RFC 8474 §4.1
     statusLine(null, 'OK', 'Ok', `MAILBOXID (${mailbox.id})`),
+    ...(command.qresync ? qresyncResponses(view, states, command.qresync) : []),
   );
   ctx.setState({ kind: 'selected', account: state.account, view });
   return { text: `${command.name} completed`, code: readOnly ? 'READ-ONLY' : 'READ-WRITE' };

@@ -93,6 +93,13 @@ export interface ListReturnOptions {
   readonly status: readonly StatusItem[] | null;
 }
 
+/** RFC 7162 §3.2.5 SELECT/EXAMINE (QRESYNC (uidvalidity modseq [known-uids [seq-match-data]])); seq-match-data is parsed and not used. */
+export interface QresyncParameter {
+  readonly uidValidity: number;
+  readonly modSeq: bigint;
+  readonly knownUids: SequenceSet | null;
+}
+
 type Tagged<T> = T & { readonly tag: string };
 
 /** Mailbox names are as on the wire (modified UTF-7 still encoded), except "INBOX" in any case becomes "INBOX". */
@@ -100,7 +107,7 @@ export type ImapCommand = Tagged<
   | { readonly name: 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' }
   | { readonly name: 'AUTHENTICATE'; readonly mechanism: string; readonly initialResponse: string | null }
   | { readonly name: 'LOGIN'; readonly username: string; readonly password: string }
-  | { readonly name: 'SELECT' | 'EXAMINE'; readonly mailbox: string; readonly condstore: boolean }
+  | { readonly name: 'SELECT' | 'EXAMINE'; readonly mailbox: string; readonly condstore: boolean; readonly qresync: QresyncParameter | null }
   | { readonly name: 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'; readonly mailbox: string }
   /** RFC 6154 §3: `use` holds the special-use attributes asked for with USE (empty without). */
   | { readonly name: 'CREATE'; readonly mailbox: string; readonly use: readonly string[] }
@@ -125,7 +132,7 @@ export type ImapCommand = Tagged<
   /** RFC 5256: SORT and THREAD take a search program with a mandatory charset. */
   | { readonly name: 'SORT'; readonly uid: boolean; readonly sortCriteria: readonly SortCriterion[]; readonly charset: string; readonly criteria: SearchKey }
   | { readonly name: 'THREAD'; readonly uid: boolean; readonly algorithm: 'ORDEREDSUBJECT' | 'REFERENCES'; readonly charset: string; readonly criteria: SearchKey }
-  | { readonly name: 'FETCH'; readonly uid: boolean; readonly sequence: SequenceSet; readonly attributes: readonly FetchAttribute[]; readonly changedSince: bigint | null }
+  | { readonly name: 'FETCH'; readonly uid: boolean; readonly sequence: SequenceSet; readonly attributes: readonly FetchAttribute[]; readonly changedSince: bigint | null; readonly vanished: boolean }
   | {
       readonly name: 'STORE';
       readonly uid: boolean;

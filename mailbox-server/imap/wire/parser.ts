@@ -2,13 +2,13 @@
 // extensions we advertise). Wire only: no session state, no store. Failures are ParseError.
 import type { CommandChunk } from './reader.ts';
 import { readTag } from './reader.ts';
-import type { ImapCommand, ListReturnOptions, SearchReturnOptions, SortCriterion, SortKey, StatusItem } from './ast.ts';
+import type { ImapCommand, ListReturnOptions, SearchReturnOptions, SortCriterion, SortKey, StatusItem, QresyncParameter } from './ast.ts';
 import { Cursor } from './cursor.ts';
 import { ParseError } from './parse-error.ts';
 import { parseFetchAttributes } from './fetch-att.ts';
 import { parseSearchCriteria } from './search-key.ts';
 import { parseDateTime, parseFlag, parseFlagList, parseListMailbox, parseMailbox, parseSequenceSetToken } from './values.ts';
-import type { SequenceSetLimits } from '../sequence-set.ts';
+import type { SequenceSet, SequenceSetLimits } from '../sequence-set.ts';
 
 export interface ParserOptions {
   readonly maxDepth: number;
@@ -60,24 +60,51 @@ const create: Grammar = (cursor, tag) => {
   return { tag, name: 'CREATE', mailbox, use };
 };
 
-// select = "SELECT" SP mailbox [select-params]; RFC 7162 §3.2: select-param = "CONDSTORE"
+// select = "SELECT" SP mailbox [select-params]; RFC 7162 §3.2: select-param = "CONDSTORE";
+// RFC 7162 §7: select-param =/ "QRESYNC" SP "(" uidvalidity SP mod-sequence-value [SP known-uids] [SP seq-match-data] ")"
 const selectLike =
   (name: 'SELECT' | 'EXAMINE'): Grammar =>
-  (cursor, tag) => {
+  (cursor, tag, options) => {
     cursor.sp();
     const mailbox = parseMailbox(cursor);
     let condstore = false;
+    let qresync: QresyncParameter | null = null;
     if (cursor.accept(0x20)) {
       cursor.expect(0x28, '"("');
       do {
         const param = cursor.keyword('a SELECT parameter');
-        if (param !== 'CONDSTORE') cursor.fail(`Unsupported SELECT parameter ${param.slice(0, 40)}`);
-        condstore = true;
+        if (param === 'CONDSTORE') condstore = true;
+        else if (param === 'QRESYNC') qresync = parseQresync(cursor, options);
+        else cursor.fail(`Unsupported SELECT parameter ${param.slice(0, 40)}`);
       } while (cursor.accept(0x20));
       cursor.expect(0x29, '")"');
     }
-    return { tag, name, mailbox, condstore };
+    return { tag, name, mailbox, condstore, qresync };
   };
+
+function parseQresync(cursor: Cursor, options: ParserOptions): QresyncParameter {
+  cursor.sp();
+  cursor.expect(0x28, '"("');
+  const uidValidity = cursor.nzNumber('a UIDVALIDITY');
+  cursor.sp();
+  const modSeq = cursor.modSequence(false);
+  let knownUids: SequenceSet | null = null;
+  if (cursor.accept(0x20)) {
+    if (cursor.peek() !== 0x28) {
+      knownUids = parseSequenceSetToken(cursor, { ...sequenceLimits(options), allowSaved: false });
+      cursor.accept(0x20);
+    }
+    // seq-match-data = "(" known-sequence-set SP known-uid-set ")": a hint we do not need (§3.2.5.2).
+    if (cursor.accept(0x28)) {
+      parseSequenceSetToken(cursor, { ...sequenceLimits(options), allowSaved: false });
+      cursor.sp();
+      parseSequenceSetToken(cursor, { ...sequenceLimits(options), allowSaved: false });
+      cursor.expect(0x29, '")"');
+    }
+  }
+  cursor.expect(0x29, '")"');
+  return { uidValidity, modSeq, knownUids };
+}
 
 // RFC 3501 §9 status-att; RFC 7162 HIGHESTMODSEQ; RFC 8438 SIZE; RFC 7889 APPENDLIMIT; RFC 9051 DELETED;
 // RFC 9208 §4.1.4 DELETED-STORAGE; RFC 8474 §4.2 MAILBOXID
@@ -359,15 +386,23 @@ const fetch =
     cursor.sp();
     const attributes = parseFetchAttributes(cursor);
     let changedSince: bigint | null = null;
-    // RFC 7162 §3.3.1: fetch-modifier = "CHANGEDSINCE" SP mod-sequence-valzer
+    let vanished = false;
+    // RFC 7162 §3.1.4.1: fetch-modifier = "CHANGEDSINCE" SP mod-sequence-valzer; §3.2.6: =/ "VANISHED"
     if (cursor.accept(0x20)) {
       cursor.expect(0x28, '"("');
-      if (!cursor.word('CHANGEDSINCE')) cursor.fail('Unsupported FETCH modifier');
-      cursor.sp();
-      changedSince = cursor.modSequence(true);
+      do {
+        const modifier = cursor.keyword('a FETCH modifier');
+        if (modifier === 'CHANGEDSINCE' && changedSince === null) {
+          cursor.sp();
+          changedSince = cursor.modSequence(true);
+        } else if (modifier === 'VANISHED' && !vanished) vanished = true;
+        else cursor.fail('Unsupported FETCH modifier');
+      } while (cursor.accept(0x20));
       cursor.expect(0x29, '")"');
+      // §3.2.6: VANISHED only with CHANGEDSINCE, and only in UID FETCH.
+      if (vanished && (changedSince === null || !uid)) cursor.fail('VANISHED needs UID FETCH with CHANGEDSINCE');
     }
-    return { tag, name: 'FETCH', uid, sequence, attributes, changedSince };
+    return { tag, name: 'FETCH', uid, sequence, attributes, changedSince, vanished };
   };
 
 // store = "STORE" SP sequence-set [SP "(" "UNCHANGEDSINCE" SP mod-sequence-valzer ")"] SP store-att-flags

@@ -62,8 +62,17 @@ test('AUTHENTICATE with and without SASL-IR', () => {
 });
 
 test('mailbox commands; INBOX is case-insensitive', () => {
-  assert.deepEqual(parse('A142 SELECT inbox'), { tag: 'A142', name: 'SELECT', mailbox: 'INBOX', condstore: false });
-  assert.deepEqual(parse('A142 EXAMINE "blurdybloop" (CONDSTORE)'), { tag: 'A142', name: 'EXAMINE', mailbox: 'blurdybloop', condstore: true });
+  assert.deepEqual(parse('A142 SELECT inbox'), { tag: 'A142', name: 'SELECT', mailbox: 'INBOX', condstore: false, qresync: null });
+  assert.deepEqual(parse('A142 EXAMINE "blurdybloop" (CONDSTORE)'), { tag: 'A142', name: 'EXAMINE', mailbox: 'blurdybloop', condstore: true, qresync: null });
+  // RFC 7162 §3.2.5.2 example: known-uids and seq-match-data (parsed, the latter not kept).
+  assert.deepEqual(parse('A03 SELECT INBOX (QRESYNC (67890007 90060115194045000 41,43:211,214:541 (1:5 41,43:45)))').qresync, {
+    uidValidity: 67890007,
+    modSeq: 90060115194045000n,
+    knownUids: { kind: 'ranges', ranges: [{ from: 41, to: 41 }, { from: 43, to: 211 }, { from: 214, to: 541 }] },
+  });
+  assert.deepEqual(parse('A02 SELECT INBOX (QRESYNC (67890007 20050715194045000))').qresync, { uidValidity: 67890007, modSeq: 20050715194045000n, knownUids: null });
+  bad('A04 SELECT INBOX (QRESYNC (0 1))', /Expected/);
+  bad('A05 SELECT INBOX (QRESYNC 1 2)', /Expected/);
   assert.deepEqual(parse('A003 CREATE owatagusiam/'), { tag: 'A003', name: 'CREATE', mailbox: 'owatagusiam/', use: [] });
   // RFC 6154 §5.2 example; an empty USE list is allowed by the grammar.
   assert.deepEqual(parse('t1 CREATE MySpecial (USE (\\Drafts \\Sent))').use, ['\\Drafts', '\\Sent']);
@@ -73,7 +82,7 @@ test('mailbox commands; INBOX is case-insensitive', () => {
   assert.deepEqual(parse('A683 RENAME blurdybloop sarasoop'), { tag: 'A683', name: 'RENAME', mailbox: 'blurdybloop', newName: 'sarasoop' });
   assert.deepEqual(parse('A002 SUBSCRIBE #news.comp.mail.mime').name, 'SUBSCRIBE');
   assert.deepEqual(parse('a DELETE &ZeVnLIqe-'), { tag: 'a', name: 'DELETE', mailbox: '&ZeVnLIqe-' });
-  bad('a SELECT INBOX (QRESYNC (1 2))', /Unsupported SELECT parameter/);
+  bad('a SELECT INBOX (FOO (1 2))', /Unsupported SELECT parameter/);
   bad('a CREATE', /Expected a space/);
 });
 
@@ -117,7 +126,7 @@ test('APPEND with flags, date-time and literal (RFC 3501 §6.3.11)', () => {
 test('FETCH: macros, attributes, sections, partials, CHANGEDSINCE', () => {
   assert.deepEqual(parse('a FETCH 1:* FAST'), {
     tag: 'a', name: 'FETCH', uid: false, sequence: { kind: 'ranges', ranges: [{ from: 1, to: '*' }] },
-    attributes: [{ kind: 'FLAGS' }, { kind: 'INTERNALDATE' }, { kind: 'RFC822.SIZE' }], changedSince: null,
+    attributes: [{ kind: 'FLAGS' }, { kind: 'INTERNALDATE' }, { kind: 'RFC822.SIZE' }], changedSince: null, vanished: false,
   });
   assert.equal((parse('a fetch 1 full') as { attributes: unknown[] }).attributes.length, 5);
   // RFC 3501 §6.4.5: A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])
@@ -146,6 +155,11 @@ test('FETCH: macros, attributes, sections, partials, CHANGEDSINCE', () => {
     { kind: 'BINARY[]', peek: true, part: [], partial: { offset: 0, length: 10 } },
     { kind: 'BINARY.SIZE', part: [3] },
   ]);
+  // RFC 7162 §3.2.6: UID FETCH … (CHANGEDSINCE m VANISHED), in either order; VANISHED alone or without UID is BAD.
+  assert.deepEqual(parse('s100 UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)').vanished, true);
+  assert.deepEqual(parse('s100 UID FETCH 300:500 (FLAGS) (VANISHED CHANGEDSINCE 12345)').changedSince, 12345n);
+  bad('s101 UID FETCH 1:* (FLAGS) (VANISHED)', /VANISHED needs/);
+  bad('s102 FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)', /VANISHED needs/);
   bad('a FETCH 1 BINARY[1.TEXT]', /part number/);
   bad('a FETCH 1 BINARY[HEADER]', /"\]"/);
   bad('a FETCH 1 BINARY[0]', /part number/);
