@@ -227,6 +227,15 @@ m.logout()
     assert.match((await z.until('s4')).join('\n'), /\* SEARCH \d+ \d+\n/);
   });
 
+  test('a few KiB that inflate to a 16 MiB line meet the same line limit as cleartext, and the session goes on', async (t) => {
+    const { raw, z } = await compressedSession(w.port);
+    t.after(() => raw.close());
+    await z.send(`b1 SEARCH SUBJECT ${'x'.repeat(16 * 1024 * 1024)}\r\n`);
+    assert.match((await z.until('b1')).at(-1)!, /^b1 BAD Command line too long$/);
+    await z.send('b2 NOOP\r\n');
+    assert.deepEqual(await z.until('b2'), ['b2 OK NOOP completed']);
+  });
+
   test('bytes pipelined behind COMPRESS in cleartext are dropped; a stream that does not inflate closes the connection', async (t) => {
     const c = await RawImap.connect(w.port);
     t.after(() => c.close());

@@ -5,18 +5,15 @@ import type { Socket } from 'node:net';
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 
 /**
- * What one compressed connection costs in zlib state (zlib's zconf.h formulas), see
- * docs/decisions/0018-imap-compress.md: the inflater must take the client's window, up to 32 KiB
- * (RFC 1951 allows any size and the client chooses); our own deflater is ours to size.
+ * Our deflater's size, see docs/decisions/0018-imap-compress.md: an 8 KiB window and memLevel 7
+ * (zlib's formula: 96 KiB of state instead of 256 KiB). The inflater must take the client's window,
+ * up to 32 KiB (RFC 1951 allows any size and the client chooses).
  */
-export const DEFLATE_WINDOW_BITS = 13;
-export const DEFLATE_MEM_LEVEL = 7;
-export const DEFLATE_LEVEL = 6;
+const DEFLATE_WINDOW_BITS = 13;
+const DEFLATE_MEM_LEVEL = 7;
+const DEFLATE_LEVEL = 6;
 /** Output buffer of each zlib stream. */
 const CHUNK_OCTETS = 8 * 1024;
-
-/** Octets of zlib state per compressed connection: deflate (1 << wb+2) + (1 << ml+9), inflate (1 << 15) + ~7 KiB. */
-export const deflateLinkStateOctets = (1 << (DEFLATE_WINDOW_BITS + 2)) + (1 << (DEFLATE_MEM_LEVEL + 9)) + (1 << 15) + 7 * 1024 + 2 * CHUNK_OCTETS;
 
 export class DeflateLink {
   /** Client bytes, inflated: read from here instead of the socket. */
