@@ -209,7 +209,7 @@ test('an import killed with SIGKILL continues on the next run: nothing lost, not
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   closers.push(() => child.kill('SIGKILL'));
-  await eventually(async () => (await store.mailStore.getUsage('cid@target.test')) > 0 && (await store.mailStore.listMessages('cid@target.test', 'INBOX')).length >= 40, 'a part of INBOX copied', 60_000);
+  await eventually(async () => (await store.mailStore.getUsage('cid@target.test')) > 0 && (await store.mailStore.listMessages('cid@target.test', 'INBOX')).length >= 40, 'a part of INBOX copied', 240_000);
   child.kill('SIGKILL');
   await exited;
 
@@ -331,7 +331,7 @@ test('Ctrl-C stops the import cleanly: what was fetched is filed, the exit says 
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   closers.push(() => child.kill('SIGKILL'));
-  await eventually(async () => (await store.mailStore.listMessages('fay@target.test', 'INBOX')).length >= 20, 'a part of INBOX copied', 60_000);
+  await eventually(async () => (await store.mailStore.listMessages('fay@target.test', 'INBOX')).length >= 20, 'a part of INBOX copied', 240_000);
   child.kill('SIGINT');
   assert.equal(await exited, 1, stderr);
   assert.equal(stderr.trimEnd(), 'mailctl: import interrupted; run it again to continue');
