@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { BARE_LINE_FEED_POLICIES, parseConfig } from '../core/config.ts';
 import { DEFAULT_RELAY_POLICY } from '../core/relay-policy.ts';
 import { FUNCTIONS } from '../core/resources.ts';
-import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
+import { DEFAULT_SENDING_LIMITS } from '../core/sending-limits.ts';
 
 const hostName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'a fully qualified host name');
 

@@ -4,7 +4,7 @@
 // results go on top of the stored message. docs/decisions/0014-inbound-authentication.md.
 import { addressKey } from '../core/addresses.ts';
 import type { InboundEvent } from '../core/contracts.ts';
-import { temporaryFailure } from '../core/errors.ts';
+import { temporaryFailure } from '../core/smtp-reply.ts';
 import type { ServiceLog } from '../core/log.ts';
 import { budgetedResolver, DEFAULT_DNS_CACHE, DnsAnswerCache, type DnsCacheOptions, type DnsResolve } from '../core/authentication/dns.ts';
 import { decideInbound, effectiveInboundPolicy, type InboundPolicy, type InboundVerdict } from '../core/authentication/policy.ts';

@@ -26,7 +26,7 @@ import { createAwsClients, destroyAwsClients } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { BARE_LINE_FEED_POLICIES, coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { QueueSender } from '../core/queues.ts';
-import { DEFAULT_SENDING_LIMITS } from '../core/sending-policy.ts';
+import { DEFAULT_SENDING_LIMITS } from '../core/sending-limits.ts';
 import { createStore } from '../core/store/index.ts';
 import { senderRewritingFromEnv } from '../core/srs.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';

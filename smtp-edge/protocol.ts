@@ -1,5 +1,5 @@
 // smtp-server, adapted to the edge: replies that carry their own enhanced status code
-// (core/errors.ts SmtpError.reply), EXPN and VRFY that disclose nothing, AUTH only under TLS,
+// (core/smtp-reply.ts SmtpError.reply), EXPN and VRFY that disclose nothing, AUTH only under TLS,
 // and draining on shutdown.
 import type net from 'node:net';
 import type tls from 'node:tls';

@@ -1,7 +1,7 @@
 // RCPT TO policy (RFC 5321 §3.3, §4.5.3.1.10): which recipients the edge accepts, answered
 // from the Directory through a short-lived cache so an RCPT flood is not a DynamoDB flood.
 import { addressKey, parseAddress } from '../core/addresses.ts';
-import { SmtpError, temporaryFailure } from '../core/errors.ts';
+import { SmtpError, temporaryFailure } from '../core/smtp-reply.ts';
 import { fitsInQuota } from '../core/store/quota.ts';
 import { isSrsLocalPart, type SenderRewriting } from '../core/srs.ts';
 import type { Directory, QuotaUsage, RecipientRoute } from '../core/store/types.ts';

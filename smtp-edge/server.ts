@@ -8,11 +8,10 @@ import { attemptLogin } from '../core/login.ts';
 import type { BlobStore } from '../core/blobs.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS, type ConnectionSlot } from '../core/connections-per-address.ts';
 import type { MailConfig } from '../core/config.ts';
-import { SmtpError, temporaryFailure } from '../core/errors.ts';
+import { SmtpError, temporaryFailure } from '../core/smtp-reply.ts';
 import type { QueueSender } from '../core/queues.ts';
-import {
-  checkEnvelopeSender, checkOriginatorFields, countAgainstHourlyLimit, type OriginatorFields, type SenderRights, type SendingLimits, type SubmissionCounter,
-} from '../core/sending-policy.ts';
+import { checkEnvelopeSender, checkOriginatorFields, countAgainstHourlyLimit, type OriginatorFields, type SenderRights } from './sending-policy.ts';
+import { type SendingLimits, type SubmissionCounter } from '../core/sending-limits.ts';
 import type { Directory } from '../core/store/types.ts';
 import type { TlsCredentials } from '../core/tls.ts';
 import { DATA_REPLIES, receiveMessage, type Transaction } from './data.ts';

@@ -3,7 +3,7 @@
 // trace fields a submitter may not supply taken out (RFC 6409 §8, RFC 5321 §4.4): Return-Path,
 // which only the final delivery MTA writes, and Received fields claiming our own host.
 import { parseAddressList } from '../core/mime/address.ts';
-import type { OriginatorFields } from '../core/sending-policy.ts';
+import type { OriginatorFields } from './sending-policy.ts';
 
 /** The most header a submission may have; more is refused (552 5.3.4) rather than held. */
 export const MAX_SUBMITTED_HEADER_BYTES = 256 * 1024;

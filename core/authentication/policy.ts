@@ -1,7 +1,7 @@
 // What the MX does with a message once its authentication results are known: accept it, accept
 // it into Junk (quarantine), refuse it at the end of DATA (550 5.7.1), or ask the sender to try
 // again (451 4.7.5). Settings are per local (recipient) domain; docs/decisions/0014-inbound-authentication.md.
-import { SmtpError } from '../errors.ts';
+import { SmtpError } from '../smtp-reply.ts';
 import type { AuthenticationResults } from './verify.ts';
 
 export type InboundAction = 'reject' | 'quarantine' | 'accept';

@@ -4,7 +4,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocu
 import type { ResourceNames } from '../config.ts';
 import { addressKey, normaliseDomain, parseAddress } from '../addresses.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
-import { hourWindowExpiry, type SubmissionCounter } from '../sending-policy.ts';
+import { hourWindowExpiry, type SubmissionCounter } from '../sending-limits.ts';
 import { DEFAULT_MAILBOXES } from './mailbox-names.ts';
 import { batchGetAll, isConditionFailure, queryAll, scanAll } from './dynamo.ts';
 import type { DynamoMailStore } from './mailstore.ts';
@@ -23,7 +23,7 @@ const MAX_PASSWORD = 1024;
 const domainPk = (domain: string) => `domain#${domain}`;
 const accountPk = (address: string) => `account#${address}`;
 const aliasPk = (address: string) => `alias#${address}`;
-/** Submission counter of an account: pk `sent#<account>`, sk `hour#<YYYY-MM-DDTHH>` (core/sending-policy.ts). */
+/** Submission counter of an account: pk `sent#<account>`, sk `hour#<YYYY-MM-DDTHH>` (core/sending-limits.ts). */
 const sentPk = (address: string) => `sent#${address}`;
 
 function requireDomain(name: string): string {

@@ -4,7 +4,7 @@ import type { BlobReferences } from '../../core/outbound.ts';
 import type { OutboundEvent } from '../../core/contracts.ts';
 import { countReceivedHeaders, statusOfReply, type DsnRecipient } from '../../core/dsn.ts';
 import { signMessage, type DkimKey } from '../../core/dkim.ts';
-import { SmtpError } from '../../core/errors.ts';
+import { SmtpError } from '../../core/smtp-reply.ts';
 import { decideRetry, expiryOf, queueDelayUntil } from '../../core/relay-policy.ts';
 import { METRICS } from '../../core/resources.ts';
 import { TERMINAL_STATES, type OutboundQueueStore } from '../../core/store/outbound-queue.ts';

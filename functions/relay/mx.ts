@@ -1,6 +1,6 @@
 // Where mail for a domain goes (RFC 5321 §5.1): MX hosts by preference, equal preferences in
 // random order, the domain's own address records when it has no MX, and RFC 7505 null MX.
-import { SmtpError } from '../../core/errors.ts';
+import { SmtpError } from '../../core/smtp-reply.ts';
 
 /** The slice of node:dns/promises used here; tests map their domains onto loopback. */
 export interface DnsResolver {

@@ -5,7 +5,7 @@ import type { MessageItem } from '../../core/store/types.ts';
 import { findPart, type BodyPart } from '../../core/mime/index.ts';
 import { base64Window, decodeBase64, decodeTransfer, transferEncoding, type TransferEncoding } from '../../core/mime/transfer-decoding.ts';
 import { no } from './errors.ts';
-import { ComputedLiteral, type BlobReader } from './fetch-response.ts';
+import { ComputedLiteral, type BlobReader } from './fetch-literals.ts';
 
 type Partial = { readonly offset: number; readonly length: number } | null;
 

@@ -10,14 +10,12 @@ import { previewPart, previewRange, previewText } from '../../core/mime/preview.
 import { emailId } from './object-id.ts';
 import type { FetchAttribute, Section } from './wire/ast.ts';
 import { binarySizeValue, binaryValue } from './fetch-binary.ts';
+import { BlobLiteral, ComputedLiteral, type BlobReader, type FetchResponsePart } from './fetch-literals.ts';
+export { BlobLiteral, ComputedLiteral, type BlobReader, type FetchResponsePart } from './fetch-literals.ts';
 import { atom, bodyNonExtensibleValue, bodyStructureValue, envelopeValue, Literal, serialize, type ImapValue } from './wire/writer.ts';
 
 type BodyAttribute = Extract<FetchAttribute, { kind: 'BODY[]' }>;
 
-export interface BlobReader {
-  getRange(key: string, start: number, end: number): Promise<Buffer>;
-  getStream(key: string, range: { start: number; end: number }): Promise<Readable>;
-}
 
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -70,35 +68,6 @@ export const STREAM_ABOVE_OCTETS = 64 * 1024;
  */
 export const MAX_FILTERED_HEADER_OCTETS = 256 * 1024;
 
-/**
- * A literal whose data comes from the blob: its octet count is known from the part map (and the
- * partial) before a byte is read, so `{n}` goes out first; `open` starts the read when the
- * literal is written, and the bytes follow as they arrive. A small one (`read` set) is read
- * whole into memory instead, and may be read before its turn.
- */
-export class BlobLiteral {
-  constructor(
-    readonly length: number,
-    readonly open: () => Promise<Readable>,
-    readonly read: (() => Promise<Buffer>) | null = null,
-  ) {}
-}
-
-/**
- * A literal computed from a read of the blob (HEADER.FIELDS): its length is known only once it
- * is read and filtered. `readOctets` bounds what the read holds in memory.
- */
-export class ComputedLiteral {
-  constructor(
-    readonly readOctets: number,
-    readonly compute: () => Promise<Buffer>,
-    /** How the result is written: a literal, a literal8 (RFC 3516, NUL kept), or as it is (a number). */
-    readonly form: 'literal' | 'literal8' | 'verbatim' = 'literal',
-  ) {}
-}
-
-/** A FETCH response as written: bytes, with literal data read from the blob in between. */
-export type FetchResponsePart = Buffer | BlobLiteral | ComputedLiteral;
 
 /** Bytes [start, end) of the blob: small ones read whole, larger ones as a stream when written. */
 function blobValue(blobs: BlobReader, key: string, start: number, end: number): Literal | BlobLiteral {

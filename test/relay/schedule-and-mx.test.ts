@@ -6,7 +6,7 @@ import { DEFAULT_RELAY_POLICY, decideRetry, nextRetryDelay, queueDelayUntil } fr
 import { orderMx, resolveDestination, type DnsResolver } from '../../functions/relay/mx.ts';
 import { deliverOutbound, withoutReturnPath, type RelayDeps } from '../../functions/relay/deliver-outbound.ts';
 import type { OutboundEvent } from '../../core/contracts.ts';
-import { SmtpError } from '../../core/errors.ts';
+import { SmtpError } from '../../core/smtp-reply.ts';
 import { RelayTelemetry } from './helpers.ts';
 
 test('schedule: 5 min, doubling, capped at an hour (Postfix defaults)', () => {

@@ -1,10 +1,11 @@
 // The rules behind submission, without sockets: the login throttle (core/auth-throttle.ts) on a
-// fake clock, and the sender policy and hour windows (core/sending-policy.ts).
+// fake clock, and the sender policy (smtp-edge/sending-policy.ts) and hour windows (core/sending-limits.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthThrottleCache } from '../../core/auth-throttle.ts';
-import { SmtpError } from '../../core/errors.ts';
-import { checkEnvelopeSender, checkOriginatorFields, countAgainstHourlyLimit, hourWindow, hourWindowExpiry, type SenderRights } from '../../core/sending-policy.ts';
+import { SmtpError } from '../../core/smtp-reply.ts';
+import { checkEnvelopeSender, checkOriginatorFields, countAgainstHourlyLimit, type SenderRights } from '../../smtp-edge/sending-policy.ts';
+import { hourWindow, hourWindowExpiry } from '../../core/sending-limits.ts';
 import { SubmittedHeaderReader } from '../../smtp-edge/submitted-header.ts';
 import type { RecipientRoute } from '../../core/store/types.ts';
 

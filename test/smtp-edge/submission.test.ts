@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DynamoDirectory } from '../../core/store/index.ts';
-import { hourWindow } from '../../core/sending-policy.ts';
+import { hourWindow } from '../../core/sending-limits.ts';
 import {
   DEMO, expectReply, plainToken, SmtpWire, startEdgeWorld, startSubmissionEdge, type EdgeWorld,
 } from './helpers.ts';
