@@ -3,14 +3,14 @@
 // raw-line client so tests read like the RFC examples. Call `close()` in `after`.
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { Socket } from 'node:net';
 import { BlobStore, rawBlobKey } from '../../../core/blobs.ts';
 import { indexMessage } from '../../../core/mime/index.ts';
 import { createStore, type Store } from '../../../core/store/index.ts';
 import { createSelfSignedCertificate } from '../../../core/tls.ts';
 import { startImapServer, type ImapServer, type ImapServerOptions } from '../../../mailbox-server/imap/server.ts';
 import { startTestWorld, type TestWorld } from '../../helpers/emulators.ts';
+import { connectSocket, SocketReader } from '../../helpers/socket-reader.ts';
 
 export const ALICE = { user: 'alice@example.test', password: 'alice-secret-1' };
 export const BOB = { user: 'bob@example.test', password: 'bob-secret-22' };
@@ -97,87 +97,30 @@ export async function startImapWorld(options: Partial<ImapServerOptions> = {}): 
 
 /** A line-level IMAP client for protocol tests: send a line, read lines up to the tagged answer. */
 export class RawImap {
-  private buffer = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  private ended = false;
+  private readonly reader: SocketReader;
   private tagCounter = 0;
 
   private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, d]);
-      this.notify();
-    });
-    socket.on('close', () => {
-      this.ended = true;
-      this.notify();
-    });
-    socket.on('error', () => undefined);
+    this.reader = new SocketReader(socket);
   }
 
   /** `localAddress`: another loopback address (127.0.0.2, ...) to stand for another client host. */
   static async connect(port: number, tls = false, localAddress?: string): Promise<RawImap> {
-    const from = localAddress ? { localAddress } : {};
-    const socket = tls
-      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ...from })
-      : connect({ port, host: '127.0.0.1', ...from });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(tls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
-    });
-    return new RawImap(socket);
-  }
-
-  private notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    return new RawImap(await connectSocket(port, { tls, ...(localAddress ? { localAddress } : {}) }));
   }
 
   get closed(): boolean {
-    return this.ended;
+    return this.reader.isClosed;
   }
 
   /** The next CRLF-terminated line (literals arrive as their own lines/bytes), or null at end. */
-  async line(timeoutMs = 5000): Promise<string | null> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const lf = this.buffer.indexOf(0x0a);
-      if (lf !== -1) {
-        const line = this.buffer.subarray(0, lf + 1).toString('utf8').replace(/\r?\n$/, '');
-        this.buffer = this.buffer.subarray(lf + 1);
-        return line;
-      }
-      if (this.ended) return null;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for a line; have ${JSON.stringify(this.buffer.toString('latin1').slice(0, 200))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  line(timeoutMs = 5000): Promise<string | null> {
+    return this.reader.line(timeoutMs);
   }
 
   /** Exactly n raw bytes (a literal's content). */
-  async bytes(n: number, timeoutMs = 5000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.buffer.length < n) {
-      if (this.ended) throw new Error('connection closed inside a literal');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for literal bytes');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    const out = this.buffer.subarray(0, n);
-    this.buffer = this.buffer.subarray(n);
-    return out;
+  bytes(n: number, timeoutMs = 5000): Promise<Buffer> {
+    return this.reader.bytes(n, timeoutMs);
   }
 
   write(data: string | Buffer): void {
