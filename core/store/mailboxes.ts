@@ -1,0 +1,262 @@
+// Mailboxes and their names (RFC 3501 §6.3): create, find, list, rename, delete, subscribe. A name is
+// a claim item pointing at a mailbox item, so a rename or delete never leaves a name half-moved.
+import { randomUUID } from 'node:crypto';
+import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DELIMITER, isInbox, normaliseMailboxName } from './mailbox-names.ts';
+import { isConditionFailure, queryAll } from './dynamo.ts';
+import type { DynamoBlobReferences } from './blob-refs.ts';
+import type { DynamoUsageCounters } from './usage.ts';
+import { accountKey, getItem, isLive, mailboxSk, nameSk, nowSeconds, toMailbox, UID_VALIDITY_SK, type Item, type Tables } from './records.ts';
+import { StoreError, type Mailbox, type SpecialUse } from './types.ts';
+
+export class DynamoMailboxes {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tables: Tables,
+    private readonly blobRefs: DynamoBlobReferences,
+    private readonly usage: DynamoUsageCounters,
+  ) {}
+
+
+  /**
+   * RFC 3501 §2.3.1.1: UIDVALIDITY must change whenever a name is reused for a new mailbox.
+   * Seconds since the epoch, but strictly above the last value handed out for the account, so
+   * delete + create within one second still gets a new value.
+   */
+  private async allocateUidValidity(account: string): Promise<number> {
+    for (;;) {
+      const got = await this.doc.send(new GetCommand({ TableName: this.tables.mailboxes, Key: { pk: account, sk: UID_VALIDITY_SK }, ConsistentRead: true }));
+      const last = (got.Item?.last as number | undefined) ?? 0;
+      const next = Math.max(nowSeconds(), last + 1);
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tables.mailboxes,
+            Key: { pk: account, sk: UID_VALIDITY_SK },
+            UpdateExpression: 'SET #last = :next',
+            ConditionExpression: got.Item ? '#last = :last' : 'attribute_not_exists(pk)',
+            ExpressionAttributeNames: { '#last': 'last' },
+            ExpressionAttributeValues: { ':next': next, ...(got.Item ? { ':last': last } : {}) },
+          }),
+        );
+        return next;
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    }
+  }
+
+  /**
+   * The mailbox item is written first and the name claim second: the claim is the commit point,
+   * so a crash in between leaves only an unreachable mailbox item, never a name without a mailbox.
+   */
+  async createMailbox(account: string, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
+    const owner = accountKey(account);
+    const mailboxName = normaliseMailboxName(name);
+    const item: Item = {
+      pk: owner,
+      sk: mailboxSk(randomUUID()),
+      name: mailboxName,
+      uidValidity: await this.allocateUidValidity(owner),
+      uidNext: 1,
+      highestModSeq: 1,
+      subscribed: true,
+      createdAt: new Date().toISOString(),
+      ...(specialUse ? { specialUse } : {}),
+    };
+    item.id = (item.sk as string).slice('mbox#'.length);
+    await this.doc.send(new PutCommand({ TableName: this.tables.mailboxes, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    if (!(await this.claimName(owner, mailboxName, item.id as string))) {
+      await this.doc.send(new DeleteCommand({ TableName: this.tables.mailboxes, Key: { pk: owner, sk: item.sk } }));
+      throw new StoreError('exists', `Mailbox ${mailboxName} already exists`);
+    }
+    return toMailbox(item);
+  }
+
+  /** Claims a name for a mailbox id; takes over a stale claim left by a crashed rename or delete. */
+  private async claimName(owner: string, name: string, mailboxId: string): Promise<boolean> {
+    const put = (condition: string, values?: Item) =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tables.mailboxes,
+          Item: { pk: owner, sk: nameSk(name), mailboxId },
+          ConditionExpression: condition,
+          ...(values ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+    try {
+      await put('attribute_not_exists(pk)');
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const claim = await getItem(this.doc, this.tables.mailboxes, { pk: owner, sk: nameSk(name) });
+    if (!claim) return this.claimName(owner, name, mailboxId);
+    const holder = await getItem(this.doc, this.tables.mailboxes, { pk: owner, sk: mailboxSk(claim.mailboxId as string) });
+    if (holder && holder.name === name) return false;
+    try {
+      await put('mailboxId = :stale', { ':stale': claim.mailboxId });
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return false;
+    }
+  }
+
+
+  async getMailbox(account: string, name: string): Promise<Mailbox | null> {
+    const owner = accountKey(account);
+    const mailboxName = normaliseMailboxName(name);
+    const claim = await getItem(this.doc, this.tables.mailboxes, { pk: owner, sk: nameSk(mailboxName) });
+    if (!claim) return null;
+    const item = await getItem(this.doc, this.tables.mailboxes, { pk: owner, sk: mailboxSk(claim.mailboxId as string) });
+    return item && item.name === mailboxName ? toMailbox(item) : null;
+  }
+
+  async getMailboxById(account: string, mailboxId: string): Promise<Mailbox | null> {
+    const item = await getItem(this.doc, this.tables.mailboxes, { pk: accountKey(account), sk: mailboxSk(mailboxId) });
+    return item ? toMailbox(item) : null;
+  }
+
+  /** Mailboxes reachable through a name claim that agrees with the mailbox's own name. */
+  async listMailboxes(account: string): Promise<Mailbox[]> {
+    const owner = accountKey(account);
+    const items = await queryAll(this.doc, {
+      TableName: this.tables.mailboxes,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': owner },
+      ConsistentRead: true,
+    });
+    const byId = new Map(items.filter((i) => (i.sk as string).startsWith('mbox#')).map((i) => [i.id as string, i]));
+    const mailboxes: Mailbox[] = [];
+    for (const claim of items) {
+      const sk = claim.sk as string;
+      if (!sk.startsWith('name#')) continue;
+      const item = byId.get(claim.mailboxId as string);
+      if (item && item.name === sk.slice('name#'.length)) mailboxes.push(toMailbox(item));
+    }
+    return mailboxes.sort((a, b) => (isInbox(a.name) ? -1 : isInbox(b.name) ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async requireMailbox(account: string, name: string): Promise<Mailbox> {
+    const mailbox = await this.getMailbox(account, name);
+    if (!mailbox) throw new StoreError('not-found', `No mailbox ${name}`);
+    return mailbox;
+  }
+
+  async subscribe(account: string, name: string, subscribed: boolean): Promise<void> {
+    const mailbox = await this.requireMailbox(account, name);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.mailboxes,
+          Key: { pk: mailbox.account, sk: mailboxSk(mailbox.id) },
+          UpdateExpression: 'SET subscribed = :s',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':s': subscribed },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StoreError('not-found', `No mailbox ${name}`);
+      throw err;
+    }
+  }
+
+  async renameMailbox(account: string, from: string, to: string): Promise<Mailbox> {
+    const owner = accountKey(account);
+    const oldName = normaliseMailboxName(from);
+    const newName = normaliseMailboxName(to);
+    // RFC 3501 §6.3.5 renaming INBOX moves its messages into a new mailbox; not supported yet.
+    if (isInbox(oldName) || isInbox(newName)) throw new StoreError('invalid', 'Renaming INBOX is not supported');
+    if (newName === oldName) throw new StoreError('exists', `Mailbox ${newName} already exists`);
+    if (newName.startsWith(oldName + DELIMITER)) throw new StoreError('invalid', 'Cannot rename a mailbox into itself');
+    const all = await this.listMailboxes(owner);
+    const moving = all.filter((m) => m.name === oldName || m.name.startsWith(oldName + DELIMITER));
+    if (!moving.some((m) => m.name === oldName)) throw new StoreError('not-found', `No mailbox ${oldName}`);
+    const target = (name: string) => newName + name.slice(oldName.length);
+    const taken = new Set(all.map((m) => m.name));
+    if (moving.some((m) => taken.has(target(m.name)))) throw new StoreError('exists', `Mailbox ${newName} already exists`);
+    for (const mailbox of moving) {
+      const name = target(mailbox.name);
+      if (!(await this.claimName(owner, name, mailbox.id))) throw new StoreError('exists', `Mailbox ${name} already exists`);
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.mailboxes,
+          Key: { pk: owner, sk: mailboxSk(mailbox.id) },
+          UpdateExpression: 'SET #name = :name',
+          ExpressionAttributeNames: { '#name': 'name' },
+          ExpressionAttributeValues: { ':name': name },
+        }),
+      );
+      await this.releaseName(owner, mailbox.name, mailbox.id);
+    }
+    return (await this.getMailboxById(owner, moving.find((m) => m.name === oldName)!.id))!;
+  }
+
+  private async releaseName(owner: string, name: string, mailboxId: string): Promise<void> {
+    await this.doc
+      .send(
+        new DeleteCommand({
+          TableName: this.tables.mailboxes,
+          Key: { pk: owner, sk: nameSk(name) },
+          ConditionExpression: 'mailboxId = :id',
+          ExpressionAttributeValues: { ':id': mailboxId },
+        }),
+      )
+      .catch((err) => {
+        if (!isConditionFailure(err)) throw err;
+      });
+  }
+
+  async deleteMailbox(account: string, name: string): Promise<void> {
+    const mailbox = await this.requireMailbox(account, name);
+    if (isInbox(mailbox.name)) throw new StoreError('invalid', 'INBOX cannot be deleted');
+    await this.destroyMailbox(mailbox);
+  }
+
+  /**
+   * Name first (the mailbox vanishes from view), then the mailbox item (new filings now fail),
+   * then the messages with their blob references.
+   */
+  private async destroyMailbox(mailbox: Pick<Mailbox, 'account' | 'id' | 'name'>): Promise<void> {
+    await this.releaseName(mailbox.account, mailbox.name, mailbox.id);
+    await this.doc.send(new DeleteCommand({ TableName: this.tables.mailboxes, Key: { pk: mailbox.account, sk: mailboxSk(mailbox.id) } }));
+    const messages = await queryAll(this.doc, {
+      TableName: this.tables.messages,
+      KeyConditionExpression: 'mailboxId = :m',
+      ExpressionAttributeValues: { ':m': mailbox.id },
+      ProjectionExpression: 'mailboxId, uid, blobKey, expunged, #size',
+      ExpressionAttributeNames: { '#size': 'size' },
+      ConsistentRead: true,
+    });
+    const liveBytes = messages.filter(isLive).reduce((sum, m) => sum + ((m.size as number | undefined) ?? 0), 0);
+    for (let i = 0; i < messages.length; i += 25) {
+      const chunk = messages.slice(i, i + 25);
+      let requests: unknown[] = chunk.map((m) => ({ DeleteRequest: { Key: { mailboxId: m.mailboxId, uid: m.uid } } }));
+      while (requests.length) {
+        const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tables.messages]: requests as never } }));
+        requests = result.UnprocessedItems?.[this.tables.messages] ?? [];
+      }
+      // Independent counters (an ADD each, two copies of one blob included): released together.
+      await Promise.all(chunk.filter(isLive).map((message) => this.blobRefs.releaseBlob(message.blobKey as string)));
+    }
+    if (liveBytes > 0) await this.usage.addUsage(mailbox.account, -liveBytes);
+  }
+
+  /** Removes every mailbox of an account and its bookkeeping (used when the account is removed). */
+  async removeAllMailboxes(account: string): Promise<void> {
+    const owner = accountKey(account);
+    const items = await queryAll(this.doc, {
+      TableName: this.tables.mailboxes,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': owner },
+      ConsistentRead: true,
+    });
+    for (const item of items) {
+      if ((item.sk as string).startsWith('mbox#')) await this.destroyMailbox({ account: owner, id: item.id as string, name: item.name as string });
+    }
+    for (const item of items) {
+      if (!(item.sk as string).startsWith('mbox#')) await this.doc.send(new DeleteCommand({ TableName: this.tables.mailboxes, Key: { pk: owner, sk: item.sk } }));
+    }
+  }
+}
