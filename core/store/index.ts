@@ -6,7 +6,8 @@ import { DynamoDirectory } from './directory.ts';
 import { DynamoMailStore, type MailStoreOptions } from './mailstore.ts';
 
 export { DynamoDirectory, MAX_ALIAS_DEPTH } from './directory.ts';
-export { DynamoMailStore, MODSEQ_LAND_MS, type MailStoreOptions } from './mailstore.ts';
+export { DynamoMailStore, type MailStoreOptions } from './mailstore.ts';
+export { MODSEQ_LAND_MS, SETTLE_MS, ModSeqWatermark } from './resync.ts';
 export { DEFAULT_MAILBOXES, normaliseMailboxName } from './mailbox-names.ts';
 export * from './types.ts';
 

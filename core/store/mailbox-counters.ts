@@ -3,20 +3,14 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './dynamo.ts';
 import { mailboxSk, type Tables } from './records.ts';
+import { freshModSeq } from './resync.ts';
 import { StoreError } from './types.ts';
-
-/**
- * A change to an existing message is written within this long of taking its mod-sequence, or it
- * takes a new one; readers wait a multiple of it before trusting that nothing below lands any more.
- */
-export const MODSEQ_LAND_MS = 1000;
 
 export class MailboxCounters {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: Pick<Tables, 'mailboxes'>,
   ) {}
-
 
   /**
    * Takes the next UID candidate and a fresh mod-sequence in one strongly consistent update
@@ -46,19 +40,9 @@ export class MailboxCounters {
     return (await this.reserveAttempt(owner, mailboxId)).modSeq;
   }
 
-  /**
-   * A mod-sequence for a change to an existing message, taken again if the allocation came back
-   * late: a change must reach its item within MODSEQ_LAND_MS of being counted in highestModSeq,
-   * because sessions stop looking below a modseq once that long has passed (mailbox-view.ts).
-   */
-  async freshModSeq(owner: string, mailboxId: string): Promise<number> {
-    // Bounded: a store that is slow every time still gets its write (readers' margin is 3x).
-    for (let attempt = 1; ; attempt++) {
-      const asked = Date.now();
-      const modSeq = await this.allocateModSeq(owner, mailboxId);
-      // The write follows at once; half the budget is left for it.
-      if (Date.now() - asked <= MODSEQ_LAND_MS / 2 || attempt >= 3) return modSeq;
-    }
+  /** A mod-sequence for a change to an existing message, by the rule of core/store/resync.ts. */
+  freshModSeq(owner: string, mailboxId: string): Promise<number> {
+    return freshModSeq(() => this.allocateModSeq(owner, mailboxId));
   }
 
   /**

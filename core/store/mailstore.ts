@@ -22,8 +22,6 @@ import type {
   SpecialUse,
 } from './types.ts';
 
-export { MODSEQ_LAND_MS } from './mailbox-counters.ts';
-
 export interface MailStoreOptions extends BlobReferenceOptions {
   /** Test hooks that stop a writer at the points the concurrency tests need. */
   readonly hooks?: FilingHooks;

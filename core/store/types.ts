@@ -224,8 +224,8 @@ export interface MessageStore extends MailStore {
   /**
    * Message states whose modSeq is above `sinceModSeq` (new messages, flag changes, tombstones),
    * in modSeq order, from the byModSeq index. Eventually consistent: a change already counted in
-   * the mailbox's highestModSeq may be missing for a while (see mailbox-server/imap/mailbox-view.ts
-   * for how a session copes), and a message changed twice shows only its latest state. UIDs at or
+   * the mailbox's highestModSeq may be missing for a while (see core/store/resync.ts
+   * for how a reader copes), and a message changed twice shows only its latest state. UIDs at or
    * above the mailbox's uidNext may appear; callers leave them out.
    */
   listStateChanges(mailboxId: string, sinceModSeq: number): Promise<MessageState[]>;

@@ -1,25 +1,11 @@
 // A session's view of its selected mailbox: the UIDs as last announced to the client (so message
 // sequence numbers stay consistent, RFC 3501 §2.3.1.2), and the resynchronisation with the store
 // that yields untagged EXISTS / EXPUNGE / FETCH FLAGS at the points the session allows (§5.2, §7.4.1).
-import { MODSEQ_LAND_MS } from '../../core/store/mailstore.ts';
+import { ModSeqWatermark, type ResyncClock } from '../../core/store/resync.ts';
 import type { Mailbox, MessageState, MessageStore } from '../../core/store/types.ts';
 import type { MailboxMark } from './mailbox-watcher.ts';
 import { compactSequenceSet } from './sequence-set.ts';
 import { atom, untagged, type ImapValue } from './wire/writer.ts';
-
-/**
- * How long after a session saw highestModSeq reach M it keeps asking the index for changes at or
- * below M that it has not seen. Covers a writer between taking its modseq and writing its item
- * (bounded by MODSEQ_LAND_MS in the store) plus the index's propagation lag (typically well under
- * a second in DynamoDB), three times over.
- */
-const SETTLE_MS = 3 * MODSEQ_LAND_MS;
-/**
- * At SELECT, changes below the highest modseq then read may still be landing; the first change
- * queries look back this many modseqs (a bound on allocations in one mailbox within the settle
- * window) until the watermark can be trusted.
- */
-const OPEN_LOOKBACK = 256;
 
 export interface SyncOptions {
   /** RFC 3501 §7.4.1: no EXPUNGE while answering FETCH, STORE or SEARCH (UID forms excepted). */
@@ -31,38 +17,11 @@ export interface SyncOptions {
 }
 
 /** Tests: a clock and a settle time to simulate a lagging index without sleeping for seconds. */
-export interface ViewClock {
-  readonly now?: () => number;
-  readonly settleMs?: number;
-}
+export type ViewClock = ResyncClock;
 
 /**
- * Incremental resynchronisation protocol (RFC 3501 §5.2 / RFC 7162 §3.1 semantics, DynamoDB costs).
- *
- * Every change to a message takes a fresh modseq from the mailbox item (an atomic counter) and then
- * writes the message item carrying it; new messages also take a UID, visible only once uidNext
- * passes it (invariant 3). The session keeps:
- *   - `uidNext`: every UID below it is in the view (or known expunged);
- *   - `watermark` W: every change with modseq <= W is reflected in the view;
- *   - `checkpoints`: highestModSeq values H seen at time t, not yet trusted.
- * A sync then does:
- *   1. GetItem of the mailbox item (strongly consistent): uidNext U, highestModSeq H. If U and H are
- *      as last seen and W = H, nothing changed: that one request is the whole cost.
- *   2. New messages: one strongly consistent Query of the base table for UIDs in [uidNext, U). Every
- *      UID below U already has its item, so EXISTS is complete and in order whatever the index says.
- *   3. Changes to known messages: one Query of the byModSeq index for modSeq > W. The index is
- *      eventually consistent: a change counted in H may be missing because its writer has not
- *      written yet, or the index has not caught up, or never (a modseq taken and abandoned, or
- *      superseded by a later change to the same message). So the answer is merged by taking, per
- *      UID, the state with the highest modseq (tombstones always win, expunge is final), and W moves
- *      only when it is safe:
- *        a. to K when every modseq in (W, K] has been seen (in either answer): modseqs are unique,
- *           so nothing at or below K can still arrive; this settles the common case at once;
- *        b. to a checkpoint H seen at t, once a query issued at t + SETTLE_MS or later has been
- *           applied: by then any change numbered <= H has landed and reached the index, or never will.
- *      Until then each sync asks again from W, which costs one small Query, not a re-read.
- * At SELECT the full state is read; W starts at H - OPEN_LOOKBACK (changes numbered below H may still
- * be landing) and rule (a) usually lifts it at once.
+ * Incremental resynchronisation (RFC 3501 §5.2 / RFC 7162 §3.1): the protocol and its watermark
+ * are core/store/resync.ts; this class keeps the client's numbering and merges what the store answers.
  */
 export class MailboxView {
   /** UIDs in message sequence order as the client knows them: msn = index + 1. */
@@ -74,14 +33,8 @@ export class MailboxView {
   /** Expunged in the store, not yet announced to this client. */
   private readonly pendingExpunge = new Set<number>();
   private uidNext: number;
-  /** The highest modseq of the mailbox item as last read (what HIGHESTMODSEQ reports). */
-  private highestModSeq: number;
-  /** Every change numbered at or below this is reflected in the view. */
-  private watermark: number;
-  /** highestModSeq values not yet trusted, with when they were read, oldest first. */
-  private checkpoints: Array<{ readonly modSeq: number; readonly seenAt: number }> = [];
-  private readonly now: () => number;
-  private readonly settleMs: number;
+  /** highestModSeq as last read (what HIGHESTMODSEQ reports) and how far the view is settled. */
+  private readonly watermark: ModSeqWatermark;
   /** The last sync found the mailbox deleted. */
   private gone = false;
 
@@ -91,17 +44,11 @@ export class MailboxView {
     states: MessageState[],
     clock: ViewClock,
   ) {
-    this.now = clock.now ?? Date.now;
-    this.settleMs = clock.settleMs ?? SETTLE_MS;
     const live = states.filter((s) => !s.expunged);
     this.uids = live.map((s) => s.uid);
     for (const s of live) this.states.set(s.uid, s);
     this.uidNext = mailbox.uidNext;
-    this.highestModSeq = mailbox.highestModSeq;
-    // A new mailbox's counter starts at 1, so no change ever carries a modseq below 2.
-    this.watermark = Math.max(1, mailbox.highestModSeq - OPEN_LOOKBACK);
-    this.checkpoints.push({ modSeq: mailbox.highestModSeq, seenAt: this.now() });
-    this.advanceWatermark(states.map((s) => s.modSeq), null);
+    this.watermark = new ModSeqWatermark(mailbox.highestModSeq, states.map((s) => s.modSeq), clock);
   }
 
   /** Reads the mailbox item first, then the messages below its uidNext (a gap-free prefix, invariant 3). */
@@ -127,12 +74,12 @@ export class MailboxView {
   }
 
   get modSeq(): number {
-    return this.highestModSeq;
+    return this.watermark.highestModSeq;
   }
 
   /** Every change at or below this modseq is in the view (for tests and diagnostics). */
   get settledModSeq(): number {
-    return this.watermark;
+    return this.watermark.settled;
   }
 
   /**
@@ -141,8 +88,8 @@ export class MailboxView {
    */
   get watchMark(): MailboxMark | undefined {
     if (this.gone) return null;
-    if (this.watermark < this.highestModSeq) return undefined;
-    return { uidNext: this.uidNext, highestModSeq: this.highestModSeq };
+    if (this.watermark.behind) return undefined;
+    return { uidNext: this.uidNext, highestModSeq: this.watermark.highestModSeq };
   }
 
   /** UIDs in sequence order (a copy). */
@@ -183,25 +130,9 @@ export class MailboxView {
   }
 
   /**
-   * Rule (a): past every modseq seen without a hole; rule (b): past checkpoints read at least
-   * settleMs before `queriedAt`, the time the change query whose answer was just applied was sent.
-   */
-  private advanceWatermark(seen: readonly number[], queriedAt: number | null): void {
-    const above = new Set(seen.filter((m) => m > this.watermark));
-    while (above.has(this.watermark + 1)) this.watermark += 1;
-    if (queriedAt !== null) {
-      while (this.checkpoints.length > 0 && this.checkpoints[0]!.seenAt + this.settleMs <= queriedAt) {
-        this.watermark = Math.max(this.watermark, this.checkpoints.shift()!.modSeq);
-      }
-    }
-    this.watermark = Math.min(this.watermark, this.highestModSeq);
-    this.checkpoints = this.checkpoints.filter((c) => c.modSeq > this.watermark);
-  }
-
-  /**
    * Brings the view up to date and returns the untagged responses to send, in order.
    * One GetItem when nothing changed; otherwise a Query of new UIDs and a Query of the changes since
-   * the watermark (see the protocol above), never a re-read of the whole mailbox.
+   * the watermark (core/store/resync.ts), never a re-read of the whole mailbox.
    */
   async sync(store: MessageStore, options: SyncOptions): Promise<Buffer[]> {
     const current = await store.getMailboxById(this.mailbox.account, this.mailbox.id);
@@ -213,15 +144,12 @@ export class MailboxView {
       // A mailbox deleted under us reads as empty: every message is expunged.
       for (const uid of this.uids) this.pendingExpunge.add(uid);
     } else {
-      if (current.highestModSeq > this.highestModSeq) {
-        this.highestModSeq = current.highestModSeq;
-        this.checkpoints.push({ modSeq: current.highestModSeq, seenAt: this.now() });
-      }
+      this.watermark.observe(current.highestModSeq);
       const newUids = current.uidNext > this.uidNext;
-      if (newUids || this.watermark < this.highestModSeq) {
-        const queriedAt = this.now();
+      if (newUids || this.watermark.behind) {
+        const queriedAt = this.watermark.queryTime();
         const [changes, added] = await Promise.all([
-          this.watermark < this.highestModSeq ? store.listStateChanges(this.mailbox.id, this.watermark) : Promise.resolve([]),
+          this.watermark.behind ? store.listStateChanges(this.mailbox.id, this.watermark.settled) : Promise.resolve([]),
           newUids ? store.listMessageStates(this.mailbox.id, current.uidNext, { fromUid: this.uidNext }) : Promise.resolve([]),
         ]);
         // Known messages: the newest state wins; a tombstone is final whatever its modseq.
@@ -248,7 +176,7 @@ export class MailboxView {
           grew = true;
         }
         if (newUids) this.uidNext = current.uidNext;
-        this.advanceWatermark([...changes, ...added].map((c) => c.modSeq), queriedAt);
+        this.watermark.advance([...changes, ...added].map((c) => c.modSeq), queriedAt);
       }
     }
     if (options.allowExpunge && this.pendingExpunge.size > 0 && options.qresync) {
