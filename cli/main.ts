@@ -36,7 +36,7 @@ const connect: Connect = async (config) => {
       records: new OutboundQueueStore(doc, config.resources.tables.deliveries),
       dkimKeys: new DkimKeyStore(doc, config.resources.tables.directory),
       requeue: async (event) => (await queue.get()).sender.sendOutbound(config.resources.queues.outbound, event, 0),
-      releaseBlob: (key) => store.mailStore.releaseBlob(key),
+      releaseBlob: (key) => store.blobRefs.releaseBlob(key),
     },
     migration: async () => {
       const [{ ImportProgressStore }, blobStore] = await Promise.all([import('../core/store/import-progress.ts'), blobs.get()]);

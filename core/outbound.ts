@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { OutboundEvent } from './contracts.ts';
 import type { OutboundQueueStore } from './store/outbound-queue.ts';
 
-/** Blob reference counting (DynamoMailStore): a pending delivery holds its blob like a message does. */
+/** Blob reference counting (core/store/blob-refs.ts): a pending delivery holds its blob like a message does. */
 export interface BlobReferences {
   retainBlob(blobKey: string): Promise<void>;
   releaseBlob(blobKey: string): Promise<void>;

@@ -4,16 +4,20 @@ import type { AwsClients } from '../aws.ts';
 import type { ResourceNames } from '../config.ts';
 import { DynamoDirectory } from './directory.ts';
 import { DynamoMailStore, type MailStoreOptions } from './mailstore.ts';
+import type { DynamoBlobReferences } from './blob-refs.ts';
 
 export { DynamoDirectory, MAX_ALIAS_DEPTH } from './directory.ts';
 export { DynamoMailStore, type MailStoreOptions } from './mailstore.ts';
 export { MODSEQ_LAND_MS, SETTLE_MS, ModSeqWatermark } from './resync.ts';
+export { DynamoBlobReferences, type BlobReferenceOptions } from './blob-refs.ts';
 export { DEFAULT_MAILBOXES, normaliseMailboxName } from './mailbox-names.ts';
 export * from './types.ts';
 
 export interface Store {
   readonly directory: DynamoDirectory;
   readonly mailStore: DynamoMailStore;
+  /** The blob reference counts alone (core/store/blob-refs.ts), for callers that hold blobs but file nothing (the relay). */
+  readonly blobRefs: DynamoBlobReferences;
 }
 
 /**
@@ -28,6 +32,6 @@ export function createStore(
   const doc = 'doc' in clients ? clients.doc : clients;
   const tables = 'tables' in resources ? resources.tables : resources;
   const mailStore = new DynamoMailStore(doc, tables, options);
-  return { directory: new DynamoDirectory(doc, tables, mailStore), mailStore };
+  return { directory: new DynamoDirectory(doc, tables, mailStore), mailStore, blobRefs: mailStore.blobRefs };
 }
 export { fitsInQuota } from './quota.ts';

@@ -60,7 +60,7 @@ async function buildRuntime(env: Record<string, string | undefined>): Promise<In
       records: new OutboundQueueStore(clients.doc, config.resources.tables.deliveries),
       queue: new QueueSender(clients.sqs),
       queueUrl: config.resources.queues.outbound,
-      blobRefs: store.mailStore,
+      blobRefs: store.blobRefs,
     },
     ...(srs ? { srs } : {}),
     junk: { filter: new JunkFilter(junkModels, config.mail.hostname), verdicts: junkModels, mailboxes: store.mailStore },

@@ -65,12 +65,12 @@ function buildRuntime(env: Record<string, string | undefined>): RelayRuntime {
     hostname: config.mail.hostname,
     config: relay,
     blobs,
-    blobRefs: store.mailStore,
+    blobRefs: store.blobRefs,
     directory: store.directory,
     records,
     queue: { sendOutbound: (url, event, delay) => queues.sendOutbound(url, event, delay), queueUrl: config.resources.queues.outbound },
     inbound: { sendInbound: (url, event) => queues.sendInbound(url, event), queueUrl: config.resources.queues.inbound },
-    outbound: { records, queue: queues, queueUrl: config.resources.queues.outbound, blobRefs: store.mailStore },
+    outbound: { records, queue: queues, queueUrl: config.resources.queues.outbound, blobRefs: store.blobRefs },
     dkimKeys: {
       async get(domain) {
         const cached = dkimKeyCache.get(domain);

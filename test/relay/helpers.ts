@@ -198,14 +198,14 @@ export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, op
     settleMarginMs: 0,
     ...options.config,
   };
-  const outbound = { records, queue: queues, queueUrl: config.resources.queues.outbound, blobRefs: store.mailStore };
+  const outbound = { records, queue: queues, queueUrl: config.resources.queues.outbound, blobRefs: store.blobRefs };
   const relayDeps: RelayDeps = {
     hostname: config.mail.hostname,
     config: relayConfig,
     blobs,
     directory: store.directory,
     records,
-    blobRefs: store.mailStore,
+    blobRefs: store.blobRefs,
     queue: { sendOutbound: (u, e, d) => queues.sendOutbound(u, e, d), queueUrl: config.resources.queues.outbound },
     inbound: { sendInbound: (u, e) => queues.sendInbound(u, e), queueUrl: config.resources.queues.inbound },
     outbound,

@@ -173,7 +173,7 @@ test('less time left than the settle margin: the attempt still ends inside the i
     domain: s.remote, recipients: [`bob@${s.remote}`], firstAttemptAt: new Date().toISOString(), attempts: [], sequence: 0,
   };
   // The record and the blob hold as the inbound function leaves them; this copy is handed over directly.
-  await enqueueOutbound(event, { records: s.rig.records, blobRefs: s.rig.store.mailStore, queue: { sendOutbound: async () => {} }, queueUrl: 'unused' });
+  await enqueueOutbound(event, { records: s.rig.records, blobRefs: s.rig.store.blobRefs, queue: { sendOutbound: async () => {} }, queueUrl: 'unused' });
   const record = { messageId: 'm-1', receiptHandle: 'r-1', body: JSON.stringify(event), attributes: { ApproximateReceiveCount: '1' } } as unknown as SQSRecord;
   const remainingMs = 800;
   const started = Date.now();
