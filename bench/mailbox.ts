@@ -392,6 +392,7 @@ function startIdleServer(services: IdleServices, idlePollMs?: number) {
       if (known) verified.set(key, known);
       return known;
     },
+    quotaUsage: (account: string) => services.store.directory.quotaUsage(account),
   };
   return startImapServer({
     store: services.store.mailStore,

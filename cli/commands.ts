@@ -161,10 +161,9 @@ export const COMMANDS: readonly Command[] = [
     maxArgs: 1,
     async run({ services, out }, [domain]) {
       const accounts = await services.directory.listAccounts(domain);
-      // One usage read per account, all at once (the SDK's socket pool bounds them); a store
-      // without the counter shows none.
+      // One usage read per account, all at once (the SDK's socket pool bounds them).
       const rows = await Promise.all(
-        accounts.map(async (a) => ({ ...a, usedBytes: (await services.mailStore.getUsage?.(a.address)) ?? null })),
+        accounts.map(async (a) => ({ ...a, usedBytes: await services.mailStore.getUsage(a.address) })),
       );
       out.list(
         rows,

@@ -167,7 +167,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   const log = options.log ?? silentLog;
   const recipientRouteCache = new RecipientRouteCache(options.directory, limits.recipientCacheTtlMs);
   const directory = options.directory;
-  const quotaUsageCache = directory.quotaUsage ? new QuotaUsageCache((account) => directory.quotaUsage!(account), limits.recipientCacheTtlMs) : null;
+  const quotaUsageCache = new QuotaUsageCache((account) => directory.quotaUsage(account), limits.recipientCacheTtlMs);
   const barePostmaster = new BarePostmasterDomain(directory, options.mail.hostname, limits.recipientCacheTtlMs);
   const perIp = new ConnectionsPerAddress(limits.maxConnectionsPerIp);
   const perIpSlots = new Map<string, ConnectionSlot>();
@@ -319,7 +319,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
     },
     // RFC 5321 §4.1.1.3
     onRcptTo(address, session, callback) {
-      const quota = quotaUsageCache && {
+      const quota = {
         cache: quotaUsageCache,
         messageBytes: declaredSize(session),
         onError: (err: unknown) => log.error('quota-lookup-failed', { session: session.id, err }),

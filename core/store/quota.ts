@@ -14,3 +14,19 @@ export interface QuotaUsage {
 export function fitsInQuota(usage: QuotaUsage | null, bytes: number): boolean {
   return usage === null || usage.usedBytes + bytes <= usage.quotaBytes;
 }
+
+/** Where an account's quota and usage are read (Directory.quotaUsage). */
+export interface QuotaReader {
+  quotaUsage(address: string): Promise<QuotaUsage | null>;
+}
+
+/**
+ * The rule every writer on a user's behalf applies before storing (RFC 9208 §4.3: a command that
+ * would take the account past its quota changes nothing): whether `bytes` more fit. The size may
+ * be given as a function, asked only when the account has a quota (COPY sums its messages then).
+ */
+export async function hasQuotaRoom(reader: QuotaReader, account: string, bytes: number | (() => Promise<number>)): Promise<boolean> {
+  const usage = await reader.quotaUsage(account);
+  if (usage === null) return true;
+  return fitsInQuota(usage, typeof bytes === 'number' ? bytes : await bytes());
+}

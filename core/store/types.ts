@@ -103,9 +103,9 @@ export interface Directory {
 
   /**
    * The account's quota and usage (core/store/quota.ts); null when the account has no quota (or
-   * does not exist), which costs no usage read. Optional: directories without it enforce nothing.
+   * does not exist), which costs no usage read.
    */
-  quotaUsage?(address: string): Promise<QuotaUsage | null>;
+  quotaUsage(address: string): Promise<QuotaUsage | null>;
   /** Sets (bytes) or lifts (null) the account's quota. */
   setQuota?(address: string, quotaBytes: number | null): Promise<Account>;
   /** Replaces the domains the account may send as (Account.sendAsDomains); [] takes them all away. */
@@ -178,7 +178,7 @@ export interface MailStore {
   listMessages(account: string, mailbox: string, options?: { fromUid?: number; limit?: number }): Promise<MessageItem[]>;
 
   /** Bytes the account's live messages take (the quota's usage), counted as they are filed and expunged. */
-  getUsage?(account: string): Promise<number>;
+  getUsage(account: string): Promise<number>;
 }
 
 /** A change to the flags of messages (RFC 3501 §6.4.6 STORE: FLAGS, +FLAGS, -FLAGS). */

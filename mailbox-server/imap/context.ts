@@ -14,7 +14,7 @@ import type { ImapCommand, ImapCommandName } from './wire/ast.ts';
 
 export interface ImapServices {
   readonly store: MessageStore;
-  readonly directory: Pick<Directory, 'verifyPassword'>;
+  readonly directory: Pick<Directory, 'verifyPassword' | 'quotaUsage'>;
   /** Blob writes (APPEND); reads go through the session's share of `blobReads` (CommandContext.blobs). */
   readonly blobs: Pick<BlobStore, 'put'>;
   readonly blobReads: BlobReadBudget;

@@ -26,7 +26,7 @@ export type ImapListener = LineListener;
 
 export interface ImapServerOptions {
   readonly store: MessageStore;
-  readonly directory: Pick<Directory, 'verifyPassword'>;
+  readonly directory: Pick<Directory, 'verifyPassword' | 'quotaUsage'>;
   readonly blobs: Pick<BlobStore, 'put' | 'getRange' | 'getStream'>;
   /** S3 reads in flight per process and per session, shared with POP3; one with the defaults over `blobs` is made if absent. */
   readonly blobReads?: BlobReadBudget;

@@ -8,24 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import { rawBlobKey } from '../../../core/blobs.ts';
 import { indexMessage } from '../../../core/mime/index.ts';
-import { fitsInQuota } from '../../../core/store/quota.ts';
-import type { Directory } from '../../../core/store/types.ts';
-import type { CommandContext, CommandOf, Completion, ImapServices } from '../context.ts';
+import { hasQuotaRoom } from '../../../core/store/quota.ts';
+import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { no } from '../errors.ts';
 import { resolveMailbox } from '../resolve.ts';
 import type { UserState } from '../state.ts';
 
-/**
- * RFC 9208 §4.3: a command that would take the account past its quota fails with NO [OVERQUOTA]
- * and changes nothing. Asked before the blob is stored. A directory without quotaUsage (or an
- * account without a quota) has no limit.
- */
+/** RFC 9208 §4.3: the quota rule (core/store/quota.ts) in IMAP's words, NO [OVERQUOTA]; asked before the blob is stored. */
 export async function requireQuotaRoom(ctx: CommandContext, account: string, bytes: number | (() => Promise<number>)): Promise<void> {
-  const directory = ctx.services.directory as ImapServices['directory'] & Pick<Directory, 'quotaUsage'>;
-  if (!directory.quotaUsage) return;
-  const usage = await directory.quotaUsage(account);
-  if (usage === null) return;
-  if (!fitsInQuota(usage, typeof bytes === 'number' ? bytes : await bytes())) throw no('Over quota', 'OVERQUOTA');
+  if (!(await hasQuotaRoom(ctx.services.directory, account, bytes))) throw no('Over quota', 'OVERQUOTA');
 }
 
 export async function append(command: CommandOf<'APPEND'>, ctx: CommandContext, state: UserState): Promise<Completion> {
