@@ -211,7 +211,7 @@ export async function runIngestBenchmark(options: IngestOptions) {
             records: new OutboundQueueStore(inboundClients.doc, resources.tables.deliveries),
             queue: new QueueSender(inboundClients.sqs),
             queueUrl: resources.queues.outbound,
-            blobRefs: inboundStore.mailStore,
+            blobRefs: inboundStore.blobRefs,
           },
           // the junk filter as functions/inbound/handler.ts composes it, so its requests are counted too
           junk: { filter: new JunkFilter(junkModels, 'mx.bench.local'), verdicts: junkModels, mailboxes: inboundStore.mailStore },

@@ -188,14 +188,16 @@ export class MailStack extends Stack {
       allowJunkModel(role, tables.directory, ['PutItem', 'UpdateItem', 'DeleteItem']);
       // Mailbox items (CREATE, DELETE, RENAME, SUBSCRIBE, LIST), UID/modseq reservation, usage counters,
       // and the POP3 maildrop lock (a conditional put, renewed, deleted at QUIT).
-      allowItemOperations(role, tables.mailboxes, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
+      // Filing into INBOX finds it by its name claim in a BatchGetItem (core/store/mailboxes.ts mailboxesForFiling).
+      allowItemOperations(role, tables.mailboxes, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
       // Messages: FETCH and SEARCH read (BatchGet for ranges), STORE/EXPUNGE update, APPEND/COPY/MOVE put,
       // DELETE of a mailbox removes its messages in batches; the change feed for resync and IDLE.
       allowItemOperations(role, tables.messages, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'BatchWriteItem', 'Query']);
       for (const index of TABLES.messages.globalIndexes) allowQueryIndex(role, tables.messages, index.indexName);
-      // APPEND, COPY, MOVE and RENAME INBOX file through core/store/mailstore.ts fileMessage, which keeps
-      // an idempotency record per (delivery, mailbox): read it, then record candidate UIDs and the UID.
-      allowItemOperations(role, tables.deliveries, ['GetItem', 'UpdateItem']);
+      // APPEND, COPY, MOVE and RENAME INBOX file through core/store/filing.ts, which keeps an
+      // idempotency record per (delivery, mailbox): read them (BatchGet), then record candidate UIDs
+      // and the UID (a GetItem when a concurrent writer recorded first).
+      allowItemOperations(role, tables.deliveries, ['GetItem', 'BatchGetItem', 'UpdateItem']);
       allowItemOperations(role, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
     } else missing('mailbox');
 
@@ -218,14 +220,15 @@ export class MailStack extends Stack {
       allowTagRawBlobs(fn, bucket);
       allowItemOperations(fn, tables.directory, ['BatchGetItem']); // recipient, alias and catch-all lookup
       allowJunkModel(fn, tables.directory, ['GetItem']); // the account's junk model: head, and body when not cached
-      // Filing (core/store/mailstore.ts fileMessage): UID/modseq reservation on the mailbox item, the
-      // message put (a get and a tombstone only when a concurrent writer races), the delivery record;
+      // Filing (core/store/filing.ts): the INBOX name claims of a batch in one BatchGetItem (Junk is read
+      // by name: GetItem), UID/modseq reservation on the mailbox item, the message put (a get and a
+      // tombstone only when a concurrent writer races), the delivery records (read in one BatchGetItem);
       // the account's mailboxes listed to find its \Junk (core/store/special-use.ts) for junk only.
-      allowItemOperations(fn, tables.mailboxes, ['GetItem', 'UpdateItem', 'Query']);
+      allowItemOperations(fn, tables.mailboxes, ['GetItem', 'BatchGetItem', 'UpdateItem', 'Query']);
       allowItemOperations(fn, tables.messages, ['GetItem', 'PutItem', 'UpdateItem']);
       // Delivery records (`<delivery>#<mailbox>`), junk verdicts (`junk#<delivery>#<account>`) and
       // outbound records (`outbound#<id>`, core/outbound.ts claim).
-      allowItemOperations(fn, tables.deliveries, ['GetItem', 'PutItem', 'UpdateItem']);
+      allowItemOperations(fn, tables.deliveries, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem']);
       allowItemOperations(fn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
       allowSendMessage(fn, queue('outbound').queue); // remote recipients and alias forwards
       allowReadSecretValue(fn, srsSecret); // the SRS key: forwards' senders, bounces back through them

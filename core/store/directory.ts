@@ -86,6 +86,15 @@ function toAlias(item: Item): Alias {
   return { address: item.address as string, domain: item.domain as string, targets: item.targets as string[] };
 }
 
+/** What the directory holds for one address (DynamoDirectory.lookupMany). */
+interface Lookup {
+  readonly local: boolean;
+  readonly postmaster: string | null;
+  readonly account: boolean;
+  readonly alias: Item | null;
+  readonly catchAll: Item | null;
+}
+
 export class DynamoDirectory implements Directory, SubmissionCounter {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -460,24 +469,41 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
 
   // ---- routing ---------------------------------------------------------------------------
 
-  /** Domain (with its postmaster setting), account, alias and catch-all of one address in a single round trip. */
-  private async lookup(key: string): Promise<{ local: boolean; postmaster: string | null; account: boolean; alias: Item | null; catchAll: Item | null }> {
+  /** The domain (with its postmaster setting), account, alias and catch-all items of an address. */
+  private static lookupKeys(key: string): Item[] {
     const domain = domainOf(key);
-    const keys = [
+    return [
       { pk: domainPk(domain), sk: 'domain' },
       { pk: accountPk(key), sk: 'account' },
       { pk: aliasPk(key), sk: 'alias' },
       { pk: aliasPk(`@${domain}`), sk: 'alias' },
     ];
-    const found = await batchGetAll(this.doc, this.tables.directory, keys, { consistentRead: true, projection: 'pk, targets, postmaster' });
+  }
+
+  /**
+   * What the directory holds for each of `keys`, in one BatchGetItem for all of them (100 keys per
+   * request), items shared by several addresses (their domain, its catch-all) asked once.
+   */
+  private async lookupMany(keys: readonly string[]): Promise<Map<string, Lookup>> {
+    const wanted = new Map<string, Item>();
+    for (const key of keys) for (const k of DynamoDirectory.lookupKeys(key)) wanted.set(k.pk as string, k);
+    const found = await batchGetAll(this.doc, this.tables.directory, [...wanted.values()], { consistentRead: true, projection: 'pk, targets, postmaster' });
     const byPk = new Map(found.map((i) => [i.pk as string, i]));
-    return {
-      local: byPk.has(keys[0]!.pk),
-      postmaster: (byPk.get(keys[0]!.pk)?.postmaster as string | undefined) ?? null,
-      account: byPk.has(keys[1]!.pk),
-      alias: byPk.get(keys[2]!.pk) ?? null,
-      catchAll: byPk.get(keys[3]!.pk) ?? null,
-    };
+    return new Map(
+      keys.map((key) => {
+        const [domain, account, alias, catchAll] = DynamoDirectory.lookupKeys(key).map((k) => k.pk as string);
+        return [
+          key,
+          {
+            local: byPk.has(domain!),
+            postmaster: (byPk.get(domain!)?.postmaster as string | undefined) ?? null,
+            account: byPk.has(account!),
+            alias: byPk.get(alias!) ?? null,
+            catchAll: byPk.get(catchAll!) ?? null,
+          },
+        ];
+      }),
+    );
   }
 
   /**
@@ -485,17 +511,52 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
    * way up to MAX_ALIAS_DEPTH hops, loops and duplicates dropped, remote targets collected as forwards.
    */
   async resolveRecipient(address: string): Promise<RecipientRoute> {
-    const key = requireAddress(address);
-    const first = await this.lookup(key);
+    const [route] = await this.resolveKeys([requireAddress(address)]);
+    return route!;
+  }
+
+  async resolveRecipients(addresses: readonly string[]): Promise<RecipientRoute[]> {
+    const keys = addresses.map((a) => addressKey(a));
+    const routes = await this.resolveKeys([...new Set(keys.filter((k): k is string => k !== null))]);
+    const byKey = new Map([...new Set(keys.filter((k): k is string => k !== null))].map((k, i) => [k, routes[i]!]));
+    return keys.map((key) => (key === null ? { kind: 'unknown-local' } : byKey.get(key)!));
+  }
+
+  /**
+   * Resolves every key at once: each expansion is a walk of the alias graph, and the walks advance
+   * together, one lookupMany per step, so a batch costs one round trip per level, not per address.
+   * A walk's steps are generator yields of the keys it needs next.
+   */
+  private async resolveKeys(keys: readonly string[]): Promise<RecipientRoute[]> {
+    const known = new Map<string, Lookup>();
+    const walks = keys.map((key) => this.walk(key, known));
+    const states = walks.map((w) => w.next());
+    for (;;) {
+      const needed = new Set<string>();
+      for (const state of states) if (!state.done) for (const k of state.value) if (!known.has(k)) needed.add(k);
+      if (needed.size === 0 && states.every((s) => s.done)) break;
+      if (needed.size > 0) for (const [k, v] of await this.lookupMany([...needed])) known.set(k, v);
+      states.forEach((state, i) => {
+        if (!state.done) states[i] = walks[i]!.next();
+      });
+    }
+    return states.map((s) => s.value as RecipientRoute);
+  }
+
+  /** One address's resolution; yields the keys whose lookups it needs before it can go on. */
+  private *walk(key: string, known: Map<string, Lookup>): Generator<string[], RecipientRoute, void> {
+    yield [key];
+    const first = known.get(key)!;
     if (!first.local) return { kind: 'remote', domain: domainOf(key) };
     const accounts = new Set<string>();
     const forwards = new Map<string, string>();
     const visited = new Set<string>();
-    const expand = async (target: string, depth: number, known?: Awaited<ReturnType<DynamoDirectory['lookup']>>): Promise<void> => {
+    function* expand(target: string, depth: number): Generator<string[], void, void> {
       const targetKey = addressKey(target);
       if (!targetKey || visited.has(targetKey) || depth > MAX_ALIAS_DEPTH) return;
       visited.add(targetKey);
-      const found = known ?? (await this.lookup(targetKey));
+      if (!known.has(targetKey)) yield [targetKey];
+      const found = known.get(targetKey)!;
       if (!found.local) {
         forwards.set(targetKey, target);
         return;
@@ -509,7 +570,7 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
       const postmaster = !targets && isPostmaster(targetKey);
       if (postmaster && found.postmaster) {
         const reachedBefore = accounts.size + forwards.size;
-        await expand(found.postmaster, depth + 1);
+        yield* expand(found.postmaster, depth + 1);
         if (accounts.size + forwards.size > reachedBefore) return;
         // The postmaster no longer reaches a mailbox (an alias or address that went away): the catch-all may.
       }
@@ -521,9 +582,12 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
         targets = found.catchAll.targets as string[];
       }
       if (!targets) return;
-      for (const next of targets) await expand(next, depth + 1);
-    };
-    await expand(key, 0, first);
+      // All targets of this alias are looked up in one step before any is expanded.
+      const next = targets.map((t) => addressKey(t)).filter((k): k is string => k !== null && !known.has(k));
+      if (next.length > 0) yield next;
+      for (const t of targets) yield* expand(t, depth + 1);
+    }
+    yield* expand(key, 0);
     if (accounts.size === 0 && forwards.size === 0) return { kind: 'unknown-local' };
     return { kind: 'local', accounts: [...accounts].sort(), forwards: [...forwards.values()] };
   }

@@ -13,19 +13,21 @@ export class MailboxCounters {
   ) {}
 
   /**
-   * Takes the next UID candidate and a fresh mod-sequence in one strongly consistent update
-   * (RFC 7162 §3.1: mod-sequences are unique and ascending per mailbox). Fails with not-found
-   * when the mailbox was deleted meanwhile.
+   * Takes the next `count` UID candidates (uidNext .. uidNext + count - 1, as uidNext reads now)
+   * and as many fresh mod-sequences (modSeq - count + 1 .. modSeq) in one strongly consistent
+   * update (RFC 7162 §3.1: mod-sequences are unique and ascending per mailbox). uidNext itself
+   * does not move: it passes a UID only once an item is there (advanceUidNextTo). Fails with
+   * not-found when the mailbox was deleted meanwhile.
    */
-  async reserveAttempt(owner: string, mailboxId: string): Promise<{ uid: number; modSeq: number }> {
+  async reserveRange(owner: string, mailboxId: string, count: number): Promise<{ uid: number; modSeq: number }> {
     try {
       const result = await this.doc.send(
         new UpdateCommand({
           TableName: this.tables.mailboxes,
           Key: { pk: owner, sk: mailboxSk(mailboxId) },
-          UpdateExpression: 'ADD highestModSeq :one',
+          UpdateExpression: 'ADD highestModSeq :count',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':one': 1 },
+          ExpressionAttributeValues: { ':count': count },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -34,6 +36,11 @@ export class MailboxCounters {
       if (isConditionFailure(err)) throw new StoreError('not-found', 'Mailbox was deleted');
       throw err;
     }
+  }
+
+  /** The next UID candidate and one fresh mod-sequence (reserveRange of one). */
+  reserveAttempt(owner: string, mailboxId: string): Promise<{ uid: number; modSeq: number }> {
+    return this.reserveRange(owner, mailboxId, 1);
   }
 
   async allocateModSeq(owner: string, mailboxId: string): Promise<number> {
@@ -60,6 +67,28 @@ export class MailboxCounters {
           UpdateExpression: 'SET uidNext = :next',
           ConditionExpression: 'uidNext = :uid',
           ExpressionAttributeValues: { ':uid': uid, ':next': uid + 1 },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /**
+   * Moves uidNext to `to` from wherever it stands in [from, to). The caller knows an item exists
+   * at every UID in [from, to), and every UID below uidNext has one already, so every UID below
+   * `to` has its item afterwards (invariant 3). A failed condition means uidNext is at `to` or
+   * beyond: another writer already helped.
+   */
+  async advanceUidNextTo(owner: string, mailboxId: string, from: number, to: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.mailboxes,
+          Key: { pk: owner, sk: mailboxSk(mailboxId) },
+          UpdateExpression: 'SET uidNext = :to',
+          ConditionExpression: 'uidNext BETWEEN :from AND :last',
+          ExpressionAttributeValues: { ':from': from, ':last': to - 1, ':to': to },
         }),
       );
     } catch (err) {

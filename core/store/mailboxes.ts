@@ -3,11 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DELIMITER, isInbox, normaliseMailboxName } from './mailbox-names.ts';
-import { isConditionFailure, queryAll } from './dynamo.ts';
+import { batchGetAll, isConditionFailure, queryAll } from './dynamo.ts';
 import type { DynamoBlobReferences } from './blob-refs.ts';
 import type { DynamoUsageCounters } from './usage.ts';
 import { accountKey, getItem, isLive, mailboxSk, nameSk, nowSeconds, toMailbox, UID_VALIDITY_SK, type Item, type Tables } from './records.ts';
 import { StoreError, type Mailbox, type SpecialUse } from './types.ts';
+
+/** What filing needs of a mailbox: whose it is, its id, and its uidNext as read (0: not read). */
+export type FilingTarget = Pick<Mailbox, 'account' | 'id' | 'uidNext'>;
 
 export class DynamoMailboxes {
   constructor(
@@ -142,6 +145,39 @@ export class DynamoMailboxes {
     const mailbox = await this.getMailbox(account, name);
     if (!mailbox) throw new StoreError('not-found', `No mailbox ${name}`);
     return mailbox;
+  }
+
+  /**
+   * The mailboxes to file into, settled each, in order. Every INBOX is found by its name claim
+   * alone, all claims in one BatchGetItem: INBOX is never renamed or deleted on its own, so its
+   * claim never names a mailbox of another name, and a claim outliving its mailbox (an account
+   * removal that crashed) names a deleted item, which the UID reservation refuses as not-found, as
+   * requireMailbox would have. uidNext is then unknown (0). Other names are read as requireMailbox reads them.
+   */
+  async mailboxesForFiling(wanted: ReadonlyArray<{ readonly account: string; readonly mailbox: string }>): Promise<Array<PromiseSettledResult<FilingTarget>>> {
+    const parsed = wanted.map((w) => {
+      try {
+        return { owner: accountKey(w.account), name: normaliseMailboxName(w.mailbox) };
+      } catch (err) {
+        return err as Error;
+      }
+    });
+    const claimKeys = new Map<string, Item>();
+    for (const p of parsed) if (!(p instanceof Error) && isInbox(p.name)) claimKeys.set(p.owner, { pk: p.owner, sk: nameSk(p.name) });
+    const claims = new Map((await batchGetAll(this.doc, this.tables.mailboxes, [...claimKeys.values()], { consistentRead: true })).map((c) => [c.pk as string, c]));
+    return Promise.all(
+      parsed.map(async (p): Promise<PromiseSettledResult<FilingTarget>> => {
+        try {
+          if (p instanceof Error) throw p;
+          if (!isInbox(p.name)) return { status: 'fulfilled', value: await this.requireMailbox(p.owner, p.name) };
+          const claim = claims.get(p.owner);
+          if (!claim) throw new StoreError('not-found', `No mailbox ${p.name}`);
+          return { status: 'fulfilled', value: { account: p.owner, id: claim.mailboxId as string, uidNext: 0 } };
+        } catch (reason) {
+          return { status: 'rejected', reason };
+        }
+      }),
+    );
   }
 
   async subscribe(account: string, name: string, subscribed: boolean): Promise<void> {

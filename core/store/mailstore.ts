@@ -102,6 +102,10 @@ export class DynamoMailStore implements MessageStore {
     return this.filing.fileMessage(request);
   }
 
+  fileMessages(requests: readonly FileRequest[]): Promise<Array<PromiseSettledResult<FileResult>>> {
+    return this.filing.fileMessages(requests);
+  }
+
   // ---- messages (messages.ts) ------------------------------------------------------------
 
   listMessages(account: string, mailboxName: string, options: { fromUid?: number; limit?: number } = {}): Promise<MessageItem[]> {

@@ -94,6 +94,12 @@ export interface Directory {
    * of that name, else the domain's postmaster (Domain.postmaster), else its catch-all.
    */
   resolveRecipient(address: string): Promise<RecipientRoute>;
+  /**
+   * resolveRecipient of each address, in order, with the lookups of all of them made together: one
+   * round trip per level of alias expansion, not one per address. An address that is not one
+   * (resolveRecipient's StoreError 'invalid') routes as unknown-local: it can never be delivered.
+   */
+  resolveRecipients(addresses: readonly string[]): Promise<RecipientRoute[]>;
   /** Sets where the domain's postmaster mail goes; null hands it back to the oldest account. */
   setPostmaster?(domain: string, address: string | null): Promise<Domain>;
   /** The local domain with its settings, or null when it is not one of ours. */
@@ -173,6 +179,11 @@ export interface MailStore {
    * mailbox; UIDs strictly ascending and never reused; no UID visible before its predecessor.
    */
   fileMessage(request: FileRequest): Promise<FileResult>;
+  /**
+   * fileMessage of each request, settled per request in the order given, with the round trips of
+   * requests for one mailbox shared (docs/decisions/0019-batch-uid-allocation.md).
+   */
+  fileMessages(requests: readonly FileRequest[]): Promise<Array<PromiseSettledResult<FileResult>>>;
 
   /** Visible messages (uid < uidNext, not expunged) in UID order; `fromUid` inclusive. */
   listMessages(account: string, mailbox: string, options?: { fromUid?: number; limit?: number }): Promise<MessageItem[]>;

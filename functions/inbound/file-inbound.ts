@@ -1,6 +1,7 @@
-// Files one inbound message (a validated queue event) into the INBOX (or, judged junk, the Junk)
-// of every local mailbox it is addressed to: resolve recipients, read and index the blob once,
-// file idempotently.
+// Files inbound messages (validated queue events) into the INBOX (or, judged junk, the Junk) of
+// every local mailbox they are addressed to: resolve the recipients of a whole batch at once, read
+// and index each blob once, file every copy of the batch in one store call (so copies for one
+// mailbox share their round trips).
 import type { InboundEvent, OutboundEvent } from '../../core/contracts.ts';
 import { InvalidEventError } from '../../core/contracts.ts';
 import { addressKey, parseAddress } from '../../core/addresses.ts';
@@ -9,7 +10,7 @@ import { describeError } from '../../core/errors.ts';
 import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound.ts';
 import { isSrsLocalPart, type SenderRewriting } from '../../core/srs.ts';
 import type { FunctionLogger } from '../queue-record.ts';
-import { StoreError, type Directory, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
+import { StoreError, type Directory, type FileRequest, type FileResult, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
 import { copyDestination, judgeFor, type JunkFiling, type JunkMetric } from './junk-filing.ts';
 import { findSpecialUseMailbox } from '../../core/store/special-use.ts';
 import { JUNK_KEYWORD } from '../../core/junk/filter.ts';
@@ -32,9 +33,9 @@ export interface InboundMetrics {
 }
 
 export interface InboundDeps {
-  readonly directory: Pick<Directory, 'resolveRecipient'>;
+  readonly directory: Pick<Directory, 'resolveRecipients'>;
   /** Filing; with the mailbox reads, quarantined mail finds the account's Junk (core/store/special-use.ts). */
-  readonly store: Pick<MailStore, 'fileMessage'> & Partial<Pick<MailStore, 'listMailboxes'>>;
+  readonly store: Pick<MailStore, 'fileMessages'> & Partial<Pick<MailStore, 'listMailboxes'>>;
   /** The configured raw-message bucket and a whole-object read of it. */
   readonly blobs: { readonly bucket: string; getBuffer(key: string): Promise<Buffer> };
   readonly indexMessage: (raw: Buffer) => MessageIndex | Promise<MessageIndex>;
@@ -97,19 +98,12 @@ async function quarantineDestination(event: InboundEvent, account: string, store
 }
 
 /**
- * A recipient the directory calls invalid can never be delivered; treating it as unknown keeps
- * one bad address from sending the whole message (and its good recipients) to the DLQ.
+ * Blobs read and indexed at once. Each holds its whole blob in memory while it is indexed (up to
+ * maxMessageBytes), so a batch of 10 is not let loose all together; only the index is kept after.
  */
-async function resolveOrUnknown(directory: InboundDeps['directory'], rcpt: string): Promise<RecipientRoute> {
-  try {
-    return await directory.resolveRecipient(rcpt);
-  } catch (err) {
-    if (err instanceof StoreError && err.code === 'invalid') return { kind: 'unknown-local' };
-    throw err;
-  }
-}
+const INDEX_CONCURRENCY = 4;
 
-async function planDelivery(event: InboundEvent, directory: InboundDeps['directory'], srs: SenderRewriting | undefined): Promise<DeliveryPlan> {
+function planDelivery(event: InboundEvent, routeOf: ReadonlyMap<string, RecipientRoute>, srs: SenderRewriting | undefined): DeliveryPlan {
   const accounts = new Map<string, string>();
   const unknown: string[] = [];
   const remote = new Map<string, string[]>();
@@ -119,9 +113,8 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
     if (!list.includes(address)) list.push(address);
     remote.set(domain, list);
   };
-  // Lookups are independent reads; a transient failure of any of them fails the record (retried).
-  const routes = await Promise.all(event.rcptTo.map(async (rcpt) => [rcpt, await resolveOrUnknown(directory, rcpt)] as const));
-  for (const [rcpt, route] of routes) {
+  for (const rcpt of event.rcptTo) {
+    const route = routeOf.get(rcpt)!;
     const parsed = parseAddress(rcpt);
     if (srs && parsed && route.kind !== 'remote' && isSrsLocalPart(parsed.local)) {
       // A bounce (or reply) to a forward's SRS sender: back to the sender it stands for. The edge
@@ -157,88 +150,183 @@ async function planDelivery(event: InboundEvent, directory: InboundDeps['directo
 }
 
 /**
- * Files `event` into INBOX of every local mailbox it reaches. Idempotent per (inbound id,
- * mailbox) through the store's delivery key, so SQS redelivery (at-least-once in) never
- * duplicates (docs/ARCHITECTURE.md, invariant 2). Throws when any copy could not be filed for a
- * transient reason: the caller reports the record as failed and SQS retries it, and the
- * copies already filed come back as duplicates.
+ * The delivery plans of several events, with one resolveRecipients call for all their distinct
+ * recipients. A lookup failure fails every event (each is retried).
+ */
+async function planDeliveries(events: readonly InboundEvent[], directory: InboundDeps['directory'], srs: SenderRewriting | undefined): Promise<DeliveryPlan[]> {
+  const distinct = [...new Set(events.flatMap((e) => e.rcptTo))];
+  const routes = await directory.resolveRecipients(distinct);
+  const routeOf = new Map(distinct.map((address, i) => [address, routes[i]!]));
+  return events.map((event) => planDelivery(event, routeOf, srs));
+}
+
+/** Runs `task` over `items` with at most `limit` at once; settles per item, in order. */
+async function settleEach<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<Array<PromiseSettledResult<R>>> {
+  const results: Array<PromiseSettledResult<R>> = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await task(items[i]!) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Files `event` into INBOX of every local mailbox it reaches (fileInboundBatch of one); throws
+ * when the event must be retried.
  */
 export async function fileInbound(event: InboundEvent, deps: InboundDeps): Promise<InboundOutcome> {
-  const { logger, metrics } = deps;
-  // The event names a bucket, but this function only ever reads its own: an event pointing
-  // elsewhere is a producer bug (or forged) and belongs in the DLQ, not in an S3 call.
-  if (event.bucket !== deps.blobs.bucket) {
-    throw new InvalidEventError(`event names bucket ${event.bucket}, expected ${deps.blobs.bucket}`);
-  }
-  const plan = await planDelivery(event, deps.directory, deps.srs);
-  const unknown = [...plan.unknown];
-  const filed: FiledCopy[] = [];
-  const failures: unknown[] = [];
+  const [result] = await fileInboundBatch([event], deps);
+  if (result!.status === 'rejected') throw result!.reason;
+  return result!.value;
+}
 
-  if (plan.accounts.length > 0) {
-    // One GET and one parse for all recipients; the index is stored on every copy.
+/**
+ * Files each event into INBOX of every local mailbox it reaches. Idempotent per (inbound id,
+ * mailbox) through the store's delivery key, so SQS redelivery (at-least-once in) never
+ * duplicates (docs/ARCHITECTURE.md, invariant 2). Settles per event, in order: rejected when any
+ * copy could not be filed for a transient reason (the caller reports the record as failed and SQS
+ * retries it, and the copies already filed come back as duplicates).
+ */
+export async function fileInboundBatch(events: readonly InboundEvent[], deps: InboundDeps): Promise<Array<PromiseSettledResult<InboundOutcome>>> {
+  const { logger, metrics } = deps;
+  const results: Array<PromiseSettledResult<InboundOutcome>> = new Array(events.length);
+  // An event naming another bucket than this function's own is a producer bug (or forged) and
+  // belongs in the DLQ, not in an S3 call.
+  const valid: number[] = [];
+  events.forEach((event, i) => {
+    if (event.bucket === deps.blobs.bucket) valid.push(i);
+    else results[i] = { status: 'rejected', reason: new InvalidEventError(`event names bucket ${event.bucket}, expected ${deps.blobs.bucket}`) };
+  });
+  let plans: DeliveryPlan[];
+  try {
+    plans = await planDeliveries(valid.map((i) => events[i]!), deps.directory, deps.srs);
+  } catch (err) {
+    for (const i of valid) results[i] = { status: 'rejected', reason: err };
+    return results;
+  }
+
+  // One GET and one parse per message; the index is stored on every copy.
+  const indexed = await settleEach(valid, INDEX_CONCURRENCY, async (i) => {
+    const event = events[i]!;
+    if (plans[valid.indexOf(i)]!.accounts.length === 0) return null;
     const raw = await deps.blobs.getBuffer(event.key);
     if (raw.length !== event.size) {
       logger.warn('blob size differs from the event', { inboundId: event.id, eventSize: event.size, blobSize: raw.length });
     }
-    const index = await deps.indexMessage(raw);
-    const judge = judgeFor(deps.junk, raw, event);
-    const results = await Promise.allSettled(
-      plan.accounts.map(async (account) => {
-        const { mailbox, flags } = deps.junk && judge ? await copyDestination(deps.junk, judge, event, account, deps) : await quarantineDestination(event, account, deps.store);
-        const file = (into: string) => deps.store.fileMessage({
-          account,
-          mailbox: into,
-          deliveryKey: event.id,
-          blobKey: event.key,
-          size: raw.length,
-          internalDate: event.receivedAt,
-          flags,
-          index,
-        });
-        // Junk deleted since it was looked up: the copy goes to INBOX rather than nowhere.
-        return file(mailbox).catch((err: unknown) => {
-          if (mailbox !== INBOX && err instanceof StoreError && err.code === 'not-found') return file(INBOX);
-          throw err;
-        });
-      }),
-    );
-    results.forEach((result, i) => {
-      const account = plan.accounts[i]!;
-      if (result.status === 'fulfilled') {
-        const copy = { account, ...result.value };
-        filed.push(copy);
-        metrics.addMetric(copy.duplicate ? 'DuplicateDeliveries' : 'MessagesFiled', 'Count', 1);
-        if (!copy.duplicate && event.authentication?.quarantine) metrics.addMetric('MessagesQuarantined', 'Count', 1);
-        logger.info(copy.duplicate ? 'already filed (redelivery)' : 'filed', {
-          inboundId: event.id, account, mailboxId: copy.mailboxId, uid: copy.uid,
-        });
-      } else if (result.reason instanceof StoreError && result.reason.code === 'not-found') {
-        // The account (or its INBOX) went away between RCPT and filing: retrying cannot
-        // help, and the edge already answered 250, so record it instead of looping.
-        unknown.push(account);
-      } else {
-        failures.push(result.reason);
-        logger.error('filing failed; the event will be retried', { inboundId: event.id, account, error: describeError(result.reason) });
-      }
+    return { size: raw.length, index: await deps.indexMessage(raw), judge: judgeFor(deps.junk, raw, event) };
+  });
+
+  // Where each copy goes: INBOX, or the account's Junk when the filter judges so (it fails open).
+  const destinations = await Promise.all(
+    valid.map(async (i, v) => {
+      const message = indexed[v]!;
+      if (message.status !== 'fulfilled' || message.value === null) return [];
+      const { judge } = message.value;
+      return Promise.all(
+        plans[v]!.accounts.map((account) =>
+          deps.junk && judge ? copyDestination(deps.junk, judge, events[i]!, account, deps) : quarantineDestination(events[i]!, account, deps.store),
+        ),
+      );
+    }),
+  );
+
+  // Every copy of the batch in one call: the store shares the round trips of one mailbox.
+  const requests: FileRequest[] = [];
+  const copiesOf = valid.map(() => ({ from: 0, count: 0 }));
+  valid.forEach((i, v) => {
+    const event = events[i]!;
+    const message = indexed[v]!;
+    copiesOf[v] = { from: requests.length, count: 0 };
+    if (message.status !== 'fulfilled' || message.value === null) return;
+    plans[v]!.accounts.forEach((account, c) => {
+      const destination = destinations[v]![c]!;
+      requests.push({
+        account,
+        mailbox: destination.mailbox,
+        deliveryKey: event.id,
+        blobKey: event.key,
+        size: message.value!.size,
+        internalDate: event.receivedAt,
+        flags: [...destination.flags],
+        index: message.value!.index,
+      });
+      copiesOf[v]!.count++;
     });
+  });
+  const fileAll = async (batch: FileRequest[]): Promise<Array<PromiseSettledResult<FileResult>>> => {
+    try {
+      return batch.length > 0 ? await deps.store.fileMessages(batch) : [];
+    } catch (err) {
+      return batch.map(() => ({ status: 'rejected', reason: err }));
+    }
+  };
+  const filing = await fileAll(requests);
+  // Junk deleted since it was looked up: those copies go to INBOX rather than nowhere.
+  const refile = requests.flatMap((request, k) => {
+    const result = filing[k]!;
+    const gone = request.mailbox !== INBOX && result.status === 'rejected' && result.reason instanceof StoreError && result.reason.code === 'not-found';
+    return gone ? [k] : [];
+  });
+  if (refile.length > 0) {
+    const again = await fileAll(refile.map((k) => ({ ...requests[k]!, mailbox: INBOX })));
+    refile.forEach((k, j) => (filing[k] = again[j]!));
   }
 
-  for (const rcpt of unknown) {
-    metrics.addMetric('UnknownRecipients', 'Count', 1);
-    logger.warn('no local mailbox for recipient at filing time; not delivered', { inboundId: event.id, recipient: rcpt });
-  }
-  try {
-    await routeRemote(event, plan.remote, plan.forwards, deps);
-  } catch (err) {
-    failures.push(err);
-    logger.error('queuing remote recipients failed; the event will be retried', { inboundId: event.id, error: describeError(err) });
-  }
-
-  if (failures.length > 0) {
-    throw new AggregateError(failures, `${failures.length} steps of ${event.id} failed (filing ${plan.accounts.length} copies, queuing remote)`);
-  }
-  return { filed, unknown, remote: plan.remote };
+  await Promise.all(
+    valid.map(async (i, v) => {
+      const event = events[i]!;
+      const plan = plans[v]!;
+      const message = indexed[v]!;
+      if (message.status === 'rejected') return void (results[i] = { status: 'rejected', reason: message.reason });
+      const unknown = [...plan.unknown];
+      const filed: FiledCopy[] = [];
+      const failures: unknown[] = [];
+      const { from, count } = copiesOf[v]!;
+      for (let c = 0; c < count; c++) {
+        const account = plan.accounts[c]!;
+        const result = filing[from + c]!;
+        if (result.status === 'fulfilled') {
+          const copy = { account, ...result.value };
+          filed.push(copy);
+          metrics.addMetric(copy.duplicate ? 'DuplicateDeliveries' : 'MessagesFiled', 'Count', 1);
+          if (!copy.duplicate && event.authentication?.quarantine) metrics.addMetric('MessagesQuarantined', 'Count', 1);
+          logger.info(copy.duplicate ? 'already filed (redelivery)' : 'filed', {
+            inboundId: event.id, account, mailboxId: copy.mailboxId, uid: copy.uid,
+          });
+        } else if (result.reason instanceof StoreError && result.reason.code === 'not-found') {
+          // The account (or its INBOX) went away between RCPT and filing: retrying cannot
+          // help, and the edge already answered 250, so record it instead of looping.
+          unknown.push(account);
+        } else {
+          failures.push(result.reason);
+          logger.error('filing failed; the event will be retried', { inboundId: event.id, account, error: describeError(result.reason) });
+        }
+      }
+      for (const rcpt of unknown) {
+        metrics.addMetric('UnknownRecipients', 'Count', 1);
+        logger.warn('no local mailbox for recipient at filing time; not delivered', { inboundId: event.id, recipient: rcpt });
+      }
+      try {
+        await routeRemote(event, plan.remote, plan.forwards, deps);
+      } catch (err) {
+        failures.push(err);
+        logger.error('queuing remote recipients failed; the event will be retried', { inboundId: event.id, error: describeError(err) });
+      }
+      results[i] =
+        failures.length > 0
+          ? { status: 'rejected', reason: new AggregateError(failures, `${failures.length} steps of ${event.id} failed (filing ${plan.accounts.length} copies, queuing remote)`) }
+          : { status: 'fulfilled', value: { filed, unknown, remote: plan.remote } };
+    }),
+  );
+  return results;
 }
 
 /**

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
-import { StoreError, type MailStore } from '../../core/store/types.ts';
+import { StoreError, type FileResult, type MailStore } from '../../core/store/types.ts';
 import { inboundRig, sampleMessage, sqsRecord, storedEvent, uniqueDomain } from './helpers.ts';
 import { outboundIdFor } from '../../core/outbound.ts';
 import type { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
@@ -106,11 +106,14 @@ test('a handler failing after filing some recipients, redelivered, files each re
 
   // The second fileMessage call of the first delivery fails as DynamoDB would under throttling.
   let calls = 0;
-  const failingSecond: Pick<MailStore, 'fileMessage'> = {
-    fileMessage: async (request) => {
-      if (++calls === 2) throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' });
-      return rig.store.mailStore.fileMessage(request);
-    },
+  const failingSecond: Pick<MailStore, 'fileMessages'> = {
+    fileMessages: (requests) =>
+      Promise.all(
+        requests.map(async (request): Promise<PromiseSettledResult<FileResult>> => {
+          if (++calls === 2) return { status: 'rejected', reason: Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' }) };
+          return (await rig.store.mailStore.fileMessages([request]))[0]!;
+        }),
+      ),
   };
   const first = await createBatchProcessor({ ...rig.deps, store: failingSecond })({ Records: [sqsRecord(body)] });
   assert.equal(first.batchItemFailures.length, 1, 'the record is retried');
@@ -187,10 +190,10 @@ test('a recipient gone by filing time is logged and counted, not retried', async
   const event = await storedEvent(rig.blobs, sampleMessage(), [demo!, gone!, `never@${domain}`]);
   // The account is resolved (as at RCPT time) and removed before its copy is filed.
   const directory = {
-    resolveRecipient: async (address: string) => {
-      const route = await rig.store.directory.resolveRecipient(address);
-      if (address === gone) await rig.store.directory.removeAccount(gone);
-      return route;
+    resolveRecipients: async (addresses: readonly string[]) => {
+      const routes = await rig.store.directory.resolveRecipients(addresses);
+      if (addresses.includes(gone!)) await rig.store.directory.removeAccount(gone!);
+      return routes;
     },
   };
   const response = await createBatchProcessor({ ...rig.deps, directory })({ Records: [sqsRecord(JSON.stringify(event))] });
@@ -204,10 +207,8 @@ test('a store failure other than not-found is retried, not swallowed', async () 
   const rig = inboundRig(world);
   const { accounts: [demo] } = await domainWith(rig, 'demo');
   const event = await storedEvent(rig.blobs, sampleMessage(), [demo!]);
-  const conflicted: Pick<MailStore, 'fileMessage'> = {
-    fileMessage: async () => {
-      throw new StoreError('conflict', 'UID allocation kept failing');
-    },
+  const conflicted: Pick<MailStore, 'fileMessages'> = {
+    fileMessages: async (requests) => requests.map(() => ({ status: 'rejected', reason: new StoreError('conflict', 'UID allocation kept failing') })),
   };
   const response = await createBatchProcessor({ ...rig.deps, store: conflicted })({ Records: [sqsRecord(JSON.stringify(event))] });
   assert.equal(response.batchItemFailures.length, 1);

@@ -49,7 +49,7 @@ export function inboundRig(world: TestWorld, overrides: Partial<InboundDeps> = {
       records: new OutboundQueueStore(world.clients.doc, world.config.resources.tables.deliveries),
       queue: new QueueSender(world.clients.sqs),
       queueUrl: world.config.resources.queues.outbound,
-      blobRefs: store.mailStore,
+      blobRefs: store.blobRefs,
     },
     ...overrides,
   };

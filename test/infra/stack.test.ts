@@ -321,7 +321,7 @@ describe('least privilege', () => {
     for (const t of ['mailboxes', 'messages'] as const) assert.ok(allowed.some((s) => mentions(s, stack.storage.tables[t]) && actions([s]).includes('dynamodb:PutItem')), `${t} read/write`);
     // APPEND, COPY, MOVE and RENAME INBOX go through fileMessage, whose delivery records make a
     // retried filing idempotent: items only, never a scan of the outbound records kept there.
-    assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:UpdateItem'], 'fileMessage\'s delivery records');
+    assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], 'fileMessage\'s delivery records');
     assert.ok(!allowed.some((s) => mentions(s, stack.storage.tables.deliveries) && JSON.stringify(s.Resource).includes('/index/')), 'no index of deliveries');
     // The directory is read-only but for the junk filter's own items (junk training, fenced to `junk#` keys).
     const directoryWrites = allowed.filter((s) => mentions(s, stack.storage.tables.directory) && actions([s]).some((a) => !/^dynamodb:(Get|BatchGet|Query)/.test(a)));
@@ -387,9 +387,9 @@ describe('least privilege', () => {
     const junkReads = allowed.filter((s) => mentions(s, stack.storage.tables.directory) && actions([s]).includes('dynamodb:GetItem'));
     assert.deepEqual(junkReads.map((s) => s.Condition), [{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['junk#*'] } }]);
     // Query lists the account's mailboxes to find its \Junk (core/store/special-use.ts).
-    assert.deepEqual(dynamoOn(allowed, 'mailboxes'), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], 'reserves UIDs; creates and deletes no mailbox');
+    assert.deepEqual(dynamoOn(allowed, 'mailboxes'), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], 'finds INBOX and reserves UIDs; creates and deletes no mailbox');
     assert.deepEqual(dynamoOn(allowed, 'messages'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], 'delivery and outbound records');
+    assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], 'delivery and outbound records');
     assert.deepEqual(dynamoOn(allowed, 'blobrefs'), ['dynamodb:UpdateItem']);
     assert.ok(!actions(allowed).some((a) => /^dynamodb:(DeleteItem|BatchWriteItem|Scan)$|\*/.test(a)));
     assert.ok(!JSON.stringify(allowed).includes('/index/'), 'no index access');
