@@ -36,6 +36,8 @@ import type { LatencyModel } from '../core/aws/latency.ts';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { JunkFilter } from '../core/junk/filter.ts';
 import { JunkModelCache, JunkModelStore } from '../core/store/junk-model.ts';
+import { CapacityCounter, countCapacity } from './capacity.ts';
+import { dollarsPerMessage, PRICES_AS_OF } from './aws-prices.ts';
 
 export interface IngestOptions {
   readonly messages: number;
@@ -167,9 +169,11 @@ export async function runIngestBenchmark(options: IngestOptions) {
   const inboundCounter = new RequestCounter();
   const edgeClients = createAwsClients({ ...aws, latency: options.latency }, edgeCounter);
   const inboundClients = createAwsClients({ ...aws, latency: options.latency }, inboundCounter);
+  const capacity = new CapacityCounter();
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
     const resources = await ensureResources(setupClients, 'bench');
+    for (const clients of [edgeClients, inboundClients]) countCapacity(clients.dynamodb, capacity, resources.tables.messages);
     const setupStore = createStore(setupClients, resources);
     await setupStore.directory.addDomain('example.test');
     await setupStore.directory.addAccount(TO, 'bench-password-not-secret');
@@ -261,6 +265,13 @@ export async function runIngestBenchmark(options: IngestOptions) {
 
     const pipeline = await pipelineRun('off');
     const requests = { edge: edgeCounter.snapshot(), inbound: inboundCounter.snapshot(), total: edgeCounter.total() + inboundCounter.total() };
+    // The cost line is the first run's (verification off): what a message costs to take in and file.
+    // SQS receives and deletes are the runner's, standing in for Lambda's poller, whose requests AWS bills too.
+    const requestsPerMessage: Record<string, number> = {};
+    for (const counts of [requests.edge, requests.inbound]) {
+      for (const [op, count] of Object.entries(counts)) requestsPerMessage[op] = (requestsPerMessage[op] ?? 0) + count / options.messages;
+    }
+    const cost = { requests: requestsPerMessage, dynamo: { wru: capacity.writeUnits / options.messages, rru: capacity.readUnits / options.messages } };
     const verified = await pipelineRun('system-dns');
     // what verifying adds: the directory reads of the recipient's and the From: domain's settings (cached)
     const edgeAfter = edgeCounter.snapshot();
@@ -284,6 +295,8 @@ export async function runIngestBenchmark(options: IngestOptions) {
         inbound: perMessage(requests.inbound),
         total: +(requests.total / options.messages).toFixed(2),
       },
+      dynamoUnitsPerMessage: { write: +cost.dynamo.wru.toFixed(2), read: +cost.dynamo.rru.toFixed(2) },
+      dollarsPerMillion: Object.fromEntries(Object.entries(dollarsPerMessage(cost)).map(([k, v]) => [k, +(v * 1_000_000).toFixed(2)])),
     };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -316,4 +329,10 @@ export function printIngest(result: Awaited<ReturnType<typeof runIngestBenchmark
   console.log('AWS requests per message (edge, verifying):', result.awsRequestsPerMessage.edgeVerifying);
   console.log('AWS requests per message (inbound):', result.awsRequestsPerMessage.inbound);
   console.log(`AWS requests per message (total): ${result.awsRequestsPerMessage.total}`);
+  console.log(`DynamoDB capacity units per message: ${result.dynamoUnitsPerMessage.write} WRU, ${result.dynamoUnitsPerMessage.read} RRU`);
+  const d = result.dollarsPerMillion;
+  console.log(
+    `Dollars per million inbound ${o.sizeBytes} B messages (on-demand requests, ${PRICES_AS_OF.region}, prices of ${PRICES_AS_OF.date}): ` +
+      `$${d.total} (S3 $${d.s3}, SQS $${d.sqs}, DynamoDB $${d.dynamodb})`,
+  );
 }
