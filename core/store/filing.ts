@@ -11,6 +11,7 @@ import type { DynamoMailboxes, FilingTarget } from './mailboxes.ts';
 import type { MailboxCounters } from './mailbox-counters.ts';
 import type { DynamoMessages } from './messages.ts';
 import { DELIVERY_RECORD_SECONDS, encodeIndex, getItem, nowSeconds, type Item, type Tables } from './records.ts';
+import type { MessageIndex } from '../mime/types.ts';
 import { StoreError, type FileRequest, type FileResult } from './types.ts';
 
 /** A writer that keeps losing the UID race this often is facing something other than contention. */
@@ -141,6 +142,21 @@ export class DynamoFiling {
       const target = targets[g]!;
       if (target.status === 'fulfilled') for (const r of group) keys.set(deliveryPkOf(r, target.value), { pk: deliveryPkOf(r, target.value) });
     });
+    // The MIME index is encoded once per message, however many mailboxes it goes to.
+    const encodings = new Map<MessageIndex, Item | Error>();
+    const encode = (index: MessageIndex): Item => {
+      let encoded = encodings.get(index);
+      if (!encoded) {
+        try {
+          encoded = encodeIndex(index);
+        } catch (err) {
+          encoded = err as Error;
+        }
+        encodings.set(index, encoded);
+      }
+      if (encoded instanceof Error) throw encoded;
+      return encoded;
+    };
     const recordsRead = batchGetAll(this.doc, this.tables.deliveries, [...keys.values()], { consistentRead: true }).then((found) => new Map(found.map((r) => [r.pk as string, r])));
     recordsRead.catch(() => undefined); // awaited per group below, where a failure settles the group
     await Promise.all(
@@ -150,7 +166,7 @@ export class DynamoFiling {
           const target = targets[g]!;
           if (target.status === 'rejected') throw target.reason;
           const records = await recordsRead;
-          settled = await this.filingQueue.run(target.value.id, () => this.fileGroup(target.value, group, records));
+          settled = await this.filingQueue.run(target.value.id, () => this.fileGroup(target.value, group, records, encode));
         } catch (err) {
           settled = group.map(() => rejected(err));
         }
@@ -161,7 +177,12 @@ export class DynamoFiling {
   }
 
   /** Messages for one mailbox: the filed ones answered as duplicates, the new ones filed together. */
-  private async fileGroup(mailbox: FilingTarget, requests: readonly FileRequest[], records: ReadonlyMap<string, Item>): Promise<Array<PromiseSettledResult<FileResult>>> {
+  private async fileGroup(
+    mailbox: FilingTarget,
+    requests: readonly FileRequest[],
+    records: ReadonlyMap<string, Item>,
+    encode: (index: MessageIndex) => Item,
+  ): Promise<Array<PromiseSettledResult<FileResult>>> {
     const out: Array<PromiseSettledResult<FileResult> | undefined> = new Array(requests.length);
     // One delivery key twice in one call files once; the later ones answer as its duplicates.
     const firstAt = new Map<string, number>();
@@ -185,7 +206,7 @@ export class DynamoFiling {
         }
       }),
     );
-    if (fresh.length > 0) await this.fileNew(mailbox, fresh.sort((a, b) => a - b).map((at) => ({ at, request: requests[at]! })), out);
+    if (fresh.length > 0) await this.fileNew(mailbox, fresh.sort((a, b) => a - b).map((at) => ({ at, request: requests[at]! })), out, encode);
     return requests.map((request, at) => {
       const first = firstAt.get(request.deliveryKey)!;
       if (first === at) return out[at]!;
@@ -194,7 +215,12 @@ export class DynamoFiling {
     });
   }
 
-  private async fileNew(mailbox: FilingTarget, items: ReadonlyArray<{ at: number; request: FileRequest }>, out: Array<PromiseSettledResult<FileResult> | undefined>): Promise<void> {
+  private async fileNew(
+    mailbox: FilingTarget,
+    items: ReadonlyArray<{ at: number; request: FileRequest }>,
+    out: Array<PromiseSettledResult<FileResult> | undefined>,
+    encode: (index: MessageIndex) => Item,
+  ): Promise<void> {
     const owner = mailbox.account;
     const writer = randomUUID();
     const filings: Filing[] = [];
@@ -213,7 +239,7 @@ export class DynamoFiling {
             internalDate: request.internalDate,
             flags: [...new Set(request.flags)],
             expunged: false,
-            ...encodeIndex(request.index),
+            ...encode(request.index),
           },
           own: 'none',
         });
