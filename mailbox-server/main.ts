@@ -19,6 +19,7 @@ import { BodyCache, DEFAULT_BODY_CACHE_LIMITS } from '../core/body-cache.ts';
 import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
+import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
 import { watchCertificateFiles } from '../core/tls-reload.ts';
@@ -67,7 +68,12 @@ async function main(): Promise<void> {
   const clients = createAwsClients(config.aws);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
   // EXPUNGE of a blob's last reference tags it; the bucket's lifecycle rule expires it later.
-  const { directory, mailStore } = createStore(clients, config.resources, { onOrphan: (key) => blobs.markOrphan(key) });
+  // Clients log in again for every connection and poll: a password verified a moment ago skips
+  // scrypt (core/verified-credentials.ts).
+  const { directory, mailStore } = createStore(clients, config.resources, {
+    onOrphan: (key) => blobs.markOrphan(key),
+    verifiedCredentials: new VerifiedCredentialCache(),
+  });
   // One throttle for both protocols (core/auth-throttle.ts, as the SMTP edge uses), so a guesser
   // cannot alternate between them.
   const throttle = new AuthThrottleCache();

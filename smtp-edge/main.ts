@@ -27,6 +27,7 @@ import { BlobStore } from '../core/blobs.ts';
 import { BARE_LINE_FEED_POLICIES, coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { QueueSender } from '../core/queues.ts';
 import { DEFAULT_SENDING_LIMITS } from '../core/sending-limits.ts';
+import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
 import { createStore } from '../core/store/index.ts';
 import { senderRewritingFromEnv } from '../core/srs.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
@@ -89,7 +90,8 @@ async function main(): Promise<void> {
   if (env.SMTP_IDLE_TIMEOUT_MS !== undefined) limits.idleTimeoutMs = env.SMTP_IDLE_TIMEOUT_MS;
   if (env.SMTP_DRAIN_GRACE_MS !== undefined) limits.drainGraceMs = env.SMTP_DRAIN_GRACE_MS;
 
-  const { directory } = createStore(clients, config.resources);
+  // Submission clients authenticate per connection: a password verified a moment ago skips scrypt.
+  const { directory } = createStore(clients, config.resources, { verifiedCredentials: new VerifiedCredentialCache() });
   const srs = senderRewritingFromEnv(process.env);
   const listeners: ListenerOptions[] = [{ name: 'mx', role: 'mx', port: env.SMTP_PORT, host: env.SMTP_HOST, bareLineFeeds: env.SMTP_MX_BARE_LF }];
   const submissionPort = env.SMTP_SUBMISSION_PORT;

@@ -4,6 +4,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocu
 import type { ResourceNames } from '../config.ts';
 import { addressKey, normaliseDomain, parseAddress } from '../addresses.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
+import type { VerifiedCredentialCache } from '../verified-credentials.ts';
 import { hourWindowExpiry, type SubmissionCounter } from '../sending-limits.ts';
 import { DEFAULT_MAILBOXES } from './mailbox-names.ts';
 import { batchGetAll, isConditionFailure, queryAll, scanAll } from './dynamo.ts';
@@ -101,6 +102,8 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
     private readonly tables: Tables,
     /** Creates and removes the mailboxes that come and go with accounts. */
     private readonly mailStore: DynamoMailStore,
+    /** Logins verified recently (core/verified-credentials.ts); without it every login runs scrypt. */
+    private readonly verifiedCredentials: VerifiedCredentialCache | null = null,
   ) {}
 
   private async get(pk: string, sk: string): Promise<Item | null> {
@@ -297,7 +300,10 @@ export class DynamoDirectory implements Directory, SubmissionCounter {
   async verifyPassword(address: string, password: string): Promise<Account | null> {
     const key = addressKey(address);
     const item = key ? await this.get(accountPk(key), 'account') : null;
-    const ok = await verifyPassword(String(password), (item?.passwordHash as string | undefined) ?? null);
+    const stored = (item?.passwordHash as string | undefined) ?? null;
+    const ok = this.verifiedCredentials && key
+      ? await this.verifiedCredentials.verify(key, String(password), stored)
+      : await verifyPassword(String(password), stored);
     return ok && item ? toAccount(item) : null;
   }
 

@@ -2,6 +2,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsClients } from '../aws.ts';
 import type { ResourceNames } from '../config.ts';
+import type { VerifiedCredentialCache } from '../verified-credentials.ts';
 import { DynamoDirectory } from './directory.ts';
 import { DynamoMailStore, type MailStoreOptions } from './mailstore.ts';
 import type { DynamoBlobReferences } from './blob-refs.ts';
@@ -20,6 +21,11 @@ export interface Store {
   readonly blobRefs: DynamoBlobReferences;
 }
 
+export interface StoreOptions extends MailStoreOptions {
+  /** For services that check passwords: logins verified recently skip scrypt (core/verified-credentials.ts). */
+  readonly verifiedCredentials?: VerifiedCredentialCache;
+}
+
 /**
  * Accepts the AWS clients or just the document client, and the resource names or just the
  * table names, so composition roots pass whichever they hold.
@@ -27,11 +33,12 @@ export interface Store {
 export function createStore(
   clients: Pick<AwsClients, 'doc'> | DynamoDBDocumentClient,
   resources: Pick<ResourceNames, 'tables'> | ResourceNames['tables'],
-  options: MailStoreOptions = {},
+  options: StoreOptions = {},
 ): Store {
   const doc = 'doc' in clients ? clients.doc : clients;
   const tables = 'tables' in resources ? resources.tables : resources;
-  const mailStore = new DynamoMailStore(doc, tables, options);
-  return { directory: new DynamoDirectory(doc, tables, mailStore), mailStore, blobRefs: mailStore.blobRefs };
+  const { verifiedCredentials, ...mailStoreOptions } = options;
+  const mailStore = new DynamoMailStore(doc, tables, mailStoreOptions);
+  return { directory: new DynamoDirectory(doc, tables, mailStore, verifiedCredentials ?? null), mailStore, blobRefs: mailStore.blobRefs };
 }
 export { fitsInQuota } from './quota.ts';
