@@ -52,7 +52,7 @@ const USER = 'bench@example.test';
 const PASSWORD = 'bench-password-1';
 
 /** A request/response client for IMAP and POP3: counts bytes, watches the tail for the end of an answer. */
-class WireClient {
+export class WireClient {
   private tail = '';
   private bytes = 0;
   private wake: (() => void) | null = null;
@@ -134,7 +134,7 @@ class WireClient {
   }
 }
 
-const tagged = (tag: string) => new RegExp(`(^|\\r\\n)${tag} OK[^\\r\\n]*\\r\\n$`);
+export const tagged = (tag: string) => new RegExp(`(^|\\r\\n)${tag} OK[^\\r\\n]*\\r\\n$`);
 const stats = (ms: number[], seconds: number, count: number) => ({
   messagesPerSecond: Math.round(count / seconds),
   p50ms: +percentile(ms, 50).toFixed(2),

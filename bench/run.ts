@@ -6,10 +6,16 @@
 //     BENCH_READS_PER_SESSION (the servers' S3 reads in flight per session; default the production 8)
 //   mailctl: BENCH_MAILCTL_RUNS (9)
 //   import: BENCH_IMPORT_MESSAGES (1000), BENCH_SIZE
+//   dovecot: BENCH_DOVECOT_MESSAGES (1000), BENCH_DOVECOT_SELECT (2000; 10000 for the target's size),
+//     BENCH_DOVECOT_SAMPLES (40), BENCH_DOVECOT_LOAD_CLIENTS (10), BENCH_DOVECOT_LOAD_SECONDS (10),
+//     BENCH_DOVECOT_DELIVERIES (20); ours runs with the model off and with MAIL_AWS_LATENCY (default aws)
+// Every figure with an anchor also goes to bench/results/latest.json (bench/README.md).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { latencyModelFromEnv } from '../core/aws/latency.ts';
+import { figure, printAgainstDovecot, runAgainstDovecot, type Figure } from './against-dovecot.ts';
 import { DEFAULT_BLOB_READ_LIMITS } from '../core/blob-read-budget.ts';
 import { printIngest, runIngestBenchmark } from './ingest.ts';
 import { printMailbox, runMailboxBenchmark } from './mailbox.ts';
@@ -19,6 +25,8 @@ import { printImport, runImportBenchmark } from './import.ts';
 const env = process.env;
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version };
 const only = env.BENCH_ONLY;
+const figures: Figure[] = [];
+const machine = { cpus: cpus().length, loadAverageAtStart: loadavg().map((n) => +n.toFixed(1)) };
 
 if (!only || only === 'ingest') {
   const ingest = await runIngestBenchmark({
@@ -30,6 +38,12 @@ if (!only || only === 'ingest') {
   });
   printIngest(ingest);
   results.ingest = ingest;
+  const model = ingest.options.latency ? Object.entries(ingest.options.latency.medianMs).map(([k, v]) => `${k}=${v}`).join(',') : 'off';
+  figures.push(
+    figure(`SMTP accept, ${ingest.options.messages} over ${ingest.options.connections} sessions (Postfix)`, 'msg/s', ingest.pipeline.messagesPerSecond, ingest.postfix.messagesPerSecond, model),
+    figure('SMTP DATA→250, p50 (Postfix)', 'ms', ingest.pipeline.dataToReplyP50Ms, ingest.postfix.dataToReplyP50Ms, model),
+    figure(`SMTP accept, ${ingest.options.messages} over ${ingest.options.connections} sessions (smtp-sink)`, 'msg/s', ingest.pipeline.messagesPerSecond, ingest.smtpSink.messagesPerSecond, model),
+  );
 }
 
 if (!only || only === 'mailbox') {
@@ -58,8 +72,26 @@ if (!only || only === 'import') {
   results.import = imported;
 }
 
+if (!only || only === 'dovecot') {
+  const against = await runAgainstDovecot({
+    messages: Number(env.BENCH_DOVECOT_MESSAGES ?? 1000),
+    sizeBytes: Number(env.BENCH_SIZE ?? 10 * 1024),
+    selectMailbox: Number(env.BENCH_DOVECOT_SELECT ?? 2000),
+    samples: Number(env.BENCH_DOVECOT_SAMPLES ?? 40),
+    loadClients: Number(env.BENCH_DOVECOT_LOAD_CLIENTS ?? 10),
+    loadSeconds: Number(env.BENCH_DOVECOT_LOAD_SECONDS ?? 10),
+    deliveries: Number(env.BENCH_DOVECOT_DELIVERIES ?? 20),
+    latency: latencyModelFromEnv(env) ?? latencyModelFromEnv({ MAIL_AWS_LATENCY: 'aws' })!,
+  });
+  printAgainstDovecot(against);
+  results.dovecot = against;
+  figures.push(...against.figures);
+}
+
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2));
-console.log(`\nresults written to ${file}`);
+const latest = { startedAt: results.startedAt, finishedAt: new Date().toISOString(), node: process.version, machine: { ...machine, loadAverageAtEnd: loadavg().map((n) => +n.toFixed(1)) }, figures };
+writeFileSync(join(dir, 'latest.json'), JSON.stringify(latest, null, 2));
+console.log(`\nresults written to ${file} and ${join(dir, 'latest.json')}`);

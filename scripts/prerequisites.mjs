@@ -38,6 +38,11 @@ const BENCH_REQUIREMENTS = [
     works: () => existsSync('/usr/sbin/postfix') && existsSync('/usr/sbin/smtp-sink') && existsSync('/etc/postfix/master.cf'),
     packages: ['postfix'],
   },
+  {
+    what: 'Dovecot LMTP (Postfix delivers into the Dovecot anchor through it)',
+    works: () => existsSync('/usr/lib/dovecot/lmtp'),
+    packages: ['dovecot-lmtpd'],
+  },
 ];
 /**
  * `--containers`: what `npm run test:containers` builds and runs the images with. Rootful podman

@@ -5,6 +5,7 @@
 // the protocol ceiling (it stores nothing).
 //
 //   const postfix = await startPostfix({ domains: ['example.test'] });  // postfix.port
+//   startPostfix({ domains, transport: 'lmtp:inet:127.0.0.1:24' })      // delivering to Dovecot's LMTP
 //   await postfix.stop();
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,11 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startPostfix(options: { domains: readonly string[] }): Promise<AnchorServer> {
+/**
+ * `transport` is where mail for the domains goes: `discard:` (the default: acceptance only) or,
+ * for delivery to the Dovecot anchor, `lmtp:inet:127.0.0.1:<port>`.
+ */
+export async function startPostfix(options: { domains: readonly string[]; transport?: string }): Promise<AnchorServer> {
   if (!existsSync(POSTFIX)) throw new Error('Postfix is not installed: apt-get install -y --no-install-recommends postfix');
   const dir = mkdtempSync(join(tmpdir(), 'bench-postfix-'));
   chmodSync(dir, 0o755); // Postfix's own processes run as the postfix user
@@ -69,7 +74,7 @@ export async function startPostfix(options: { domains: readonly string[] }): Pro
     'myhostname = anchor.bench.local',
     'mydestination =',
     `relay_domains = ${options.domains.join(' ')}`,
-    `transport_maps = inline:{ ${options.domains.map((d) => `${d}=discard:`).join(', ')} }`,
+    `transport_maps = inline:{ ${options.domains.map((d) => `${d}=${options.transport ?? 'discard:'}`).join(', ')} }`,
     'mynetworks = 127.0.0.0/8',
     'smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination',
     // its own log file, so no syslog is needed (/dev/stdout cannot be opened on the socket

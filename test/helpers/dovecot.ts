@@ -15,6 +15,8 @@
 //   await dovecot.stop()                       SIGTERM (SIGKILL after 5 s) and removes the temp dir;
 //                                              call it in after(), it is safe to call twice.
 //   dovecot.logs()                             what Dovecot wrote to stderr, for failure messages.
+//   startDovecot({ users, passwordScheme: 'SHA512-CRYPT' })   passwords hashed by `doveadm pw`
+//   dovecot.mailUser                           uid/gid owning the maildirs (to write mail files directly)
 //
 // Running as root (CI containers): the mail processes run as the `dovecot` user the package
 // creates (default_internal_user, and the static userdb uid/gid), the login processes as
@@ -32,12 +34,19 @@ export interface DovecotOptions {
   readonly users: Record<string, string>;
   /** Extra lines appended to dovecot.conf. */
   readonly extraConfig?: string;
+  /**
+   * Store the passwords hashed with this scheme (`doveadm pw -s`, e.g. SHA512-CRYPT, Debian's
+   * default), so a login costs what it costs in a real deployment; plaintext when absent.
+   */
+  readonly passwordScheme?: string;
 }
 
 export interface Dovecot {
   readonly ports: { readonly imap: number; readonly pop3: number };
   readonly users: Record<string, string>;
   readonly dir: string;
+  /** Owner of the maildirs under `${dir}/home/<user>/Maildir`. */
+  readonly mailUser: { readonly uid: number; readonly gid: number };
   logs(): string;
   stop(): Promise<void>;
 }
@@ -65,6 +74,13 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** `{SCHEME}hash` of a password, as Dovecot's own tool writes it. */
+function hashWithDoveadm(scheme: string, password: string): string {
+  const result = spawnSync('doveadm', ['pw', '-s', scheme, '-p', password], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`doveadm pw -s ${scheme} failed: ${result.stderr}`);
+  return result.stdout.trim();
 }
 
 /** Numeric uid/gid of a system user, or null when it does not exist. */
@@ -111,7 +127,8 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
   if (asRoot) chownSync(mailHome, mailUser.uid, mailUser.gid);
 
   const passwd = join(dir, 'passwd');
-  writeFileSync(passwd, Object.entries(options.users).map(([user, password]) => `${user}:{PLAIN}${password}::::::\n`).join(''), { mode: 0o644 });
+  const stored = (password: string) => options.passwordScheme ? hashWithDoveadm(options.passwordScheme, password) : `{PLAIN}${password}`;
+  writeFileSync(passwd, Object.entries(options.users).map(([user, password]) => `${user}:${stored(password)}::::::\n`).join(''), { mode: 0o644 });
 
   const conf = join(dir, 'dovecot.conf');
   writeFileSync(
@@ -192,7 +209,7 @@ ${options.extraConfig ?? ''}
     await stop();
     throw new Error(`dovecot did not start: ${(error as Error).message}\n${stderr}`);
   }
-  return { ports: { imap, pop3 }, users: { ...options.users }, dir, logs: () => stderr, stop };
+  return { ports: { imap, pop3 }, users: { ...options.users }, dir, mailUser, logs: () => stderr, stop };
 }
 
 /** APPENDs raw messages over IMAP (imapflow, no TLS: loopback test servers only); returns their UIDs. */

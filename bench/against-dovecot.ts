@@ -1,0 +1,512 @@
+// IMAP and POP3 against Dovecot, side by side in one run: the same messages in both (ours seeded
+// into the emulators, Dovecot's written into its maildirs), the same client code driving both,
+// our servers measured with the AWS latency model off and on (the anchor never slowed). Also
+// 250→visible to an IDLE client: our SMTP edge → S3/SQS → inbound → DynamoDB → IMAP against
+// Postfix → LMTP → Dovecot. And the emulators' own speed, which bounds ours with the model off.
+// Each figure is { ours, anchor, ratio, unit, latencyModel } (bench/README.md).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SQSEvent } from 'aws-lambda';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { AuthThrottleCache } from '../core/auth-throttle.ts';
+import { createAwsClients, destroyAwsClients, RequestCounter, type AwsClients } from '../core/aws.ts';
+import type { LatencyModel } from '../core/aws/latency.ts';
+import { BlobReadBudget } from '../core/blob-read-budget.ts';
+import { BlobStore } from '../core/blobs.ts';
+import { BodyCache } from '../core/body-cache.ts';
+import { ConnectionsPerAddress } from '../core/connections-per-address.ts';
+import type { ResourceNames } from '../core/config.ts';
+import { indexMessage } from '../core/mime/index.ts';
+import { QueueSender } from '../core/queues.ts';
+import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
+import { createStore } from '../core/store/index.ts';
+import { OutboundQueueStore } from '../core/store/outbound-queue.ts';
+import { createSelfSignedCertificate } from '../core/tls.ts';
+import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
+import { createBatchProcessor } from '../functions/inbound/process-batch.ts';
+import { ensureResources } from '../local/bootstrap.ts';
+import { EMULATOR_CREDENTIALS, startEmulators } from '../local/emulators.ts';
+import { startSqsEventSource } from '../local/runner.ts';
+import { startImapServer } from '../mailbox-server/imap/server.ts';
+import { startPop3Server } from '../mailbox-server/pop3/server.ts';
+import { startSmtpEdge } from '../smtp-edge/server.ts';
+import { seedMailbox } from '../test/imap/helpers/seed.ts';
+import { startDovecotAnchor } from './anchors/dovecot.ts';
+import { startPostfix } from './anchors/postfix.ts';
+import { WireClient } from './mailbox.ts';
+import { percentile, sendOverOneConnection, syntheticMessage } from './smtp-load.ts';
+
+export interface AgainstDovecotOptions {
+  /** Messages in INBOX, all fetched / retrieved (default 1000). */
+  readonly messages: number;
+  readonly sizeBytes: number;
+  /** Messages in the mailbox SELECT is timed on (default 2000; the target is stated for 10,000). */
+  readonly selectMailbox: number;
+  /** Samples of each single-command latency (UID FETCH, LOGIN, APPEND, STORE, SELECT). */
+  readonly samples: number;
+  readonly loadClients: number;
+  readonly loadSeconds: number;
+  /** Messages delivered one by one to an IDLE client. */
+  readonly deliveries: number;
+  /** The model for the "on" half; the "off" half runs on the emulators' own speed. */
+  readonly latency: LatencyModel;
+}
+
+export interface Figure {
+  readonly name: string;
+  readonly ours: number;
+  /** The anchor's value in the same run; null where there is none (the emulators' own speed). */
+  readonly anchor: number | null;
+  /** Our speed relative to the anchor: ours/anchor for rates, anchor/ours for times; above 1 we are faster. */
+  readonly ratio: number | null;
+  readonly unit: string;
+  /** 'off', or the medians of the model our side ran with ('s3=30,dynamodb=5,sqs=10'); the anchor never has one. */
+  readonly latencyModel: string;
+}
+
+const USER = 'bench@example.test';
+const PASSWORD = 'bench-password-1';
+const FROM = 'sender@remote.test';
+
+/** A rate (higher is better) or a time (lower is better). */
+export type Unit = 'msg/s' | 'commands/s' | 'cycles/s' | 'ms';
+const HIGHER_IS_BETTER: Record<Unit, boolean> = { 'msg/s': true, 'commands/s': true, 'cycles/s': true, ms: false };
+
+export function figure(name: string, unit: Unit, ours: number, anchor: number | null, latencyModel: string): Figure {
+  const round = (n: number) => +n.toFixed(n >= 100 ? 0 : 2);
+  const ratio = anchor === null || !(anchor > 0) || !(ours > 0) ? null : HIGHER_IS_BETTER[unit] ? ours / anchor : anchor / ours;
+  return { name, ours: round(ours), anchor: anchor === null ? null : round(anchor), ratio: ratio === null ? null : +ratio.toFixed(3), unit, latencyModel };
+}
+
+const modelName = (model: LatencyModel | null) =>
+  model ? Object.entries(model.medianMs).map(([s, ms]) => `${s}=${ms}`).join(',') : 'off';
+
+/** Where the clients connect: a fresh server (nothing read, nothing cached) on each call. */
+interface Side {
+  readonly name: string;
+  /** IMAP and POP3 ports of a server that has read nothing yet (for Dovecot: the same one). */
+  fresh(options?: { credentialCache?: boolean }): Promise<{ imap: number; pop3: number }>;
+}
+
+// ---- the wire ----------------------------------------------------------------------------
+
+const done = (tag: string) => new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n$`);
+
+async function command(c: WireClient, tag: string, line: string, timeoutMs = 300_000): Promise<string> {
+  const { tail } = await c.exchange(`${tag} ${line}`, done(tag), timeoutMs);
+  if (!new RegExp(`(^|\\r\\n)${tag} OK`).test(tail)) throw new Error(`${line}: ${tail.slice(-300)}`);
+  return tail;
+}
+
+async function imapSession(port: number, mailbox: string | null = 'INBOX'): Promise<WireClient> {
+  const c = await WireClient.connect(port);
+  await c.exchange(null, /\r\n$/);
+  await command(c, 'l', `LOGIN ${USER} ${PASSWORD}`);
+  if (mailbox) await command(c, 's', `SELECT ${mailbox}`);
+  return c;
+}
+
+async function timedEach(count: number, run: (i: number) => Promise<unknown>): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await run(i);
+    ms.push(performance.now() - t);
+  }
+  return ms;
+}
+
+const p50 = (ms: number[]) => percentile(ms, 50);
+const rate = (count: number, started: number) => count / ((performance.now() - started) / 1000);
+
+// ---- the work, the same for both sides -----------------------------------------------------
+
+/** POP3 RETR 1..N, one command at a time, on one connection; msg/s. */
+async function pop3RetrAll(port: number, messages: number): Promise<number> {
+  const c = await WireClient.connect(port);
+  try {
+    await c.exchange(null, /\r\n$/);
+    await c.exchange(`USER ${USER}`, /\r\n$/);
+    const pass = await c.exchange(`PASS ${PASSWORD}`, /\r\n$/);
+    if (!pass.tail.startsWith('+OK')) throw new Error(`POP3 PASS: ${pass.tail}`);
+    const started = performance.now();
+    for (let n = 1; n <= messages; n++) await c.exchange(`RETR ${n}`, /\r\n\.\r\n$/);
+    const result = rate(messages, started);
+    await c.exchange('QUIT', /\r\n$/);
+    return result;
+  } finally {
+    c.close();
+  }
+}
+
+interface Retrieval {
+  pop3Cold: number;
+  pop3Warm: number;
+  fetchCold: number;
+  fetchWarm: number;
+  uidFetchCachedMs: number;
+  uidFetchUncachedMs: number;
+}
+
+async function retrieval(side: Side, o: AgainstDovecotOptions): Promise<Retrieval> {
+  const uids = Array.from({ length: Math.min(o.samples, o.messages) }, (_, i) => 1 + Math.floor((i * o.messages) / Math.min(o.samples, o.messages)));
+  const popServer = await side.fresh();
+  const pop3Cold = await pop3RetrAll(popServer.pop3, o.messages);
+  const pop3Warm = await pop3RetrAll(popServer.pop3, o.messages);
+
+  const uncachedServer = await side.fresh();
+  const u = await imapSession(uncachedServer.imap);
+  const uidFetchUncachedMs = p50(await timedEach(uids.length, (i) => command(u, `u${i}`, `UID FETCH ${uids[i]} BODY.PEEK[]`)));
+  u.close();
+
+  const c = await imapSession((await side.fresh()).imap);
+  let started = performance.now();
+  await command(c, 'f1', `FETCH 1:${o.messages} BODY.PEEK[]`);
+  const fetchCold = rate(o.messages, started);
+  started = performance.now();
+  await command(c, 'f2', `FETCH 1:${o.messages} BODY.PEEK[]`);
+  const fetchWarm = rate(o.messages, started);
+  const uidFetchCachedMs = p50(await timedEach(uids.length, (i) => command(c, `c${i}`, `UID FETCH ${uids[i]} BODY.PEEK[]`)));
+  await command(c, 'o', 'LOGOUT');
+  c.close();
+  return { pop3Cold, pop3Warm, fetchCold, fetchWarm, uidFetchCachedMs, uidFetchUncachedMs };
+}
+
+interface Commands {
+  selectMs: number;
+  loginFirstMs: number;
+  loginRepeatedMs: number;
+  appendMs: number;
+  storeMs: number;
+}
+
+async function loginOnce(port: number): Promise<number> {
+  const c = await WireClient.connect(port);
+  try {
+    await c.exchange(null, /\r\n$/);
+    const t = performance.now();
+    await command(c, 'l', `LOGIN ${USER} ${PASSWORD}`);
+    const ms = performance.now() - t;
+    await command(c, 'o', 'LOGOUT');
+    return ms;
+  } finally {
+    c.close();
+  }
+}
+
+async function commands(side: Side, o: AgainstDovecotOptions): Promise<Commands> {
+  const logins = Math.max(5, Math.round(o.samples / 4));
+  // First: every login runs the full password check (no verified-credential cache).
+  const uncachedLogin = await side.fresh({ credentialCache: false });
+  const first: number[] = [];
+  for (let i = 0; i < logins; i++) first.push(await loginOnce(uncachedLogin.imap));
+  const server = await side.fresh();
+  await loginOnce(server.imap);
+  const repeated: number[] = [];
+  for (let i = 0; i < logins; i++) repeated.push(await loginOnce(server.imap));
+
+  const c = await imapSession(server.imap, null);
+  const selects = Math.max(3, Math.round(o.samples / 10));
+  const selectMs = p50(await timedEach(selects, (i) => command(c, `b${i}`, 'SELECT Big')));
+  await command(c, 's', 'SELECT INBOX');
+  const storeMs = p50(await timedEach(o.samples, (i) => command(c, `t${i}`, `UID STORE ${1 + (i % o.messages)} ${i % 2 ? '-' : '+'}FLAGS (\\Flagged)`)));
+  const body = syntheticMessage(10 * 1024, 0, FROM, USER).toString('latin1');
+  const appendMs = p50(await timedEach(o.samples, async (i) => {
+    await c.exchange(`a${i} APPEND Append (\\Seen) {${body.length}}`, /(^|\r\n)\+[^\r\n]*\r\n$/);
+    const { tail } = await c.exchange(body, done(`a${i}`));
+    if (!tail.includes(`a${i} OK`)) throw new Error(`APPEND: ${tail.slice(-200)}`);
+  }));
+  await command(c, 'o', 'LOGOUT');
+  c.close();
+  return { selectMs, loginFirstMs: p50(first), loginRepeatedMs: p50(repeated), appendMs, storeMs };
+}
+
+/**
+ * `clients` connections for `seconds`. Sessions kept open: each logs in and selects INBOX once,
+ * then loops over a body fetch, a flags/envelope fetch of 20 messages, a flag change and a NOOP
+ * (commands completed per second). With a LOGIN per cycle: connect, LOGIN, SELECT, one body
+ * fetch, LOGOUT (cycles per second).
+ */
+async function mixedLoad(port: number, o: AgainstDovecotOptions, loginPerCycle: boolean): Promise<number> {
+  const random = (n: number) => 1 + Math.floor(Math.random() * n);
+  // The clock starts once the sessions are open (or, per cycle, once a login has been checked
+  // once): the steady state, not the first password check, is what this measures.
+  const sessions = loginPerCycle ? [] : await Promise.all(Array.from({ length: o.loadClients }, () => imapSession(port)));
+  if (loginPerCycle) await loginOnce(port);
+  const started = performance.now();
+  const deadline = started + o.loadSeconds * 1000;
+  let completed = 0;
+  const cycles = async () => {
+    while (performance.now() < deadline) {
+      const c = await imapSession(port);
+      await command(c, 'f', `UID FETCH ${random(o.messages)} BODY.PEEK[]`);
+      await command(c, 'o', 'LOGOUT');
+      c.close();
+      completed++;
+    }
+  };
+  const commandsOn = async (c: WireClient, k: number) => {
+    for (let i = 0; performance.now() < deadline; i++) {
+      const tag = `m${k}x${i}`;
+      switch (i % 4) {
+        case 0: await command(c, tag, `UID FETCH ${random(o.messages)} BODY.PEEK[]`); break;
+        case 1: {
+          const from = random(Math.max(1, o.messages - 20));
+          await command(c, tag, `UID FETCH ${from}:${from + 19} (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)`);
+          break;
+        }
+        case 2: await command(c, tag, `UID STORE ${random(o.messages)} ${i % 8 === 2 ? '+' : '-'}FLAGS (\\Answered)`); break;
+        default: await command(c, tag, 'NOOP');
+      }
+      completed++;
+    }
+  };
+  await Promise.all(loginPerCycle ? Array.from({ length: o.loadClients }, cycles) : sessions.map(commandsOn));
+  const result = rate(completed, started);
+  for (const c of sessions) c.close();
+  return result;
+}
+
+/** One message at a time over SMTP; from each 250 to the `* n EXISTS` an IDLE client on INBOX hears. */
+async function deliveredToIdle(imapPort: number, smtpPort: number, o: AgainstDovecotOptions): Promise<number[]> {
+  const c = await imapSession(imapPort);
+  try {
+    await c.exchange('i IDLE', /(^|\r\n)\+[^\r\n]*\r\n$/);
+    const ms: number[] = [];
+    for (let n = 0; n < o.deliveries; n++) {
+      const heard = c.exchange(null, /\* \d+ EXISTS\r\n/, 60_000).then(() => performance.now());
+      const [timing] = await sendOverOneConnection(smtpPort, () => ({ from: FROM, to: USER, body: syntheticMessage(o.sizeBytes, n, FROM, USER) }), 1);
+      ms.push((await heard) - timing!.repliedAt);
+    }
+    await c.exchange('DONE', done('i'));
+    return ms;
+  } finally {
+    c.close();
+  }
+}
+
+// ---- our side --------------------------------------------------------------------------------
+
+interface OurWorld {
+  readonly aws: Parameters<typeof createAwsClients>[0];
+  readonly resources: ResourceNames;
+  readonly cleanups: Array<() => Promise<void> | void>;
+}
+
+function ourSide(world: OurWorld, latency: LatencyModel | null, counter: RequestCounter): Side & { clients: AwsClients } {
+  const clients = createAwsClients({ ...world.aws, latency }, counter);
+  world.cleanups.push(() => destroyAwsClients(clients));
+  const blobs = new BlobStore(clients.s3, world.resources.bucket);
+  const now = Date.now();
+  const tls = createSelfSignedCertificate('localhost', ['localhost', '127.0.0.1'], new Date(now - 3600_000), new Date(now + 86400_000));
+  return {
+    name: `ours (${modelName(latency)})`,
+    clients,
+    // Each call stands for a task of its own, as mailbox-server/main.ts builds one: its own body
+    // cache and verified-credential cache, IMAP and POP3 sharing them.
+    async fresh(options = {}) {
+      const store = createStore(clients, world.resources, options.credentialCache === false ? {} : { verifiedCredentials: new VerifiedCredentialCache() });
+      const bodyCache = new BodyCache();
+      const blobReads = new BlobReadBudget(blobs);
+      const throttle = new AuthThrottleCache();
+      const preLoginConnections = new ConnectionsPerAddress(10_000);
+      const imap = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, blobReads, bodyCache, tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle, preLoginConnections });
+      world.cleanups.push(() => imap.close());
+      const pop3 = await startPop3Server({ directory: store.directory, store: store.mailStore, blobs, blobReads, bodyCache, locks: new DynamoMaildropLocks(clients.doc, world.resources.tables), throttle, preLoginConnections, tls, ports: { plain: 0, tls: null } });
+      world.cleanups.push(() => pop3.close());
+      return { imap: imap.ports.imap!, pop3: pop3.ports.plain! };
+    },
+  };
+}
+
+/** Our SMTP edge and inbound handler (the local stack's SQS→Lambda runner) on the side's clients. */
+async function ourDelivery(world: OurWorld, clients: AwsClients): Promise<{ port: number; stop(): Promise<void> }> {
+  const store = createStore(clients, world.resources);
+  const edge = await startSmtpEdge({
+    mail: { hostname: 'mx.bench.local', maxMessageBytes: 25 * 1024 * 1024, maxRecipients: 100 },
+    directory: store.directory,
+    blobs: new BlobStore(clients.s3, world.resources.bucket),
+    queue: new QueueSender(clients.sqs),
+    inboundQueueUrl: world.resources.queues.inbound,
+    tls: createSelfSignedCertificate('mx.bench.local', ['mx.bench.local'], new Date(Date.now() - 60_000), new Date(Date.now() + 86_400_000)),
+    listeners: [{ name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' }],
+    resolver: { reverse: async () => [] } as never,
+  });
+  const processBatch = createBatchProcessor({
+    directory: store.directory,
+    store: store.mailStore,
+    blobs: new BlobStore(clients.s3, world.resources.bucket),
+    indexMessage,
+    logger: { info() {}, warn() {}, error: (m, f) => console.error(m, f) },
+    metrics: { addMetric() {} },
+    outbound: {
+      records: new OutboundQueueStore(clients.doc, world.resources.tables.deliveries),
+      queue: new QueueSender(clients.sqs),
+      queueUrl: world.resources.queues.outbound,
+      blobRefs: store.mailStore,
+    },
+  });
+  const arn = (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: world.resources.queues.inbound, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  // As the local stack runs the inbound function (and as Lambda's SQS poller: long polls).
+  const source = startSqsEventSource({
+    sqs: clients.sqs,
+    queueUrl: world.resources.queues.inbound,
+    queueArn: arn,
+    region: 'us-east-1',
+    functionName: 'bench-inbound',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    timeoutSeconds: 60,
+    concurrency: 2,
+    waitTimeSeconds: 2,
+    handler: (event: SQSEvent) => processBatch(event),
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await edge.close();
+    await source.stop();
+  };
+  // Also stopped at the end if a failure comes first; never two consumers on the queue at once.
+  world.cleanups.push(stop);
+  return { port: edge.ports.mx!, stop };
+}
+
+/** The emulators' own speed, no model: S3 GetObject with 8 in flight (a session's read budget), DynamoDB GetItem one by one. */
+async function emulatorSpeed(clients: AwsClients, resources: ResourceNames, keys: readonly string[], samples: number) {
+  const blobs = new BlobStore(clients.s3, resources.bucket);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < keys.length) await blobs.getBuffer(keys[next++]!);
+  }));
+  const s3GetsPerSecond = rate(keys.length, started);
+  const getItemMs = p50(await timedEach(samples, () => clients.doc.send(new GetCommand({ TableName: resources.tables.directory, Key: { pk: `account#${USER}`, sk: 'account' } }))));
+  return { s3GetsPerSecond, getItemMs };
+}
+
+// ---- the run ---------------------------------------------------------------------------------
+
+export async function runAgainstDovecot(options: AgainstDovecotOptions) {
+  const o = options;
+  const dataDir = mkdtempSync(join(tmpdir(), 'mail-bench-dovecot-'));
+  const emulators = await startEmulators({ dataDir });
+  const aws = {
+    region: 'us-east-1',
+    endpoints: { s3: emulators.objectQueueEndpoint, sqs: emulators.objectQueueEndpoint, dynamodb: emulators.dynamoEndpoint },
+    credentials: { ...EMULATOR_CREDENTIALS },
+  };
+  const setup = createAwsClients(aws);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stopAnchors: Array<() => Promise<void>> = [];
+  const anchorLogs: Array<() => string> = [];
+  const figures: Figure[] = [];
+  const phase = (text: string) => console.log(`  [${new Date().toISOString().slice(11, 19)}] ${text}`);
+  try {
+    // ---- the same messages on both sides
+    const resources = await ensureResources(setup, 'bench');
+    const setupStore = createStore(setup, resources);
+    await setupStore.directory.addDomain('example.test');
+    await setupStore.directory.addAccount(USER, PASSWORD);
+    for (const name of ['Big', 'Append']) await setupStore.mailStore.createMailbox(USER, name);
+    const setupBlobs = new BlobStore(setup.s3, resources.bucket);
+    const keys = Array.from({ length: o.messages }, (_, i) => `raw/bench/${i}.eml`);
+    const bodies = keys.map((_, i) => syntheticMessage(o.sizeBytes, i, FROM, USER));
+    for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((k, j) => setupBlobs.put(k, bodies[i + j]!)));
+    const day = new Date().toISOString();
+    const inbox = (await setupStore.mailStore.getMailbox(USER, 'INBOX'))!;
+    await seedMailbox(setup.doc, resources.tables, inbox, keys.length, (i) => ({ blobKey: keys[i]!, size: bodies[i]!.length, index: indexMessage(bodies[i]!), flags: ['\\Seen'], internalDate: day }));
+    const big = (await setupStore.mailStore.getMailbox(USER, 'Big'))!;
+    const bigIndex = indexMessage(bodies[0]!);
+    const bigFlags = (i: number) => (i % 3 ? ['\\Seen'] : []);
+    await seedMailbox(setup.doc, resources.tables, big, o.selectMailbox, (i) => ({ blobKey: keys[0]!, size: bodies[0]!.length, index: bigIndex, flags: bigFlags(i), internalDate: day }), 8);
+
+    const dovecot = await startDovecotAnchor({ user: USER, password: PASSWORD, lmtp: true });
+    stopAnchors.push(() => dovecot.stop());
+    anchorLogs.push(() => dovecot.logs());
+    dovecot.fill('INBOX', bodies, () => ['\\Seen']);
+    dovecot.fill('Big', Array.from({ length: o.selectMailbox }, () => bodies[0]!), bigFlags);
+    dovecot.fill('Append', [], () => []);
+    const postfix = await startPostfix({ domains: ['example.test'], transport: `lmtp:inet:127.0.0.1:${dovecot.ports.lmtp}` });
+    stopAnchors.push(() => postfix.stop());
+    const anchorSide: Side = { name: 'Dovecot', fresh: async () => ({ imap: dovecot.ports.imap, pop3: dovecot.ports.pop3 }) };
+
+    // ---- the anchor
+    phase('Dovecot: retrieval');
+    const anchorRetrieval = await retrieval(anchorSide, o);
+    phase('Dovecot: single commands');
+    const anchorCommands = await commands(anchorSide, o);
+    phase('Dovecot: mixed load');
+    const anchorLoadOpen = await mixedLoad(dovecot.ports.imap, o, false);
+    const anchorLoadLogin = await mixedLoad(dovecot.ports.imap, o, true);
+    phase('Postfix → Dovecot: 250 → IDLE');
+    const anchorVisible = await deliveredToIdle(dovecot.ports.imap, postfix.port, o);
+
+    // ---- ours, without and with the latency model
+    const world: OurWorld = { aws, resources, cleanups };
+    const requests: Record<string, Record<string, number>> = {};
+    for (const latency of [null, o.latency]) {
+      const model = modelName(latency);
+      const counter = new RequestCounter();
+      const side = ourSide(world, latency, counter);
+      phase(`ours (${model}): retrieval`);
+      const r = await retrieval(side, o);
+      phase(`ours (${model}): single commands`);
+      const c = await commands(side, o);
+      phase(`ours (${model}): mixed load`);
+      const open = await mixedLoad((await side.fresh()).imap, o, false);
+      const perCycle = await mixedLoad((await side.fresh()).imap, o, true);
+      phase(`ours (${model}): 250 → IDLE`);
+      const delivery = await ourDelivery(world, side.clients);
+      const visible = await deliveredToIdle((await side.fresh()).imap, delivery.port, o);
+      await delivery.stop();
+      requests[model] = counter.snapshot();
+      const a = anchorRetrieval;
+      const ac = anchorCommands;
+      figures.push(
+        figure('POP3 RETR all, first read', 'msg/s', r.pop3Cold, a.pop3Cold, model),
+        figure('POP3 RETR all, warm', 'msg/s', r.pop3Warm, a.pop3Warm, model),
+        figure(`FETCH 1:${o.messages} BODY[], cold`, 'msg/s', r.fetchCold, a.fetchCold, model),
+        figure(`FETCH 1:${o.messages} BODY[], warm`, 'msg/s', r.fetchWarm, a.fetchWarm, model),
+        figure('single UID FETCH BODY[], uncached, p50', 'ms', r.uidFetchUncachedMs, a.uidFetchUncachedMs, model),
+        figure('single UID FETCH BODY[], cached, p50', 'ms', r.uidFetchCachedMs, a.uidFetchCachedMs, model),
+        figure(`SELECT of ${o.selectMailbox}, p50`, 'ms', c.selectMs, ac.selectMs, model),
+        figure('LOGIN, first (password checked), p50', 'ms', c.loginFirstMs, ac.loginFirstMs, model),
+        figure('LOGIN, repeated, p50', 'ms', c.loginRepeatedMs, ac.loginRepeatedMs, model),
+        figure('APPEND 10 KB, p50', 'ms', c.appendMs, ac.appendMs, model),
+        figure('UID STORE, p50', 'ms', c.storeMs, ac.storeMs, model),
+        figure(`mixed load, ${o.loadClients} clients, sessions open`, 'commands/s', open, anchorLoadOpen, model),
+        figure(`mixed load, ${o.loadClients} clients, LOGIN per cycle`, 'cycles/s', perCycle, anchorLoadLogin, model),
+        figure('250 → visible to IDLE, p50', 'ms', percentile(visible, 50), percentile(anchorVisible, 50), model),
+        figure('250 → visible to IDLE, p99', 'ms', percentile(visible, 99), percentile(anchorVisible, 99), model),
+      );
+    }
+    phase('the emulators, no model');
+    const emulator = await emulatorSpeed(setup, resources, keys, o.samples);
+    figures.push(
+      figure('emulator: S3 GetObject, 8 in flight', 'msg/s', emulator.s3GetsPerSecond, null, 'off'),
+      figure('emulator: DynamoDB GetItem, p50', 'ms', emulator.getItemMs, null, 'off'),
+    );
+    return { options: o, figures, requests };
+  } catch (error) {
+    for (const log of anchorLogs) console.error(log().slice(-4000));
+    throw error;
+  } finally {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    for (const stop of stopAnchors.reverse()) await stop().catch(() => undefined);
+    destroyAwsClients(setup);
+    await emulators.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function printAgainstDovecot(result: Awaited<ReturnType<typeof runAgainstDovecot>>): void {
+  const o = result.options;
+  console.log(`\nIMAP and POP3 against Dovecot ${''}(${o.messages} messages of ${o.sizeBytes} B, SELECT on ${o.selectMailbox}, ${o.samples} samples, load ${o.loadClients} clients × ${o.loadSeconds} s, ${o.deliveries} deliveries to IDLE)`);
+  console.log('ratio: our speed relative to the anchor (ours/anchor for rates, anchor/ours for times); above 1 we are faster');
+  console.table(Object.fromEntries(result.figures.map((f) => [`${f.name} [${f.latencyModel}]`, { ours: f.ours, anchor: f.anchor ?? '', unit: f.unit, ratio: f.ratio ?? '' }])));
+  for (const [model, counts] of Object.entries(result.requests)) console.log(`AWS requests of our servers (${model}):`, counts);
+}
