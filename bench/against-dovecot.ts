@@ -31,6 +31,7 @@ import { EMULATOR_CREDENTIALS, startEmulators } from '../local/emulators.ts';
 import { startSqsEventSource } from '../local/runner.ts';
 import { startImapServer } from '../mailbox-server/imap/server.ts';
 import { startPop3Server } from '../mailbox-server/pop3/server.ts';
+import { SharedMailboxHeads } from '../mailbox-server/mailbox-heads.ts';
 import { startSmtpEdge } from '../smtp-edge/server.ts';
 import { seedMailbox } from '../test/imap/helpers/seed.ts';
 import { startDovecotAnchor } from './anchors/dovecot.ts';
@@ -305,9 +306,10 @@ function ourSide(world: OurWorld, latency: LatencyModel | null, counter: Request
     name: `ours (${modelName(latency)})`,
     clients,
     // Each call stands for a task of its own, as mailbox-server/main.ts builds one: its own body
-    // cache and verified-credential cache, IMAP and POP3 sharing them.
+    // cache, verified-credential cache and shared mailbox heads, IMAP and POP3 sharing them.
     async fresh(options = {}) {
-      const store = createStore(clients, world.resources, options.credentialCache === false ? {} : { verifiedCredentials: new VerifiedCredentialCache() });
+      const created = createStore(clients, world.resources, options.credentialCache === false ? {} : { verifiedCredentials: new VerifiedCredentialCache() });
+      const store = { directory: created.directory, mailStore: new SharedMailboxHeads().wrap(created.mailStore) };
       const bodyCache = new BodyCache();
       const blobReads = new BlobReadBudget(blobs);
       const throttle = new AuthThrottleCache();

@@ -34,6 +34,7 @@ import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { DEFAULT_IDLE_KEEPALIVE_MS, startImapServer, type ImapListener } from './imap/server.ts';
 import { startPop3Server } from './pop3/server.ts';
+import { SharedMailboxHeads } from './mailbox-heads.ts';
 
 const port = z.coerce.number().int().min(-1).max(65535);
 const envSchema = z
@@ -70,10 +71,14 @@ async function main(): Promise<void> {
   // EXPUNGE of a blob's last reference tags it; the bucket's lifecycle rule expires it later.
   // Clients log in again for every connection and poll: a password verified a moment ago skips
   // scrypt (core/verified-credentials.ts).
-  const { directory, mailStore } = createStore(clients, config.resources, {
+  const store = createStore(clients, config.resources, {
     onOrphan: (key) => blobs.markOrphan(key),
     verifiedCredentials: new VerifiedCredentialCache(),
   });
+  const { directory } = store;
+  // Every session of both protocols on one store, so a mailbox's head read is shared by the
+  // syncs of all sessions on it and any write through it is seen at once (mailbox-heads.ts).
+  const mailStore = new SharedMailboxHeads().wrap(store.mailStore);
   // One throttle for both protocols (core/auth-throttle.ts, as the SMTP edge uses), so a guesser
   // cannot alternate between them.
   const throttle = new AuthThrottleCache();
