@@ -89,6 +89,18 @@ interface Side {
   readonly name: string;
   /** IMAP and POP3 ports of a server that has read nothing yet (for Dovecot: the same one). */
   fresh(options?: { credentialCache?: boolean }): Promise<{ imap: number; pop3: number }>;
+  /** AWS requests our servers have made so far (0 for Dovecot). */
+  requests(): number;
+}
+
+/** AWS requests per operation of the figures, for what bounds them (requests × the model's medians). */
+type RequestsPerOperation = Record<string, number>;
+
+async function counted<T>(side: Side, into: RequestsPerOperation, name: string, operations: number, run: () => Promise<T>): Promise<T> {
+  const before = side.requests();
+  const result = await run();
+  into[name] = +((side.requests() - before) / operations).toFixed(2);
+  return result;
 }
 
 // ---- the wire ----------------------------------------------------------------------------
@@ -151,25 +163,25 @@ interface Retrieval {
   uidFetchUncachedMs: number;
 }
 
-async function retrieval(side: Side, o: AgainstDovecotOptions): Promise<Retrieval> {
+async function retrieval(side: Side, o: AgainstDovecotOptions, requests: RequestsPerOperation): Promise<Retrieval> {
   const uids = Array.from({ length: Math.min(o.samples, o.messages) }, (_, i) => 1 + Math.floor((i * o.messages) / Math.min(o.samples, o.messages)));
   const popServer = await side.fresh();
-  const pop3Cold = await pop3RetrAll(popServer.pop3, o.messages);
-  const pop3Warm = await pop3RetrAll(popServer.pop3, o.messages);
+  const pop3Cold = await counted(side, requests, 'POP3 RETR, first read (whole session)', o.messages, () => pop3RetrAll(popServer.pop3, o.messages));
+  const pop3Warm = await counted(side, requests, 'POP3 RETR, warm (whole session)', o.messages, () => pop3RetrAll(popServer.pop3, o.messages));
 
   const uncachedServer = await side.fresh();
   const u = await imapSession(uncachedServer.imap);
-  const uidFetchUncachedMs = p50(await timedEach(uids.length, (i) => command(u, `u${i}`, `UID FETCH ${uids[i]} BODY.PEEK[]`)));
+  const uidFetchUncachedMs = p50(await counted(side, requests, 'UID FETCH, uncached', uids.length, () => timedEach(uids.length, (i) => command(u, `u${i}`, `UID FETCH ${uids[i]} BODY.PEEK[]`))));
   u.close();
 
   const c = await imapSession((await side.fresh()).imap);
   let started = performance.now();
-  await command(c, 'f1', `FETCH 1:${o.messages} BODY.PEEK[]`);
+  await counted(side, requests, 'FETCH 1:N cold, per message', o.messages, () => command(c, 'f1', `FETCH 1:${o.messages} BODY.PEEK[]`));
   const fetchCold = rate(o.messages, started);
   started = performance.now();
-  await command(c, 'f2', `FETCH 1:${o.messages} BODY.PEEK[]`);
+  await counted(side, requests, 'FETCH 1:N warm, per message', o.messages, () => command(c, 'f2', `FETCH 1:${o.messages} BODY.PEEK[]`));
   const fetchWarm = rate(o.messages, started);
-  const uidFetchCachedMs = p50(await timedEach(uids.length, (i) => command(c, `c${i}`, `UID FETCH ${uids[i]} BODY.PEEK[]`)));
+  const uidFetchCachedMs = p50(await counted(side, requests, 'UID FETCH, cached', uids.length, () => timedEach(uids.length, (i) => command(c, `c${i}`, `UID FETCH ${uids[i]} BODY.PEEK[]`))));
   await command(c, 'o', 'LOGOUT');
   c.close();
   return { pop3Cold, pop3Warm, fetchCold, fetchWarm, uidFetchCachedMs, uidFetchUncachedMs };
@@ -197,28 +209,32 @@ async function loginOnce(port: number): Promise<number> {
   }
 }
 
-async function commands(side: Side, o: AgainstDovecotOptions): Promise<Commands> {
+async function commands(side: Side, o: AgainstDovecotOptions, requests: RequestsPerOperation): Promise<Commands> {
   const logins = Math.max(5, Math.round(o.samples / 4));
   // First: every login runs the full password check (no verified-credential cache).
   const uncachedLogin = await side.fresh({ credentialCache: false });
   const first: number[] = [];
-  for (let i = 0; i < logins; i++) first.push(await loginOnce(uncachedLogin.imap));
+  await counted(side, requests, 'LOGIN + LOGOUT, first', logins, async () => {
+    for (let i = 0; i < logins; i++) first.push(await loginOnce(uncachedLogin.imap));
+  });
   const server = await side.fresh();
   await loginOnce(server.imap);
   const repeated: number[] = [];
-  for (let i = 0; i < logins; i++) repeated.push(await loginOnce(server.imap));
+  await counted(side, requests, 'LOGIN + LOGOUT, repeated', logins, async () => {
+    for (let i = 0; i < logins; i++) repeated.push(await loginOnce(server.imap));
+  });
 
   const c = await imapSession(server.imap, null);
   const selects = Math.max(3, Math.round(o.samples / 10));
-  const selectMs = p50(await timedEach(selects, (i) => command(c, `b${i}`, 'SELECT Big')));
+  const selectMs = p50(await counted(side, requests, 'SELECT', selects, () => timedEach(selects, (i) => command(c, `b${i}`, 'SELECT Big'))));
   await command(c, 's', 'SELECT INBOX');
-  const storeMs = p50(await timedEach(o.samples, (i) => command(c, `t${i}`, `UID STORE ${1 + (i % o.messages)} ${i % 2 ? '-' : '+'}FLAGS (\\Flagged)`)));
+  const storeMs = p50(await counted(side, requests, 'UID STORE', o.samples, () => timedEach(o.samples, (i) => command(c, `t${i}`, `UID STORE ${1 + (i % o.messages)} ${i % 2 ? '-' : '+'}FLAGS (\\Flagged)`))));
   const body = syntheticMessage(10 * 1024, 0, FROM, USER).toString('latin1');
-  const appendMs = p50(await timedEach(o.samples, async (i) => {
+  const appendMs = p50(await counted(side, requests, 'APPEND 10 KB', o.samples, () => timedEach(o.samples, async (i) => {
     await c.exchange(`a${i} APPEND Append (\\Seen) {${body.length}}`, /(^|\r\n)\+[^\r\n]*\r\n$/);
     const { tail } = await c.exchange(body, done(`a${i}`));
     if (!tail.includes(`a${i} OK`)) throw new Error(`APPEND: ${tail.slice(-200)}`);
-  }));
+  })));
   await command(c, 'o', 'LOGOUT');
   c.close();
   return { selectMs, loginFirstMs: p50(first), loginRepeatedMs: p50(repeated), appendMs, storeMs };
@@ -305,6 +321,7 @@ function ourSide(world: OurWorld, latency: LatencyModel | null, counter: Request
   return {
     name: `ours (${modelName(latency)})`,
     clients,
+    requests: () => counter.total(),
     // Each call stands for a task of its own, as mailbox-server/main.ts builds one: its own body
     // cache, verified-credential cache and shared mailbox heads, IMAP and POP3 sharing them.
     async fresh(options = {}) {
@@ -434,13 +451,13 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
     dovecot.fill('Append', [], () => []);
     const postfix = await startPostfix({ domains: ['example.test'], transport: `lmtp:inet:127.0.0.1:${dovecot.ports.lmtp}` });
     stopAnchors.push(() => postfix.stop());
-    const anchorSide: Side = { name: 'Dovecot', fresh: async () => ({ imap: dovecot.ports.imap, pop3: dovecot.ports.pop3 }) };
+    const anchorSide: Side = { name: 'Dovecot', fresh: async () => ({ imap: dovecot.ports.imap, pop3: dovecot.ports.pop3 }), requests: () => 0 };
 
     // ---- the anchor
     phase('Dovecot: retrieval');
-    const anchorRetrieval = await retrieval(anchorSide, o);
+    const anchorRetrieval = await retrieval(anchorSide, o, {});
     phase('Dovecot: single commands');
-    const anchorCommands = await commands(anchorSide, o);
+    const anchorCommands = await commands(anchorSide, o, {});
     phase('Dovecot: mixed load');
     const anchorLoadOpen = await mixedLoad(dovecot.ports.imap, o, false);
     const anchorLoadLogin = await mixedLoad(dovecot.ports.imap, o, true);
@@ -450,14 +467,17 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
     // ---- ours, without and with the latency model
     const world: OurWorld = { aws, resources, cleanups };
     const requests: Record<string, Record<string, number>> = {};
+    const requestsPerOperation: Record<string, RequestsPerOperation> = {};
     for (const latency of [null, o.latency]) {
       const model = modelName(latency);
       const counter = new RequestCounter();
       const side = ourSide(world, latency, counter);
       phase(`ours (${model}): retrieval`);
-      const r = await retrieval(side, o);
+      const perOperation: RequestsPerOperation = {};
+      requestsPerOperation[model] = perOperation;
+      const r = await retrieval(side, o, perOperation);
       phase(`ours (${model}): single commands`);
-      const c = await commands(side, o);
+      const c = await commands(side, o, perOperation);
       phase(`ours (${model}): mixed load`);
       const open = await mixedLoad((await side.fresh()).imap, o, false);
       const perCycle = await mixedLoad((await side.fresh()).imap, o, true);
@@ -492,7 +512,7 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
       figure('emulator: S3 GetObject, 8 in flight', 'msg/s', emulator.s3GetsPerSecond, null, 'off'),
       figure('emulator: DynamoDB GetItem, p50', 'ms', emulator.getItemMs, null, 'off'),
     );
-    return { options: o, figures, requests };
+    return { options: o, figures, requests, requestsPerOperation };
   } catch (error) {
     for (const log of anchorLogs) console.error(log().slice(-4000));
     throw error;
@@ -511,4 +531,5 @@ export function printAgainstDovecot(result: Awaited<ReturnType<typeof runAgainst
   console.log('ratio: our speed relative to the anchor (ours/anchor for rates, anchor/ours for times); above 1 we are faster');
   console.table(Object.fromEntries(result.figures.map((f) => [`${f.name} [${f.latencyModel}]`, { ours: f.ours, anchor: f.anchor ?? '', unit: f.unit, ratio: f.ratio ?? '' }])));
   for (const [model, counts] of Object.entries(result.requests)) console.log(`AWS requests of our servers (${model}):`, counts);
+  for (const [model, counts] of Object.entries(result.requestsPerOperation)) console.log(`AWS requests per operation (${model}):`, counts);
 }
