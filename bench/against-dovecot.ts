@@ -27,7 +27,8 @@ import { createSelfSignedCertificate } from '../core/tls.ts';
 import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
 import { createBatchProcessor } from '../functions/inbound/process-batch.ts';
 import { ensureResources } from '../local/bootstrap.ts';
-import { EMULATOR_CREDENTIALS, startEmulators } from '../local/emulators.ts';
+import { EMULATOR_CREDENTIALS } from '../local/emulators.ts';
+import { startEmulatorProcess } from './emulator-process.ts';
 import { startSqsEventSource } from '../local/runner.ts';
 import { startImapServer } from '../mailbox-server/imap/server.ts';
 import { startPop3Server } from '../mailbox-server/pop3/server.ts';
@@ -412,7 +413,8 @@ async function emulatorSpeed(clients: AwsClients, resources: ResourceNames, keys
 export async function runAgainstDovecot(options: AgainstDovecotOptions) {
   const o = options;
   const dataDir = mkdtempSync(join(tmpdir(), 'mail-bench-dovecot-'));
-  const emulators = await startEmulators({ dataDir });
+  // In a process of their own (bench/emulator-process.ts), as Dovecot runs in its own.
+  const emulators = await startEmulatorProcess(dataDir);
   const aws = {
     region: 'us-east-1',
     endpoints: { s3: emulators.objectQueueEndpoint, sqs: emulators.objectQueueEndpoint, dynamodb: emulators.dynamoEndpoint },
