@@ -426,6 +426,11 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
   const anchorLogs: Array<() => string> = [];
   const figures: Figure[] = [];
   const phase = (text: string) => console.log(`  [${new Date().toISOString().slice(11, 19)}] ${text}`);
+  // An interrupted run still stops Postfix and Dovecot, which would outlive it.
+  const interrupted = (signal: NodeJS.Signals) => {
+    void Promise.all(stopAnchors.map((stop) => stop().catch(() => undefined))).then(() => emulators.stop()).finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     // ---- the same messages on both sides
     const resources = await ensureResources(setup, 'bench');
@@ -520,6 +525,7 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
     throw error;
   } finally {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     for (const stop of stopAnchors.reverse()) await stop().catch(() => undefined);
     destroyAwsClients(setup);
     await emulators.stop();
