@@ -30,7 +30,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Resolves once something on `port` sends an SMTP greeting; rejects after `timeoutMs`. */
-async function greets(port: number, timeoutMs = 20_000): Promise<void> {
+async function greets(port: number, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
