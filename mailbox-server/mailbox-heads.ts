@@ -51,9 +51,9 @@ export class SharedMailboxHeads {
   /** The store as every session of the task should use it. */
   wrap<T extends MessageStore>(store: T): T {
     return new Proxy(store, {
-      get: (target, property, receiver) => {
+      get: (target, property) => {
         if (property === 'getMailboxById') return (account: string, mailboxId: string) => this.head(target, account, mailboxId);
-        const value = Reflect.get(target, property, receiver) as unknown;
+        const value = Reflect.get(target, property) as unknown;
         if (typeof value !== 'function' || typeof property !== 'string' || READS.has(property)) {
           return typeof value === 'function' ? value.bind(target) : value;
         }
