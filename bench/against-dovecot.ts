@@ -535,7 +535,7 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
 
 export function printAgainstDovecot(result: Awaited<ReturnType<typeof runAgainstDovecot>>): void {
   const o = result.options;
-  console.log(`\nIMAP and POP3 against Dovecot ${''}(${o.messages} messages of ${o.sizeBytes} B, SELECT on ${o.selectMailbox}, ${o.samples} samples, load ${o.loadClients} clients × ${o.loadSeconds} s, ${o.deliveries} deliveries to IDLE)`);
+  console.log(`\nIMAP and POP3 against Dovecot (${o.messages} messages of ${o.sizeBytes} B, SELECT on ${o.selectMailbox}, ${o.samples} samples, load ${o.loadClients} clients × ${o.loadSeconds} s, ${o.deliveries} deliveries to IDLE)`);
   console.log('ratio: our speed relative to the anchor (ours/anchor for rates, anchor/ours for times); above 1 we are faster');
   console.table(Object.fromEntries(result.figures.map((f) => [`${f.name} [${f.latencyModel}]`, { ours: f.ours, anchor: f.anchor ?? '', unit: f.unit, ratio: f.ratio ?? '' }])));
   for (const [model, counts] of Object.entries(result.requests)) console.log(`AWS requests of our servers (${model}):`, counts);
