@@ -1,11 +1,11 @@
 // Builds the CDK app: settings from context, the one stack, and cdk-nag's AwsSolutions checks with
 // every acknowledgement and its reason in infra/nag.ts. Used by infra/main.ts and by the tests.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { MailStack, resolveEntryPoints } from './mail-stack.ts';
+import { MailStack, entryPointsIn } from './mail-stack.ts';
 import { acknowledgeNagFindings } from './nag.ts';
 import type { Component } from './service-contract.ts';
 import { settingsFromContext } from './settings.ts';
@@ -19,8 +19,8 @@ export function cdkJsonContext(): Record<string, unknown> {
 
 export interface BuildOptions {
   readonly appProps?: AppProps;
-  /** Override entry points (tests use fixtures so the whole stack is exercised before every service exists). */
-  readonly entryPoints?: Readonly<Record<Component, string | undefined>>;
+  /** Other entry points than the components' own (tests put small fixtures there, so synth stays quick). */
+  readonly entryPoints?: Readonly<Record<Component, string>>;
   /** Register the cdk-nag plugin on the app (synth then fails on unacknowledged findings). */
   readonly nag?: boolean;
 }
@@ -31,7 +31,7 @@ export function buildMailApp(options: BuildOptions = {}): { app: App; stack: Mai
   const stack = new MailStack(app, app.node.tryGetContext('mail:stackName') ?? 'Mail', {
     settings,
     repoRoot: REPO_ROOT,
-    entryPoints: options.entryPoints ?? resolveEntryPoints(REPO_ROOT, existsSync),
+    entryPoints: options.entryPoints ?? entryPointsIn(REPO_ROOT),
     description: 'Serverless mail: SMTP edge, inbound/relay functions, IMAP/POP3 mailbox server (see infra/README.md)',
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });

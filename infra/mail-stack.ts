@@ -1,7 +1,7 @@
 // The whole mail system as one stack: storage, queues, functions, the SMTP edge and mailbox
 // services behind one Network Load Balancer, DNS and monitoring. See infra/README.md.
 import * as path from 'node:path';
-import { Annotations, CfnOutput, IgnoreMode, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, IgnoreMode, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -28,11 +28,8 @@ export interface MailStackProps extends StackProps {
   readonly settings: DeploymentSettings;
   /** Repository root: the Docker build context and the esbuild project root. */
   readonly repoRoot: string;
-  /**
-   * Absolute path of each component's entry point, or undefined while it is not written yet:
-   * a missing component is left out with a synth warning (see `resolveEntryPoints`).
-   */
-  readonly entryPoints: Readonly<Record<Component, string | undefined>>;
+  /** Absolute path of each component's entry point (tests put small fixtures in their place). */
+  readonly entryPoints: Readonly<Record<Component, string>>;
 }
 
 export class MailStack extends Stack {
@@ -40,10 +37,10 @@ export class MailStack extends Stack {
   readonly queues: Queues;
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
   readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
-  readonly edge?: MailService;
-  readonly mailbox?: MailService;
-  readonly inbound?: QueueConsumer;
-  readonly relay?: QueueConsumer;
+  readonly edge: MailService;
+  readonly mailbox: MailService;
+  readonly inbound: QueueConsumer;
+  readonly relay: QueueConsumer;
   readonly monitoring: Monitoring;
   readonly sesIdentities: SesIdentities;
   /** The Sender Rewriting Scheme key (core/srs.ts), generated here, never in the repository. */
@@ -54,9 +51,6 @@ export class MailStack extends Stack {
   constructor(scope: Construct, id: string, props: MailStackProps) {
     super(scope, id, props);
     const { settings, repoRoot, entryPoints } = props;
-    const missing = (c: Component) => {
-      Annotations.of(this).addWarningV2(`mail:missing-${c}`, `${ENTRY_POINTS[c]} does not exist yet: the ${c} component is left out of this synth.`);
-    };
 
     // --- data ---
     this.storage = new Storage(this, 'Storage', { prefix: settings.prefix, retainData: settings.retainData, deletionProtection: settings.deletionProtection });
@@ -121,85 +115,79 @@ export class MailStack extends Stack {
     };
 
     // --- SMTP edge: MX on 25, submission on 587/465 ---
-    if (entryPoints.edge) {
-      // Submission (587/465) needs the relay; a listener whose port the task does not open would
-      // fail its health checks and every deploy.
-      const ports = entryPoints.relay ? Object.values(EDGE_PORTS) : [EDGE_PORTS.smtp];
-      openPorts(ports);
-      this.edge = new MailService(this, 'SmtpEdge', {
-        cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
-        image: image('smtp-edge/Dockerfile'), ports,
-        environment: { ...serviceEnvironment, ...edgeEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' },
-        // RCPT to an SRS address is accepted only when it verifies under the key.
-        secrets: { ...tlsSecrets, [SRS_ENV.secret]: ecs.Secret.fromSecretsManager(srsSecret) },
-        ...settings.services.edge,
-        scaleOnConnections: false,
-        // SMTP sessions are short; a DATA transfer of a large message may take a minute or two.
-        drainSeconds: 120,
-        logRetentionDays: settings.logRetentionDays,
-      });
-      startAfterFirstExport(this.edge);
-      const role = this.edge.taskDefinition.taskRole;
-      allowPutRawBlobs(role, bucket);
-      // A blob stored whose inbound event never reached SQS is tagged for the lifecycle rule (markOrphan).
-      allowTagRawBlobs(role, bucket);
-      allowSendMessage(role, queue('inbound').queue);
-      // Exactly what the edge calls (test/infra/grants-vs-code.test.ts drives MX and submission and compares):
-      // recipient, alias and catch-all lookup at RCPT; the account at AUTH; the hourly counters.
-      allowItemOperations(role, tables.directory, ['GetItem', 'BatchGetItem']);
-      allowCountSubmissions(role, tables.directory);
-      // RCPT refuses a full mailbox: one GetItem of the account's usage counter (core/store/quota.ts).
-      allowItemOperations(role, tables.mailboxes, ['GetItem']);
-    } else missing('edge');
+    const edgePorts = Object.values(EDGE_PORTS);
+    openPorts(edgePorts);
+    this.edge = new MailService(this, 'SmtpEdge', {
+      cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
+      image: image('smtp-edge/Dockerfile'), ports: edgePorts,
+      environment: { ...serviceEnvironment, ...edgeEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' },
+      // RCPT to an SRS address is accepted only when it verifies under the key.
+      secrets: { ...tlsSecrets, [SRS_ENV.secret]: ecs.Secret.fromSecretsManager(srsSecret) },
+      ...settings.services.edge,
+      scaleOnConnections: false,
+      // SMTP sessions are short; a DATA transfer of a large message may take a minute or two.
+      drainSeconds: 120,
+      logRetentionDays: settings.logRetentionDays,
+    });
+    startAfterFirstExport(this.edge);
+    const edgeRole = this.edge.taskDefinition.taskRole;
+    allowPutRawBlobs(edgeRole, bucket);
+    // A blob stored whose inbound event never reached SQS is tagged for the lifecycle rule (markOrphan).
+    allowTagRawBlobs(edgeRole, bucket);
+    allowSendMessage(edgeRole, queue('inbound').queue);
+    // Exactly what the edge calls (test/infra/grants-vs-code.test.ts drives MX and submission and compares):
+    // recipient, alias and catch-all lookup at RCPT; the account at AUTH; the hourly counters.
+    allowItemOperations(edgeRole, tables.directory, ['GetItem', 'BatchGetItem']);
+    allowCountSubmissions(edgeRole, tables.directory);
+    // RCPT refuses a full mailbox: one GetItem of the account's usage counter (core/store/quota.ts).
+    allowItemOperations(edgeRole, tables.mailboxes, ['GetItem']);
 
     // --- mailbox server: IMAP 143/993, POP3 110/995 ---
-    if (entryPoints.mailbox) {
-      const ports = Object.values(MAILBOX_PORTS);
-      openPorts(ports);
-      this.mailbox = new MailService(this, 'MailboxServer', {
-        cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
-        image: image('mailbox-server/Dockerfile'), ports,
-        environment: {
-          ...serviceEnvironment, [SERVICE_ENV.mailboxHost]: '0.0.0.0',
-          [MAILBOX_ENV.idleKeepaliveSeconds]: String(MAILBOX_IDLE_KEEPALIVE_SECONDS),
-        },
-        secrets: tlsSecrets,
-        ...settings.services.mailbox,
-        // IMAP sessions (IDLE) live for many minutes: connections, not CPU, fill a task.
-        scaleOnConnections: true,
-        // An IMAP session rarely ends by itself within any delay: one minute for commands in flight,
-        // then SIGTERM and the server's BYE send the clients to the new tasks.
-        drainSeconds: 60,
-        // An IDLE client is silent for up to 29 minutes (RFC 2177 §3); the NLB's default 350 s would cut it.
-        tcpIdleTimeoutSeconds: MAILBOX_TCP_IDLE_TIMEOUT_SECONDS,
-        logRetentionDays: settings.logRetentionDays,
-      });
-      startAfterFirstExport(this.mailbox);
-      const role = this.mailbox.taskDefinition.taskRole;
-      allowGetRawBlobs(role, bucket);
-      // APPEND stores a new blob; EXPUNGE of a blob's last reference tags it for the lifecycle rule.
-      allowPutRawBlobs(role, bucket);
-      allowTagRawBlobs(role, bucket);
-      // Exactly what IMAP and POP3 call (test/infra/grants-vs-code.test.ts drives every command that
-      // reaches AWS and compares). LOGIN and USER/PASS read the account.
-      allowItemOperations(role, tables.directory, ['GetItem']);
-      // Junk training (mailbox-server/imap/junk-training.ts): a new model body, the head moved to it,
-      // the old body removed, what each message taught recorded.
-      allowJunkModel(role, tables.directory, ['PutItem', 'UpdateItem', 'DeleteItem']);
-      // Mailbox items (CREATE, DELETE, RENAME, SUBSCRIBE, LIST), UID/modseq reservation, usage counters,
-      // and the POP3 maildrop lock (a conditional put, renewed, deleted at QUIT).
-      // Filing into INBOX finds it by its name claim in a BatchGetItem (core/store/mailboxes.ts mailboxesForFiling).
-      allowItemOperations(role, tables.mailboxes, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
-      // Messages: FETCH and SEARCH read (BatchGet for ranges), STORE/EXPUNGE update, APPEND/COPY/MOVE put,
-      // DELETE of a mailbox removes its messages in batches; the change feed for resync and IDLE.
-      allowItemOperations(role, tables.messages, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'BatchWriteItem', 'Query']);
-      for (const index of TABLES.messages.globalIndexes) allowQueryIndex(role, tables.messages, index.indexName);
-      // APPEND, COPY, MOVE and RENAME INBOX file through core/store/filing.ts, which keeps an
-      // idempotency record per (delivery, mailbox): read them (BatchGet), then record candidate UIDs
-      // and the UID (a GetItem when a concurrent writer recorded first).
-      allowItemOperations(role, tables.deliveries, ['GetItem', 'BatchGetItem', 'UpdateItem']);
-      allowItemOperations(role, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
-    } else missing('mailbox');
+    const mailboxPorts = Object.values(MAILBOX_PORTS);
+    openPorts(mailboxPorts);
+    this.mailbox = new MailService(this, 'MailboxServer', {
+      cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
+      image: image('mailbox-server/Dockerfile'), ports: mailboxPorts,
+      environment: {
+        ...serviceEnvironment, [SERVICE_ENV.mailboxHost]: '0.0.0.0',
+        [MAILBOX_ENV.idleKeepaliveSeconds]: String(MAILBOX_IDLE_KEEPALIVE_SECONDS),
+      },
+      secrets: tlsSecrets,
+      ...settings.services.mailbox,
+      // IMAP sessions (IDLE) live for many minutes: connections, not CPU, fill a task.
+      scaleOnConnections: true,
+      // An IMAP session rarely ends by itself within any delay: one minute for commands in flight,
+      // then SIGTERM and the server's BYE send the clients to the new tasks.
+      drainSeconds: 60,
+      // An IDLE client is silent for up to 29 minutes (RFC 2177 §3); the NLB's default 350 s would cut it.
+      tcpIdleTimeoutSeconds: MAILBOX_TCP_IDLE_TIMEOUT_SECONDS,
+      logRetentionDays: settings.logRetentionDays,
+    });
+    startAfterFirstExport(this.mailbox);
+    const mailboxRole = this.mailbox.taskDefinition.taskRole;
+    allowGetRawBlobs(mailboxRole, bucket);
+    // APPEND stores a new blob; EXPUNGE of a blob's last reference tags it for the lifecycle rule.
+    allowPutRawBlobs(mailboxRole, bucket);
+    allowTagRawBlobs(mailboxRole, bucket);
+    // Exactly what IMAP and POP3 call (test/infra/grants-vs-code.test.ts drives every command that
+    // reaches AWS and compares). LOGIN and USER/PASS read the account.
+    allowItemOperations(mailboxRole, tables.directory, ['GetItem']);
+    // Junk training (mailbox-server/imap/junk-training.ts): a new model body, the head moved to it,
+    // the old body removed, what each message taught recorded.
+    allowJunkModel(mailboxRole, tables.directory, ['PutItem', 'UpdateItem', 'DeleteItem']);
+    // Mailbox items (CREATE, DELETE, RENAME, SUBSCRIBE, LIST), UID/modseq reservation, usage counters,
+    // and the POP3 maildrop lock (a conditional put, renewed, deleted at QUIT).
+    // Filing into INBOX finds it by its name claim in a BatchGetItem (core/store/mailboxes.ts mailboxesForFiling).
+    allowItemOperations(mailboxRole, tables.mailboxes, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
+    // Messages: FETCH and SEARCH read (BatchGet for ranges), STORE/EXPUNGE update, APPEND/COPY/MOVE put,
+    // DELETE of a mailbox removes its messages in batches; the change feed for resync and IDLE.
+    allowItemOperations(mailboxRole, tables.messages, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'BatchWriteItem', 'Query']);
+    for (const index of TABLES.messages.globalIndexes) allowQueryIndex(mailboxRole, tables.messages, index.indexName);
+    // APPEND, COPY, MOVE and RENAME INBOX file through core/store/filing.ts, which keeps an
+    // idempotency record per (delivery, mailbox): read them (BatchGet), then record candidate UIDs
+    // and the UID (a GetItem when a concurrent writer recorded first).
+    allowItemOperations(mailboxRole, tables.deliveries, ['GetItem', 'BatchGetItem', 'UpdateItem']);
+    allowItemOperations(mailboxRole, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
 
     // --- functions ---
     const consumer = (id: string, name: 'inbound' | 'relay', entry: string, extraEnv: Record<string, string> = {}) => new QueueConsumer(this, id, {
@@ -210,56 +198,52 @@ export class MailStack extends Stack {
       serviceName: `mail-${name}`,
       logRetentionDays: settings.logRetentionDays,
     });
-    if (entryPoints.inbound) {
-      this.inbound = consumer('Inbound', 'inbound', entryPoints.inbound, { [SRS_ENV.secretArn]: srsSecret.secretArn });
-      // Exactly what functions/inbound and the store calls it makes (test/infra/grants-vs-code.test.ts
-      // runs them and compares); no Scan, DeleteItem or index access, no mailbox creation.
-      const fn = this.inbound.function;
-      allowGetRawBlobs(fn, bucket);
-      // A redelivered record gives back the reference it took; when that was the last, it tags the blob.
-      allowTagRawBlobs(fn, bucket);
-      allowItemOperations(fn, tables.directory, ['BatchGetItem']); // recipient, alias and catch-all lookup
-      allowJunkModel(fn, tables.directory, ['GetItem']); // the account's junk model: head, and body when not cached
-      // Filing (core/store/filing.ts): the INBOX name claims of a batch in one BatchGetItem (Junk is read
-      // by name: GetItem), UID/modseq reservation on the mailbox item, the message put (a get and a
-      // tombstone only when a concurrent writer races), the delivery records (read in one BatchGetItem);
-      // the account's mailboxes listed to find its \Junk (core/store/special-use.ts) for junk only.
-      allowItemOperations(fn, tables.mailboxes, ['GetItem', 'BatchGetItem', 'UpdateItem', 'Query']);
-      allowItemOperations(fn, tables.messages, ['GetItem', 'PutItem', 'UpdateItem']);
-      // Delivery records (`<delivery>#<mailbox>`), junk verdicts (`junk#<delivery>#<account>`) and
-      // outbound records (`outbound#<id>`, core/outbound.ts claim).
-      allowItemOperations(fn, tables.deliveries, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem']);
-      allowItemOperations(fn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
-      allowSendMessage(fn, queue('outbound').queue); // remote recipients and alias forwards
-      allowReadSecretValue(fn, srsSecret); // the SRS key: forwards' senders, bounces back through them
-    } else missing('inbound');
+    this.inbound = consumer('Inbound', 'inbound', entryPoints.inbound, { [SRS_ENV.secretArn]: srsSecret.secretArn });
+    // Exactly what functions/inbound and the store calls it makes (test/infra/grants-vs-code.test.ts
+    // runs them and compares); no Scan, DeleteItem or index access, no mailbox creation.
+    const inboundFn = this.inbound.function;
+    allowGetRawBlobs(inboundFn, bucket);
+    // A redelivered record gives back the reference it took; when that was the last, it tags the blob.
+    allowTagRawBlobs(inboundFn, bucket);
+    allowItemOperations(inboundFn, tables.directory, ['BatchGetItem']); // recipient, alias and catch-all lookup
+    allowJunkModel(inboundFn, tables.directory, ['GetItem']); // the account's junk model: head, and body when not cached
+    // Filing (core/store/filing.ts): the INBOX name claims of a batch in one BatchGetItem (Junk is read
+    // by name: GetItem), UID/modseq reservation on the mailbox item, the message put (a get and a
+    // tombstone only when a concurrent writer races), the delivery records (read in one BatchGetItem);
+    // the account's mailboxes listed to find its \Junk (core/store/special-use.ts) for junk only.
+    allowItemOperations(inboundFn, tables.mailboxes, ['GetItem', 'BatchGetItem', 'UpdateItem', 'Query']);
+    allowItemOperations(inboundFn, tables.messages, ['GetItem', 'PutItem', 'UpdateItem']);
+    // Delivery records (`<delivery>#<mailbox>`), junk verdicts (`junk#<delivery>#<account>`) and
+    // outbound records (`outbound#<id>`, core/outbound.ts claim).
+    allowItemOperations(inboundFn, tables.deliveries, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem']);
+    allowItemOperations(inboundFn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
+    allowSendMessage(inboundFn, queue('outbound').queue); // remote recipients and alias forwards
+    allowReadSecretValue(inboundFn, srsSecret); // the SRS key: forwards' senders, bounces back through them
 
     // SES domain identities (when SES carries outbound mail): the relay's SES grant names them.
     const sesIdentities = this.sesIdentities = new SesIdentities(this, 'Ses', { settings });
-    if (entryPoints.relay) {
-      const smarthost = settings.smarthost?.kind === 'smtp' ? secretFrom(this, 'SmarthostCredentials', settings.smarthost.credentialsSecret) : undefined;
-      this.relay = consumer('Relay', 'relay', entryPoints.relay, relayEnvironment(settings, smarthost?.secretArn));
-      // Exactly what functions/relay calls (test/infra/grants-vs-code.test.ts runs it and compares).
-      // A DSN to a local sender goes through the inbound queue, so the relay never writes mailboxes.
-      const fn = this.relay.function;
-      if (smarthost) allowReadSecretValue(fn, smarthost);
-      // The SES API with the function's own role: SendRawEmail as the stack's identities only.
-      if (settings.smarthost?.kind === 'ses-api') allowSendRawEmail(fn, sesIdentities.identities.map((i) => i.identity));
-      allowGetRawBlobs(fn, bucket);
-      allowPutRawBlobs(fn, bucket); // the DSN blob
-      allowTagRawBlobs(fn, bucket); // the finished delivery held the blob's last reference
-      allowSendMessage(fn, queue('inbound').queue); // DSNs to local senders are filed by inbound
-      allowSendMessage(fn, queue('outbound').queue); // retry copies (delayed), re-delays, DSNs to remote senders
-      allowItemOperations(fn, tables.directory, ['GetItem']); // DKIM key, is the sender's domain local
-      // Outbound records: read (stale-copy guard), claim a DSN's delivery, advance state and generation.
-      allowItemOperations(fn, tables.deliveries, ['GetItem', 'PutItem', 'UpdateItem']);
-      allowItemOperations(fn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
-    } else missing('relay');
+    const smarthost = settings.smarthost?.kind === 'smtp' ? secretFrom(this, 'SmarthostCredentials', settings.smarthost.credentialsSecret) : undefined;
+    this.relay = consumer('Relay', 'relay', entryPoints.relay, relayEnvironment(settings, smarthost?.secretArn));
+    // Exactly what functions/relay calls (test/infra/grants-vs-code.test.ts runs it and compares).
+    // A DSN to a local sender goes through the inbound queue, so the relay never writes mailboxes.
+    const relayFn = this.relay.function;
+    if (smarthost) allowReadSecretValue(relayFn, smarthost);
+    // The SES API with the function's own role: SendRawEmail as the stack's identities only.
+    if (settings.smarthost?.kind === 'ses-api') allowSendRawEmail(relayFn, sesIdentities.identities.map((i) => i.identity));
+    allowGetRawBlobs(relayFn, bucket);
+    allowPutRawBlobs(relayFn, bucket); // the DSN blob
+    allowTagRawBlobs(relayFn, bucket); // the finished delivery held the blob's last reference
+    allowSendMessage(relayFn, queue('inbound').queue); // DSNs to local senders are filed by inbound
+    allowSendMessage(relayFn, queue('outbound').queue); // retry copies (delayed), re-delays, DSNs to remote senders
+    allowItemOperations(relayFn, tables.directory, ['GetItem']); // DKIM key, is the sender's domain local
+    // Outbound records: read (stale-copy guard), claim a DSN's delivery, advance state and generation.
+    allowItemOperations(relayFn, tables.deliveries, ['GetItem', 'PutItem', 'UpdateItem']);
+    allowItemOperations(relayFn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
 
     // --- DNS and monitoring ---
     if (settings.hostedZone) {
       new MailDns(this, 'Dns', { settings, zone: settings.hostedZone, loadBalancer: this.loadBalancer,
-        ports: [...(this.edge?.targets ?? []), ...(this.mailbox?.targets ?? [])].map((t) => t.port),
+        ports: [...(this.edge.targets), ...(this.mailbox.targets)].map((t) => t.port),
       });
     }
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -272,12 +256,12 @@ export class MailStack extends Stack {
         ...(this.relay ? [{ name: 'Relay', fn: this.relay.function }] : []),
         ...(tlsCertificate.managed ? [{ name: 'CertificateExport', fn: tlsCertificate.managed.exportFunction }] : []),
       ],
-      targetGroups: [...(this.edge?.targets ?? []), ...(this.mailbox?.targets ?? [])]
+      targetGroups: [...(this.edge.targets), ...(this.mailbox.targets)]
         .map((t) => ({ name: `Port${t.port.listener}`, targetGroup: t.targetGroup })),
       // Through a smarthost every failure is ours (credentials, TLS mode, port): one is enough.
       // Direct to MX, single remote hosts fail all the time; many in a quarter hour is a pattern.
       outboundFailures: !this.relay ? null : settings.smarthost ? { threshold: 1, periodMinutes: 1 } : { threshold: 10, periodMinutes: 15 },
-      authenticationLog: this.edge?.logGroup ?? null,
+      authenticationLog: this.edge.logGroup,
       certificateLogs: [
         ...(this.edge ? [{ name: 'SmtpEdge', logGroup: this.edge.logGroup }] : []),
         ...(this.mailbox ? [{ name: 'MailboxServer', logGroup: this.mailbox.logGroup }] : []),
@@ -333,10 +317,7 @@ function secretFrom(scope: Construct, id: string, nameOrArn: string): secretsman
     : secretsmanager.Secret.fromSecretNameV2(scope, id, nameOrArn);
 }
 
-/** Entry points that exist on disk, relative to the repository root. */
-export function resolveEntryPoints(repoRoot: string, exists: (p: string) => boolean): Record<Component, string | undefined> {
-  return Object.fromEntries((Object.keys(ENTRY_POINTS) as Component[]).map((c) => {
-    const file = path.join(repoRoot, ENTRY_POINTS[c]);
-    return [c, exists(file) ? file : undefined];
-  })) as Record<Component, string | undefined>;
+/** Each component's entry point in the repository. */
+export function entryPointsIn(repoRoot: string): Record<Component, string> {
+  return Object.fromEntries((Object.keys(ENTRY_POINTS) as Component[]).map((c) => [c, path.join(repoRoot, ENTRY_POINTS[c])])) as Record<Component, string>;
 }

@@ -1,5 +1,6 @@
-// Synthesises the stack once per test file and shares it: fixture handlers stand in for the
-// services, so every component is present whatever has been written so far.
+// Synthesises the stack once per test file and shares it: a small fixture handler stands in for
+// each component's entry point, so bundling stays quick (test/infra/cli-synth.test.ts bundles the
+// real ones).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,7 +22,7 @@ export const TEST_CONTEXT = {
   'mail:submission': { maxMessagesPerHour: 50, maxRecipients: 20, hideClientIp: true },
 };
 
-export function synth(entryPoints: Record<Component, string | undefined> = ALL_PRESENT, context: Record<string, unknown> = TEST_CONTEXT) {
+export function synth(entryPoints: Record<Component, string> = ALL_PRESENT, context: Record<string, unknown> = TEST_CONTEXT) {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'mail-cdk-'));
   // CloudFormation schema validation runs in the CLI synth test; here it would double the time.
   const built = buildMailApp({ nag: false, entryPoints, appProps: { outdir, context, builtinCloudFormationValidation: false } });
