@@ -4,16 +4,11 @@
 // write `{"key","chain"}` as a new version of the secret only when the pair differs from the
 // current one. See docs/decisions/0012-acm-exportable-certificate.md.
 import { createHash, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { ACMServiceException, ExportCertificateCommand, type ACMClient } from '@aws-sdk/client-acm';
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
-/** ExportCertificate's input and output (ACM API reference), as the SDK's ExportCertificateCommand takes and gives them. */
-export interface ExportCertificateInput { readonly CertificateArn: string; readonly Passphrase: Uint8Array }
-export interface ExportCertificateOutput { readonly Certificate?: string; readonly CertificateChain?: string; readonly PrivateKey?: string }
-/** One ExportCertificate call (the handler sends the SDK command; tests answer it). */
-export type ExportCertificate = (input: ExportCertificateInput) => Promise<ExportCertificateOutput>;
-
 export interface CertificateExportDeps {
-  readonly exportCertificate: ExportCertificate;
+  readonly acm: Pick<ACMClient, 'send'>;
   readonly secrets: Pick<SecretsManagerClient, 'send'>;
   readonly certificateArn: string;
   readonly secretId: string;
@@ -43,7 +38,13 @@ const pemBlock = (pem: string) => `${pem.trim()}\n`;
 export async function exportCertificateToSecret(deps: CertificateExportDeps): Promise<CertificateExportResult> {
   const now = deps.now?.() ?? new Date();
   const passphrase = newPassphrase();
-  const out = await deps.exportCertificate({ CertificateArn: deps.certificateArn, Passphrase: Buffer.from(passphrase, 'ascii') });
+  const out = await deps.acm.send(new ExportCertificateCommand({ CertificateArn: deps.certificateArn, Passphrase: Buffer.from(passphrase, 'ascii') })).catch((err: unknown) => {
+    // ACM's refusals (RequestInProgressException before issue, ResourceNotFoundException,
+    // ValidationException for a certificate not marked exportable; ACM API reference,
+    // ExportCertificate, Errors) name the certificate in the deploy's or the alarm's reason.
+    if (err instanceof ACMServiceException) throw new CertificateExportError(`ACM refused to export ${deps.certificateArn}: ${err.name}: ${err.message}`, { cause: err });
+    throw err;
+  });
   if (!out.Certificate || !out.PrivateKey) throw new CertificateExportError(`ExportCertificate returned no certificate or no private key for ${deps.certificateArn}`);
 
   // ACM gives the key as an encrypted PKCS #8 PEM (RFC 5958 EncryptedPrivateKeyInfo) under the passphrase.

@@ -5,12 +5,12 @@
 // function's error alarm fires.
 //   MAIL_TLS_CERTIFICATE_ARN: the ACM certificate; MAIL_TLS_SECRET_ARN: the secret the services read;
 //   MAIL_HOSTNAME: the host name the certificate must name; MAIL_REGION (or AWS_REGION).
-import { createRequire } from 'node:module';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { ACMClient } from '@aws-sdk/client-acm';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { parseConfig } from '../../core/config.ts';
-import { exportCertificateToSecret, type ExportCertificate, type ExportCertificateInput, type ExportCertificateOutput } from './export-certificate.ts';
+import { exportCertificateToSecret } from './export-certificate.ts';
 
 const envSchema = z.object({
   MAIL_TLS_CERTIFICATE_ARN: z.string().startsWith('arn:'),
@@ -20,35 +20,20 @@ const envSchema = z.object({
   AWS_REGION: z.string().min(1).optional(),
 });
 
-/** The part of `@aws-sdk/client-acm` this function uses. */
-interface AcmModule {
-  ACMClient: new (config: { region: string }) => { send(command: unknown): Promise<ExportCertificateOutput> };
-  ExportCertificateCommand: new (input: ExportCertificateInput) => unknown;
-}
-
-/**
- * ExportCertificate through the AWS SDK's ACM client. The project does not depend on
- * `@aws-sdk/client-acm` yet, so the function takes the copy the Lambda Node.js runtime ships
- * (its AWS SDK v3 clients are on the runtime's module path; the bundle leaves this one external).
- */
-function acmExport(region: string): ExportCertificate {
-  const { ACMClient, ExportCertificateCommand } = createRequire(import.meta.url)('@aws-sdk/client-acm') as AcmModule;
-  const client = new ACMClient({ region });
-  return (input) => client.send(new ExportCertificateCommand(input));
-}
-
 let runtime: { logger: Logger; run: () => ReturnType<typeof exportCertificateToSecret> } | undefined;
 
 export async function handler(event: { source?: string; 'detail-type'?: string } = {}): Promise<{ outcome: string; notAfter: string }> {
   runtime ??= (() => {
     const env = parseConfig(envSchema, process.env, 'certificate export environment');
     const region = env.MAIL_REGION ?? env.AWS_REGION ?? 'us-east-1';
-    const exportCertificate = acmExport(region);
+    // ACM and Secrets Manager have no emulator, so their clients take the region alone (core/aws/
+    // builds the clients whose endpoints the local stack overrides).
+    const acm = new ACMClient({ region });
     const secrets = new SecretsManagerClient({ region });
     return {
       logger: new Logger({ serviceName: 'mail-certificate-export' }),
       run: () => exportCertificateToSecret({
-        exportCertificate, secrets, hostname: env.MAIL_HOSTNAME,
+        acm, secrets, hostname: env.MAIL_HOSTNAME,
         certificateArn: env.MAIL_TLS_CERTIFICATE_ARN, secretId: env.MAIL_TLS_SECRET_ARN,
       }),
     };

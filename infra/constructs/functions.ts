@@ -66,10 +66,10 @@ export class QueueConsumer extends Construct {
 
 /**
  * How every function is bundled: ESM for Node 24, minified with source maps. The SDK is bundled
- * rather than taken from the runtime, so its version is the one we tested; `external` names the
- * exceptions, modules the Lambda runtime provides that the project does not depend on.
+ * rather than taken from the runtime (CDK's default leaves `@aws-sdk/*` out), so its version is
+ * the one we tested.
  */
-export function esmBundling(external: string[] = []): nodejs.BundlingOptions {
+export function esmBundling(): nodejs.BundlingOptions {
   return {
     forceDockerBundling: false,
     format: nodejs.OutputFormat.ESM,
@@ -78,7 +78,7 @@ export function esmBundling(external: string[] = []): nodejs.BundlingOptions {
     mainFields: ['module', 'main'],
     minify: true,
     sourceMap: true,
-    externalModules: external,
+    externalModules: [],
     // CommonJS dependencies call require(); give the ESM bundle one.
     banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   };

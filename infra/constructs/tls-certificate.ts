@@ -100,8 +100,7 @@ export class TlsCertificate extends Construct {
         POWERTOOLS_SERVICE_NAME: 'mail-certificate-export',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      // The ACM client comes from the Lambda runtime (functions/certificate-export/handler.ts).
-      bundling: esmBundling(['@aws-sdk/client-acm']),
+      bundling: esmBundling(),
     });
     // Exactly what the function calls (test/infra/grants-vs-code.test.ts runs it and compares).
     allowExportCertificate(exportFunction, certificate.certificateArn);

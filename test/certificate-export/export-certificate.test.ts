@@ -1,13 +1,14 @@
 // The certificate export function against ACM and Secrets Manager as their API references describe
-// them: ExportCertificate returns the certificate, its chain and the private key as an encrypted
-// PKCS #8 PEM under the caller's passphrase (the stub below encrypts with whatever passphrase it is
-// given, so a key decrypted with any other fails); Secrets Manager is a real SDK client answered by a
-// middleware (test/helpers/secrets-stub.ts), so every read and write is recorded.
+// them, both real SDK clients answered by a middleware: ExportCertificate returns the certificate,
+// its chain and the private key as an encrypted PKCS #8 PEM under the passphrase that came over the
+// wire (test/helpers/acm-stub.ts, so a key decrypted with any other fails), and Secrets Manager
+// records every read and write (test/helpers/secrets-stub.ts).
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createSelfSignedCertificate, type TlsCredentials } from '../../core/tls.ts';
-import { CertificateExportError, exportCertificateToSecret, type ExportCertificate, type ExportCertificateInput } from '../../functions/certificate-export/export-certificate.ts';
+import { CertificateExportError, exportCertificateToSecret } from '../../functions/certificate-export/export-certificate.ts';
+import { ACM_ERRORS, AcmStub, type AcmAnswer } from '../helpers/acm-stub.ts';
 import { SecretsStub } from '../helpers/secrets-stub.ts';
 
 const ARN = 'arn:aws:acm:us-east-1:111122223333:certificate/12345678-1234-1234-1234-123456789012';
@@ -19,22 +20,11 @@ const issue = (name: string, fromDays: number, toDays: number): TlsCredentials =
   createSelfSignedCertificate(name, [name], new Date(Date.now() + fromDays * DAY), new Date(Date.now() + toDays * DAY));
 const intermediate = issue('Example Intermediate CA', -30, 300).cert;
 
-/** ACM's ExportCertificate for one issued certificate: what it returns, and the passphrases it was given. */
-function acm(issued: () => { cert: string; key: string }) {
-  const calls: ExportCertificateInput[] = [];
-  const exportCertificate: ExportCertificate = async (input) => {
-    calls.push(input);
-    assert.equal(input.CertificateArn, ARN);
-    const passphrase = Buffer.from(input.Passphrase).toString('latin1');
-    const { cert, key } = issued();
-    return {
-      Certificate: cert,
-      CertificateChain: intermediate,
-      PrivateKey: createPrivateKey(key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString(),
-    };
-  };
-  return { exportCertificate, calls };
-}
+/** ACM holding one issued certificate (and the intermediate it returns as the chain). */
+const acm = (issued: () => { cert: string; key: string }) => new AcmStub(() => {
+  const { cert, key } = issued();
+  return { certificate: cert, chain: intermediate, key };
+});
 
 describe('exportCertificateToSecret', () => {
   it('writes the decrypted key and the chain, leaf first, as a new secret version; the same pair again writes nothing', async () => {
@@ -42,8 +32,8 @@ describe('exportCertificateToSecret', () => {
     // A new secret holds CloudFormation's random string until the first export.
     secrets.create(SECRET, 'x0Yrandomgeneratedvalue');
     let current = issue(HOST, -1, 198);
-    const { exportCertificate, calls } = acm(() => current);
-    const deps = { exportCertificate, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST };
+    const exported = acm(() => current);
+    const deps = { acm: exported.client, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST };
 
     const first = await exportCertificateToSecret(deps);
     assert.equal(first.outcome, 'written');
@@ -66,8 +56,10 @@ describe('exportCertificateToSecret', () => {
     assert.notEqual(secrets.current(SECRET)!.versionId, before);
     assert.equal(new X509Certificate(JSON.parse(secrets.current(SECRET)!.value).chain).fingerprint256, new X509Certificate(current.cert).fingerprint256);
 
-    // Each export has its own passphrase, ASCII without # $ % (ACM API reference, ExportCertificate).
-    const passphrases = calls.map((c) => Buffer.from(c.Passphrase).toString('latin1'));
+    // Each export is a signed ExportCertificate of this certificate, with its own passphrase, ASCII
+    // without # $ % (ACM API reference, ExportCertificate).
+    assert.ok(exported.requests.every((r) => r.target === 'CertificateManager.ExportCertificate' && r.certificateArn === ARN && r.signed));
+    const passphrases = exported.requests.map((r) => r.passphrase);
     assert.equal(new Set(passphrases).size, passphrases.length);
     for (const p of passphrases) assert.match(p, /^[\x21-\x7e]{32,}$/), assert.doesNotMatch(p, /[#$%]/);
   });
@@ -76,7 +68,7 @@ describe('exportCertificateToSecret', () => {
     const secrets = new SecretsStub();
     secrets.create(SECRET, 'random');
     const cert = issue(HOST, -1, 198);
-    const deps = { exportCertificate: acm(() => cert).exportCertificate, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST };
+    const deps = { acm: acm(() => cert).client, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST };
     const [a, b] = await Promise.all([exportCertificateToSecret(deps), exportCertificateToSecret(deps)]);
     assert.equal(a.versionId, b.versionId);
   });
@@ -90,7 +82,7 @@ describe('exportCertificateToSecret', () => {
     it(`refuses ${what} and leaves the secret as it is`, async () => {
       const secrets = new SecretsStub();
       secrets.create(SECRET, 'random');
-      const deps = { exportCertificate: acm(issued).exportCertificate, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST };
+      const deps = { acm: acm(issued).client, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST };
       await assert.rejects(exportCertificateToSecret(deps), (err: Error) => err instanceof CertificateExportError && error.test(err.message));
       assert.equal(secrets.requests.filter((r) => r.command === 'PutSecretValue').length, 0);
       assert.equal(secrets.current(SECRET)!.value, 'random');
@@ -101,8 +93,46 @@ describe('exportCertificateToSecret', () => {
     const secrets = new SecretsStub();
     secrets.create(SECRET, 'random');
     const cert = issue(HOST, -1, 198);
-    const wrong: ExportCertificate = async () => ({ Certificate: cert.cert, PrivateKey: createPrivateKey(cert.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'not-the-one-given' }).toString() });
-    await assert.rejects(exportCertificateToSecret({ exportCertificate: wrong, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST }), CertificateExportError);
+    const wrong = new AcmStub(() => ({ certificate: cert.cert, key: cert.key, encryptWith: 'not-the-one-given' }));
+    await assert.rejects(exportCertificateToSecret({ acm: wrong.client, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST }), (err: Error) => err instanceof CertificateExportError && /cannot be read/.test(err.message));
     assert.equal(secrets.requests.length, 0);
   });
+
+  it('refuses an answer without a private key', async () => {
+    const secrets = new SecretsStub();
+    secrets.create(SECRET, 'random');
+    const cert = issue(HOST, -1, 198);
+    const stub = new AcmStub(() => ({ certificate: cert.cert, key: cert.key }));
+    // The answer as the SDK deserialised it, less the key.
+    stub.client.middlewareStack.add(((next: (a: unknown) => Promise<{ output: Record<string, unknown> }>) => async (args: unknown) => {
+      const { output } = await next(args);
+      return { output: { ...output, PrivateKey: undefined }, response: {} };
+    }) as never, { step: 'initialize', name: 'dropKey' });
+    await assert.rejects(exportCertificateToSecret({ acm: stub.client, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST }), /no certificate or no private key/);
+    assert.equal(secrets.requests.length, 0);
+  });
+
+  const acmRefusals: [string, () => Extract<AcmAnswer, { error: string }>, RegExp][] = [
+    ['a certificate not issued yet', ACM_ERRORS.requestInProgress, /RequestInProgressException: Certificate .* is pending validation/],
+    ['a certificate that is gone', ACM_ERRORS.resourceNotFound, /ResourceNotFoundException/],
+    ['a certificate not marked exportable', ACM_ERRORS.notExportable, /ValidationException: Certificate is not exportable/],
+    ['a throttled request', ACM_ERRORS.throttled, /ThrottlingException/],
+  ];
+  for (const [what, answer, error] of acmRefusals) {
+    it(`fails with ACM's reason for ${what}, and leaves the secret as it is`, async () => {
+      const secrets = new SecretsStub();
+      secrets.create(SECRET, 'random');
+      const stub = new AcmStub(answer);
+      await assert.rejects(exportCertificateToSecret({ acm: stub.client, secrets: secrets.client, certificateArn: ARN, secretId: SECRET, hostname: HOST }), (err: Error) => {
+        assert.ok(err instanceof CertificateExportError, `a CertificateExportError, not ${err.name}`);
+        assert.match(err.message, new RegExp(`ACM refused to export ${ARN.replace(/[/.]/g, '\\$&')}`));
+        assert.match(err.message, error);
+        assert.equal((err.cause as Error).name, answer().error, 'the SDK\'s exception, deserialised from the answer, is the cause');
+        return true;
+      });
+      assert.equal(stub.requests.length, 1);
+      assert.equal(secrets.requests.length, 0);
+      assert.equal(secrets.current(SECRET)!.value, 'random');
+    });
+  }
 });

@@ -5,7 +5,7 @@
 // event could not be queued); the mailbox server answers IMAP (APPEND, COPY, MOVE, RENAME INBOX,
 // EXPUNGE, IDLE, a refused over-quota APPEND) and POP3 (RETR, DELE, QUIT); both services poll the
 // TLS secret, and the certificate export function exports the ACM certificate into it (ACM and
-// Secrets Manager answered at the SDK boundary, test/helpers/secrets-stub.ts). Every AWS request is
+// Secrets Manager answered at the SDK boundary, test/helpers/acm-stub.ts and secrets-stub.ts). Every AWS request is
 // recorded per role and must be allowed by that role's policies in the synthesized template (a
 // request IAM would deny fails the test); each grant must in turn be used, or be listed below with
 // the path that needs it (a grant nothing uses is reported and fails the test).
@@ -42,7 +42,6 @@ import { asArray, fullStack, policyStatements } from './synth.ts';
 import { JunkFilter, JunkTrainer } from '../../core/junk/filter.ts';
 import { JunkModelCache, JunkModelStore } from '../../core/store/junk-model.ts';
 import { ImapJunkTraining } from '../../mailbox-server/imap/junk-training.ts';
-import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +49,7 @@ import { silentLog } from '../../core/log.ts';
 import { TlsSecretPoller } from '../../core/tls-secret-poller.ts';
 import { exportCertificateToSecret } from '../../functions/certificate-export/export-certificate.ts';
 import { SecretsStub } from '../helpers/secrets-stub.ts';
+import { AcmStub } from '../helpers/acm-stub.ts';
 
 type Fn = 'inbound' | 'relay' | 'certificateExport';
 type Service = 'edge' | 'mailbox';
@@ -470,13 +470,13 @@ describe('function grants match the code', () => {
     // The export function, as functions/certificate-export/handler.ts composes it.
     const secrets = recordingSecrets('certificateExport');
     secrets.create(TLS_SECRET, 'random');
-    const result = await exportCertificateToSecret({
-      secrets: secrets.client, certificateArn: TLS_CERTIFICATE, secretId: TLS_SECRET, hostname: 'mail.example.com',
-      exportCertificate: async (input) => {
-        calls.certificateExport.push({ action: 'acm:ExportCertificate', resource: input.CertificateArn === TLS_CERTIFICATE ? 'certificate tls' : `other certificate ${input.CertificateArn}` });
-        return { Certificate: pair.cert, PrivateKey: createPrivateKey(pair.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: Buffer.from(input.Passphrase).toString('latin1') }).toString() };
-      },
-    });
+    const acm = new AcmStub(() => ({ certificate: pair.cert, key: pair.key }));
+    const result = await exportCertificateToSecret({ acm: acm.client, secrets: secrets.client, certificateArn: TLS_CERTIFICATE, secretId: TLS_SECRET, hostname: 'mail.example.com' });
+    // ACM's requests as they went over the wire.
+    for (const request of acm.requests) {
+      const action = request.target === 'CertificateManager.ExportCertificate' ? 'acm:ExportCertificate' : `acm:${request.target}`;
+      calls.certificateExport.push({ action, resource: request.certificateArn === TLS_CERTIFICATE ? 'certificate tls' : `other certificate ${request.certificateArn}` });
+    }
     assert.equal(result.outcome, 'written');
     // Each service's poller, as smtp-edge/main.ts and mailbox-server/main.ts compose it.
     for (const service of ['edge', 'mailbox'] as const) {
