@@ -1,4 +1,4 @@
-// RFC 3501 §6.4.2 CLOSE (silent expunge of \Deleted unless read-only) and RFC 3691 UNSELECT.
+// RFC 3501 §6.4.2 CLOSE: silent expunge of \Deleted unless read-only, then no mailbox selected.
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import type { SelectedState } from '../state.ts';
 
@@ -13,9 +13,4 @@ export async function close(_command: CommandOf<'CLOSE'>, ctx: CommandContext, s
   }
   ctx.setState({ kind: 'authenticated', account: state.account });
   return { text: 'CLOSE completed' };
-}
-
-export async function unselect(_command: CommandOf<'UNSELECT'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
-  ctx.setState({ kind: 'authenticated', account: state.account });
-  return { text: 'UNSELECT completed' };
 }

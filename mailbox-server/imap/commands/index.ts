@@ -4,7 +4,8 @@ import type { ImapCommandName } from '../wire/ast.ts';
 import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
 import { capability } from './capability.ts';
-import { close, unselect } from './close.ts';
+import { check } from './check.ts';
+import { close } from './close.ts';
 import { compress } from './compress.ts';
 import { copy } from './copy.ts';
 import { create } from './create.ts';
@@ -14,12 +15,14 @@ import { expunge } from './expunge.ts';
 import { fetch } from './fetch.ts';
 import { id } from './id.ts';
 import { idle } from './idle.ts';
-import { list, lsub } from './list.ts';
+import { examine } from './examine.ts';
+import { list } from './list.ts';
 import { login } from './login.ts';
 import { logout } from './logout.ts';
+import { lsub } from './lsub.ts';
 import { move } from './move.ts';
 import { namespace } from './namespace.ts';
-import { check, noop } from './noop.ts';
+import { noop } from './noop.ts';
 import { getQuota, getQuotaRoot, setQuota } from './quota.ts';
 import { rename } from './rename.ts';
 import { search } from './search.ts';
@@ -30,6 +33,8 @@ import { starttls } from './starttls.ts';
 import { status } from './status.ts';
 import { store } from './store.ts';
 import { subscribe } from './subscribe.ts';
+import { unselect } from './unselect.ts';
+import { unsubscribe } from './unsubscribe.ts';
 
 /** `state: never` lets each handler declare the narrower state it needs; the dispatcher has checked it. */
 type Handler<N extends ImapCommandName> = (command: CommandOf<N>, ctx: CommandContext, state: never) => Promise<Completion>;
@@ -45,12 +50,12 @@ export const commandHandlers: { readonly [N in ImapCommandName]: Handler<N> } = 
   ENABLE: enable,
   COMPRESS: compress,
   SELECT: select,
-  EXAMINE: select,
+  EXAMINE: examine,
   CREATE: create,
   DELETE: deleteMailbox,
   RENAME: rename,
   SUBSCRIBE: subscribe,
-  UNSUBSCRIBE: subscribe,
+  UNSUBSCRIBE: unsubscribe,
   LIST: list,
   LSUB: lsub,
   STATUS: status,

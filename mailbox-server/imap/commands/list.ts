@@ -1,4 +1,4 @@
-// RFC 3501 §6.3.8 LIST and §6.3.9 LSUB, with RFC 3348 CHILDREN, RFC 6154 SPECIAL-USE attributes,
+// RFC 3501 §6.3.8 LIST (LSUB, §6.3.9, is in lsub.ts), with RFC 3348 CHILDREN, RFC 6154 SPECIAL-USE attributes,
 // RFC 5258 LIST-EXTENDED (selection options SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE, return
 // options SUBSCRIBED CHILDREN SPECIAL-USE, several patterns, CHILDINFO) and RFC 5819 LIST-STATUS.
 // Patterns are matched against the wire (modified UTF-7) names (../list-pattern.ts); INBOX is
@@ -14,17 +14,17 @@ import { atom, untagged } from '../wire/writer.ts';
 import { statusResponse } from './status.ts';
 
 /** Entries matched between turns of the event loop: a long listing must not hold up other sessions. */
-const ENTRIES_PER_TURN = 256;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const ENTRIES_PER_TURN = 256;
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-interface Listed {
+export interface Listed {
   readonly wire: string;
   readonly mailbox: Mailbox | null;
   readonly hasChildren: boolean;
 }
 
 /** Every mailbox plus the superiors that exist only as a path (shown \Noselect when matched by "%"). */
-function listable(mailboxes: readonly Mailbox[]): Listed[] {
+export function listable(mailboxes: readonly Mailbox[]): Listed[] {
   const byName = new Map(mailboxes.map((m) => [m.name, m]));
   const names = new Set<string>();
   // A name has children exactly when it is the superior of another: one pass, not a pairwise scan.
@@ -95,15 +95,4 @@ function descendants(entries: readonly Listed[], entry: Listed): Listed[] {
   if (!entry.hasChildren) return [];
   const prefix = `${entry.wire}${DELIMITER}`;
   return entries.filter((e) => e.wire.startsWith(prefix));
-}
-
-export async function lsub(command: CommandOf<'LSUB'>, ctx: CommandContext, state: UserState): Promise<Completion> {
-  const pattern = MailboxPattern.compile(command.reference, command.pattern);
-  const mailboxes = await ctx.services.store.listMailboxes(state.account);
-  for (const [i, entry] of listable(mailboxes).entries()) {
-    if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn();
-    if (!entry.mailbox?.subscribed || !pattern.matches(entry.wire)) continue;
-    await ctx.send(untagged(atom('LSUB'), [], DELIMITER, entry.wire));
-  }
-  return { text: 'LSUB completed' };
 }

@@ -1,5 +1,6 @@
-// RFC 3501 §6.3.1 SELECT and §6.3.2 EXAMINE; RFC 7162 §3.2.5 HIGHESTMODSEQ, the CONDSTORE
-// parameter and QRESYNC (../qresync.ts); RFC 3501 §7.3.2 RECENT is always 0 (no session owns \Recent across processes).
+// RFC 3501 §6.3.1 SELECT (EXAMINE, §6.3.2, is the read-only form in examine.ts and shares
+// openMailbox); RFC 7162 §3.2.5 HIGHESTMODSEQ, the CONDSTORE parameter and QRESYNC
+// (../qresync.ts); RFC 3501 §7.3.2 RECENT is always 0 (no session owns \Recent across processes).
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { bad } from '../errors.ts';
 import { MailboxView } from '../mailbox-view.ts';
@@ -10,7 +11,12 @@ import { atom, statusLine, untagged } from '../wire/writer.ts';
 
 const systemFlags = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
-export async function select(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx: CommandContext, state: UserState): Promise<Completion> {
+export async function select(command: CommandOf<'SELECT'>, ctx: CommandContext, state: UserState): Promise<Completion> {
+  return openMailbox(command, ctx, state);
+}
+
+/** SELECT and EXAMINE: opens the mailbox read-write or read-only and announces its state. */
+export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   // RFC 7162 §3.2.5: the QRESYNC parameter without ENABLE QRESYNC is BAD.
   if (command.qresync && !ctx.enabled.has('QRESYNC')) throw bad('QRESYNC is not enabled');
   // RFC 7162 §3.2.11: [CLOSED] separates the old mailbox's responses from the new one's.
