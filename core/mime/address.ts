@@ -1,5 +1,7 @@
 // Parses RFC 5322 §3.4 address lists, group syntax included, into IMAP address
-// structures (RFC 3501 §7.4.2). Values stay raw: encoded words are not decoded.
+// structures (RFC 3501 §7.4.2). Values stay raw: encoded words are not decoded. An address
+// written without a display name takes the text of a comment after it as addr-name, so the old style
+// `user@domain (Real Name)` (RFC 822 §6.1, RFC 5322 §4.4) keeps its name, as c-client and Dovecot do.
 
 import { clip, headerText } from './bytes.ts';
 import { readQuoted, skipComment } from './params.ts';
@@ -14,18 +16,28 @@ const MAX_ADDRESS_PART = 256;
 
 type Token =
   | { readonly kind: 'word'; readonly text: string; readonly quoted: boolean }
-  | { readonly kind: 'special'; readonly text: string };
+  | { readonly kind: 'special'; readonly text: string }
+  | { readonly kind: 'comment'; readonly text: string };
 
 const SPECIALS = '<>:;,@';
 
-/** Splits an address header into words (atoms, quoted strings, domain literals) and specials, dropping comments. */
+/** A comment's text: without its outer parentheses, quoted-pairs unescaped, folding removed. */
+function commentText(text: string, start: number, end: number): string {
+  return text.slice(start + 1, end - 1).replace(/\r?\n/g, '').replace(/\\(.)/g, '$1');
+}
+
+/** Splits an address header into words (atoms, quoted strings, domain literals), specials and comments. */
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let p = 0;
   while (p < text.length) {
     const ch = text[p]!;
     if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') p++;
-    else if (ch === '(') p = skipComment(text, p);
+    else if (ch === '(') {
+      const next = skipComment(text, p);
+      tokens.push({ kind: 'comment', text: commentText(text, p, next) });
+      p = next;
+    }
     else if (ch === '"') {
       const quoted = readQuoted(text, p);
       tokens.push({ kind: 'word', text: quoted.value, quoted: true });
@@ -96,16 +108,20 @@ export function parseAddressList(text: string, accept: (address: EnvelopeAddress
   let inGroup = false;
   let phrase: Token[] = [];
   let angle: { adl: string | null; spec: Token[] } | null = null;
+  /** The last comment of the address being read: its addr-name when it has no display name. */
+  let comment: string | null = null;
 
   const push = (address: EnvelopeAddress): void => {
     if (!full && !accept(address)) full = true;
     if (!full) addresses.push(address);
   };
   const flush = (): void => {
+    const fromComment = comment ? clipPart(comment) : null;
     if (angle) push(mailboxFromSpec(phraseText(phrase), angle.adl, angle.spec));
-    else if (phrase.length > 0) push(mailboxFromSpec(null, null, phrase));
+    else if (phrase.length > 0) push(mailboxFromSpec(fromComment, null, phrase));
     phrase = [];
     angle = null;
+    comment = null;
   };
   const endGroup = (): void => {
     // The end marker is pushed even when full, so a truncated list stays well formed.
@@ -115,6 +131,12 @@ export function parseAddressList(text: string, accept: (address: EnvelopeAddress
 
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
+    if (token.kind === 'comment') {
+      // Only a comment after an addr-spec names it (as Dovecot reads it too); one before it or
+      // inside an angle-addr is only a comment.
+      if (phrase.length > 0 && !angle && token.text.trim()) comment = token.text;
+      continue;
+    }
     if (token.kind === 'word') {
       phrase.push(token);
       continue;
@@ -124,7 +146,9 @@ export function parseAddressList(text: string, accept: (address: EnvelopeAddress
         // angle-addr with an optional obs-route "@a,@b:" (RFC 5322 §4.4) that becomes the adl.
         const inner: Token[] = [];
         let j = i + 1;
-        while (j < tokens.length && !(tokens[j]!.kind === 'special' && tokens[j]!.text === '>')) inner.push(tokens[j++]!);
+        for (; j < tokens.length && !(tokens[j]!.kind === 'special' && tokens[j]!.text === '>'); j++) {
+          if (tokens[j]!.kind !== 'comment') inner.push(tokens[j]!);
+        }
         i = j;
         if (angle) break;
         let adl: string | null = null;
@@ -141,6 +165,7 @@ export function parseAddressList(text: string, accept: (address: EnvelopeAddress
         if (!inGroup && !angle) {
           const name = phraseText(phrase);
           phrase = [];
+          comment = null;
           if (full || !accept({ name: null, adl: null, mailbox: name, host: null })) {
             full = true;
           } else {

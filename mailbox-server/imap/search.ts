@@ -4,6 +4,7 @@
 import libmime from 'libmime';
 import { simpleParser } from 'mailparser';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
+import { parseAddressList } from '../../core/mime/address.ts';
 import type { BodyPart } from '../../core/mime/types.ts';
 import type { ImapDate, SearchKey } from './wire/ast.ts';
 import { emailId } from './object-id.ts';
@@ -104,6 +105,17 @@ export function sentDayNumber(header: string | null): number | null {
 
 const includes = (haystack: string, needle: string) => haystack.toLowerCase().includes(needle.toLowerCase());
 
+/** The fields SEARCH FROM/TO/CC/BCC name (RFC 3501 §6.4.4), matched also on their parsed addresses. */
+const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc']);
+
+/**
+ * An address written with comments or folding (`<user (c)@ (c) domain.org>`) holds
+ * `user@domain.org` only once parsed, so the parsed form `Name <local@host>` is searched too.
+ */
+function addressesInclude(value: string, needle: string): boolean {
+  return parseAddressList(value).some((a) => a.host !== null && includes(`${a.name ?? ''} <${a.mailbox ?? ''}@${a.host}>`, needle));
+}
+
 /** true / false, or undefined when the subject lacks the data to decide. */
 export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): boolean | undefined {
   switch (key.kind) {
@@ -137,7 +149,7 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
       if (!s.headers) return undefined;
       const field = key.field.toLowerCase();
       // RFC 3501 §6.4.4 HEADER with an empty string matches every message that has the field.
-      return s.headers.some(([name, value]) => name === field && includes(value, key.value));
+      return s.headers.some(([name, value]) => name === field && (includes(value, key.value) || (ADDRESS_FIELDS.has(field) && addressesInclude(value, key.value))));
     }
     case 'body':
       return s.body === undefined ? undefined : includes(s.body, key.value);

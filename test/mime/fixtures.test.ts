@@ -174,9 +174,9 @@ describe('address groups and encoded words', () => {
     ]);
   });
 
-  it('keeps quoted local parts, source routes as adl, and marks a missing domain', () => {
+  it('keeps quoted local parts, source routes as adl, a trailing comment as the name, and marks a missing domain', () => {
     assert.deepEqual(envelope.cc, [
-      { name: null, adl: null, mailbox: '"quoted local"', host: 'example.com' },
+      { name: 'comment', adl: null, mailbox: '"quoted local"', host: 'example.com' },
       { name: null, adl: '@relay1,@relay2', mailbox: 'route', host: 'example.com' },
       { name: null, adl: null, mailbox: 'root', host: '.MISSING-HOST-NAME.' },
     ]);
@@ -186,5 +186,22 @@ describe('address groups and encoded words', () => {
     assert.deepEqual(envelope.sender, [{ name: null, adl: null, mailbox: 'secretary', host: 'example.com' }]);
     assert.deepEqual(envelope.replyTo, envelope.from);
     assert.equal(envelope.inReplyTo, '<prev@example.com>');
+  });
+});
+
+describe('old-style display names in comments (RFC 822 §6.1, RFC 5322 §4.4)', () => {
+  const envelope = indexMessage(fixture('comments.eml')).envelope;
+
+  it('takes the comment after an address without a display name as addr-name, not one before it', () => {
+    assert.deepEqual(envelope.from, [{ name: 'Real Name', adl: null, mailbox: 'user', host: 'example.com' }]);
+    assert.deepEqual(envelope.cc, [
+      { name: 'Two Names', adl: null, mailbox: 'two', host: 'example.org' },
+      { name: 'Three', adl: null, mailbox: 'three', host: 'example.org' },
+      { name: null, adl: null, mailbox: 'four', host: 'example.org' },
+    ]);
+  });
+
+  it('reads an addr-spec with comments between its parts', () => {
+    assert.deepEqual(envelope.to, [{ name: null, adl: null, mailbox: 'user-from', host: 'domain.org' }]);
   });
 });
