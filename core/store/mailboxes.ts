@@ -53,7 +53,7 @@ export class DynamoMailboxes {
    * The mailbox item is written first and the name claim second: the claim is the commit point,
    * so a crash in between leaves only an unreachable mailbox item, never a name without a mailbox.
    */
-  async createMailbox(account: string, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
+  async createMailbox(account: string, name: string, specialUse: SpecialUse | null = null, options: { subscribed?: boolean } = {}): Promise<Mailbox> {
     const owner = accountKey(account);
     const mailboxName = normaliseMailboxName(name);
     const item: Item = {
@@ -63,7 +63,7 @@ export class DynamoMailboxes {
       uidValidity: await this.allocateUidValidity(owner),
       uidNext: 1,
       highestModSeq: 1,
-      subscribed: true,
+      subscribed: options.subscribed ?? true,
       createdAt: new Date().toISOString(),
       ...(specialUse ? { specialUse } : {}),
     };

@@ -46,8 +46,8 @@ export class DynamoMailStore implements MessageStore {
 
   // ---- mailboxes (mailboxes.ts) ----------------------------------------------------------
 
-  createMailbox(account: string, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
-    return this.mailboxes.createMailbox(account, name, specialUse);
+  createMailbox(account: string, name: string, specialUse: SpecialUse | null = null, options: { subscribed?: boolean } = {}): Promise<Mailbox> {
+    return this.mailboxes.createMailbox(account, name, specialUse, options);
   }
 
   getMailbox(account: string, name: string): Promise<Mailbox | null> {

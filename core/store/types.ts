@@ -170,7 +170,8 @@ export interface FileResult {
 }
 
 export interface MailStore {
-  createMailbox(account: string, name: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
+  /** Subscribed unless `subscribed: false` (IMAP CREATE does not subscribe, RFC 3501 §6.3.3). */
+  createMailbox(account: string, name: string, specialUse?: SpecialUse | null, options?: { subscribed?: boolean }): Promise<Mailbox>;
   getMailbox(account: string, name: string): Promise<Mailbox | null>;
   listMailboxes(account: string): Promise<Mailbox[]>;
 

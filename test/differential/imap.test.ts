@@ -382,8 +382,8 @@ let theirs: WireClient;
 let ours: WireClient;
 
 before(async () => {
-  // imap_zlib: Dovecot's COMPRESS=DEFLATE (RFC 4978), compared below.
-  dovecot = await startDovecot({ users: { [DOVECOT_USER]: ALICE.password }, extraConfig: 'protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\n' });
+  // imap_zlib: Dovecot's COMPRESS=DEFLATE (RFC 4978), compared below. Our hierarchy delimiter, so mailbox names compare as they are.
+  dovecot = await startDovecot({ users: { [DOVECOT_USER]: ALICE.password }, extraConfig: 'protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\nnamespace inbox {\n  inbox = yes\n  separator = /\n}\n' });
   world = await startImapWorld();
   const raws = fixtures.map(([, raw]) => raw);
   await Promise.all([appendViaImap(dovecot.ports.imap, DOVECOT_USER, ALICE.password, raws), appendViaImap(world.port, ALICE.user, ALICE.password, raws)]);
@@ -653,4 +653,38 @@ test('QRESYNC (RFC 7162) agrees with Dovecot: VANISHED while selected, SELECT (Q
   const [oracle, mine] = await Promise.all([run(dovecot.ports.imap, DOVECOT_USER), run(world.port, ALICE.user)]);
   assert.ok(oracle.includes('* VANISHED 3:4'), `Dovecot has QRESYNC: ${oracle.join(' | ')}`);
   assert.deepEqual(mine, oracle);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Mailbox and session behaviour (RFC 3501 §6.3, §7): both servers take the same commands, from a
+// fresh connection each, and the untagged answers are compared as text.
+
+/** The untagged responses of each command, run on both servers one command at a time. */
+async function bothAnswer(commands: readonly string[], setup: readonly string[] = []): Promise<{ oracle: string[][]; mine: string[][] }> {
+  const [a, b] = await Promise.all([WireClient.open(dovecot.ports.imap, DOVECOT_USER, ALICE.password), WireClient.open(world.port, ALICE.user, ALICE.password)]);
+  try {
+    for (const command of setup) await Promise.all([a.ok(command), b.ok(command)]);
+    const oracle: string[][] = [];
+    const mine: string[][] = [];
+    for (const command of commands) {
+      const [x, y] = await Promise.all([a.command(command), b.command(command)]);
+      oracle.push([...x.untagged.map((r) => r.toString('utf8').trimEnd()), x.status.replace(/^\S+ (\S+).*$/, '$1')]);
+      mine.push([...y.untagged.map((r) => r.toString('utf8').trimEnd()), y.status.replace(/^\S+ (\S+).*$/, '$1')]);
+    }
+    return { oracle, mine };
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+/** Mailbox names unquoted (Dovecot sends atoms where it may, we always quote). */
+const unquoteNames = (lines: string[][]) => lines.map((ls) => ls.map((l) => l.replace(/ "([^"\\]*)"$/, ' $1')));
+
+test('LSUB: exactly the subscribed names; CREATE does not subscribe; an unsubscribed superior under "%" is \\Noselect', async () => {
+  const { oracle, mine } = await bothAnswer(
+    ['LSUB "" "Sub*"', 'SUBSCRIBE Subtree/Mid/Leaf', 'LSUB "" "Sub*"', 'LSUB "" "Sub%"', 'LSUB "" "Subtree/%"', 'LSUB "" "Subtree/%/%"', 'SUBSCRIBE Subtree', 'LSUB "" "Sub%"', 'UNSUBSCRIBE Subtree/Mid/Leaf', 'LSUB "" "Sub*"'],
+    // Dovecot creates no superiors (they exist only as a path); we do (RFC 3501 §6.3.3 SHOULD).
+    ['CREATE Subtree', 'CREATE Subtree/Mid/Leaf'],
+  );
+  assert.deepEqual(unquoteNames(mine), unquoteNames(oracle));
 });

@@ -96,6 +96,29 @@ describe('IMAP mailbox commands', () => {
     assert.deepEqual(await c.command('ENABLE CONDSTORE', 'e8'), ['* ENABLED CONDSTORE', 'e8 OK ENABLE completed']);
   });
 
+  test('LSUB lists exactly the subscribed names; CREATE does not subscribe; "%" shows an unsubscribed superior \\Noselect (RFC 3501 §6.3.9)', async () => {
+    assert.deepEqual(await c.command('CREATE Lsub/Mid/Leaf', 'g1'), ['g1 OK CREATE completed']);
+    assert.deepEqual(await c.command('LSUB "" "Lsub*"', 'g2'), ['g2 OK LSUB completed'], 'CREATE subscribes nothing');
+    assert.deepEqual(await c.command('LIST (SUBSCRIBED) "" "Lsub*"', 'g3'), ['g3 OK LIST completed']);
+    await c.command('SUBSCRIBE Lsub/Mid/Leaf', 'g4');
+    assert.deepEqual(await c.command('LSUB "" "Lsub*"', 'g5'), ['* LSUB () "/" "Lsub/Mid/Leaf"', 'g5 OK LSUB completed']);
+    assert.deepEqual(await c.command('LSUB "" "Ls%"', 'g6'), ['* LSUB (\\Noselect) "/" "Lsub"', 'g6 OK LSUB completed']);
+    assert.deepEqual(await c.command('LSUB "" "Lsub/%"', 'g7'), ['* LSUB (\\Noselect) "/" "Lsub/Mid"', 'g7 OK LSUB completed']);
+    await c.command('SUBSCRIBE Lsub', 'g8');
+    assert.deepEqual(await c.command('LSUB "" "Ls%"', 'g9'), ['* LSUB () "/" "Lsub"', 'g9 OK LSUB completed']);
+    assert.deepEqual(await c.command('LSUB "" "%"', 'g10'), [
+      '* LSUB () "/" "INBOX"',
+      '* LSUB () "/" "Archive"',
+      '* LSUB () "/" "Drafts"',
+      '* LSUB () "/" "Junk"',
+      '* LSUB () "/" "Lsub"',
+      '* LSUB () "/" "Saved"',
+      '* LSUB () "/" "Sent"',
+      '* LSUB () "/" "Trash"',
+      'g10 OK LSUB completed',
+    ], 'the special-use mailboxes made with the account stay subscribed, as does the mailbox RENAME INBOX made');
+  });
+
   test('STATUS items', async () => {
     const lines = await c.command('STATUS Drafts (MESSAGES RECENT UIDNEXT UNSEEN SIZE DELETED APPENDLIMIT)', 'f1');
     assert.match(lines[0]!, /^\* STATUS "Drafts" \(MESSAGES 2 RECENT 0 UIDNEXT 3 UNSEEN 1 SIZE \d+ DELETED 0 APPENDLIMIT \d+\)$/);

@@ -2,6 +2,7 @@
 // superiors are created too ("SHOULD create any superior hierarchical names that are needed").
 // RFC 6154 §3 CREATE-SPECIAL-USE: `(USE (\Archive))` marks the new mailbox; an attribute we do not
 // keep (\All, \Flagged, several at once) is NO [USEATTR].
+// Nothing created here is subscribed: SUBSCRIBE is the client's choice (§6.3.6, §6.3.9).
 import { DELIMITER } from '../../../core/store/mailbox-names.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { no } from '../errors.ts';
@@ -31,12 +32,12 @@ export async function create(command: CommandOf<'CREATE'>, ctx: CommandContext, 
   for (let i = 1; i < levels.length; i++) {
     const superior = levels.slice(0, i).join(DELIMITER);
     if (!(await store.getMailbox(state.account, superior))) {
-      await store.createMailbox(state.account, superior).catch((err: unknown) => {
+      await store.createMailbox(state.account, superior, null, { subscribed: false }).catch((err: unknown) => {
         if ((err as { code?: string }).code !== 'exists') throw err;
       });
     }
   }
-  const created = await store.createMailbox(state.account, name, specialUse);
+  const created = await store.createMailbox(state.account, name, specialUse, { subscribed: false });
   // RFC 8474 §4.1: the new mailbox's MAILBOXID.
   return { text: 'CREATE completed', code: `MAILBOXID (${created.id})` };
 }
