@@ -8,7 +8,8 @@ import { DynamoFiling, type FilingHooks } from './filing.ts';
 import { MailboxCounters } from './mailbox-counters.ts';
 import { DynamoMailboxes } from './mailboxes.ts';
 import { DynamoMessages } from './messages.ts';
-import type { Tables } from './records.ts';
+import { accountKey, mailboxSk, type Tables } from './records.ts';
+import { claimRecent, type RecentClaim } from './recent.ts';
 import { DynamoUsageCounters } from './usage.ts';
 import type {
   FileRequest,
@@ -35,7 +36,11 @@ export class DynamoMailStore implements MessageStore {
   readonly messages: DynamoMessages;
   readonly filing: DynamoFiling;
 
-  constructor(doc: DynamoDBDocumentClient, tables: Tables, options: MailStoreOptions = {}) {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tables: Tables,
+    options: MailStoreOptions = {},
+  ) {
     this.blobRefs = new DynamoBlobReferences(doc, tables, options.onOrphan ? { onOrphan: options.onOrphan } : {});
     this.usage = new DynamoUsageCounters(doc, tables);
     this.mailboxes = new DynamoMailboxes(doc, tables, this.blobRefs, this.usage);
@@ -60,6 +65,11 @@ export class DynamoMailStore implements MessageStore {
 
   listMailboxes(account: string): Promise<Mailbox[]> {
     return this.mailboxes.listMailboxes(account);
+  }
+
+  /** \Recent (RFC 3501 §2.3.2): claims the UIDs below `upTo` no session has seen (recent.ts). */
+  claimRecent(account: string, mailboxId: string, upTo: number): Promise<RecentClaim> {
+    return claimRecent(this.doc, this.tables.mailboxes, { pk: accountKey(account), sk: mailboxSk(mailboxId) }, upTo);
   }
 
   subscribe(account: string, name: string, subscribed: boolean): Promise<void> {

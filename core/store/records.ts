@@ -6,6 +6,7 @@ import type { ResourceNames } from '../config.ts';
 import type { MessageIndex } from '../mime/types.ts';
 import { addressKey } from '../addresses.ts';
 import { StoreError, type Mailbox, type MessageItem, type MessageState, type SpecialUse } from './types.ts';
+import { recentUpToOf } from './recent.ts';
 
 export type Tables = ResourceNames['tables'];
 export type Item = Record<string, unknown>;
@@ -41,6 +42,7 @@ export function toMailbox(item: Item): Mailbox {
     highestModSeq: item.highestModSeq as number,
     subscribed: Boolean(item.subscribed),
     specialUse: (item.specialUse as SpecialUse | undefined) ?? null,
+    recentUpTo: recentUpToOf(item),
   };
 }
 

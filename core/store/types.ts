@@ -3,6 +3,7 @@
 import type { MessageIndex } from '../mime/types.ts';
 import type { QuotaUsage } from './quota.ts';
 import type { InboundPolicy } from '../authentication/policy.ts';
+import type { RecentClaim } from './recent.ts';
 
 export type { QuotaUsage } from './quota.ts';
 
@@ -131,6 +132,8 @@ export interface Mailbox {
   readonly highestModSeq: number;
   readonly subscribed: boolean;
   readonly specialUse: SpecialUse | null;
+  /** RFC 3501 §2.3.2: UIDs at or above this are \Recent to the next session that claims them (core/store/recent.ts); absent: 1. */
+  readonly recentUpTo?: number;
 }
 
 export interface MessageItem {
@@ -225,6 +228,12 @@ export interface MessageStore extends MailStore {
   renameMailbox(account: string, from: string, to: string): Promise<Mailbox>;
   /** RFC 3501 §6.3.4: removes the mailbox and its messages (not its inferiors); INBOX cannot be deleted. */
   deleteMailbox(account: string, name: string): Promise<void>;
+  /**
+   * RFC 3501 §2.3.2: makes this caller the one session for which the UIDs from the mailbox's
+   * recentUpTo up to `upTo` (exclusive) are \Recent; returns that range, empty when taken already.
+   * Optional: a store without it has no \Recent messages.
+   */
+  claimRecent?(account: string, mailboxId: string, upTo: number): Promise<RecentClaim>;
   /** RFC 3501 §6.3.6/§6.3.7 SUBSCRIBE/UNSUBSCRIBE. */
   subscribe(account: string, name: string, subscribed: boolean): Promise<void>;
   /**

@@ -1,7 +1,10 @@
 // A session's view of its selected mailbox: the UIDs as last announced to the client (so message
 // sequence numbers stay consistent, RFC 3501 §2.3.1.2), and the resynchronisation with the store
-// that yields untagged EXISTS / EXPUNGE / FETCH FLAGS at the points the session allows (§5.2, §7.4.1).
+// that yields untagged EXISTS / RECENT / EXPUNGE / FETCH FLAGS at the points the session allows (§5.2,
+// §7.4.1). \Recent (§2.3.2) is per session: a read-write view claims the new UIDs it is first to see
+// (core/store/recent.ts); a read-only one shows as recent what nobody has claimed, claiming nothing.
 import { ModSeqWatermark, type ResyncClock } from '../../core/store/resync.ts';
+import { FIRST_UID, type RecentClaim } from '../../core/store/recent.ts';
 import type { Mailbox, MessageState, MessageStore } from '../../core/store/types.ts';
 import type { MailboxMark } from './mailbox-watcher.ts';
 import { compactSequenceSet } from './sequence-set.ts';
@@ -30,6 +33,10 @@ export class MailboxView {
   savedSearch: ReadonlySet<number> = new Set();
   /** Last known state of each UID in `uids` (an expunged one keeps its last state until announced). */
   private readonly states = new Map<number, MessageState>();
+  /** UIDs that are \Recent in this session (RFC 3501 §2.3.2); shown in their flags, never stored. */
+  private readonly recent = new Set<number>();
+  /** The RECENT count last told to the client. */
+  private announcedRecent: number;
   /** Expunged in the store, not yet announced to this client. */
   private readonly pendingExpunge = new Set<number>();
   private uidNext: number;
@@ -42,23 +49,51 @@ export class MailboxView {
     readonly mailbox: Mailbox,
     readonly readOnly: boolean,
     states: MessageState[],
+    recent: (uid: number) => boolean,
     clock: ViewClock,
   ) {
     const live = states.filter((s) => !s.expunged);
     this.uids = live.map((s) => s.uid);
-    for (const s of live) this.states.set(s.uid, s);
+    for (const s of live) if (recent(s.uid)) this.recent.add(s.uid);
+    for (const s of live) this.states.set(s.uid, this.withRecent(s));
+    this.announcedRecent = this.recent.size;
     this.uidNext = mailbox.uidNext;
     this.watermark = new ModSeqWatermark(mailbox.highestModSeq, states.map((s) => s.modSeq), clock);
   }
 
   /** Reads the mailbox item first, then the messages below its uidNext (a gap-free prefix, invariant 3). */
   static async open(store: MessageStore, mailbox: Mailbox, readOnly: boolean, clock: ViewClock = {}): Promise<MailboxView> {
-    return MailboxView.fromStates(mailbox, readOnly, await store.listMessageStates(mailbox.id, mailbox.uidNext), clock);
+    const [states, recent] = await Promise.all([store.listMessageStates(mailbox.id, mailbox.uidNext), MailboxView.recentAtOpen(store, mailbox, readOnly)]);
+    return MailboxView.fromStates(mailbox, readOnly, states, clock, recent);
   }
 
   /** A view over states read as `open` reads them (tombstones included), for a caller that needs them too (QRESYNC). */
-  static fromStates(mailbox: Mailbox, readOnly: boolean, states: MessageState[], clock: ViewClock = {}): MailboxView {
-    return new MailboxView(mailbox, readOnly, states, clock);
+  static fromStates(mailbox: Mailbox, readOnly: boolean, states: MessageState[], clock: ViewClock = {}, recent: (uid: number) => boolean = () => false): MailboxView {
+    return new MailboxView(mailbox, readOnly, states, recent, clock);
+  }
+
+  /**
+   * Which UIDs are \Recent to a view opened now: a read-write one claims what nobody has; EXAMINE
+   * must not take \Recent away (RFC 3501 §6.3.2), so it shows what is unclaimed, as it is.
+   */
+  static async recentAtOpen(store: MessageStore, mailbox: Mailbox, readOnly: boolean): Promise<(uid: number) => boolean> {
+    if (readOnly) return (uid) => uid >= (mailbox.recentUpTo ?? FIRST_UID);
+    const claim = await MailboxView.claimRecent(store, mailbox, mailbox.uidNext);
+    return (uid) => uid >= claim.from && uid < claim.to;
+  }
+
+  private static async claimRecent(store: MessageStore, mailbox: Mailbox, upTo: number): Promise<RecentClaim> {
+    return store.claimRecent ? store.claimRecent(mailbox.account, mailbox.id, upTo) : { from: upTo, to: upTo };
+  }
+
+  /** The state as this session shows it: \Recent added to the flags of its recent messages. */
+  private withRecent(state: MessageState): MessageState {
+    return this.recent.has(state.uid) && !state.flags.includes('\\Recent') ? { ...state, flags: [...state.flags, '\\Recent'] } : state;
+  }
+
+  /** Messages \Recent in this session (RFC 3501 §7.3.2 RECENT). */
+  get recentCount(): number {
+    return this.recent.size;
   }
 
   get exists(): number {
@@ -126,7 +161,7 @@ export class MailboxView {
   /** Records this session's own flag change so it is not announced back as someone else's. */
   noteFlags(uid: number, flags: string[], modSeq: number): void {
     const state = this.states.get(uid);
-    if (state && modSeq > state.modSeq) this.states.set(uid, { ...state, flags, modSeq });
+    if (state && modSeq > state.modSeq) this.states.set(uid, this.withRecent({ ...state, flags, modSeq }));
   }
 
   /**
@@ -148,10 +183,12 @@ export class MailboxView {
       const newUids = current.uidNext > this.uidNext;
       if (newUids || this.watermark.behind) {
         const queriedAt = this.watermark.queryTime();
-        const [changes, added] = await Promise.all([
+        const [changes, added, claim] = await Promise.all([
           this.watermark.behind ? store.listStateChanges(this.mailbox.id, this.watermark.settled) : Promise.resolve([]),
           newUids ? store.listMessageStates(this.mailbox.id, current.uidNext, { fromUid: this.uidNext }) : Promise.resolve([]),
+          newUids && !this.readOnly ? MailboxView.claimRecent(store, current, current.uidNext) : null,
         ]);
+        const isRecent = claim ? (uid: number) => uid >= claim.from && uid < claim.to : (uid: number) => uid >= (current.recentUpTo ?? FIRST_UID);
         // Known messages: the newest state wins; a tombstone is final whatever its modseq.
         for (const fresh of changes) {
           if (fresh.uid >= this.uidNext) continue; // new UIDs come from the consistent read below
@@ -162,8 +199,9 @@ export class MailboxView {
             continue;
           }
           if (fresh.modSeq <= known.modSeq) continue;
-          if (!sameFlags(fresh.flags, known.flags)) flagChanges.add(fresh.uid);
-          this.states.set(fresh.uid, fresh);
+          const shown = this.withRecent(fresh);
+          if (!sameFlags(shown.flags, known.flags)) flagChanges.add(fresh.uid);
+          this.states.set(fresh.uid, shown);
         }
         // New messages, in UID order; the index may hold a newer state of one of them.
         const newest = new Map(changes.filter((c) => c.uid >= this.uidNext).map((c) => [c.uid, c]));
@@ -172,7 +210,8 @@ export class MailboxView {
           const fresh = later && (later.modSeq > state.modSeq || later.expunged) ? later : state;
           if (fresh.expunged) continue;
           this.uids.push(fresh.uid);
-          this.states.set(fresh.uid, fresh);
+          if (isRecent(fresh.uid)) this.recent.add(fresh.uid);
+          this.states.set(fresh.uid, this.withRecent(fresh));
           grew = true;
         }
         if (newUids) this.uidNext = current.uidNext;
@@ -194,6 +233,7 @@ export class MailboxView {
         if (!this.pendingExpunge.has(uid)) continue;
         out.push(untagged(i + 1, atom('EXPUNGE')));
         this.states.delete(uid);
+        this.recent.delete(uid);
       }
       this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
       this.pendingExpunge.clear();
@@ -204,6 +244,9 @@ export class MailboxView {
       out.push(untagged(msn, atom('FETCH'), this.flagsResponse(uid, options.condstore)));
     }
     if (grew) out.push(untagged(this.uids.length, atom('EXISTS')));
+    // RFC 3501 §7.3.2: RECENT when the count changed (with EXISTS, as Dovecot sends it).
+    if (grew && this.recent.size !== this.announcedRecent) out.push(untagged(this.recent.size, atom('RECENT')));
+    this.announcedRecent = this.recent.size;
     return out;
   }
 

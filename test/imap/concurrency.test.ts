@@ -43,7 +43,8 @@ describe('IMAP concurrent sessions and IDLE', () => {
     // UID commands may expunge (RFC 3501 §7.4.1), and NOOP must.
     assert.deepEqual(await b.command('NOOP', 'b4'), ['* 2 EXPUNGE', 'b4 OK NOOP completed']);
     await w.deliver(ALICE.user, sampleMessage('new'));
-    assert.deepEqual(await b.command('NOOP', 'b5'), ['* 3 EXISTS', 'b5 OK NOOP completed']);
+    // b is the first to be told of it, so it is \Recent there (RFC 3501 §2.3.2) and not in a.
+    assert.deepEqual(await b.command('NOOP', 'b5'), ['* 3 EXISTS', '* 1 RECENT', 'b5 OK NOOP completed']);
     assert.deepEqual(await a.command('UID FETCH 4 (UID)', 'a3'), ['* 3 EXISTS', '* 3 FETCH (UID 4)', 'a3 OK UID FETCH completed']);
   });
 
@@ -59,6 +60,7 @@ describe('IMAP concurrent sessions and IDLE', () => {
     const started = Date.now();
     await w.deliver(ALICE.user, sampleMessage('while idle'));
     assert.equal(await c.line(2000), `* ${exists + 1} EXISTS`);
+    assert.equal(await c.line(), '* 1 RECENT');
     assert.ok(Date.now() - started < 2000);
     c.write('DONE\r\n');
     assert.equal(await c.line(), 'i1 OK IDLE terminated');

@@ -51,7 +51,7 @@ describe('IMAP FETCH and STORE', () => {
   test('BODY.PEEK[] is byte-identical and leaves \\Seen alone; chunks of BODY[]<n.m> reassemble exactly', async () => {
     const lines = await c.command('FETCH 1 (BODY.PEEK[])', 'a1');
     assert.equal(lines[0], `* 1 FETCH (BODY[] {${Buffer.byteLength(multipart)}}\r\n${multipart})`);
-    assert.deepEqual(await c.command('FETCH 1 (FLAGS)', 'a2'), ['* 1 FETCH (FLAGS ())', 'a2 OK FETCH completed']);
+    assert.deepEqual(await c.command('FETCH 1 (FLAGS)', 'a2'), ['* 1 FETCH (FLAGS (\\Recent))', 'a2 OK FETCH completed'], 'this session selected first: \\Recent is its own (RFC 3501 §2.3.2)');
     const chunks: string[] = [];
     const size = Buffer.byteLength(multipart);
     for (let offset = 0; offset < size; offset += 65_536) {
@@ -72,21 +72,21 @@ describe('IMAP FETCH and STORE', () => {
     const part2 = await c.command('FETCH 1 (BODY.PEEK[2])', 'b3');
     assert.ok(part2[0]!.includes(attachment), 'attachment bytes');
     const seen = await c.command('FETCH 2 (BODY[TEXT])', 'b4');
-    assert.equal(seen[0], '* 2 FETCH (BODY[TEXT] {6}\r\nbody\r\n FLAGS (\\Seen))');
+    assert.equal(seen[0], '* 2 FETCH (BODY[TEXT] {6}\r\nbody\r\n FLAGS (\\Seen \\Recent))');
     const fast = await c.command('FETCH 2 FAST', 'b5');
-    assert.match(fast[0]!, /^\* 2 FETCH \(FLAGS \(\\Seen\) INTERNALDATE "[ 0-9]{2}-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d \+0000" RFC822\.SIZE 39\)$/);
+    assert.match(fast[0]!, /^\* 2 FETCH \(FLAGS \(\\Seen \\Recent\) INTERNALDATE "[ 0-9]{2}-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d \+0000" RFC822\.SIZE 39\)$/);
     const env = await c.command('FETCH 1 (ENVELOPE)', 'b6');
     assert.equal(env[0], '* 1 FETCH (ENVELOPE ("Tue, 2 Jan 2024 10:00:00 +0100" "Report" (("Carol" NIL "carol" "remote.test")) (("Carol" NIL "carol" "remote.test")) (("Carol" NIL "carol" "remote.test")) (("Alice" NIL "alice" "example.test")) NIL NIL NIL "<report-1@remote.test>"))');
     assert.match((await c.command('FETCH 3 FLAGS', 'b7'))[0]!, /^b7 BAD/);
   });
 
   test('STORE +FLAGS, -FLAGS.SILENT, FLAGS; UNCHANGEDSINCE answers [MODIFIED]', async () => {
-    assert.deepEqual(await c.command('STORE 1 +FLAGS (\\Flagged $Work)', 'd1'), ['* 1 FETCH (FLAGS (\\Flagged $Work))', 'd1 OK STORE completed']);
+    assert.deepEqual(await c.command('STORE 1 +FLAGS (\\Flagged $Work)', 'd1'), ['* 1 FETCH (FLAGS (\\Flagged $Work \\Recent))', 'd1 OK STORE completed']);
     assert.deepEqual(await c.command('STORE 1 -FLAGS.SILENT ($Work)', 'd2'), ['d2 OK STORE completed']);
-    assert.deepEqual(await c.command('UID STORE 1 FLAGS (\\Answered)', 'd3'), ['* 1 FETCH (FLAGS (\\Answered) UID 1)', 'd3 OK UID STORE completed']);
+    assert.deepEqual(await c.command('UID STORE 1 FLAGS (\\Answered)', 'd3'), ['* 1 FETCH (FLAGS (\\Answered \\Recent) UID 1)', 'd3 OK UID STORE completed']);
     const modseq = Number(/MODSEQ \((\d+)\)/.exec((await c.command('FETCH 1 (MODSEQ)', 'd4'))[0]!)![1]);
     const ok = await c.command(`STORE 1 (UNCHANGEDSINCE ${modseq}) +FLAGS (\\Seen)`, 'd5');
-    assert.match(ok[0]!, /^\* 1 FETCH \(FLAGS \(\\Answered \\Seen\) MODSEQ \(\d+\)\)$/);
+    assert.match(ok[0]!, /^\* 1 FETCH \(FLAGS \(\\Answered \\Seen \\Recent\) MODSEQ \(\d+\)\)$/);
     const stale = await c.command(`STORE 1 (UNCHANGEDSINCE ${modseq}) -FLAGS (\\Seen)`, 'd6');
     assert.equal(stale[stale.length - 1], 'd6 OK [MODIFIED 1] Conditional STORE failed for some messages');
     const changed = await c.command(`FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq})`, 'd7');

@@ -142,7 +142,10 @@ describe('IMAP IDLE through the shared watcher', () => {
     assert.ok(Date.now() - started < 2000, 'every idler sees the delivery within 2 s');
 
     for (const s of sessions) s.write('DONE\r\n');
-    for (const s of sessions) assert.equal(await s.line(), 'i OK IDLE terminated');
+    const recent: string[] = [];
+    for (const s of sessions) for (let line = await s.line(); line !== 'i OK IDLE terminated'; line = await s.line()) recent.push(line!);
+    assert.equal(recent.length, 1, `one session, the first to claim it, has the new message \\Recent: ${recent.join(' | ')}`);
+    assert.match(recent[0]!, /^\* [12] RECENT$/);
     assert.equal(w.server.watchedMailboxes, 0);
     w.world.counter.counts.clear();
     await holdsFor(() => getItems() === 0, 'nobody idles, nothing is polled (3 ticks)', 600);

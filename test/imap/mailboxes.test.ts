@@ -71,7 +71,7 @@ describe('IMAP mailbox commands', () => {
     assert.equal(lines[0], '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1)');
     assert.equal(lines[1], '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 \\*)] Flags permitted');
     assert.equal(lines[2], '* 2 EXISTS');
-    assert.equal(lines[3], '* 0 RECENT');
+    assert.equal(lines[3], '* 2 RECENT', 'the first session to select is told of both (RFC 3501 §2.3.2)');
     assert.equal(lines[4], '* OK [UNSEEN 2] First unseen');
     assert.match(lines[5]!, /^\* OK \[UIDVALIDITY \d+\] UIDs valid$/);
     assert.equal(lines[6], '* OK [UIDNEXT 3] Predicted next UID');

@@ -31,7 +31,7 @@ describe('IMAP APPEND, COPY, MOVE, EXPUNGE', () => {
     assert.match((await c.command('APPEND Nowhere {3+}\r\nabc', 'a3'))[0]!, /^a3 NO \[TRYCREATE\]/);
     await c.command('EXAMINE Drafts', 'a4');
     const fetched = await c.command('FETCH 1 (FLAGS INTERNALDATE BODY.PEEK[])', 'a5');
-    assert.equal(fetched[0], `* 1 FETCH (FLAGS (\\Draft \\Seen) INTERNALDATE "14-Jul-2023 09:44:25 +0000" BODY[] {${Buffer.byteLength(message)}}\r\n${message})`);
+    assert.equal(fetched[0], `* 1 FETCH (FLAGS (\\Draft \\Seen \\Recent) INTERNALDATE "14-Jul-2023 09:44:25 +0000" BODY[] {${Buffer.byteLength(message)}}\r\n${message})`);
   });
 
   test('COPY answers COPYUID and shares the blob; MOVE sends COPYUID then EXPUNGE', async () => {
@@ -79,7 +79,7 @@ describe('IMAP APPEND, COPY, MOVE, EXPUNGE', () => {
       assert.equal(await client.messageFlagsAdd('1', ['\\Flagged']), true);
       const fetched = await client.fetchOne('1', { flags: true });
       const flags = fetched ? fetched.flags : undefined;
-      assert.deepEqual([...(flags ?? [])].sort(), ['\\Flagged', '\\Seen']);
+      assert.deepEqual([...(flags ?? [])].sort(), ['\\Flagged', '\\Recent', '\\Seen']);
       const moved = await client.messageMove('1', 'Archive');
       assert.ok(moved && moved.uidMap?.size === 1);
     } finally {

@@ -251,6 +251,10 @@ describe(`IMAP SEARCH on ${LIVE} messages`, () => {
     });
     const gone = messages.filter((m) => isExpunged(m.i)).map((m) => m.uid);
     assert.deepEqual(await w.store.mailStore.expunge(ALICE.user, mailbox.id, gone), gone);
+    // As if an earlier session had selected the mailbox: no later session gets \Recent messages,
+    // so every check() session answers RECENT/NEW/OLD alike (RFC 3501 §2.3.2).
+    const seeded = (await w.store.mailStore.getMailboxById(ALICE.user, mailbox.id))!;
+    await w.store.mailStore.claimRecent(ALICE.user, mailbox.id, seeded.uidNext);
   });
   after(() => w?.close());
 
@@ -296,8 +300,8 @@ describe(`IMAP SEARCH on ${LIVE} messages`, () => {
       { criteria: 'UNFLAGGED', model: (m) => !has(m, '\\Flagged') },
       { criteria: 'SEEN', model: (m) => has(m, '\\Seen') },
       { criteria: 'UNSEEN', model: (m) => !has(m, '\\Seen'), uid: true },
-      // This server never grants \Recent (select.ts: RECENT 0, no session owns it across processes):
-      // RECENT and NEW (= RECENT UNSEEN) match nothing, OLD (= NOT RECENT) everything.
+      // An earlier session claimed every message (see before()): RECENT and NEW (= RECENT UNSEEN)
+      // match nothing, OLD (= NOT RECENT) everything. test/imap/recent.test.ts checks the claims.
       { criteria: 'RECENT', model: () => false, trivial: true },
       { criteria: 'NEW', model: () => false, trivial: true },
       { criteria: 'OLD', model: () => true, trivial: true },

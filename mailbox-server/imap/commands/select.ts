@@ -1,6 +1,7 @@
 // RFC 3501 §6.3.1 SELECT (EXAMINE, §6.3.2, is the read-only form in examine.ts and shares
 // openMailbox); RFC 7162 §3.2.5 HIGHESTMODSEQ, the CONDSTORE parameter and QRESYNC
-// (../qresync.ts); RFC 3501 §7.3.2 RECENT is always 0 (no session owns \Recent across processes).
+// (../qresync.ts). SELECT claims the messages no session has seen yet as \Recent for this one
+// (RFC 3501 §2.3.2, mailbox-view.ts).
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { bad } from '../errors.ts';
 import { MailboxView } from '../mailbox-view.ts';
@@ -27,8 +28,11 @@ export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx:
   const mailbox = await resolveMailbox(ctx, state.account, command.mailbox);
   const readOnly = command.name === 'EXAMINE';
   // Tombstones included: QRESYNC reads its VANISHED (EARLIER) from them.
-  const states = await ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext);
-  const view = MailboxView.fromStates(mailbox, readOnly, states);
+  const [states, recent] = await Promise.all([
+    ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext),
+    MailboxView.recentAtOpen(ctx.services.store, mailbox, readOnly),
+  ]);
+  const view = MailboxView.fromStates(mailbox, readOnly, states, {}, recent);
   const keywords = new Set<string>();
   let firstUnseen = 0;
   view.allUids().forEach((uid, i) => {
@@ -41,7 +45,7 @@ export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx:
     untagged(atom('FLAGS'), flags.map(atom)),
     statusLine(null, 'OK', 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
     untagged(view.exists, atom('EXISTS')),
-    untagged(0, atom('RECENT')),
+    untagged(view.recentCount, atom('RECENT')),
     ...(firstUnseen > 0 ? [statusLine(null, 'OK', 'First unseen', `UNSEEN ${firstUnseen}`)] : []),
     statusLine(null, 'OK', 'UIDs valid', `UIDVALIDITY ${view.uidValidity}`),
     statusLine(null, 'OK', 'Predicted next UID', `UIDNEXT ${view.nextUid}`),

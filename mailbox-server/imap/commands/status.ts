@@ -1,5 +1,6 @@
 // RFC 3501 §6.3.10 STATUS, with RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 7889 APPENDLIMIT,
 // RFC 9051 DELETED, RFC 9208 §4.1.4 DELETED-STORAGE. Counts come from the projection of message states (no MIME index read).
+import { FIRST_UID } from '../../../core/store/recent.ts';
 import type { Mailbox } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { mailboxNameToWire } from '../names.ts';
@@ -11,7 +12,7 @@ import { storageUnits } from './quota.ts';
 
 /** The untagged STATUS response of one mailbox; shared with LIST-STATUS. */
 export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, items: readonly StatusItem[]): Promise<Buffer> {
-  const needsMessages = items.some((i) => i === 'MESSAGES' || i === 'UNSEEN' || i === 'SIZE' || i === 'DELETED' || i === 'DELETED-STORAGE');
+  const needsMessages = items.some((i) => i === 'MESSAGES' || i === 'RECENT' || i === 'UNSEEN' || i === 'SIZE' || i === 'DELETED' || i === 'DELETED-STORAGE');
   const live = needsMessages ? (await ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext)).filter((s) => !s.expunged) : [];
   const values: ImapValue[] = [];
   for (const item of items) {
@@ -21,7 +22,8 @@ export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, item
         values.push(live.length);
         break;
       case 'RECENT':
-        values.push(0);
+        // RFC 3501 §2.3.2: the messages no session has been told of yet (core/store/recent.ts).
+        values.push(live.filter((s) => s.uid >= (mailbox.recentUpTo ?? FIRST_UID)).length);
         break;
       case 'UIDNEXT':
         values.push(mailbox.uidNext);
