@@ -659,26 +659,43 @@ test('QRESYNC (RFC 7162) agrees with Dovecot: VANISHED while selected, SELECT (Q
 // Mailbox and session behaviour (RFC 3501 §6.3, §7): both servers take the same commands, from a
 // fresh connection each, and the untagged answers are compared as text.
 
-/** The untagged responses of each command, run on both servers one command at a time. */
-async function bothAnswer(commands: readonly string[], setup: readonly string[] = []): Promise<{ oracle: string[][]; mine: string[][] }> {
-  const [a, b] = await Promise.all([WireClient.open(dovecot.ports.imap, DOVECOT_USER, ALICE.password), WireClient.open(world.port, ALICE.user, ALICE.password)]);
+/** A connection to each server, logged in, INBOX selected. */
+const bothOpen = () => Promise.all([WireClient.open(dovecot.ports.imap, DOVECOT_USER, ALICE.password), WireClient.open(world.port, ALICE.user, ALICE.password)]);
+
+/**
+ * The untagged responses of each command (those `keep` accepts) and its status word, run on both
+ * servers one command at a time, on the connections given or on fresh ones.
+ */
+async function bothAnswer(
+  commands: readonly string[],
+  setup: readonly string[] = [],
+  options: { keep?: RegExp; pair?: [WireClient, WireClient] } = {},
+): Promise<{ oracle: string[][]; mine: string[][] }> {
+  const [a, b] = options.pair ?? (await bothOpen());
   try {
     for (const command of setup) await Promise.all([a.ok(command), b.ok(command)]);
     const oracle: string[][] = [];
     const mine: string[][] = [];
+    const lines = (r: { untagged: Buffer[]; status: string }) => [
+      ...r.untagged.map((u) => u.toString('utf8').trimEnd()).filter((l) => !options.keep || options.keep.test(l)),
+      r.status.replace(/^\S+ (\S+).*$/s, '$1'),
+    ];
     for (const command of commands) {
       const [x, y] = await Promise.all([a.command(command), b.command(command)]);
-      oracle.push([...x.untagged.map((r) => r.toString('utf8').trimEnd()), x.status.replace(/^\S+ (\S+).*$/, '$1')]);
-      mine.push([...y.untagged.map((r) => r.toString('utf8').trimEnd()), y.status.replace(/^\S+ (\S+).*$/, '$1')]);
+      oracle.push(lines(x));
+      mine.push(lines(y));
     }
     return { oracle, mine };
   } finally {
-    await Promise.all([a.close(), b.close()]);
+    if (!options.pair) await Promise.all([a.close(), b.close()]);
   }
 }
 
+const appendCommand = (mailbox: string, raw: string, flags = '') => `APPEND ${mailbox}${flags ? ` (${flags})` : ''} {${Buffer.byteLength(raw)}+}\r\n${raw}`;
+const small = (subject: string) => `From: a@example.com\r\nTo: b@example.com\r\nSubject: ${subject}\r\n\r\nbody\r\n`;
+
 /** Mailbox names unquoted (Dovecot sends atoms where it may, we always quote). */
-const unquoteNames = (lines: string[][]) => lines.map((ls) => ls.map((l) => l.replace(/ "([^"\\]*)"$/, ' $1')));
+const unquoteNames = (lines: string[][]) => lines.map((ls) => ls.map((l) => l.replace(/ "([^"\\]*)"$/, ' $1').replace(/^\* STATUS "([^"\\]*)" /, '* STATUS $1 ')));
 
 test('LSUB: exactly the subscribed names; CREATE does not subscribe; an unsubscribed superior under "%" is \\Noselect', async () => {
   const { oracle, mine } = await bothAnswer(
@@ -687,4 +704,29 @@ test('LSUB: exactly the subscribed names; CREATE does not subscribe; an unsubscr
     ['CREATE Subtree', 'CREATE Subtree/Mid/Leaf'],
   );
   assert.deepEqual(unquoteNames(mine), unquoteNames(oracle));
+});
+
+test('\\Recent: STATUS, EXAMINE, SELECT, SEARCH RECENT/NEW/OLD and FETCH FLAGS; a second session gets none (RFC 3501 §2.3.2)', async () => {
+  const keep = /RECENT|EXISTS|FETCH|SEARCH|STATUS/;
+  const first = await bothAnswer(
+    [
+      'STATUS RecentBox (MESSAGES RECENT)',
+      'EXAMINE RecentBox',
+      'FETCH 1:* (FLAGS)',
+      'STATUS RecentBox (RECENT)',
+      'SELECT RecentBox',
+      'SEARCH RECENT',
+      'SEARCH NEW',
+      'STORE 1 +FLAGS.SILENT (\\Seen)',
+      'SEARCH NEW',
+      'SEARCH OLD',
+      'FETCH 1:* (FLAGS)',
+      'STATUS RecentBox (RECENT)',
+    ],
+    ['CREATE RecentBox', appendCommand('RecentBox', small('one')), appendCommand('RecentBox', small('two'), '\\Flagged')],
+    { keep },
+  );
+  assert.deepEqual(unquoteNames(first.mine), unquoteNames(first.oracle));
+  const second = await bothAnswer(['SELECT RecentBox', 'SEARCH RECENT', 'SEARCH OLD', 'FETCH 1:* (FLAGS)'], [], { keep });
+  assert.deepEqual(second.mine, second.oracle);
 });

@@ -44,9 +44,10 @@ describe('IMAP \\Recent', () => {
     assert.deepEqual(await a.command('STORE 1 +FLAGS (\\Seen)', 'a3'), ['* 1 FETCH (FLAGS (\\Seen \\Recent))', 'a3 OK STORE completed']);
     assert.equal(searchOf(await a.command('SEARCH NEW', 'a4')), '2');
     assert.equal(searchOf(await a.command('SEARCH OLD', 'a5')), '');
-    assert.deepEqual(await a.command('STATUS R1 (RECENT)', 'a6'), ['* STATUS "R1" (RECENT 0)', 'a6 OK STATUS completed'], 'taken: no other session will be told of them first');
+    assert.deepEqual(await a.command('STATUS R1 (RECENT)', 'a6'), ['* STATUS "R1" (RECENT 2)', 'a6 OK STATUS completed'], 'its own recent messages, as Dovecot counts them');
 
     const b = await open();
+    assert.deepEqual(await b.command('STATUS R1 (RECENT)', 'b0'), ['* STATUS "R1" (RECENT 0)', 'b0 OK STATUS completed'], 'taken: no other session will be told of them first');
     assert.equal(recentOf(await b.command('SELECT R1', 'b1')), 0);
     assert.equal(searchOf(await b.command('SEARCH RECENT', 'b2')), '');
     assert.equal(searchOf(await b.command('SEARCH OLD', 'b3')), '1 2');

@@ -3,6 +3,7 @@
 import { FIRST_UID } from '../../../core/store/recent.ts';
 import type { Mailbox } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
+import type { MailboxView } from '../mailbox-view.ts';
 import { mailboxNameToWire } from '../names.ts';
 import { resolveMailbox } from '../resolve.ts';
 import type { UserState } from '../state.ts';
@@ -11,7 +12,7 @@ import { atom, untagged, type ImapValue } from '../wire/writer.ts';
 import { storageUnits } from './quota.ts';
 
 /** The untagged STATUS response of one mailbox; shared with LIST-STATUS. */
-export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, items: readonly StatusItem[]): Promise<Buffer> {
+export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, items: readonly StatusItem[], selected?: MailboxView): Promise<Buffer> {
   const needsMessages = items.some((i) => i === 'MESSAGES' || i === 'RECENT' || i === 'UNSEEN' || i === 'SIZE' || i === 'DELETED' || i === 'DELETED-STORAGE');
   const live = needsMessages ? (await ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext)).filter((s) => !s.expunged) : [];
   const values: ImapValue[] = [];
@@ -22,8 +23,9 @@ export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, item
         values.push(live.length);
         break;
       case 'RECENT':
-        // RFC 3501 §2.3.2: the messages no session has been told of yet (core/store/recent.ts).
-        values.push(live.filter((s) => s.uid >= (mailbox.recentUpTo ?? FIRST_UID)).length);
+        // RFC 3501 §2.3.2: the messages no session has been told of yet (core/store/recent.ts),
+        // and, for the mailbox this session has selected read-write, those recent to it.
+        values.push(live.filter((s) => s.uid >= (mailbox.recentUpTo ?? FIRST_UID)).length + (selected && !selected.readOnly ? selected.recentCount : 0));
         break;
       case 'UIDNEXT':
         values.push(mailbox.uidNext);
@@ -60,6 +62,7 @@ export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, item
 
 export async function status(command: CommandOf<'STATUS'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   const mailbox = await resolveMailbox(ctx, state.account, command.mailbox);
-  await ctx.send(await statusResponse(ctx, mailbox, command.items));
+  const selected = state.kind === 'selected' && state.view.mailbox.id === mailbox.id ? state.view : undefined;
+  await ctx.send(await statusResponse(ctx, mailbox, command.items, selected));
   return { text: 'STATUS completed' };
 }
