@@ -8,7 +8,10 @@ import { FIRST_UID, type RecentClaim } from '../../core/store/recent.ts';
 import type { Mailbox, MessageState, MessageStore } from '../../core/store/types.ts';
 import type { MailboxMark } from './mailbox-watcher.ts';
 import { compactSequenceSet } from './sequence-set.ts';
-import { atom, untagged, type ImapValue } from './wire/writer.ts';
+import { atom, statusLine, untagged, type ImapValue } from './wire/writer.ts';
+
+/** RFC 3501 §2.3.2 system flags a client may set (\Recent is the server's). */
+const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 export interface SyncOptions {
   /** RFC 3501 §7.4.1: no EXPUNGE while answering FETCH, STORE or SEARCH (UID forms excepted). */
@@ -35,6 +38,8 @@ export class MailboxView {
   private readonly states = new Map<number, MessageState>();
   /** UIDs that are \Recent in this session (RFC 3501 §2.3.2); shown in their flags, never stored. */
   private readonly recent = new Set<number>();
+  /** Keywords the client has been told of in FLAGS (RFC 3501 §7.2.6): none may show before it is. */
+  private readonly keywords = new Set<string>();
   /** The RECENT count last told to the client. */
   private announcedRecent: number;
   /** Expunged in the store, not yet announced to this client. */
@@ -56,6 +61,7 @@ export class MailboxView {
     this.uids = live.map((s) => s.uid);
     for (const s of live) if (recent(s.uid)) this.recent.add(s.uid);
     for (const s of live) this.states.set(s.uid, this.withRecent(s));
+    for (const s of live) for (const flag of s.flags) if (!flag.startsWith('\\')) this.keywords.add(flag);
     this.announcedRecent = this.recent.size;
     this.uidNext = mailbox.uidNext;
     this.watermark = new ModSeqWatermark(mailbox.highestModSeq, states.map((s) => s.modSeq), clock);
@@ -88,7 +94,38 @@ export class MailboxView {
 
   /** The state as this session shows it: \Recent added to the flags of its recent messages. */
   private withRecent(state: MessageState): MessageState {
-    return this.recent.has(state.uid) && !state.flags.includes('\\Recent') ? { ...state, flags: [...state.flags, '\\Recent'] } : state;
+    if (!this.recent.has(state.uid) || state.flags.includes('\\Recent')) return state;
+    // After the system flags, before the keywords, where Dovecot puts it too.
+    const system = state.flags.filter((f) => f.startsWith('\\'));
+    return { ...state, flags: [...system, '\\Recent', ...state.flags.filter((f) => !f.startsWith('\\'))] };
+  }
+
+  /**
+   * RFC 3501 §7.2.6 FLAGS and §7.1 PERMANENTFLAGS: the system flags and every keyword the client
+   * knows of; \* (new keywords allowed) unless read-only, where nothing is permanent.
+   */
+  flagListResponses(): Buffer[] {
+    const flags = [...SYSTEM_FLAGS, ...[...this.keywords].sort()];
+    return [
+      untagged(atom('FLAGS'), flags.map(atom)),
+      statusLine(null, 'OK', 'Flags permitted', `PERMANENTFLAGS (${this.readOnly ? '' : [...flags, '\\*'].join(' ')})`),
+    ];
+  }
+
+  /**
+   * The updated FLAGS and PERMANENTFLAGS to send before any FETCH that shows one of `flagLists`'
+   * keywords the client has not been told of (RFC 3501 §7.2.6); none when all are known.
+   */
+  announceKeywords(flagLists: Iterable<readonly string[]>): Buffer[] {
+    let grew = false;
+    for (const flags of flagLists) {
+      for (const flag of flags) {
+        if (flag.startsWith('\\') || this.keywords.has(flag)) continue;
+        this.keywords.add(flag);
+        grew = true;
+      }
+    }
+    return grew ? this.flagListResponses() : [];
   }
 
   /** Messages \Recent in this session (RFC 3501 §7.3.2 RECENT). */
@@ -174,6 +211,7 @@ export class MailboxView {
     const out: Buffer[] = [];
     const flagChanges = new Set<number>();
     let grew = false;
+    const addedUids: number[] = [];
     this.gone = !current;
     if (!current) {
       // A mailbox deleted under us reads as empty: every message is expunged.
@@ -211,6 +249,7 @@ export class MailboxView {
           if (fresh.expunged) continue;
           this.uids.push(fresh.uid);
           if (isRecent(fresh.uid)) this.recent.add(fresh.uid);
+          addedUids.push(fresh.uid);
           this.states.set(fresh.uid, this.withRecent(fresh));
           grew = true;
         }
@@ -238,6 +277,9 @@ export class MailboxView {
       this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
       this.pendingExpunge.clear();
     }
+    // New keywords are announced before the FETCH (or the EXISTS) that shows them.
+    const shown = [...flagChanges, ...addedUids].filter((uid) => !this.pendingExpunge.has(uid));
+    out.push(...this.announceKeywords(shown.map((uid) => this.states.get(uid)?.flags ?? [])));
     for (const uid of [...flagChanges].sort((a, b) => a - b)) {
       const msn = this.msnOf(uid);
       if (msn === 0 || this.pendingExpunge.has(uid)) continue;

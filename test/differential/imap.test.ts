@@ -730,3 +730,48 @@ test('\\Recent: STATUS, EXAMINE, SELECT, SEARCH RECENT/NEW/OLD and FETCH FLAGS; 
   const second = await bothAnswer(['SELECT RecentBox', 'SEARCH RECENT', 'SEARCH OLD', 'FETCH 1:* (FLAGS)'], [], { keep });
   assert.deepEqual(second.mine, second.oracle);
 });
+
+/** A flag list with its keywords sorted: their order in FLAGS carries no meaning (Dovecot keeps the order they were first used in). */
+const sortKeywords = (list: string) => {
+  const flags = list.split(' ').filter(Boolean);
+  return [...flags.filter((f) => f.startsWith('\\')), ...flags.filter((f) => !f.startsWith('\\')).sort()].join(' ');
+};
+/**
+ * Response text after a response code differs by server ("Flags permitted." vs "Flags permitted"),
+ * so it is compared up to the code; keyword order in FLAGS lists is left out (sortKeywords).
+ */
+const codesOnly = (lines: string[][]) =>
+  lines.map((ls) =>
+    ls.map((l) =>
+      l
+        .replace(/^(\* OK \[[^\]]*\]).*$/, '$1')
+        .replace(/ UID \d+\)$/, ')')
+        .replace(/^(\* FLAGS \()([^)]*)\)/, (_m, head: string, list: string) => `${head}${sortKeywords(list)})`)
+        .replace(/^(\* OK \[PERMANENTFLAGS \()([^)]*)\)/, (_m, head: string, list: string) => `${head}${sortKeywords(list)})`),
+    ),
+  );
+
+test('new keywords: FLAGS and PERMANENTFLAGS before the FETCH that shows them, here and in another session (RFC 3501 §7.2.6)', async () => {
+  // Intended difference: our unsolicited FETCH FLAGS carry the UID (RFC 3501 §7.4.2 lets the
+  // server add items); compared without it.
+  const keep = /FLAGS|FETCH|EXISTS/;
+  const [a1, b1] = await bothOpen();
+  const [a2, b2] = await bothOpen();
+  try {
+    const setup = ['CREATE Kw', 'CREATE Kw2', appendCommand('Kw', small('one')), appendCommand('Kw', small('two')), 'SELECT Kw'];
+    for (const command of setup) await Promise.all([a1.ok(command), b1.ok(command)]);
+    await Promise.all([a2.ok('SELECT Kw'), b2.ok('SELECT Kw')]);
+    const here = await bothAnswer(['STORE 1 +FLAGS ($Fresh)', 'STORE 2 +FLAGS ($Fresh)', 'FETCH 1:* (FLAGS)'], [], { keep, pair: [a1, b1] });
+    assert.deepEqual(codesOnly(here.mine), codesOnly(here.oracle));
+    const there = await bothAnswer(['NOOP', 'FETCH 1:* (FLAGS)'], [], { keep, pair: [a2, b2] });
+    assert.deepEqual(codesOnly(there.mine), codesOnly(there.oracle));
+    // A COPY of messages carrying a keyword the target's session has not seen.
+    await Promise.all([a2.ok('SELECT Kw2'), b2.ok('SELECT Kw2')]);
+    await Promise.all([a1.ok('STORE 1 +FLAGS.SILENT ($Copied)'), b1.ok('STORE 1 +FLAGS.SILENT ($Copied)')]);
+    await Promise.all([a1.ok('COPY 1:2 Kw2'), b1.ok('COPY 1:2 Kw2')]);
+    const copied = await bothAnswer(['NOOP', 'FETCH 1:* (FLAGS)'], [], { keep, pair: [a2, b2] });
+    assert.deepEqual(codesOnly(copied.mine), codesOnly(copied.oracle));
+  } finally {
+    await Promise.all([a1.close(), b1.close(), a2.close(), b2.close()]);
+  }
+});

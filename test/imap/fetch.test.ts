@@ -81,7 +81,13 @@ describe('IMAP FETCH and STORE', () => {
   });
 
   test('STORE +FLAGS, -FLAGS.SILENT, FLAGS; UNCHANGEDSINCE answers [MODIFIED]', async () => {
-    assert.deepEqual(await c.command('STORE 1 +FLAGS (\\Flagged $Work)', 'd1'), ['* 1 FETCH (FLAGS (\\Flagged $Work \\Recent))', 'd1 OK STORE completed']);
+    // $Work is new to the mailbox: announced first (RFC 3501 §7.2.6).
+    assert.deepEqual(await c.command('STORE 1 +FLAGS (\\Flagged $Work)', 'd1'), [
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)',
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted',
+      '* 1 FETCH (FLAGS (\\Flagged \\Recent $Work))',
+      'd1 OK STORE completed',
+    ]);
     assert.deepEqual(await c.command('STORE 1 -FLAGS.SILENT ($Work)', 'd2'), ['d2 OK STORE completed']);
     assert.deepEqual(await c.command('UID STORE 1 FLAGS (\\Answered)', 'd3'), ['* 1 FETCH (FLAGS (\\Answered \\Recent) UID 1)', 'd3 OK UID STORE completed']);
     const modseq = Number(/MODSEQ \((\d+)\)/.exec((await c.command('FETCH 1 (MODSEQ)', 'd4'))[0]!)![1]);

@@ -10,8 +10,6 @@ import { resolveMailbox } from '../resolve.ts';
 import type { UserState } from '../state.ts';
 import { atom, statusLine, untagged } from '../wire/writer.ts';
 
-const systemFlags = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
-
 export async function select(command: CommandOf<'SELECT'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   return openMailbox(command, ctx, state);
 }
@@ -33,17 +31,12 @@ export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx:
     MailboxView.recentAtOpen(ctx.services.store, mailbox, readOnly),
   ]);
   const view = MailboxView.fromStates(mailbox, readOnly, states, {}, recent);
-  const keywords = new Set<string>();
   let firstUnseen = 0;
   view.allUids().forEach((uid, i) => {
-    const flags = view.stateOf(uid)!.flags;
-    for (const f of flags) if (!f.startsWith('\\')) keywords.add(f);
-    if (firstUnseen === 0 && !flags.includes('\\Seen')) firstUnseen = i + 1;
+    if (firstUnseen === 0 && !view.stateOf(uid)!.flags.includes('\\Seen')) firstUnseen = i + 1;
   });
-  const flags = [...systemFlags, ...[...keywords].sort()];
   await ctx.send(
-    untagged(atom('FLAGS'), flags.map(atom)),
-    statusLine(null, 'OK', 'Flags permitted', `PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})`),
+    ...view.flagListResponses(),
     untagged(view.exists, atom('EXISTS')),
     untagged(view.recentCount, atom('RECENT')),
     ...(firstUnseen > 0 ? [statusLine(null, 'OK', 'First unseen', `UNSEEN ${firstUnseen}`)] : []),

@@ -21,6 +21,8 @@ export async function store(command: CommandOf<'STORE'>, ctx: CommandContext, st
     command.unchangedSince !== null ? { unchangedSince: Number(command.unchangedSince) } : {},
   );
   for (const u of result.updated) view.noteFlags(u.uid, u.flags, u.modSeq);
+  // RFC 3501 §7.2.6: a keyword new to the mailbox is announced before the FETCH that shows it.
+  await ctx.send(...view.announceKeywords(result.updated.map((u) => u.flags)));
   const updated = new Set(result.updated.map((u) => u.uid));
   const modified = new Set(result.modified);
   // Keywords $Junk and $NotJunk teach the junk filter (mailbox-server/imap/junk-training.ts).
