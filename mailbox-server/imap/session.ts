@@ -160,12 +160,23 @@ export class ImapSession {
 
   private setState(state: SessionState): void {
     const loggedIn = this.state.kind === 'notAuthenticated' && (state.kind === 'authenticated' || state.kind === 'selected');
+    if (state.kind === 'notAuthenticated' && this.state.kind !== 'notAuthenticated') this.loggedOut();
     this.state = state;
     if (!loggedIn) return;
     this.preLogin = false;
     this.clocks.loggedIn();
     this.options.preLoginSlot.release();
     this.reader.useLimits(this.options.limits.wire, { oneCommandAtATime: false });
+  }
+
+  /**
+   * RFC 8437 §3 UNAUTHENTICATE: as if the connection were new (TLS kept): ENABLEd extensions
+   * off, the pre-login wire limits and a fresh login deadline.
+   */
+  private loggedOut(): void {
+    this.enabled.clear();
+    this.reader.useLimits(this.options.limits.preLoginWire, { oneCommandAtATime: true });
+    this.clocks.loggedOut();
   }
 
   private receive(data: Buffer): void {

@@ -48,6 +48,7 @@ export const allowedStates: Readonly<Record<ImapCommandName, readonly StateKind[
   GETQUOTAROOT: user,
   SETQUOTA: user,
   IDLE: user,
+  UNAUTHENTICATE: user,
   CHECK: selected,
   CLOSE: selected,
   UNSELECT: selected,

@@ -64,6 +64,14 @@ export class ConnectionClocks {
     this.activity();
   }
 
+  /** Logged out without closing (IMAP UNAUTHENTICATE, RFC 8437): a fresh login deadline. */
+  loggedOut(): void {
+    if (this.stopped) return;
+    this.pause();
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = setTimeout(() => this.fire('login-deadline'), this.limits.loginDeadlineMs);
+  }
+
   /** A command arrived or finished after login: the inactivity timer starts again. */
   activity(): void {
     if (this.stopped || this.loginTimer) return;

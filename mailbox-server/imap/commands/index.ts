@@ -33,6 +33,7 @@ import { starttls } from './starttls.ts';
 import { status } from './status.ts';
 import { store } from './store.ts';
 import { subscribe } from './subscribe.ts';
+import { unauthenticate } from './unauthenticate.ts';
 import { unselect } from './unselect.ts';
 import { unsubscribe } from './unsubscribe.ts';
 
@@ -65,6 +66,7 @@ export const commandHandlers: { readonly [N in ImapCommandName]: Handler<N> } = 
   GETQUOTAROOT: getQuotaRoot,
   SETQUOTA: setQuota,
   IDLE: idle,
+  UNAUTHENTICATE: unauthenticate,
   CHECK: check,
   CLOSE: close,
   UNSELECT: unselect,

@@ -102,9 +102,16 @@ export interface QresyncParameter {
 
 type Tagged<T> = T & { readonly tag: string };
 
+/** RFC 3501 §6.3.11 / RFC 3502 §6 append-message: its flags, optional date-time and bytes. */
+export interface AppendMessage {
+  readonly flags: readonly string[];
+  readonly date: ImapDateTime | null;
+  readonly message: Buffer;
+}
+
 /** Mailbox names are as on the wire (modified UTF-7 still encoded), except "INBOX" in any case becomes "INBOX". */
 export type ImapCommand = Tagged<
-  | { readonly name: 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' }
+  | { readonly name: 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' | 'UNAUTHENTICATE' }
   | { readonly name: 'AUTHENTICATE'; readonly mechanism: string; readonly initialResponse: string | null }
   | { readonly name: 'LOGIN'; readonly username: string; readonly password: string }
   | { readonly name: 'SELECT' | 'EXAMINE'; readonly mailbox: string; readonly condstore: boolean; readonly qresync: QresyncParameter | null }
@@ -121,7 +128,8 @@ export type ImapCommand = Tagged<
     }
   | { readonly name: 'LSUB'; readonly reference: string; readonly pattern: string }
   | { readonly name: 'STATUS'; readonly mailbox: string; readonly items: readonly StatusItem[] }
-  | { readonly name: 'APPEND'; readonly mailbox: string; readonly flags: readonly string[]; readonly date: ImapDateTime | null; readonly message: Buffer }
+  /** One message, or several with RFC 3502 MULTIAPPEND, in the order sent. */
+  | { readonly name: 'APPEND'; readonly mailbox: string; readonly messages: readonly AppendMessage[] }
   | { readonly name: 'ENABLE'; readonly capabilities: readonly string[] }
   /** RFC 4978 §3; `mechanism` upper-cased. */
   | { readonly name: 'COMPRESS'; readonly mechanism: string }

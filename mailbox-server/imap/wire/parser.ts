@@ -2,7 +2,7 @@
 // extensions we advertise). Wire only: no session state, no store. Failures are ParseError.
 import type { CommandChunk } from './reader.ts';
 import { readTag } from './reader.ts';
-import type { ImapCommand, ListReturnOptions, SearchReturnOptions, SortCriterion, SortKey, StatusItem, QresyncParameter } from './ast.ts';
+import type { AppendMessage, ImapCommand, ListReturnOptions, SearchReturnOptions, SortCriterion, SortKey, StatusItem, QresyncParameter } from './ast.ts';
 import { Cursor } from './cursor.ts';
 import { ParseError } from './parse-error.ts';
 import { parseFetchAttributes } from './fetch-att.ts';
@@ -26,7 +26,7 @@ const sequenceLimits = (o: ParserOptions): SequenceSetLimits => ({ maxRanges: o.
 
 /** Commands without arguments. */
 const bare =
-  (name: 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE'): Grammar =>
+  (name: 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' | 'UNAUTHENTICATE'): Grammar =>
   (_cursor, tag) => ({ tag, name });
 
 const oneMailbox =
@@ -171,22 +171,29 @@ const lsub: Grammar = (cursor, tag) => {
   return { tag, name: 'LSUB', reference, pattern: parseListMailbox(cursor) };
 };
 
-// append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal; RFC 3516 §5: append-data =/ literal8
+// RFC 3502 §6: append = "APPEND" SP mailbox 1*append-message
+//   append-message = append-opts SP append-data; append-opts = [SP flag-list] [SP date-time]
+// (RFC 3501's single message is the one-message case.) The wire reader's maxCommandOctets bounds
+// what all the literals of one command hold together. RFC 3516 §5: append-data =/ literal8.
 const append: Grammar = (cursor, tag) => {
   cursor.sp();
   const mailbox = parseMailbox(cursor);
-  cursor.sp();
-  let flags: string[] = [];
-  if (cursor.peek() === 0x28) {
-    flags = parseFlagList(cursor);
+  const messages: AppendMessage[] = [];
+  do {
     cursor.sp();
-  }
-  const date = cursor.peek() === 0x22 ? parseDateTime(cursor) : null;
-  if (date) cursor.sp();
-  // RFC 3516 §4.4: the message may come as a literal8 ("~{n}"); what is in it is judged by APPEND.
-  cursor.accept(0x7e);
-  if (cursor.peek() !== 0x7b) cursor.fail('APPEND needs the message as a literal');
-  return { tag, name: 'APPEND', mailbox, flags, date, message: cursor.stringBytes() };
+    let flags: string[] = [];
+    if (cursor.peek() === 0x28) {
+      flags = parseFlagList(cursor);
+      cursor.sp();
+    }
+    const date = cursor.peek() === 0x22 ? parseDateTime(cursor) : null;
+    if (date) cursor.sp();
+    // RFC 3516 §4.4: the message may come as a literal8 ("~{n}"); what is in it is judged by APPEND.
+    cursor.accept(0x7e);
+    if (cursor.peek() !== 0x7b) cursor.fail('APPEND needs the message as a literal');
+    messages.push({ flags, date, message: cursor.stringBytes() });
+  } while (!cursor.atEnd());
+  return { tag, name: 'APPEND', mailbox, messages };
 };
 
 // authenticate = "AUTHENTICATE" SP auth-type [SP (base64 / "=")]   (RFC 4959 SASL-IR)
@@ -461,6 +468,7 @@ const commandGrammars: Record<string, Grammar> = {
   UNSELECT: bare('UNSELECT'),
   IDLE: bare('IDLE'),
   NAMESPACE: bare('NAMESPACE'),
+  UNAUTHENTICATE: bare('UNAUTHENTICATE'),
   AUTHENTICATE: authenticate,
   LOGIN: login,
   SELECT: selectLike('SELECT'),

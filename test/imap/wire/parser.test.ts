@@ -112,15 +112,27 @@ test('APPEND with flags, date-time and literal (RFC 3501 §6.3.11)', () => {
   const command = parse(`A003 APPEND saved-messages (\\seen $Junk) " 7-Feb-1994 21:52:25 -0800" {${Buffer.byteLength(message)}}\r\n${message}\r\n`);
   assert.equal(command.name, 'APPEND');
   if (command.name !== 'APPEND') return;
-  assert.deepEqual(command.flags, ['\\Seen', '$Junk']);
-  assert.equal(command.date?.instant.toISOString(), '1994-02-08T05:52:25.000Z');
-  assert.equal(command.date?.zoneMinutes, -480);
-  assert.equal(command.message.toString(), message);
-  assert.equal((parse('a APPEND INBOX {3+}\r\nabc\r\n') as { message: Buffer }).message.toString(), 'abc');
+  assert.equal(command.messages.length, 1);
+  const [only] = command.messages;
+  assert.deepEqual(only.flags, ['\\Seen', '$Junk']);
+  assert.equal(only.date?.instant.toISOString(), '1994-02-08T05:52:25.000Z');
+  assert.equal(only.date?.zoneMinutes, -480);
+  assert.equal(only.message.toString(), message);
+  assert.equal(parse('a APPEND INBOX {3+}\r\nabc\r\n').messages[0].message.toString(), 'abc');
   bad('a APPEND INBOX (\\Recent) {1+}\r\nx\r\n', /\\Recent/);
   bad('a APPEND INBOX "31-Feb-2020 00:00:00 +0000" {1+}\r\nx\r\n', /Invalid date-time/);
   bad('a APPEND INBOX "message as quoted"', /^a BAD /);
   bad('a APPEND INBOX abc', /literal/);
+});
+
+test('MULTIAPPEND: several append-messages in one command (RFC 3502 §6)', () => {
+  const command = parse('a APPEND INBOX (\\Seen) {3+}\r\none (\\Draft) " 7-Feb-1994 21:52:25 -0800" {3+}\r\ntwo {5+}\r\nthree\r\n');
+  assert.deepEqual(
+    command.messages.map((m: { flags: string[]; date: unknown; message: Buffer }) => [m.flags, m.date !== null, m.message.toString()]),
+    [[['\\Seen'], false, 'one'], [['\\Draft'], true, 'two'], [[], false, 'three']],
+  );
+  bad('a APPEND INBOX {3+}\r\none junk\r\n', /literal/);
+  bad('a APPEND INBOX {3+}\r\none \r\n', /^a BAD /);
 });
 
 test('FETCH: macros, attributes, sections, partials, CHANGEDSINCE', () => {
