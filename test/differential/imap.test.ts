@@ -775,3 +775,39 @@ test('new keywords: FLAGS and PERMANENTFLAGS before the FETCH that shows them, h
     await Promise.all([a1.close(), b1.close(), a2.close(), b2.close()]);
   }
 });
+
+test('MULTIAPPEND (RFC 3502): every message in order, flags and dates kept; a bad one appends none', async () => {
+  const [a, b] = await bothOpen();
+  try {
+    const caps = (await a.ok('CAPABILITY')).map((l) => l.toString('latin1')).join(' ');
+    assert.match(caps, / MULTIAPPEND/, 'Dovecot offers MULTIAPPEND');
+    const multi = `APPEND Multi (\\Seen) {${Buffer.byteLength(small('one'))}+}\r\n${small('one')} {${Buffer.byteLength(small('two'))}+}\r\n${small('two')} (\\Flagged $Three) " 1-Feb-2024 10:00:00 +0000" {${Buffer.byteLength(small('three'))}+}\r\n${small('three')}`;
+    // The second message is not a literal: the command is refused as a whole, the first one too.
+    const refused = `APPEND Multi {${Buffer.byteLength(small('four'))}+}\r\n${small('four')} (\\Seen) not-a-literal`;
+    const { oracle, mine } = await bothAnswer([multi, refused, 'SELECT Multi', 'FETCH 1:* (FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (Subject)])'], ['CREATE Multi'], {
+      keep: /EXISTS|FETCH/,
+      pair: [a, b],
+    });
+    // Intended difference: INTERNALDATE of the messages sent without one is the time of filing.
+    // date-day-fixed may be " 1" or "01" (RFC 3501 §9), and the echoed section name's case is the server's.
+    const sameDay = (lines: string[][]) =>
+      lines.map((ls) =>
+        ls.map((l) =>
+          l
+            .replace(/INTERNALDATE "[^"]*"(?=.*Subject: (one|two))/s, 'INTERNALDATE "now"')
+            .replace(/INTERNALDATE " (\d)-/, 'INTERNALDATE "0$1-')
+            .replace(/HEADER\.FIELDS \(Subject\)/, 'HEADER.FIELDS (SUBJECT)'),
+        ),
+      );
+    assert.deepEqual(sameDay(mine), sameDay(oracle));
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('ID: both answer with a name; the "event" field iOS Mail sends is taken without error (RFC 2971)', async () => {
+  const { oracle, mine } = await bothAnswer(['ID ("name" "iPhone Mail" "version" "22B83" "os" "iOS" "os-version" "18.1 (22B83)" "event" "connect")'], [], { keep: /^\* ID / });
+  assert.equal(mine[0]!.at(-1), 'OK');
+  assert.equal(oracle[0]!.at(-1), 'OK');
+  for (const answer of [oracle, mine]) assert.match(answer[0]![0]!, /^\* ID \("name" "[^"]+"/);
+});
