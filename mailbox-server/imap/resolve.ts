@@ -3,10 +3,10 @@
 import type { Mailbox } from '../../core/store/types.ts';
 import type { CommandContext } from './context.ts';
 import { no } from './errors.ts';
-import { mailboxNameFromWire } from './names.ts';
+import { mailboxNameFromWire, utf8Names } from './names.ts';
 
 export async function resolveMailbox(ctx: CommandContext, account: string, wireName: string, missingCode = 'NONEXISTENT'): Promise<Mailbox> {
-  const name = mailboxNameFromWire(wireName);
+  const name = mailboxNameFromWire(wireName, utf8Names(ctx.enabled));
   const mailbox = await ctx.services.store.getMailbox(account, name);
   if (!mailbox) throw no('No such mailbox', missingCode);
   return mailbox;

@@ -1,6 +1,8 @@
 // RFC 3501 §6.3.11 APPEND (flags, date-time, synchronising and LITERAL+ literals, RFC 7888) with
-// RFC 4315 APPENDUID, and RFC 3502 MULTIAPPEND (several messages in one command, all or none). The blob goes to S3 under a fresh raw key first, then the message item with
-// its MIME index is filed, as the inbound path does; APPENDLIMIT is enforced by the wire reader.
+// RFC 4315 APPENDUID, RFC 3502 MULTIAPPEND (several messages in one command, all or none), and
+// RFC 6855 §4 `UTF8 (literal8)` messages once UTF8=ACCEPT is enabled. The blob goes to S3 under a
+// fresh raw key first, then the message item with its MIME index is filed, as the inbound path
+// does; APPENDLIMIT is enforced by the wire reader.
 // An account whose quota the message would pass gets NO [OVERQUOTA] (RFC 9208 §4.3, RFC 5530 §3).
 // A message with NUL octets gets NO [UNKNOWN-CTE]: RFC 3501 §9 keeps NUL out of literals, and
 // RFC 3516 §4.4 answers so when the mailbox cannot store binary content, which ours cannot: BODY[]
@@ -10,7 +12,8 @@ import { rawBlobKey } from '../../../core/blobs.ts';
 import { indexMessage } from '../../../core/mime/index.ts';
 import { hasQuotaRoom } from '../../../core/store/quota.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
-import { no } from '../errors.ts';
+import { bad, no } from '../errors.ts';
+import { utf8Names } from '../names.ts';
 import { resolveMailbox } from '../resolve.ts';
 import { compactSequenceSet } from '../sequence-set.ts';
 import type { UserState } from '../state.ts';
@@ -26,7 +29,8 @@ const BLOB_PUTS_AT_ONCE = 8;
 export async function append(command: CommandOf<'APPEND'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   const target = await resolveMailbox(ctx, state.account, command.mailbox, 'TRYCREATE');
   // RFC 3502 §4: all or none. Everything that can refuse a message is asked before anything is written.
-  for (const { message } of command.messages) {
+  for (const { message, utf8 } of command.messages) {
+    if (utf8 && !utf8Names(ctx.enabled)) throw bad('APPEND UTF8 needs ENABLE UTF8=ACCEPT (RFC 6855 §4)');
     if (message.length === 0) throw no('Empty message', 'CANNOT');
     if (message.includes(0)) throw no('NUL octets must be sent in a Content-Transfer-Encoding (RFC 2045)', 'UNKNOWN-CTE');
   }

@@ -6,7 +6,7 @@
 import { DELIMITER } from '../../../core/store/mailbox-names.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { no } from '../errors.ts';
-import { mailboxNameFromWire } from '../names.ts';
+import { mailboxNameFromWire, utf8Names } from '../names.ts';
 import type { UserState } from '../state.ts';
 import type { SpecialUse } from '../../../core/store/types.ts';
 
@@ -25,7 +25,7 @@ function requestedSpecialUse(use: readonly string[]): SpecialUse | null {
 export async function create(command: CommandOf<'CREATE'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   const specialUse = requestedSpecialUse(command.use);
   const wire = command.mailbox.endsWith(DELIMITER) ? command.mailbox.slice(0, -1) : command.mailbox;
-  const name = mailboxNameFromWire(wire);
+  const name = mailboxNameFromWire(wire, utf8Names(ctx.enabled));
   const { store } = ctx.services;
   if (name === 'INBOX' || (await store.getMailbox(state.account, name))) throw no('Mailbox already exists', 'ALREADYEXISTS');
   const levels = name.split(DELIMITER);

@@ -1,8 +1,9 @@
-// RFC 5161 ENABLE of CONDSTORE (RFC 7162 §3.1) and QRESYNC (§3.2.3, which turns CONDSTORE on too).
+// RFC 5161 ENABLE of CONDSTORE (RFC 7162 §3.1), QRESYNC (§3.2.3, which turns CONDSTORE on too) and
+// UTF8=ACCEPT (RFC 6855 §3).
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { atom, untagged } from '../wire/writer.ts';
 
-const enableable = new Set(['CONDSTORE', 'QRESYNC']);
+const enableable = new Set(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT']);
 
 export async function enable(command: CommandOf<'ENABLE'>, ctx: CommandContext): Promise<Completion> {
   const now: string[] = [];

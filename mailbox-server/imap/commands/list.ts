@@ -8,7 +8,7 @@ import type { Mailbox } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { bad } from '../errors.ts';
 import { MailboxPattern } from '../list-pattern.ts';
-import { mailboxNameToWire } from '../names.ts';
+import { mailboxNameToWire, mailboxNameValue, utf8Names } from '../names.ts';
 import type { UserState } from '../state.ts';
 import { atom, untagged } from '../wire/writer.ts';
 import { statusResponse } from './status.ts';
@@ -18,13 +18,14 @@ export const ENTRIES_PER_TURN = 256;
 export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface Listed {
+  readonly name: string;
   readonly wire: string;
   readonly mailbox: Mailbox | null;
   readonly hasChildren: boolean;
 }
 
 /** Every mailbox plus the superiors that exist only as a path (shown \Noselect when matched by "%"). */
-export function listable(mailboxes: readonly Mailbox[]): Listed[] {
+export function listable(mailboxes: readonly Mailbox[], utf8 = false): Listed[] {
   const byName = new Map(mailboxes.map((m) => [m.name, m]));
   const names = new Set<string>();
   // A name has children exactly when it is the superior of another: one pass, not a pairwise scan.
@@ -36,7 +37,8 @@ export function listable(mailboxes: readonly Mailbox[]): Listed[] {
   }
   const all = [...names].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   return all.map((name) => ({
-    wire: mailboxNameToWire(name),
+    name,
+    wire: mailboxNameToWire(name, utf8),
     mailbox: byName.get(name) ?? null,
     hasChildren: parents.has(name),
   }));
@@ -52,7 +54,8 @@ export async function list(command: CommandOf<'LIST'>, ctx: CommandContext, stat
   const showSubscribed = selection.criteria.includes('SUBSCRIBED') || command.returnOptions.subscribed;
   const patterns = command.patterns.map((p) => MailboxPattern.compile(command.reference, p));
   const mailboxes = await ctx.services.store.listMailboxes(state.account);
-  const entries = listable(mailboxes);
+  const utf8 = utf8Names(ctx.enabled);
+  const entries = listable(mailboxes, utf8);
   const matched = (entry: Listed) => patterns.some((p) => p.matches(entry.wire));
   for (const [i, entry] of entries.entries()) {
     if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn();
@@ -69,7 +72,7 @@ export async function list(command: CommandOf<'LIST'>, ctx: CommandContext, stat
     if (mailbox?.specialUse) attributes.push(mailbox.specialUse);
     if (showSubscribed && mailbox?.subscribed) attributes.push('\\Subscribed');
     const extended = childInfo.length > 0 ? [['CHILDINFO', childInfo]] : [];
-    await ctx.send(untagged(atom('LIST'), attributes.map(atom), DELIMITER, entry.wire, ...extended));
+    await ctx.send(untagged(atom('LIST'), attributes.map(atom), DELIMITER, mailboxNameValue(entry.name, utf8), ...extended));
     if (command.returnOptions.status && mailbox) await ctx.send(await statusResponse(ctx, mailbox, command.returnOptions.status));
   }
   return { text: 'LIST completed' };

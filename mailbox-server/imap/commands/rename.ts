@@ -3,14 +3,14 @@
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { copyMessages } from '../copy-messages.ts';
 import { no } from '../errors.ts';
-import { mailboxNameFromWire } from '../names.ts';
+import { mailboxNameFromWire, utf8Names } from '../names.ts';
 import { resolveMailbox } from '../resolve.ts';
 import type { UserState } from '../state.ts';
 
 export async function rename(command: CommandOf<'RENAME'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   const { store } = ctx.services;
   const source = await resolveMailbox(ctx, state.account, command.mailbox);
-  const newName = mailboxNameFromWire(command.newName);
+  const newName = mailboxNameFromWire(command.newName, utf8Names(ctx.enabled));
   if (newName === 'INBOX' || (await store.getMailbox(state.account, newName))) throw no('Target mailbox exists', 'ALREADYEXISTS');
   if (source.name !== 'INBOX') {
     await store.renameMailbox(state.account, source.name, newName);

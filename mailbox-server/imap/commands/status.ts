@@ -4,7 +4,7 @@ import { FIRST_UID } from '../../../core/store/recent.ts';
 import type { Mailbox } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import type { MailboxView } from '../mailbox-view.ts';
-import { mailboxNameToWire } from '../names.ts';
+import { mailboxNameValue, utf8Names } from '../names.ts';
 import { resolveMailbox } from '../resolve.ts';
 import type { UserState } from '../state.ts';
 import type { StatusItem } from '../wire/ast.ts';
@@ -57,7 +57,7 @@ export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, item
         break;
     }
   }
-  return untagged(atom('STATUS'), mailboxNameToWire(mailbox.name), values);
+  return untagged(atom('STATUS'), mailboxNameValue(mailbox.name, utf8Names(ctx.enabled)), values);
 }
 
 export async function status(command: CommandOf<'STATUS'>, ctx: CommandContext, state: UserState): Promise<Completion> {

@@ -107,6 +107,8 @@ export interface AppendMessage {
   readonly flags: readonly string[];
   readonly date: ImapDateTime | null;
   readonly message: Buffer;
+  /** Sent as RFC 6855 §4 `UTF8 (literal8)`: only valid once UTF8=ACCEPT is enabled. */
+  readonly utf8: boolean;
 }
 
 /** Mailbox names are as on the wire (modified UTF-7 still encoded), except "INBOX" in any case becomes "INBOX". */

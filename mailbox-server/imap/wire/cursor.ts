@@ -181,6 +181,13 @@ export class Cursor {
   }
 
   /** literal = "{" number ["+"] "}" CRLF *CHAR8; the reader put the data in the next chunk. */
+  /** RFC 3516 literal8 = "~{" number ["+"] "}" CRLF *OCTET (RFC 6855 §4 APPEND UTF8). */
+  literal8(): Buffer {
+    this.expect(0x7e, 'a literal8');
+    if (this.peek() !== 0x7b) this.fail('Expected a literal8');
+    return this.literal();
+  }
+
   private literal(): Buffer {
     this.pos++;
     this.number('a literal length');

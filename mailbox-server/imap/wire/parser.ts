@@ -188,10 +188,19 @@ const append: Grammar = (cursor, tag) => {
     }
     const date = cursor.peek() === 0x22 ? parseDateTime(cursor) : null;
     if (date) cursor.sp();
+    // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
+    if (cursor.word('UTF8')) {
+      cursor.sp();
+      cursor.expect(0x28, '"("');
+      const message = cursor.literal8();
+      cursor.expect(0x29, '")"');
+      messages.push({ flags, date, message, utf8: true });
+      continue;
+    }
     // RFC 3516 §4.4: the message may come as a literal8 ("~{n}"); what is in it is judged by APPEND.
     cursor.accept(0x7e);
     if (cursor.peek() !== 0x7b) cursor.fail('APPEND needs the message as a literal');
-    messages.push({ flags, date, message: cursor.stringBytes() });
+    messages.push({ flags, date, message: cursor.stringBytes(), utf8: false });
   } while (!cursor.atEnd());
   return { tag, name: 'APPEND', mailbox, messages };
 };

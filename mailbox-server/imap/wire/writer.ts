@@ -17,8 +17,13 @@ export class Literal {
   constructor(readonly bytes: Buffer) {}
 }
 
+/** RFC 6855 §3 UTF8-quoted: with UTF8=ACCEPT enabled a quoted string may hold UTF-8 (mailbox names). */
+export class Utf8String {
+  constructor(readonly text: string) {}
+}
+
 /** A response value: null is NIL, numbers are numbers, strings/Buffers are quoted or literal, arrays are parenthesised lists. */
-export type ImapValue = null | number | bigint | string | Buffer | Atom | Raw | Literal | readonly ImapValue[];
+export type ImapValue = null | number | bigint | string | Buffer | Atom | Raw | Literal | Utf8String | readonly ImapValue[];
 
 export const atom = (text: string) => new Atom(text);
 
@@ -66,7 +71,11 @@ function collect(value: ImapValue, out: Buffer[]): void {
   else if (value instanceof Atom) out.push(Buffer.from(value.text, 'latin1'));
   else if (value instanceof Raw) out.push(value.bytes);
   else if (value instanceof Literal) out.push(literalBytes(value.bytes));
-  else {
+  else if (value instanceof Utf8String) {
+    const bytes = Buffer.from(value.text, 'utf8');
+    // 8-bit is fine in UTF8-quoted; what a quoted string can never hold still goes as a literal.
+    out.push(isQuotable(Buffer.from(value.text.replace(/[^\x00-\x7f]/g, 'x'), 'latin1')) ? Buffer.concat([Buffer.from('"'), bytes, Buffer.from('"')]) : literalBytes(bytes));
+  } else {
     out.push(Buffer.from('('));
     value.forEach((item, i) => {
       if (i > 0) out.push(Buffer.from(' '));

@@ -79,6 +79,8 @@ test('non-synchronizing literals without LITERAL+ are refused cleanly; literal8 
   const append = binary[1]!;
   assert.ok(append.kind === 'command');
   assert.deepEqual(append.chunks.map((c) => c.bytes.toString('latin1')), ['a APPEND INBOX ~{3}', 'x\0y', '']);
+  const utf8 = reader().push(Buffer.from('a APPEND INBOX UTF8 (~{3+}\r\nabc)\r\nb NOOP\r\n'));
+  assert.deepEqual(utf8.map((e) => e.kind), ['command', 'command']);
 });
 
 test('an over-long line is reported once, discarded to its end, and does not buffer', () => {
