@@ -88,8 +88,14 @@ export class MailboxView {
     return (uid) => uid >= claim.from && uid < claim.to;
   }
 
+  /**
+   * A claim that fails (throttled, store down) loses nothing but the flag: those messages are
+   * recent to no session, which RFC 3501 §2.3.2 tolerates better than a SELECT that fails.
+   */
   private static async claimRecent(store: MessageStore, mailbox: Mailbox, upTo: number): Promise<RecentClaim> {
-    return store.claimRecent ? store.claimRecent(mailbox.account, mailbox.id, upTo) : { from: upTo, to: upTo };
+    const none = { from: upTo, to: upTo };
+    if (!store.claimRecent) return none;
+    return store.claimRecent(mailbox.account, mailbox.id, upTo).catch(() => none);
   }
 
   /** The state as this session shows it: \Recent added to the flags of its recent messages. */

@@ -63,6 +63,32 @@ M.logout()
     assert.equal(states[2]!.internalDate, '2024-02-01T10:00:00.000Z');
   });
 
+  test('MULTIAPPEND whose filing fails part-way leaves the mailbox as it was (RFC 3502 §4)', async (t) => {
+    await w.store.mailStore.createMailbox(ALICE.user, 'Atomic');
+    let filed = 0;
+    // A store that fails the second message's filing, as a throttled or unreachable table would.
+    const failing = new Proxy(w.store.mailStore, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (prop !== 'fileMessage') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return async (request: Parameters<typeof target.fileMessage>[0]) => {
+          if (++filed === 2) throw new Error('table unavailable');
+          return target.fileMessage(request);
+        };
+      },
+    });
+    const server = await w.startServer({ store: failing });
+    const c = await RawImap.connect(server.ports.imap!);
+    t.after(() => c.close());
+    await c.line();
+    await c.login(ALICE.user, ALICE.password);
+    const [one, two, three] = ['Subject: a\r\n\r\na\r\n', 'Subject: b\r\n\r\nb\r\n', 'Subject: c\r\n\r\nc\r\n'];
+    const answer = await c.command(`APPEND Atomic {${one.length}+}\r\n${one} {${two.length}+}\r\n${two} {${three.length}+}\r\n${three}`, 'm1');
+    assert.match(answer.at(-1)!, /^m1 NO /);
+    const left = await w.store.mailStore.listMessages(ALICE.user, 'Atomic');
+    assert.deepEqual(left, [], 'the message filed before the failure was taken back');
+  });
+
   test('imaplib: UNAUTHENTICATE returns to the not-authenticated state; another user can log in on the same connection', async () => {
     await w.deliver(BOB.user, sampleMessage('for bob'));
     const out = await runPython(
