@@ -110,7 +110,12 @@ test('an expunge hidden by the lag is announced later; a superseded modseq settl
   now = 10_000;
   const first = await store.mailStore.setFlags(account, mailbox.id, [3], { op: 'add', flags: ['$A'] });
   const second = await store.mailStore.setFlags(account, mailbox.id, [3], { op: 'add', flags: ['$B'] });
-  assert.deepEqual(text(await view.sync(lag.store, sync)), ['* 2 FETCH (FLAGS ($A $B) UID 3)']);
+  // $A and $B are new to the session: announced before the FETCH that shows them (RFC 3501 §7.2.6).
+  assert.deepEqual(text(await view.sync(lag.store, sync)), [
+    '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $A $B)',
+    '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $A $B \\*)] Flags permitted',
+    '* 2 FETCH (FLAGS ($A $B) UID 3)',
+  ]);
   assert.ok(view.settledModSeq < first.updated[0]!.modSeq, 'a hole at the overwritten modseq');
   now = 12_000;
   lag.reset();
