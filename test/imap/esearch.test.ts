@@ -54,7 +54,7 @@ describe('ESEARCH, SEARCHRES, WITHIN', () => {
     assert.deepEqual(await c.command('UID SEARCH UID $', 'B4'), [`* SEARCH ${uids[1]} ${uids[3]}`, 'B4 OK UID SEARCH completed']);
     // §2.4: SAVE with MIN (no ALL, no COUNT) keeps only the minimum; the ESEARCH answer still comes.
     assert.deepEqual(await c.command('SEARCH RETURN (SAVE MIN) UNSEEN', 'B5'), ['* ESEARCH (TAG "B5") MIN 1', 'B5 OK SEARCH completed']);
-    assert.deepEqual(await c.command('UID FETCH $ (FLAGS)', 'B6'), [`* 1 FETCH (UID ${uids[0]} FLAGS ())`, 'B6 OK UID FETCH completed']);
+    assert.deepEqual(await c.command('UID FETCH $ (FLAGS)', 'B6'), [`* 1 FETCH (UID ${uids[0]} FLAGS (\\Recent))`, 'B6 OK UID FETCH completed'], 'this session selected first: \\Recent is its own (RFC 3501 §2.3.2)');
     // STORE and COPY take "$" too.
     assert.match((await c.command('STORE $ +FLAGS.SILENT (\\Flagged)', 'B7')).at(-1)!, /^B7 OK/);
     assert.deepEqual(await c.command('SEARCH FLAGGED', 'B8'), ['* SEARCH 1', 'B8 OK SEARCH completed']);
