@@ -19,6 +19,11 @@ class CommandBytes {
     this.parts.push(Buffer.from(`{${bytes.length}}\r\n`, 'latin1'), bytes);
     return this;
   }
+  /** literal8 = "~{" number64 "}" CRLF *OCTET (RFC 3516 §4.4) */
+  literal8(bytes: Buffer): this {
+    this.parts.push(Buffer.from(`~{${bytes.length}}\r\n`, 'latin1'), bytes);
+    return this;
+  }
   /** string = quoted / literal: quoted unless the bytes hold CR, LF or NUL (not QUOTED-CHAR). */
   string(value: string | Buffer): this {
     const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
@@ -212,6 +217,7 @@ export function printCommand(command: ImapCommand): Buffer {
     case 'UNSELECT':
     case 'IDLE':
     case 'NAMESPACE':
+    case 'UNAUTHENTICATE':
       out.text(command.name);
       break;
     case 'AUTHENTICATE':
@@ -261,10 +267,16 @@ export function printCommand(command: ImapCommand): Buffer {
       out.text('STATUS ').astring(command.mailbox).text(` (${command.items.join(' ')})`);
       break;
     case 'APPEND':
-      out.text('APPEND ').astring(command.mailbox).text(' ');
-      if (command.flags.length > 0) out.flagList(command.flags).text(' ');
-      if (command.date) out.text(`"${dateTime(command.date)}" `);
-      out.literal(command.message);
+      // RFC 3502 §6.3.11: one or more messages, each with its own flags and date.
+      out.text('APPEND ').astring(command.mailbox);
+      for (const message of command.messages) {
+        out.text(' ');
+        if (message.flags.length > 0) out.flagList(message.flags).text(' ');
+        if (message.date) out.text(`"${dateTime(message.date)}" `);
+        // RFC 6855 §4: UTF8 (literal8)
+        if (message.utf8) out.text('UTF8 (').literal8(message.message).text(')');
+        else out.literal(message.message);
+      }
       break;
     case 'ENABLE':
       out.text(`ENABLE ${command.capabilities.join(' ')}`);

@@ -110,6 +110,7 @@ const SEEDS: Record<ImapCommandName, readonly string[]> = {
   CHECK: ['a5 CHECK'],
   CLOSE: ['a6 CLOSE'],
   UNSELECT: ['a7 UNSELECT'],
+  UNAUTHENTICATE: ['a8 UNAUTHENTICATE'],
   IDLE: ['a8 IDLE'],
   NAMESPACE: ['a9 NAMESPACE'],
   AUTHENTICATE: ['b1 AUTHENTICATE PLAIN', 'b2 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==', 'b3 authenticate xoauth2 ='],
@@ -136,6 +137,10 @@ const SEEDS: Record<ImapCommandName, readonly string[]> = {
     'h3 APPEND "Sent" "29-Feb-2024 23:59:60 +1400" {0+}\r\n',
     'h4 APPEND INBOX () "01-Jan-1970 00:00:00 -0000" {3}\r\n\x00\xff\r',
     'h5 APPEND INBOX (\\Seen) ~{4}\r\n\x00\x01\x02\x03',
+    // RFC 3502: MULTIAPPEND, each message with its own flags and date
+    'h6 APPEND Sent (\\Seen) {5}\r\nfirst "01-Jan-2020 00:00:00 +0000" {6}\r\nsecond {0}\r\n',
+    // RFC 6855 §4: UTF8 (literal8)
+    'h7 APPEND INBOX UTF8 (~{9}\r\nSubject: ) {2}\r\nhi',
   ],
   ENABLE: ['i1 ENABLE CONDSTORE', 'i2 enable QRESYNC UTF8=ACCEPT X-UNKNOWN'],
   COMPRESS: ['i7 COMPRESS DEFLATE', 'i8 compress x-other'],
