@@ -22,7 +22,7 @@ import { indexMessage } from '../core/mime/index.ts';
 import { QueueSender } from '../core/queues.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
-import { OutboundQueueStore } from '../core/store/outbound-queue.ts';
+import { OutboundQueueStore } from '../core/outbound/queue-store.ts';
 import { createSelfSignedCertificate } from '../core/tls.ts';
 import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
 import { createBatchProcessor } from '../functions/inbound/process-batch.ts';

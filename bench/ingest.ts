@@ -21,7 +21,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { QueueSender } from '../core/queues.ts';
-import { OutboundQueueStore } from '../core/store/outbound-queue.ts';
+import { OutboundQueueStore } from '../core/outbound/queue-store.ts';
 import { createStore } from '../core/store/index.ts';
 import { createSelfSignedCertificate } from '../core/tls.ts';
 import { indexMessage } from '../core/mime/index.ts';

@@ -6,7 +6,7 @@ import type { ParseArgsOptionDescriptor } from 'node:util';
 import type { OutboundEvent } from '../core/contracts.ts';
 import type { DkimKey } from '../core/dkim.ts';
 import type { ImportTarget } from '../core/migrate/importer.ts';
-import type { OutboundQueueStore } from '../core/store/outbound-queue.ts';
+import type { OutboundQueueStore } from '../core/outbound/queue-store.ts';
 import type { Directory, MailStore } from '../core/store/types.ts';
 import type { Output } from './output.ts';
 
@@ -15,7 +15,7 @@ export interface OutboundServices {
   readonly dkimKeys: { put(key: DkimKey, options?: { replace?: boolean }): Promise<void>; get(domain: string): Promise<DkimKey | null>; list(): Promise<DkimKey[]> };
   /** Puts a copy of the event on the outbound queue now. */
   requeue(event: OutboundEvent): Promise<void>;
-  /** Drops the blob reference a cancelled delivery held (core/outbound.ts). */
+  /** Drops the blob reference a cancelled delivery held (core/outbound/enqueue.ts). */
   releaseBlob(blobKey: string): Promise<void>;
 }
 

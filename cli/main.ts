@@ -15,7 +15,7 @@ function lazy<T>(build: () => Promise<T>): { get(): Promise<T>; built: Promise<T
 // SQS are loaded by the few that release a blob or requeue a delivery.
 const connect: Connect = async (config) => {
   const [{ createDynamoDbClients }, { createStore }, { OutboundQueueStore }, { DkimKeyStore }] = await Promise.all([
-    import('../core/aws/dynamodb.ts'), import('../core/store/index.ts'), import('../core/store/outbound-queue.ts'), import('../core/store/dkim-keys.ts'),
+    import('../core/aws/dynamodb.ts'), import('../core/store/index.ts'), import('../core/outbound/queue-store.ts'), import('../core/store/dkim-keys.ts'),
   ]);
   const { dynamodb, doc } = createDynamoDbClients(config.aws);
   const blobs = lazy(async () => {

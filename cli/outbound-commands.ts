@@ -2,8 +2,8 @@
 // (generate, show, list). What each command means; parsing stays in cli/mailctl.ts.
 import type { OutboundEvent } from '../core/contracts.ts';
 import { StoreError } from '../core/store/types.ts';
-import type { OutboundRecord } from '../core/store/outbound-queue.ts';
-import { TERMINAL_STATES } from '../core/store/outbound-state.ts';
+import type { OutboundRecord } from '../core/outbound/queue-store.ts';
+import { TERMINAL_STATES } from '../core/outbound/states.ts';
 import type { Command, OutboundServices } from './command.ts';
 import { displayDate as date } from './output.ts';
 

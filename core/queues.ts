@@ -2,7 +2,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { inboundEventSchema, outboundEventSchema, type InboundEvent, type OutboundEvent } from './contracts.ts';
-import { MAX_QUEUE_DELAY_SECONDS } from './relay-policy.ts';
+import { MAX_QUEUE_DELAY_SECONDS } from './outbound/policy.ts';
 
 export class QueueSender {
   constructor(private readonly sqs: SQSClient) {}

@@ -214,7 +214,7 @@ export class MailStack extends Stack {
     allowItemOperations(inboundFn, tables.mailboxes, ['GetItem', 'BatchGetItem', 'UpdateItem', 'Query']);
     allowItemOperations(inboundFn, tables.messages, ['GetItem', 'PutItem', 'UpdateItem']);
     // Delivery records (`<delivery>#<mailbox>`), junk verdicts (`junk#<delivery>#<account>`) and
-    // outbound records (`outbound#<id>`, core/outbound.ts claim).
+    // outbound records (`outbound#<id>`, core/outbound/enqueue.ts claim).
     allowItemOperations(inboundFn, tables.deliveries, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem']);
     allowItemOperations(inboundFn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
     allowSendMessage(inboundFn, queue('outbound').queue); // remote recipients and alias forwards

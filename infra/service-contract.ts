@@ -83,7 +83,7 @@ export const RELAY_ENV = {
   /** Local stack only: credentials without Secrets Manager. */
   smarthostUsername: 'MAIL_SMARTHOST_USERNAME',
   smarthostPassword: 'MAIL_SMARTHOST_PASSWORD',
-  /** Retry schedule (core/relay-policy.ts); unset = Postfix-like defaults (300 s doubling to 3600 s, 5 days, warn at 4 h, 50 hops). */
+  /** Retry schedule (core/outbound/policy.ts); unset = Postfix-like defaults (300 s doubling to 3600 s, 5 days, warn at 4 h, 50 hops). */
   firstRetrySeconds: 'MAIL_RELAY_FIRST_RETRY_SECONDS',
   maxRetrySeconds: 'MAIL_RELAY_MAX_RETRY_SECONDS',
   maxAgeSeconds: 'MAIL_RELAY_MAX_AGE_SECONDS',

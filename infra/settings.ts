@@ -2,7 +2,7 @@
 // read and validated once here into a typed object the constructs receive.
 import { z } from 'zod';
 import { BARE_LINE_FEED_POLICIES, parseConfig } from '../core/config.ts';
-import { DEFAULT_RELAY_POLICY } from '../core/relay-policy.ts';
+import { DEFAULT_RELAY_POLICY } from '../core/outbound/policy.ts';
 import { FUNCTIONS } from '../core/resources.ts';
 import { DEFAULT_SENDING_LIMITS } from '../core/sending-limits.ts';
 
@@ -26,7 +26,7 @@ export function smarthostTlsMode(host: string, port: number): 'starttls' | 'impl
 }
 
 /**
- * The relay's retry schedule (core/relay-policy.ts reads it from MAIL_RELAY_*). Defaults are the
+ * The relay's retry schedule (core/outbound/policy.ts reads it from MAIL_RELAY_*). Defaults are the
  * relay's own (Postfix-like); the bounds keep a deployment inside what RFC 5321 §4.5.4.1 asks of
  * a sender: retry, but not in a tight loop, and keep trying for days before giving up.
  */

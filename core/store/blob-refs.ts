@@ -1,7 +1,7 @@
 // Blob reference counts (docs/decisions/0004-blob-lifecycle.md): how many message items and
 // pending outbound deliveries hold each raw message in S3; the last one to let go tags it.
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { BlobReferences } from '../outbound.ts';
+import type { BlobReferences } from '../outbound/enqueue.ts';
 import { getItem, type Tables } from './records.ts';
 
 export interface BlobReferenceOptions {

@@ -7,7 +7,7 @@ import { InvalidEventError } from '../../core/contracts.ts';
 import { addressKey, parseAddress } from '../../core/addresses.ts';
 import type { MessageIndex } from '../../core/mime/types.ts';
 import { describeError } from '../../core/errors.ts';
-import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound.ts';
+import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound/enqueue.ts';
 import { isSrsLocalPart, type SenderRewriting } from '../../core/srs.ts';
 import type { FunctionLogger } from '../queue-record.ts';
 import { StoreError, type Directory, type FileRequest, type FileResult, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
@@ -41,7 +41,7 @@ export interface InboundDeps {
   readonly indexMessage: (raw: Buffer) => MessageIndex | Promise<MessageIndex>;
   readonly logger: FunctionLogger;
   readonly metrics: InboundMetrics;
-  /** The outbound queue and its records (core/outbound.ts), for remote recipients. */
+  /** The outbound queue and its records (core/outbound/enqueue.ts), for remote recipients. */
   readonly outbound: OutboundEnqueuer;
   /** The clock of firstAttemptAt; tests pin it. */
   readonly now?: () => Date;
@@ -343,7 +343,7 @@ function forwardSender(event: InboundEvent, via: string | undefined, srs: Sender
 
 /**
  * Recipients on other domains become one outbound event per destination domain (the relay's
- * work), queued once per (inbound id, domain) through the outbound record (core/outbound.ts), so
+ * work), queued once per (inbound id, domain) through the outbound record (core/outbound/enqueue.ts), so
  * a redelivered inbound record does not queue twice. Invariant 5 (no open relay) is re-checked
  * here: only a message from an authenticated session, or an alias forward, leaves; any other
  * remote recipient means the edge let it through, which is a bug: logged and counted, not sent.

@@ -9,7 +9,7 @@ import { BlobStore } from '../../core/blobs.ts';
 import { createStore } from '../../core/store/index.ts';
 import { indexMessage } from '../../core/mime/index.ts';
 import { QueueSender } from '../../core/queues.ts';
-import { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
+import { OutboundQueueStore } from '../../core/outbound/queue-store.ts';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { senderRewritingFromEnv, type SenderRewriting } from '../../core/srs.ts';
 import { createBatchProcessor } from './process-batch.ts';

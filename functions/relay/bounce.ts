@@ -3,9 +3,9 @@
 import { createHash } from 'node:crypto';
 import { rawBlobKey } from '../../core/blobs.ts';
 import type { InboundEvent, OutboundEvent } from '../../core/contracts.ts';
-import { buildDsn, type DsnRecipient } from '../../core/dsn.ts';
+import { buildDsn, type DsnRecipient } from '../../core/outbound/dsn.ts';
 import { parseAddress } from '../../core/addresses.ts';
-import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound.ts';
+import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../core/outbound/enqueue.ts';
 import type { FunctionLogger } from '../queue-record.ts';
 import type { RelayMetrics } from './telemetry.ts';
 

@@ -2,7 +2,7 @@
 // and a transport map. Read once at the composition root (handler.ts) from the environment.
 import { z } from 'zod';
 import { parseConfig } from '../../core/config.ts';
-import { relayPolicyFromEnv, type RelayPolicy } from '../../core/relay-policy.ts';
+import { relayPolicyFromEnv, type RelayPolicy } from '../../core/outbound/policy.ts';
 import type { SmtpTimeouts } from './session-clock.ts';
 
 /** Every message through the Amazon SES API with the function's own role (ses-api.ts): no secret. */
@@ -52,7 +52,7 @@ const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/).transform((v) => {
 /**
  * MAIL_RELAY_MX_PORT, MAIL_RELAY_TRANSPORTS (JSON {"domain": "host:port"}), the per-step
  * MAIL_RELAY_{CONNECT,GREETING,COMMAND,DATA_START,DATA_BLOCK,DATA_END}_TIMEOUT_MS,
- * MAIL_RELAY_SETTLE_MARGIN_MS, the policy's MAIL_RELAY_* (core/relay-policy.ts), and for a
+ * MAIL_RELAY_SETTLE_MARGIN_MS, the policy's MAIL_RELAY_* (core/outbound/policy.ts), and for a
  * smarthost MAIL_SMARTHOST_HOST, MAIL_SMARTHOST_PORT (587), MAIL_SMARTHOST_TLS (starttls |
  * implicit; implicit by default on 465), MAIL_SMARTHOST_VERIFY_TLS (true),
  * MAIL_SMARTHOST_SECRET_ARN or MAIL_SMARTHOST_USERNAME + MAIL_SMARTHOST_PASSWORD; or

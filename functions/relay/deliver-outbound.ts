@@ -1,13 +1,13 @@
 // One outbound event, one delivery attempt: drop stale copies, wait out `notBefore`, detect loops,
 // sign, try the next hops, then settle each recipient (delivered, retry later, or bounce).
-import type { BlobReferences } from '../../core/outbound.ts';
+import type { BlobReferences } from '../../core/outbound/enqueue.ts';
 import type { OutboundEvent } from '../../core/contracts.ts';
-import { countReceivedHeaders, statusOfReply, type DsnRecipient } from '../../core/dsn.ts';
+import { countReceivedHeaders, statusOfReply, type DsnRecipient } from '../../core/outbound/dsn.ts';
 import { signMessage, type DkimKey } from '../../core/dkim.ts';
 import { SmtpError } from '../../core/smtp-reply.ts';
-import { decideRetry, expiryOf, queueDelayUntil } from '../../core/relay-policy.ts';
+import { decideRetry, expiryOf, queueDelayUntil } from '../../core/outbound/policy.ts';
 import { METRICS } from '../../core/resources.ts';
-import { TERMINAL_STATES, type OutboundQueueStore } from '../../core/store/outbound-queue.ts';
+import { TERMINAL_STATES, type OutboundQueueStore } from '../../core/outbound/queue-store.ts';
 import { sendDsn, type BounceDeps } from './bounce.ts';
 import { signingDomainFor } from './signing-domain.ts';
 import { forwardedAs, nextHopVerifiesFrom, rewriteForwardedFrom } from './forwarded-from.ts';

@@ -12,7 +12,7 @@ import { BlobStore } from '../../core/blobs.ts';
 import { QueueSender } from '../../core/queues.ts';
 import { createStore } from '../../core/store/index.ts';
 import { DkimKeyStore } from '../../core/store/dkim-keys.ts';
-import { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
+import { OutboundQueueStore } from '../../core/outbound/queue-store.ts';
 import type { DkimKey } from '../../core/dkim.ts';
 import { relayConfigFromEnv, type Smarthost } from './config.ts';
 import { createRelayBatchProcessor } from './process-batch.ts';

@@ -1,8 +1,8 @@
-// RFC 3464 reports from core/dsn.ts: parts, fields, header-safe diagnostics, never to `<>`.
+// RFC 3464 reports from core/outbound/dsn.ts: parts, fields, header-safe diagnostics, never to `<>`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simpleParser } from 'mailparser';
-import { buildDsn, countReceivedHeaders, statusOfReply } from '../../core/dsn.ts';
+import { buildDsn, countReceivedHeaders, statusOfReply } from '../../core/outbound/dsn.ts';
 import { indexMessage } from '../../core/mime/index.ts';
 
 const original = Buffer.from('Received: a\r\nReceived: b\r\nFrom: x@y.test\r\nSubject: Hi\r\nMessage-ID: <m1@y.test>\r\n\r\nsecret body\r\n');

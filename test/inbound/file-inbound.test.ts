@@ -6,8 +6,8 @@ import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
 import { StoreError, type FileResult, type MailStore } from '../../core/store/types.ts';
 import { inboundRig, sampleMessage, sqsRecord, storedEvent, uniqueDomain } from './helpers.ts';
-import { outboundIdFor } from '../../core/outbound.ts';
-import type { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
+import { outboundIdFor } from '../../core/outbound/enqueue.ts';
+import type { OutboundQueueStore } from '../../core/outbound/queue-store.ts';
 
 let world: TestWorld;
 before(async () => {

@@ -6,7 +6,7 @@ import { BlobStore, rawBlobKey } from '../../core/blobs.ts';
 import type { InboundEvent } from '../../core/contracts.ts';
 import { QueueSender } from '../../core/queues.ts';
 import { createStore, type Store } from '../../core/store/index.ts';
-import { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
+import { OutboundQueueStore } from '../../core/outbound/queue-store.ts';
 import { indexMessage } from '../../core/mime/index.ts';
 import type { InboundDeps, InboundMetric } from '../../functions/inbound/file-inbound.ts';
 import type { TestWorld } from '../helpers/emulators.ts';

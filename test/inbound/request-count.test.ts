@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../../core/aws.ts';
 import { BlobStore } from '../../core/blobs.ts';
 import { createStore } from '../../core/store/index.ts';
-import { OutboundQueueStore } from '../../core/store/outbound-queue.ts';
+import { OutboundQueueStore } from '../../core/outbound/queue-store.ts';
 import { QueueSender } from '../../core/queues.ts';
 import { indexMessage } from '../../core/mime/index.ts';
 import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';

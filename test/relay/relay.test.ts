@@ -12,7 +12,7 @@ import { QueueSender } from '../../core/queues.ts';
 import { indexMessage } from '../../core/mime/index.ts';
 import { dkimRecordOf, generateDkimKey } from '../../core/dkim.ts';
 import type { InboundEvent } from '../../core/contracts.ts';
-import { outboundIdFor } from '../../core/outbound.ts';
+import { outboundIdFor } from '../../core/outbound/enqueue.ts';
 import { fileInbound } from '../../functions/inbound/file-inbound.ts';
 import { eventually, FakeMx, outgoingMessage, relayRig, type MxScript, type RelayRig } from './helpers.ts';
 

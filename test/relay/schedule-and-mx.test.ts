@@ -2,7 +2,7 @@
 // fallbacks (RFC 5321 §5.1, RFC 7505), the Return-Path strip, and the notBefore re-delay.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_RELAY_POLICY, decideRetry, nextRetryDelay, queueDelayUntil } from '../../core/relay-policy.ts';
+import { DEFAULT_RELAY_POLICY, decideRetry, nextRetryDelay, queueDelayUntil } from '../../core/outbound/policy.ts';
 import { orderMx, resolveDestination, type DnsResolver } from '../../functions/relay/mx.ts';
 import { deliverOutbound, withoutReturnPath, type RelayDeps } from '../../functions/relay/deliver-outbound.ts';
 import type { OutboundEvent } from '../../core/contracts.ts';

@@ -8,7 +8,7 @@ import { simpleParser } from 'mailparser';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { storedEvent } from '../inbound/helpers.ts';
 import { QueueSender } from '../../core/queues.ts';
-import { outboundIdFor } from '../../core/outbound.ts';
+import { outboundIdFor } from '../../core/outbound/enqueue.ts';
 import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
 import { createRelayBatchProcessor } from '../../functions/relay/process-batch.ts';
 import { replyOfSesError, sendThroughSesApi, SES_MAX_RECIPIENTS } from '../../functions/relay/ses-api.ts';

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import nodemailer from 'nodemailer';
-import { OutboundQueueStore, type OutboundRecord } from '../../core/store/outbound-queue.ts';
+import { OutboundQueueStore, type OutboundRecord } from '../../core/outbound/queue-store.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { eventually, outgoingMessage } from './helpers.ts';
 import { HostileSmtp, reply } from './hostile-smtp.ts';

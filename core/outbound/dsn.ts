@@ -1,6 +1,6 @@
 // Delivery status notifications (RFC 3464 in an RFC 6522 multipart/report): the bounce and the
 // delay warning the relay sends to a message's envelope sender. Pure: bytes in, bytes out.
-import { rfc5322Date } from './rfc5322-date.ts';
+import { rfc5322Date } from '../rfc5322-date.ts';
 import { randomBytes } from 'node:crypto';
 
 /** One recipient's line in the report (RFC 3464 §2.3). */

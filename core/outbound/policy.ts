@@ -1,7 +1,7 @@
 // The relay's schedule: when to retry a deferred delivery, when to warn the sender, when to give
 // up, and how a wait longer than SQS's 900-second delay is split. Pure, so tests compress it.
 import { z } from 'zod';
-import { parseConfig } from './config.ts';
+import { parseConfig } from '../config.ts';
 
 /** SQS's largest DelaySeconds; a longer wait re-delays with `notBefore` in the event. */
 export const MAX_QUEUE_DELAY_SECONDS = 900;

@@ -3,13 +3,13 @@
 // The record is also the producer's enqueue marker and the relay's guard against stale copies.
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { outboundEventSchema, type OutboundEvent } from '../contracts.ts';
-import { isConditionFailure, scanAll } from './dynamo.ts';
-import { TERMINAL_STATES, type OutboundState } from './outbound-state.ts';
+import { isConditionFailure, scanAll } from '../store/dynamo.ts';
+import { TERMINAL_STATES, type OutboundState } from './states.ts';
 
 const outboundPk = (id: string) => `outbound#${id}`;
 const PREFIX = 'outbound#';
 
-export { TERMINAL_STATES, type OutboundState } from './outbound-state.ts';
+export { TERMINAL_STATES, type OutboundState } from './states.ts';
 
 export interface OutboundRecord {
   readonly id: string;

@@ -1,8 +1,8 @@
 // Putting a new delivery on the outbound queue exactly once per (message, destination domain):
 // shared by the inbound function (remote recipients, alias forwards) and the relay (bounces).
 import { createHash } from 'node:crypto';
-import type { OutboundEvent } from './contracts.ts';
-import type { OutboundQueueStore } from './store/outbound-queue.ts';
+import type { OutboundEvent } from '../contracts.ts';
+import type { OutboundQueueStore } from './queue-store.ts';
 
 /** Blob reference counting (core/store/blob-refs.ts): a pending delivery holds its blob like a message does. */
 export interface BlobReferences {
