@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { AuthThrottleCache } from '../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../core/login-failures.ts';
 import { createAwsClients, destroyAwsClients, RequestCounter, type AwsClients } from '../core/aws.ts';
 import type { LatencyModel } from '../core/aws/latency.ts';
 import { BlobReadBudget } from '../core/blob-read-budget.ts';
@@ -330,7 +330,7 @@ function ourSide(world: OurWorld, latency: LatencyModel | null, counter: Request
       const store = { directory: created.directory, mailStore: new SharedMailboxHeads().wrap(created.mailStore) };
       const bodyCache = new BodyCache();
       const blobReads = new BlobReadBudget(blobs);
-      const throttle = new AuthThrottleCache();
+      const throttle = new LoginFailureCounter();
       const preLoginConnections = new ConnectionsPerAddress(10_000);
       const imap = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, blobReads, bodyCache, tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle, preLoginConnections });
       world.cleanups.push(() => imap.close());

@@ -16,7 +16,7 @@ import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws
 import { BlobStore } from '../core/blobs.ts';
 import { BodyCache } from '../core/body-cache.ts';
 import { BlobReadBudget, DEFAULT_BLOB_READ_LIMITS, type BlobReadLimits } from '../core/blob-read-budget.ts';
-import { AuthThrottleCache } from '../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../core/login-failures.ts';
 import { indexMessage } from '../core/mime/index.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore, type Account } from '../core/store/index.ts';
@@ -236,7 +236,7 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
     const blobs = new BlobStore(serverClients.s3, resources.bucket);
     const now = new Date();
     const tls = createSelfSignedCertificate('localhost', ['localhost', '127.0.0.1'], new Date(now.getTime() - 3600_000), new Date(now.getTime() + 86400_000));
-    const throttle = new AuthThrottleCache();
+    const throttle = new LoginFailureCounter();
     // Each server stands for a task of its own, with its own body cache (the default size, as
     // mailbox-server/main.ts makes it): what one has read, another has not.
     const startImap = async () => {

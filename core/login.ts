@@ -2,11 +2,11 @@
 // AUTHENTICATE, POP3 USER/PASS and AUTH): canonical name, attempt reserved with the throttle,
 // delay, password check, settle. Each protocol renders the verdict in its own words.
 import { loginAccountKey } from './addresses.ts';
-import type { AuthThrottleCache } from './auth-throttle.ts';
+import type { LoginFailureCounter } from './login-failures.ts';
 import type { Account, Directory } from './store/types.ts';
 
-/** The throttle as far as logging in uses it (core/auth-throttle.ts). */
-export type LoginThrottle = Pick<AuthThrottleCache, 'reserve' | 'settle'>;
+/** The throttle as far as logging in uses it (core/login-failures.ts). */
+export type LoginThrottle = Pick<LoginFailureCounter, 'reserve' | 'settle'>;
 
 export interface LoginServices {
   readonly throttle: LoginThrottle;

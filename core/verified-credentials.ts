@@ -24,7 +24,7 @@ export interface VerifiedCredentialOptions extends Partial<VerifiedCredentialLim
  * The stored hash is part of the key, and the directory reads it on every login anyway, so a
  * changed password (a new salt and key) matches no entry: the old password is refused at once,
  * with nothing to invalidate. Only successes are remembered; a wrong password or an unknown
- * account always costs the full check, and the failed-login throttle (core/auth-throttle.ts)
+ * account always costs the full check, and the failed-login throttle (core/login-failures.ts)
  * runs before this is asked, as it did before.
  */
 export class VerifiedCredentialCache {

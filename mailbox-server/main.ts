@@ -25,7 +25,7 @@ import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
 import { watchCertificateFiles } from '../core/tls-reload.ts';
 import { DEFAULT_TLS_SECRET_POLL_SECONDS, TlsSecretPoller } from '../core/tls-secret-poller.ts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AuthThrottleCache } from '../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../core/login-failures.ts';
 import { JunkTrainer } from '../core/junk/filter.ts';
 import { JunkModelStore } from '../core/store/junk-model.ts';
 import { ImapJunkTraining } from './imap/junk-training.ts';
@@ -79,9 +79,9 @@ async function main(): Promise<void> {
   // Every session of both protocols on one store, so a mailbox's head read is shared by the
   // syncs of all sessions on it and any write through it is seen at once (mailbox-heads.ts).
   const mailStore = new SharedMailboxHeads().wrap(store.mailStore);
-  // One throttle for both protocols (core/auth-throttle.ts, as the SMTP edge uses), so a guesser
+  // One throttle for both protocols (core/login-failures.ts, as the SMTP edge uses), so a guesser
   // cannot alternate between them.
-  const throttle = new AuthThrottleCache();
+  const throttle = new LoginFailureCounter();
   // Unauthenticated connections per client address, counted across IMAP and POP3 together.
   const preLoginConnections = new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS);
   // S3 reads in flight (FETCH bodies, SEARCH texts, RETR/TOP), per session and for the process

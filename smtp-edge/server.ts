@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions, SMTPServerResolver, SMTPServerSession } from 'smtp-server';
 import { parseAddress } from '../core/addresses.ts';
-import { AuthThrottleCache, type AuthThrottleOptions } from '../core/auth-throttle.ts';
+import { LoginFailureCounter, type AuthThrottleOptions } from '../core/login-failures.ts';
 import { attemptLogin } from '../core/login.ts';
 import type { BlobStore } from '../core/blobs.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS, type ConnectionSlot } from '../core/connections-per-address.ts';
@@ -172,7 +172,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
   const perIp = new ConnectionsPerAddress(limits.maxConnectionsPerIp);
   const perIpSlots = new Map<string, ConnectionSlot>();
   const closedSessions = new WeakSet<SMTPServerSession>();
-  const authThrottle = new AuthThrottleCache(options.submission?.authThrottle);
+  const authThrottle = new LoginFailureCounter(options.submission?.authThrottle);
   const submission = options.submission;
   const authenticator = options.authentication
     ? new InboundAuthenticator(options.authentication, directory, options.mail.hostname, log, limits.recipientCacheTtlMs)

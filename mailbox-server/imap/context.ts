@@ -7,7 +7,7 @@ import type { BodyCache } from '../../core/body-cache.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { LoginThrottle } from '../../core/login.ts';
 import type { ServiceLog } from '../../core/log.ts';
-import type { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
+import type { MailboxPoller } from './mailbox-poller.ts';
 import type { ImapJunkTraining } from './junk-training.ts';
 import type { SessionState } from './state.ts';
 import type { ImapCommand, ImapCommandName } from './wire/ast.ts';
@@ -26,7 +26,7 @@ export interface ImapServices {
   /** RFC 7889 APPENDLIMIT: the largest message APPEND accepts (the wire's literal limit). */
   readonly appendLimit: number;
   /** Wakes IDLE sessions when their mailbox changes: one GetItem per watched mailbox per interval. */
-  readonly watcher: MailboxChangeWatcherCache;
+  readonly watcher: MailboxPoller;
   /** Interval of `* OK Still here` during IDLE; below every idle timeout on the path (the NLB's). */
   readonly idleKeepaliveMs: number;
   /** Teaches the junk filter from COPY, MOVE and STORE (mailbox-server/imap/junk-training.ts); null: no filter. */

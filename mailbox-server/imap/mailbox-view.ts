@@ -6,7 +6,7 @@
 import { ModSeqWatermark, type ResyncClock } from '../../core/store/resync.ts';
 import { FIRST_UID, type RecentClaim } from '../../core/store/recent.ts';
 import type { Mailbox, MessageState, MessageStore } from '../../core/store/types.ts';
-import type { MailboxMark } from './mailbox-watcher.ts';
+import type { MailboxMark } from './mailbox-poller.ts';
 import { compactSequenceSet } from './sequence-set.ts';
 import { atom, statusLine, untagged, type ImapValue } from './wire/writer.ts';
 

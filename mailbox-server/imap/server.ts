@@ -7,12 +7,12 @@ import type { BlobStore } from '../../core/blobs.ts';
 import type { BodyCache } from '../../core/body-cache.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { TlsCredentials } from '../../core/tls.ts';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../../core/connections-per-address.ts';
 import type { ImapServices } from './context.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
 import { startLineListeners, type LineListener } from '../line-protocol/listeners.ts';
-import { MailboxChangeWatcherCache } from './mailbox-watcher.ts';
+import { MailboxPoller } from './mailbox-poller.ts';
 import { ImapSession, type ImapSessionLimits } from './session.ts';
 import { defaultImapWireLimits, preLoginImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
 import { statusLine } from './wire/writer.ts';
@@ -36,7 +36,7 @@ export interface ImapServerOptions {
   readonly hostname: string;
   readonly listeners: readonly ImapListener[];
   /** Shared with POP3 so a guesser cannot alternate protocols; one is made if absent. */
-  readonly throttle?: AuthThrottleCache;
+  readonly throttle?: LoginFailureCounter;
   /**
    * Unauthenticated connections per client address, shared with POP3 so the cap is per host, not
    * per protocol; one with the default cap is made if absent.
@@ -89,11 +89,11 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
     blobs: options.blobs,
     blobReads: options.blobReads ?? new BlobReadBudget(options.blobs),
     bodyCache: options.bodyCache ?? null,
-    throttle: options.throttle ?? new AuthThrottleCache(),
+    throttle: options.throttle ?? new LoginFailureCounter(),
     log,
     hostname: options.hostname,
     appendLimit: wire.maxLiteralOctets,
-    watcher: new MailboxChangeWatcherCache(options.store, options.limits?.idlePollMs ?? 1000, log),
+    watcher: new MailboxPoller(options.store, options.limits?.idlePollMs ?? 1000, log),
     idleKeepaliveMs: options.limits?.idleKeepaliveMs ?? DEFAULT_IDLE_KEEPALIVE_MS,
     junkTraining: options.junkTraining ?? null,
   };

@@ -14,7 +14,7 @@ import type { Pop3State } from './state.ts';
 /** The blob store as POP3 reads it (whole messages, and the leading range TOP wants), through a BlobReadBudget. */
 export type Pop3Blobs = BlobReads;
 
-/** The shared login throttle (core/auth-throttle.ts), as far as logging in uses it. */
+/** The shared login throttle (core/login-failures.ts), as far as logging in uses it. */
 export type { LoginThrottle };
 
 export interface Pop3Services {

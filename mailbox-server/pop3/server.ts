@@ -24,7 +24,7 @@ export interface Pop3ServerOptions {
   readonly bodyCache?: BodyCache;
   /** One session per maildrop across processes (core/store/maildrop-lock.ts). */
   readonly locks: MaildropLocks;
-  /** The login throttle shared with IMAP and the SMTP edge (core/auth-throttle.ts). */
+  /** The login throttle shared with IMAP and the SMTP edge (core/login-failures.ts). */
   readonly throttle: LoginThrottle;
   /** Unauthenticated connections per client address, shared with IMAP; one with the default cap is made if absent. */
   readonly preLoginConnections?: ConnectionsPerAddress;

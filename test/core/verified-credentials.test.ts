@@ -1,9 +1,9 @@
 // The verified-credential cache (core/verified-credentials.ts): a repeated login runs no scrypt,
 // a changed password refuses the old one at once, a failure is never remembered, and the login
-// throttle (core/login.ts, core/auth-throttle.ts) answers exactly as without the cache.
+// throttle (core/login.ts, core/login-failures.ts) answers exactly as without the cache.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 import { attemptLogin } from '../../core/login.ts';
 import { hashPassword, verifyPassword } from '../../core/passwords.ts';
 import { createStore } from '../../core/store/index.ts';
@@ -40,7 +40,7 @@ async function directoryWith(cache: VerifiedCredentialCache, domain: string) {
 test('a repeated LOGIN runs scrypt once; another spelling of the name shares the entry', async () => {
   const { cache, calls } = countingCache();
   const directory = await directoryWith(cache, 'repeat.test');
-  const throttle = new AuthThrottleCache();
+  const throttle = new LoginFailureCounter();
   const login = (username: string) => attemptLogin({ ip: '192.0.2.1', username, password: 'first secret' }, { throttle, directory });
   assert.equal((await login('ann@repeat.test')).kind, 'accepted');
   assert.equal(calls.scrypt, 1);
@@ -79,7 +79,7 @@ test('a failed login is never remembered, and no account is never remembered', a
 test('the throttle is unchanged: delays and lockout come before the cache is asked', async () => {
   const { cache, calls } = countingCache();
   const directory = await directoryWith(cache, 'throttle.test');
-  const throttle = new AuthThrottleCache({ freeFailures: 1, baseDelayMs: 20, maxDelayMs: 20, lockoutFailures: 3 });
+  const throttle = new LoginFailureCounter({ freeFailures: 1, baseDelayMs: 20, maxDelayMs: 20, lockoutFailures: 3 });
   const login = (ip: string, password: string) => attemptLogin({ ip, username: 'ann@throttle.test', password }, { throttle, directory });
   assert.equal((await login('192.0.2.7', 'first secret')).kind, 'accepted');
   assert.equal(calls.scrypt, 1);

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SQSEvent } from 'aws-lambda';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
 import { startSqsEventSource, type SqsEventSource } from '../../local/runner.ts';
 import { startImapServer, type ImapServer } from '../../mailbox-server/imap/server.ts';
@@ -38,7 +38,7 @@ before(async () => {
     handler: (e: SQSEvent) => processBatch(e), batchSize: 10,
   });
   imap = await startImapServer({
-    store: rig.store.mailStore, directory: rig.store.directory, blobs: rig.blobs, tls: world.tls, hostname: 'mx.test.local', throttle: new AuthThrottleCache(),
+    store: rig.store.mailStore, directory: rig.store.directory, blobs: rig.blobs, tls: world.tls, hostname: 'mx.test.local', throttle: new LoginFailureCounter(),
     listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }],
   });
 });

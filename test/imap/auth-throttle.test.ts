@@ -1,9 +1,9 @@
-// The login throttle IMAP and POP3 share (core/auth-throttle.ts, also the SMTP edge's): exponential
+// The login throttle IMAP and POP3 share (core/login-failures.ts, also the SMTP edge's): exponential
 // delay per IP and per account, IP lockout, the login sequence (core/login.ts) that counts an attempt
 // before checking it and by canonical account, and IMAP LOGIN honouring all of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 import { loginAccountKey } from '../../core/addresses.ts';
 import { attemptLogin } from '../../core/login.ts';
 import type { Account } from '../../core/store/types.ts';
@@ -11,7 +11,7 @@ import { ALICE, RawImap, startImapWorld } from './helpers/imap-world.ts';
 
 test('failures grow the delay per IP and per account; success clears the account, not the IP', () => {
   let now = 0;
-  const throttle = new AuthThrottleCache({ freeFailures: 1, baseDelayMs: 100, maxDelayMs: 1000, lockoutFailures: 100, forgetAfterMs: 10_000, now: () => now });
+  const throttle = new LoginFailureCounter({ freeFailures: 1, baseDelayMs: 100, maxDelayMs: 1000, lockoutFailures: 100, forgetAfterMs: 10_000, now: () => now });
   assert.equal(throttle.delayFor('10.0.0.1', 'a@x'), 0);
   throttle.recordFailure('10.0.0.1', 'a@x');
   assert.equal(throttle.delayFor('10.0.0.1', 'a@x'), 0);
@@ -32,14 +32,14 @@ test('failures grow the delay per IP and per account; success clears the account
 });
 
 test('an IP that keeps failing is locked out; an account under attack is only slowed down', () => {
-  const throttle = new AuthThrottleCache({ freeFailures: 0, baseDelayMs: 1, maxDelayMs: 1, lockoutFailures: 3 });
+  const throttle = new LoginFailureCounter({ freeFailures: 0, baseDelayMs: 1, maxDelayMs: 1, lockoutFailures: 3 });
   for (let i = 0; i < 3; i++) throttle.recordFailure('10.0.0.1', 'a@x');
   assert.deepEqual(throttle.verdict('10.0.0.1', 'b@x'), { refuse: true, delayMs: 0 });
   assert.equal(throttle.verdict('10.0.0.2', 'a@x').refuse, false);
 });
 
 test('the cache is bounded', () => {
-  const throttle = new AuthThrottleCache({ freeFailures: 0, maxEntries: 4 });
+  const throttle = new LoginFailureCounter({ freeFailures: 0, maxEntries: 4 });
   for (let i = 0; i < 10; i++) throttle.recordFailure(`10.0.0.${i}`, '');
   assert.equal(throttle.delayFor('10.0.0.0', ''), 0, 'oldest evicted');
   assert.ok(throttle.delayFor('10.0.0.9', '') > 0);
@@ -60,7 +60,7 @@ test('attemptLogin: an IP has no more attempts in flight than failures left; the
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   const directory = { verifyPassword: async (name: string, password: string) => (await gate, name === alice.address && password === 'right' ? alice : null) };
-  const throttle = new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 2 });
+  const throttle = new LoginFailureCounter({ freeFailures: 100, lockoutFailures: 2 });
   const login = (ip: string, password: string, username = 'alice@x.test') => attemptLogin({ ip, username, password }, { throttle, directory });
   // Two wrong guesses are in flight from 10.0.0.1: the right password behind them has to wait.
   const guesses = [login('10.0.0.1', 'a'), login('10.0.0.1', 'b'), login('10.0.0.1', 'right')];
@@ -70,11 +70,11 @@ test('attemptLogin: an IP has no more attempts in flight than failures left; the
   assert.equal((await elsewhere).kind, 'accepted', 'another IP is not held up');
 
   // Right passwords at once from one address (a client's connections, a NAT): queued, never refused.
-  const burst = new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 2 });
+  const burst = new LoginFailureCounter({ freeFailures: 100, lockoutFailures: 2 });
   const right = await Promise.all(Array.from({ length: 5 }, () => attemptLogin({ ip: '10.0.0.3', username: 'ALICE@x.test', password: 'right' }, { throttle: burst, directory })));
   assert.deepEqual(right.map((v) => v.kind), Array(5).fill('accepted'));
 
-  const counting = new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 1 });
+  const counting = new LoginFailureCounter({ freeFailures: 100, lockoutFailures: 1 });
   const failing = { verifyPassword: async () => { throw new Error('DynamoDB down'); } };
   assert.equal((await attemptLogin({ ip: '10.0.0.4', username: 'alice@x.test', password: 'right' }, { throttle: counting, directory: failing })).kind, 'unavailable');
   assert.equal(counting.verdict('10.0.0.4', 'bob@x.test').refuse, false, 'an unjudged attempt is not a failure');
@@ -83,7 +83,7 @@ test('attemptLogin: an IP has no more attempts in flight than failures left; the
 });
 
 test('IMAP LOGIN: the delay comes before the check, and a locked-out IP is refused even the right password', async (t) => {
-  const w = await startImapWorld({ throttle: new AuthThrottleCache({ freeFailures: 1, baseDelayMs: 300, maxDelayMs: 300, lockoutFailures: 3 }) });
+  const w = await startImapWorld({ throttle: new LoginFailureCounter({ freeFailures: 1, baseDelayMs: 300, maxDelayMs: 300, lockoutFailures: 3 }) });
   t.after(() => w.close());
   const c = await RawImap.connect(w.port);
   t.after(() => c.close());
@@ -103,7 +103,7 @@ test('IMAP LOGIN: the delay comes before the check, and a locked-out IP is refus
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 
 /** A throttle whose delays are short enough for a test and whose lockout starts at 10 failures. */
-const burstThrottle = () => new AuthThrottleCache({ freeFailures: 2, baseDelayMs: 10, maxDelayMs: 40, lockoutFailures: 10 });
+const burstThrottle = () => new LoginFailureCounter({ freeFailures: 2, baseDelayMs: 10, maxDelayMs: 40, lockoutFailures: 10 });
 
 test('IMAP LOGIN: 50 parallel wrong logins, then the right one: every attempt is counted before its check, so the IP is locked', async (t) => {
   const w = await startImapWorld({ throttle: burstThrottle() });
@@ -127,7 +127,7 @@ test('IMAP LOGIN: 50 parallel wrong logins, then the right one: every attempt is
 });
 
 test('IMAP LOGIN: names that are not plain addresses are refused, though the URL parser would make them alice', async (t) => {
-  const w = await startImapWorld({ throttle: new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 100 }) });
+  const w = await startImapWorld({ throttle: new LoginFailureCounter({ freeFailures: 100, lockoutFailures: 100 }) });
   t.after(() => w.close());
   const c = await RawImap.connect(w.port);
   t.after(() => c.close());

@@ -8,7 +8,7 @@ import { WatchedBlobs } from '../helpers/watched-blobs.ts';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { BlobReadBudget, ReadSlots } from '../../core/blob-read-budget.ts';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 import { DynamoMaildropLocks } from '../../core/store/maildrop-lock.ts';
 import { createSelfSignedCertificate } from '../../core/tls.ts';
 import { startPop3Server } from '../../mailbox-server/pop3/server.ts';
@@ -147,7 +147,7 @@ describe('one FETCH of 200 large body items', () => {
       blobs,
       blobReads: tight,
       locks: new DynamoMaildropLocks(w.world.clients.doc, w.world.config.resources.tables),
-      throttle: new AuthThrottleCache(),
+      throttle: new LoginFailureCounter(),
       tls: createSelfSignedCertificate('localhost', ['localhost'], new Date(Date.now() - 60_000), new Date(Date.now() + 86_400_000)),
       ports: { plain: 0, tls: null },
     });

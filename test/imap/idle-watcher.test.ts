@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLog } from '../../core/log.ts';
 import type { Mailbox } from '../../core/store/types.ts';
-import { MailboxChangeWatcherCache } from '../../mailbox-server/imap/mailbox-watcher.ts';
+import { MailboxPoller } from '../../mailbox-server/imap/mailbox-poller.ts';
 import { ALICE, BOB, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 import { eventually, holdsFor, measurementWindow } from '../helpers/eventually.ts';
 
@@ -37,10 +37,10 @@ function fakeStore() {
 }
 
 
-describe('MailboxChangeWatcherCache', () => {
+describe('MailboxPoller', () => {
   test('three subscribers share one read per tick and are woken only when a counter moves', async (t) => {
     const store = fakeStore();
-    const watcher = new MailboxChangeWatcherCache(store, 10, silentLog);
+    const watcher = new MailboxPoller(store, 10, silentLog);
     t.after(() => watcher.close());
     const woken = [0, 0, 0];
     const watches = woken.map((_, i) => watcher.subscribe('a', 'm1', { uidNext: 5, highestModSeq: 9 }, () => (woken[i] = woken[i]! + 1)));
@@ -73,7 +73,7 @@ describe('MailboxChangeWatcherCache', () => {
 
   test('a subscriber behind the counters, or with none, is woken at the first tick; a deletion wakes it once', async (t) => {
     const store = fakeStore();
-    const watcher = new MailboxChangeWatcherCache(store, 10, silentLog);
+    const watcher = new MailboxPoller(store, 10, silentLog);
     t.after(() => watcher.close());
     const seen: Array<[string, Mailbox | null]> = [];
     watcher.subscribe('a', 'm1', { uidNext: 4, highestModSeq: 9 }, (m) => seen.push(['behind', m]));
@@ -89,7 +89,7 @@ describe('MailboxChangeWatcherCache', () => {
 
   test('close() stops every timer and refuses new subscriptions', async () => {
     const store = fakeStore();
-    const watcher = new MailboxChangeWatcherCache(store, 10, silentLog);
+    const watcher = new MailboxPoller(store, 10, silentLog);
     watcher.subscribe('a', 'm1', undefined, () => undefined);
     watcher.subscribe('a', 'm2', undefined, () => undefined);
     assert.equal(watcher.watchedMailboxes, 2);

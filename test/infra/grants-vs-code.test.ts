@@ -24,7 +24,7 @@ import { createBatchProcessor } from '../../functions/inbound/process-batch.ts';
 import { createRelayBatchProcessor } from '../../functions/relay/process-batch.ts';
 import { startSqsEventSource, type SqsEventSource } from '../../local/runner.ts';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 import { indexMessage } from '../../core/mime/index.ts';
 import { DynamoMaildropLocks } from '../../core/store/maildrop-lock.ts';
 import { createSelfSignedCertificate } from '../../core/tls.ts';
@@ -325,7 +325,7 @@ describe('function grants match the code', () => {
     const boxClients = recordingClients('mailbox');
     const boxBlobs = new BlobStore(boxClients.s3, world.config.resources.bucket);
     const boxStore = createStore(boxClients, world.config.resources, { onOrphan: (key) => boxBlobs.markOrphan(key) });
-    const throttle = new AuthThrottleCache();
+    const throttle = new LoginFailureCounter();
     const junkTraining = new ImapJunkTraining(new JunkTrainer(new JunkModelStore(boxClients.doc, world.config.resources.tables), boxBlobs, 'mail.example.test'), boxStore.mailStore, { info() {}, warn() {}, error() {} });
     const imap = await startImapServer({
       store: boxStore.mailStore, directory: boxStore.directory, blobs: boxBlobs, tls, hostname: 'mail.example.test', throttle, junkTraining,

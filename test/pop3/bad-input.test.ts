@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crlf, PASSWORD, RawPop3, startPop3Rig, type Pop3Rig } from './helpers.ts';
 import type { Pop3Server } from '../../mailbox-server/pop3/server.ts';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 
 let rig: Pop3Rig;
 let server: Pop3Server;
@@ -111,7 +111,7 @@ test('unknown user and wrong password get the same answer (no enumeration)', asy
 });
 
 test('failed logins slow down further attempts from the IP (shared auth throttle)', async () => {
-  const throttled = await rig.server({ throttle: new AuthThrottleCache({ freeFailures: 1, baseDelayMs: 400, maxDelayMs: 400 }) });
+  const throttled = await rig.server({ throttle: new LoginFailureCounter({ freeFailures: 1, baseDelayMs: 400, maxDelayMs: 400 }) });
   const account = await rig.account();
   const c = await greeted(throttled.ports.plain!);
   for (const attempt of [1, 2]) {
@@ -127,7 +127,7 @@ test('failed logins slow down further attempts from the IP (shared auth throttle
 });
 
 test('an IP locked out by the shared throttle is refused even the right password, unchecked', async () => {
-  const throttle = new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 2 });
+  const throttle = new LoginFailureCounter({ freeFailures: 100, lockoutFailures: 2 });
   const locked = await rig.server({ throttle });
   const account = await rig.account();
   // The lockout may come from another protocol: IMAP and SMTP count into the same throttle.
@@ -142,7 +142,7 @@ test('an IP locked out by the shared throttle is refused even the right password
 });
 
 test('50 parallel wrong logins, then the right one: each is counted before its check, so the IP is locked', async (t) => {
-  const throttled = await rig.server({ throttle: new AuthThrottleCache({ freeFailures: 2, baseDelayMs: 10, maxDelayMs: 40, lockoutFailures: 10 }) });
+  const throttled = await rig.server({ throttle: new LoginFailureCounter({ freeFailures: 2, baseDelayMs: 10, maxDelayMs: 40, lockoutFailures: 10 }) });
   const account = await rig.account();
   // Three client hosts, 17 connections each (under any per-address connection cap); each host
   // is locked out after 10 failures, and the right password goes last, from the third.
@@ -165,7 +165,7 @@ test('50 parallel wrong logins, then the right one: each is counted before its c
 });
 
 test('login names that are not plain addresses are refused, though the URL parser would make them the account', async (t) => {
-  const lenient = await rig.server({ throttle: new AuthThrottleCache({ freeFailures: 100, lockoutFailures: 100 }) });
+  const lenient = await rig.server({ throttle: new LoginFailureCounter({ freeFailures: 100, lockoutFailures: 100 }) });
   const account = await rig.account();
   const [local, domain] = account.split('@') as [string, string];
   const variants = [`${account}/anything`, `${local}@${domain.replace(/^p/, '%70')}`, `${account}:9#x`, `${account}.`];

@@ -8,7 +8,7 @@ import { indexMessage } from '../../core/mime/index.ts';
 import { createStore, type Store } from '../../core/store/index.ts';
 import { DynamoMaildropLocks } from '../../core/store/maildrop-lock.ts';
 import { createSelfSignedCertificate } from '../../core/tls.ts';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 import { startPop3Server, type Pop3Server, type Pop3ServerOptions } from '../../mailbox-server/pop3/server.ts';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { connectSocket, SocketReader, type ConnectOptions } from '../helpers/socket-reader.ts';
@@ -78,7 +78,7 @@ export async function startPop3Rig(): Promise<Pop3Rig> {
         blobs,
         locks,
         // Every test client comes from 127.0.0.1: keep the shared per-IP delay short here.
-        throttle: new AuthThrottleCache({ baseDelayMs: 1, maxDelayMs: 5 }),
+        throttle: new LoginFailureCounter({ baseDelayMs: 1, maxDelayMs: 5 }),
         tls,
         ports: { plain: 0, tls: 0 },
         hostname: 'pop.test.local',

@@ -1,8 +1,8 @@
-// The rules behind submission, without sockets: the login throttle (core/auth-throttle.ts) on a
+// The rules behind submission, without sockets: the login throttle (core/login-failures.ts) on a
 // fake clock, and the sender policy (smtp-edge/sending-policy.ts) and hour windows (core/sending-limits.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 import { SmtpError } from '../../core/smtp-reply.ts';
 import { checkEnvelopeSender, checkOriginatorFields, countAgainstHourlyLimit, type SenderRights } from '../../smtp-edge/sending-policy.ts';
 import { hourWindow, hourWindowExpiry } from '../../core/sending-limits.ts';
@@ -11,7 +11,7 @@ import type { RecipientRoute } from '../../core/store/types.ts';
 
 test('throttle: free failures, then a doubling delay up to the cap; forgotten after the quiet period', () => {
   let now = 0;
-  const throttle = new AuthThrottleCache({ freeFailures: 2, baseDelayMs: 100, maxDelayMs: 350, lockoutFailures: 100, forgetAfterMs: 1000, now: () => now });
+  const throttle = new LoginFailureCounter({ freeFailures: 2, baseDelayMs: 100, maxDelayMs: 350, lockoutFailures: 100, forgetAfterMs: 1000, now: () => now });
   const delays: number[] = [];
   for (let i = 0; i < 6; i++) {
     delays.push(throttle.delayFor('192.0.2.1', 'bob@example.test'));
@@ -23,7 +23,7 @@ test('throttle: free failures, then a doubling delay up to the cap; forgotten af
 });
 
 test('throttle: only an IP is locked out; an account is slowed from everywhere, and its success clears it', () => {
-  const throttle = new AuthThrottleCache({ freeFailures: 1, baseDelayMs: 100, maxDelayMs: 1000, lockoutFailures: 3 });
+  const throttle = new LoginFailureCounter({ freeFailures: 1, baseDelayMs: 100, maxDelayMs: 1000, lockoutFailures: 3 });
   for (let i = 0; i < 3; i++) throttle.recordFailure('192.0.2.1', 'Bob@Example.test');
   assert.deepEqual(throttle.verdict('192.0.2.1', 'alice@example.test'), { refuse: true, delayMs: 0 });
   // the account (case-insensitive) is slowed from another IP, never refused
@@ -35,7 +35,7 @@ test('throttle: only an IP is locked out; an account is slowed from everywhere, 
 });
 
 test('throttle: the number of tracked keys is bounded (oldest failures evicted)', () => {
-  const throttle = new AuthThrottleCache({ freeFailures: 0, baseDelayMs: 10, maxEntries: 4 });
+  const throttle = new LoginFailureCounter({ freeFailures: 0, baseDelayMs: 10, maxEntries: 4 });
   throttle.recordFailure('192.0.2.1', '');
   for (let i = 0; i < 4; i++) throttle.recordFailure(`198.51.100.${i}`, '');
   assert.equal(throttle.delayFor('192.0.2.1', ''), 0, 'evicted');

@@ -1,4 +1,4 @@
-// Login throttling for every service that checks passwords (SMTP AUTH, IMAP LOGIN, POP3 USER/PASS),
+// Counting failed logins, and the throttle they drive, for every service that checks passwords (SMTP AUTH, IMAP LOGIN, POP3 USER/PASS),
 // through core/login.ts: failures slow further attempts per client IP and per account, and an IP
 // that keeps failing is refused.
 
@@ -44,13 +44,13 @@ export const DEFAULT_AUTH_THROTTLE = {
 } as const;
 
 /**
- * Failure counters keyed by `ip:<addr>` and `account:<name>`, in memory, one per process
+ * Login failure counters keyed by `ip:<addr>` and `account:<name>`, in memory, one per process
  * (a cache: a restart or another task starts from zero, which costs an attacker little time
  * and the store nothing). The delay is applied to every attempt from a throttled IP or
  * against a throttled account, right or wrong, and before the password is checked, so the
  * answer time reveals neither whether the account exists nor whether the password was right.
  */
-export class AuthThrottleCache {
+export class LoginFailureCounter {
   private readonly failureCache = new Map<string, FailureRecord>();
   /** Attempts admitted by `reserve` and not settled yet, per IP, and the attempts queued behind them. */
   private readonly inFlight = new Map<string, { count: number; waiters: Array<() => void> }>();

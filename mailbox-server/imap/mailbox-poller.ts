@@ -1,4 +1,4 @@
-// The per-process mailbox change watcher: sessions in IDLE subscribe to their mailbox, and one
+// The per-process mailbox poller: sessions in IDLE subscribe to their mailbox, and one
 // strongly consistent GetItem per watched mailbox per interval tells them all when uidNext or
 // highestModSeq moved; each woken session then resynchronises its own view (mailbox-view.ts).
 import type { ServiceLog } from '../../core/log.ts';
@@ -40,7 +40,7 @@ const sameMark = (a: MailboxMark | undefined, b: MailboxMark) =>
  * GetItem per mailbox per second is the cheapest notice that works across processes. The cost is
  * per watched mailbox, not per session: 2,000 sessions idling on one INBOX cost one request a tick.
  */
-export class MailboxChangeWatcherCache {
+export class MailboxPoller {
   private readonly watched = new Map<string, WatchedMailbox>();
   private closed = false;
 
