@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import type { ServiceLog } from './log.ts';
 
 /** The log event, and its numeric field the metric filter reads. */
-export const CERTIFICATE_EXPIRY_LOG = { event: 'tls-certificate', daysLeftField: 'daysLeft' } as const;
+export const CERTIFICATE_EXPIRY_LOG = { event: 'tls.certificate', daysLeftField: 'daysLeft' } as const;
 
 const DAY_MS = 86_400_000;
 const REPORT_EVERY_MS = 12 * 3_600_000;

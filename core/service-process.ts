@@ -18,16 +18,16 @@ export function drainOnSignals(log: ServiceLog, drain: () => Promise<void>, afte
     if (stopping) return;
     stopping = true;
     const drained = drain();
-    log.info('draining', { signal });
+    log.info('service.draining', { signal });
     drained.then(
       () => {
-        log.info('stopped');
+        log.info('service.stopped');
         afterDrain();
         // pipes to a parent are written synchronously on Linux, so nothing logged is lost
         process.exit(0);
       },
       (err: unknown) => {
-        log.error('stop-failed', { err });
+        log.error('service.stop-failed', { err });
         process.exit(1);
       },
     );

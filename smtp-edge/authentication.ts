@@ -93,7 +93,7 @@ export class InboundAuthenticator {
     let abandoned = false;
     const settled = verification.results.catch((err: unknown) => {
       // an abandoned message's verification fails by design: nothing to report
-      if (!abandoned) this.log.warn('authentication-failed', { id: context.id, session: context.session, err });
+      if (!abandoned) this.log.warn('smtp.authentication-failed', { id: context.id, session: context.session, err });
       return temporaryResults(sessionFacts, resolver.spend());
     });
     return {
@@ -130,7 +130,7 @@ export class InboundAuthenticator {
       ]);
       return decideInbound(results, policies, ours.find((d) => d !== null) ?? null);
     } catch (err) {
-      this.log.error('inbound-policy-lookup-failed', { err });
+      this.log.error('smtp.inbound-policy-lookup-failed', { err });
       return { kind: 'refuse', reason: 'settings-unavailable', reply: temporaryFailure() };
     }
   }

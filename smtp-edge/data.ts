@@ -113,7 +113,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
 
   const upload = filing.blobs.startHeldHeadUpload(key, (err: unknown) => {
     if (refusal) return;
-    filing.log.error('blob-put-failed', { id, key, err });
+    filing.log.error('smtp.blob-put-failed', { id, key, err });
     refuse(temporaryFailure());
   });
   const authentication = transaction.authenticate?.(id) ?? null;
@@ -134,7 +134,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
       () => null,
       (err: unknown) => {
         if (err instanceof SmtpError) return err;
-        filing.log.error('originator-check-failed', { id, err });
+        filing.log.error('smtp.originator-check-failed', { id, err });
         return temporaryFailure();
       },
     );
@@ -189,7 +189,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
     // RFC 8601 §5: fields claiming our host name came from outside; the head holds the header
     head = removeForeignResults(upload.heldHead, transaction.hostname, !upload.headComplete);
     if (!head) refuse(DATA_REPLIES.inboundHeaderTooLarge());
-    else if (head.removed > 0) filing.log.warn('foreign-authentication-results-removed', { id, count: head.removed });
+    else if (head.removed > 0) filing.log.warn('smtp.foreign-authentication-results-removed', { id, count: head.removed });
   }
   if (!refusal && authentication) {
     const { results, verdict } = await authentication.finish(transaction.recipients);
@@ -208,7 +208,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
     const rewritten = head;
     await upload.finish(prefix, rewritten ? () => rewritten.bytes : undefined);
   } catch (err) {
-    filing.log.error('blob-put-failed', { id, key, err });
+    filing.log.error('smtp.blob-put-failed', { id, key, err });
     throw temporaryFailure();
   }
   size += prefix.length - (head ? upload.heldHeadBytes - head.bytes.length : 0);
@@ -234,7 +234,7 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   try {
     await filing.queue.sendInbound(filing.inboundQueueUrl, event);
   } catch (err) {
-    filing.log.error('inbound-event-failed', { id, key, err });
+    filing.log.error('smtp.inbound-event-failed', { id, key, err });
     await orphan(filing, key, id, 'queue-failed');
     throw temporaryFailure();
   }
@@ -248,8 +248,8 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
 async function orphan(filing: MessageFiling, key: string, id: string, reason: string): Promise<void> {
   try {
     await filing.blobs.markOrphan(key);
-    filing.log.warn('blob-orphaned', { id, key, reason, tagged: true });
+    filing.log.warn('smtp.blob-orphaned', { id, key, reason, tagged: true });
   } catch (err) {
-    filing.log.warn('blob-orphaned', { id, key, reason, tagged: false, err });
+    filing.log.warn('smtp.blob-orphaned', { id, key, reason, tagged: false, err });
   }
 }

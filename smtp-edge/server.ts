@@ -223,16 +223,16 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
     );
     switch (verdict.kind) {
       case 'accepted':
-        log.info('auth-ok', { session: session.id, ip, user: verdict.account.address, method: auth.method });
+        log.info('smtp.auth-ok', { session: session.id, ip, user: verdict.account.address, method: auth.method });
         return verdict.account.address;
       case 'locked-out':
-        log.warn('auth-refused', { session: session.id, ip, reason: 'throttled' });
+        log.warn('smtp.auth-refused', { session: session.id, ip, reason: 'throttled' });
         throw AUTH_REPLIES.throttled();
       case 'rejected':
-        log.warn('auth-failed', { session: session.id, ip, method: auth.method, delayedMs: verdict.delayedMs });
+        log.warn('smtp.auth-failed', { session: session.id, ip, method: auth.method, delayedMs: verdict.delayedMs });
         throw AUTH_REPLIES.invalid();
       case 'unavailable':
-        log.error('auth-lookup-failed', { session: session.id, err: verdict.error });
+        log.error('smtp.auth-lookup-failed', { session: session.id, err: verdict.error });
         throw AUTH_REPLIES.unavailable();
     }
   };
@@ -260,15 +260,15 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
       senderRights.set(session, rights);
       await checkEnvelopeSender(rights, mailFrom);
     } catch (err) {
-      if (!(err instanceof SmtpError)) log.error('sender-lookup-failed', { session: session.id, err });
-      else log.warn('sender-refused', { session: session.id, user, mailFrom });
+      if (!(err instanceof SmtpError)) log.error('smtp.sender-lookup-failed', { session: session.id, err });
+      else log.warn('smtp.sender-refused', { session: session.id, user, mailFrom });
       throw err instanceof SmtpError ? err : temporaryFailure();
     }
     try {
       await countAgainstHourlyLimit(submission.counter, user, submission.limits, submission.now?.() ?? new Date());
     } catch (err) {
-      if (!(err instanceof SmtpError)) log.error('submission-count-failed', { session: session.id, err });
-      else log.warn('sending-limit', { session: session.id, user });
+      if (!(err instanceof SmtpError)) log.error('smtp.submission-count-failed', { session: session.id, err });
+      else log.warn('smtp.sending-limit', { session: session.id, user });
       throw err instanceof SmtpError ? err : temporaryFailure();
     }
   };
@@ -279,7 +279,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
     try {
       await checkOriginatorFields(rights, fields);
     } catch (err) {
-      if (err instanceof SmtpError) log.warn('originator-refused', { session: session.id, user: rights.account, reply: err.reply });
+      if (err instanceof SmtpError) log.warn('smtp.originator-refused', { session: session.id, user: rights.account, reply: err.reply });
       throw err;
     }
   };
@@ -288,7 +288,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
     onConnect(session, callback) {
       const slot = perIp.admit(session.remoteAddress);
       if (!slot) {
-        log.warn('connection-refused', { ip: session.remoteAddress, reason: 'per-ip-limit' });
+        log.warn('smtp.connection-refused', { ip: session.remoteAddress, reason: 'per-ip-limit' });
         return callback(toReply(new SmtpError(421, '4.7.0', 'Too many connections from your address, try again later')));
       }
       perIpSlots.set(session.id, slot);
@@ -322,9 +322,9 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
       const quota = {
         cache: quotaUsageCache,
         messageBytes: declaredSize(session),
-        onError: (err: unknown) => log.error('quota-lookup-failed', { session: session.id, err }),
+        onError: (err: unknown) => log.error('smtp.quota-lookup-failed', { session: session.id, err }),
       };
-      const onStoreError = (err: unknown) => log.error('recipient-lookup-failed', { session: session.id, err });
+      const onStoreError = (err: unknown) => log.error('smtp.recipient-lookup-failed', { session: session.id, err });
       const decide = async () => {
         if (address.address.toLowerCase() === 'postmaster') {
           // RFC 5321 §4.1.1.3: <Postmaster> is ours. It is named in full from here on (smtp-server
@@ -354,14 +354,14 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
       : base;
     receiveMessage(stream, transaction, { ...filing, bareLineFeeds }).then(
       (queued) => {
-        log.info('message-queued', {
+        log.info('smtp.message-queued', {
           id: queued.id, key: queued.key, size: queued.size, recipients: transaction.recipients.length,
           ip: transaction.clientIp, tls: transaction.tls !== null,
         });
         callback(null, DATA_REPLIES.accepted(queued.id));
       },
       (err: unknown) => {
-        log.info('message-refused', {
+        log.info('smtp.message-refused', {
           session: session.id, ip: transaction.clientIp,
           reply: err instanceof SmtpError ? `${err.code} ${err.reply}` : 'client-gone', err: err instanceof SmtpError ? undefined : err,
         });
@@ -395,7 +395,7 @@ export async function startSmtpEdge(options: SmtpEdgeOptions): Promise<SmtpEdge>
         ...handlers,
         onData: onDataFor(listener.role, listener.bareLineFeeds ?? 'normalize'),
       });
-      server.on('error', (err: Error) => log.warn('connection-error', { listener: listener.name, err }));
+      server.on('error', (err: Error) => log.warn('smtp.connection-error', { listener: listener.name, err }));
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         const net = server.listen(listener.port, listener.host ?? '0.0.0.0');

@@ -4,7 +4,7 @@ import type { InboundAction } from './policy.ts';
 
 export const AUTHENTICATION_METRICS = {
   /** The log event, one per message verified (smtp-edge/authentication.ts). */
-  event: 'message-authenticated',
+  event: 'smtp.message-authenticated',
   /** Log field → metric name; each counts messages by the field's value (a `result` or `action` dimension). */
   byField: { spf: 'SpfResults', dkim: 'DkimResults', dmarc: 'DmarcResults', arc: 'ArcResults', action: 'InboundAuthenticationActions' },
   /** Results graphed on the dashboard (RFC 8601 §2.7 keywords). */

@@ -74,10 +74,10 @@ export class ImapJunkTraining {
       .run(account, task)
       .then(
         (outcome) => {
-          if (count > MAX_TRAINING_MESSAGES_PER_COMMAND) this.log.warn('junk training capped', { account, via, messages: count, trained: MAX_TRAINING_MESSAGES_PER_COMMAND });
-          this.log.info('junk training', { account, via, class: cls ?? 'forget', changed: outcome.changed, unchanged: outcome.unchanged });
+          if (count > MAX_TRAINING_MESSAGES_PER_COMMAND) this.log.warn('imap.junk-training-capped', { account, via, messages: count, trained: MAX_TRAINING_MESSAGES_PER_COMMAND });
+          this.log.info('imap.junk-training', { account, via, class: cls ?? 'forget', changed: outcome.changed, unchanged: outcome.unchanged });
         },
-        (err: unknown) => this.log.error('junk training failed', { account, via, class: cls ?? 'forget', messages: count, error: describeError(err) }),
+        (err: unknown) => this.log.error('imap.junk-training-failed', { account, via, class: cls ?? 'forget', messages: count, error: describeError(err) }),
       )
       .finally(() => this.running.delete(run));
     this.running.add(run);

@@ -15,14 +15,14 @@ export async function logInUser(ctx: CommandContext, username: string, password:
       return { text: 'Logged in', code: `CAPABILITY ${ctx.capabilities().join(' ')}` };
     case 'locked-out':
       // A locked-out IP gets the answer of a wrong password, unchecked.
-      log.info('login-refused', { remote: ctx.remoteAddress });
+      log.info('imap.login-refused', { remote: ctx.remoteAddress });
       throw no('Authentication failed', 'AUTHENTICATIONFAILED');
     case 'rejected':
-      log.info('login-failed', { remote: ctx.remoteAddress, delayedMs: verdict.delayedMs });
+      log.info('imap.login-failed', { remote: ctx.remoteAddress, delayedMs: verdict.delayedMs });
       // RFC 5530 AUTHENTICATIONFAILED: one answer whether the user exists or not (no enumeration).
       throw no('Authentication failed', 'AUTHENTICATIONFAILED');
     case 'unavailable':
-      log.error('login-lookup-failed', { remote: ctx.remoteAddress, err: verdict.error });
+      log.error('imap.login-lookup-failed', { remote: ctx.remoteAddress, err: verdict.error });
       // RFC 5530 UNAVAILABLE: a temporary failure, the credentials were not judged.
       throw no('Authentication temporarily unavailable, try again later', 'UNAVAILABLE');
   }

@@ -111,7 +111,7 @@ export class MailboxPoller {
       current = await this.store.getMailboxById(entry.account, entry.mailboxId);
     } catch (err) {
       // Sessions stay idle and the next tick tries again; a delivery is late, not lost.
-      this.log.warn('mailbox-watch-failed', { err, mailboxId: entry.mailboxId });
+      this.log.warn('imap.mailbox-poll-failed', { err, mailboxId: entry.mailboxId });
       return;
     }
     const mark: MailboxMark = current ? { uidNext: current.uidNext, highestModSeq: current.highestModSeq } : null;

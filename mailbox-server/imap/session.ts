@@ -116,7 +116,7 @@ export class ImapSession {
         if (this.closed) break;
       }
     } catch (err) {
-      if (!this.closed) this.options.services.log.error('session-failed', { err, remote: this.remoteAddress });
+      if (!this.closed) this.options.services.log.error('imap.session-failed', { err, remote: this.remoteAddress });
     } finally {
       this.close();
     }
@@ -269,7 +269,7 @@ export class ImapSession {
       if (this.closed) return;
       const answer = imapErrorFromStore(err);
       if (!answer) {
-        this.options.services.log.error('command-failed', { err, command: command.name, remote: this.remoteAddress });
+        this.options.services.log.error('imap.command-failed', { err, command: command.name, remote: this.remoteAddress });
         if (this.closed) return;
         await this.write(statusLine(command.tag, 'NO', 'Server error, try again later', 'SERVERBUG'));
         return;
@@ -387,7 +387,7 @@ export class ImapSession {
 
   private abortLiteral(err: unknown, length: number, left: number): void {
     if (this.closed) return;
-    this.options.services.log.error('literal-aborted', { err, remote: this.remoteAddress, length, sent: length - left });
+    this.options.services.log.error('imap.literal-aborted', { err, remote: this.remoteAddress, length, sent: length - left });
     this.close();
     this.socket.destroy();
   }
@@ -420,7 +420,7 @@ export class ImapSession {
     link.input.on('data', this.onData);
     // A stream that does not inflate cannot be answered: the client reads nothing we could say.
     link.input.on('error', (err) => {
-      this.options.services.log.warn('inflate-failed', { err, remote: this.remoteAddress });
+      this.options.services.log.warn('imap.inflate-failed', { err, remote: this.remoteAddress });
       this.close();
       this.socket.destroy();
     });

@@ -180,7 +180,7 @@ describe('FETCH streams large bodies', () => {
     assert.match(response.toString('latin1', 0, 64), new RegExp(`\\{${raw.length}\\}\\r\\n`));
     assert.ok(response.length < raw.length, 'the literal was cut short');
     assert.ok(!/\r\nx (OK|NO|BAD)/.test(response.toString('latin1', response.length - 200)), 'no tagged answer after a broken literal');
-    assert.ok(errors.includes('literal-aborted'), `logged: ${errors.join(', ')}`);
+    assert.ok(errors.includes('imap.literal-aborted'), `logged: ${errors.join(', ')}`);
 
     await bystander.line();
     await bystander.login(ALICE.user, ALICE.password);

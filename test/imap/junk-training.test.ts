@@ -105,7 +105,7 @@ test('MOVE into Junk makes the next similar message go to Junk, and MOVE back ou
   const inbox = await w.store.mailStore.listMessages(ALICE.user, 'INBOX');
   const back = inbox.filter((m) => m.index.envelope.subject?.startsWith('Greenhouse'));
   assert.ok(back.some((m) => m.flags.includes('$NotJunk') && !m.flags.includes('$Junk')), 'the copies moved back carry $NotJunk, not $Junk');
-  assert.ok(logs.some((l) => l.event === 'junk training' && l.fields.class === 'ham' && l.fields.via === 'move'));
+  assert.ok(logs.some((l) => l.event === 'imap.junk-training' && l.fields.class === 'ham' && l.fields.via === 'move'));
 });
 
 test('STORE +FLAGS $Junk teaches spam and -FLAGS $Junk takes it back; PERMANENTFLAGS allows the keywords', async () => {
@@ -133,7 +133,7 @@ test('MOVE from Junk to Trash teaches nothing', async () => {
   });
   await training.settled();
   assert.equal((await models.load(ALICE.user))!.body, modelBefore!.body);
-  assert.equal(logs.slice(before).filter((l) => l.event.startsWith('junk training')).length, 0);
+  assert.equal(logs.slice(before).filter((l) => l.event.startsWith('imap.junk-training')).length, 0);
 });
 
 test('a training that fails is logged with the account, not lost silently, and the command still succeeded', async () => {
@@ -141,7 +141,7 @@ test('a training that fails is logged with the account, not lost silently, and t
   const inbox = (await w.store.mailStore.getMailbox(ALICE.user, 'INBOX'))!;
   failing.afterStore(ALICE.user, inbox, { op: 'add', flags: ['$NotJunk'] }, [1]);
   await failing.settled();
-  const failure = logs.find((l) => l.event === 'junk training failed');
+  const failure = logs.find((l) => l.event === 'imap.junk-training-failed');
   assert.equal(failure?.fields.account, ALICE.user);
   assert.match(String(failure?.fields.error), /throttled/);
 });

@@ -105,7 +105,7 @@ describe('SIGTERM to the running services', () => {
     assert.match(await wire.command('EHLO client.test'), /^250 /m);
     const exited = new Promise<number | null>((resolve) => edge.child.once('exit', (code) => resolve(code)));
     edge.child.kill('SIGTERM');
-    await edge.waitFor('draining');
+    await edge.waitFor('service.draining');
     // Either the drain's own 421 arrives first or it answers the next command: both are RFC 5321 §3.8.
     wire.write('NOOP\r\n');
     assert.match(await wire.reply(), /^421 /);

@@ -125,7 +125,7 @@ test('every message from outside is stored behind the Authentication-Results the
     '\tarc=none',
   ].join('\r\n'));
   assert.deepEqual(event.authentication, { quarantine: false, reason: null, spf: 'pass', dkim: 'pass', dmarc: 'pass', arc: 'none' });
-  const line = logged.find(([e, f]) => e === 'message-authenticated' && f.id === event.id)?.[1];
+  const line = logged.find(([e, f]) => e === 'smtp.message-authenticated' && f.id === event.id)?.[1];
   assert.deepEqual(
     line && [line.spf, line.spfHelo, line.dkim, line.dmarc, line.arc, line.action],
     ['pass', 'pass', 'pass', 'pass', 'none', 'accept'],
@@ -141,7 +141,7 @@ test('an Authentication-Results claiming our host name that came from outside is
   const { results, rest } = await stored(queuedId(await send(body, 'friend@nowhere.test')));
   assert.ok(results?.startsWith(`Authentication-Results: ${HOST};`));
   assert.deepEqual(rest.toString('latin1'), body.toString('latin1').replace(spoofed, '').replace(commented, ''));
-  assert.ok(logged.some(([e, f]) => e === 'foreign-authentication-results-removed' && f.count === 2));
+  assert.ok(logged.some(([e, f]) => e === 'smtp.foreign-authentication-results-removed' && f.count === 2));
 });
 
 test('DMARC p=reject failing alignment: 550 5.7.1 at the end of DATA, nothing stored, nothing queued', async () => {
@@ -150,7 +150,7 @@ test('DMARC p=reject failing alignment: 550 5.7.1 at the end of DATA, nothing st
   assert.equal(reply, '550 5.7.1 Message rejected: it fails the DMARC policy of bank.test');
   assert.equal((await rawKeys(world.world)).length, before, 'no blob');
   assert.ok(!(await receiveInbound(world.world, 1)).some((e) => e.mailFrom === 'security@bank.test'), 'no event');
-  assert.ok(logged.some(([e, f]) => e === 'message-authenticated' && f.action === 'reject' && f.reason === 'dmarc-reject' && f.dmarc === 'fail'));
+  assert.ok(logged.some(([e, f]) => e === 'smtp.message-authenticated' && f.action === 'reject' && f.reason === 'dmarc-reject' && f.dmarc === 'fail'));
 });
 
 test('a From: of one of our own domains that does not authenticate is refused with 550 5.7.1 (swaks)', async () => {

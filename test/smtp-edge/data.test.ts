@@ -92,7 +92,7 @@ test('client disconnects mid-DATA: nothing queued, nothing stored', async (t) =>
   await expectReply(wire.command('DATA'), /^354 /);
   wire.write('Subject: cut\r\n\r\n' + 'partial line\r\n'.repeat(500));
   wire.destroy();
-  const refused = await log.next('message-refused');
+  const refused = await log.next('smtp.message-refused');
   assert.equal(refused.reply, 'client-gone');
   await assertNothingFiled();
 });

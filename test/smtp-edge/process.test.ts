@@ -44,7 +44,7 @@ test('SIGTERM drains: new connections refused, the transaction in flight complet
   wire.write('Subject: in flight\r\n\r\nfirst half\r\n');
   const exited = new Promise<number | null>((r) => edge.child.once('exit', (code) => r(code)));
   edge.child.kill('SIGTERM');
-  await edge.waitFor('draining');
+  await edge.waitFor('service.draining');
   assert.equal(await connectOutcome(edge.port), 'refused');
   const reply = await wire.command('second half\r\n.');
   const id = /^250 2\.0\.0 Ok: queued as (\S+)$/.exec(reply)?.[1];
