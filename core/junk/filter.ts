@@ -1,6 +1,7 @@
 // The junk verdict where mail is filed and the training where users sort it: the account's model
 // when it has seen enough of both classes, the rules of core/junk/signals.ts always.
 // docs/decisions/0015-junk-filter.md says why each number is what it is.
+import { prefixOctets } from '../header-prefix.ts';
 import type { JunkModelStore } from '../store/junk-model.ts';
 import { classify, isTrained, JUNK_THRESHOLD, trainModel, type JunkClass } from './classifier.ts';
 import { authenticationSignals, authenticationTokens, RULE_JUNK_SCORE, ruleVerdict } from './signals.ts';
@@ -27,8 +28,8 @@ export interface MessageToJudge {
 export class JunkFilter {
   constructor(
     private readonly models: Pick<JunkModelStore, 'load'>,
-    /** Our host name: the authserv-id of the Authentication-Results our edge writes (RFC 8601 §2.5). */
-    private readonly ourHost: string,
+    /** Our host name: the authserv-id of the Authentication-Results our edge writes (RFC 8601 §2.5), and the name in our X-Spam-Score. */
+    readonly ourHost: string,
   ) {}
 
   /** `quarantine`: the edge's DMARC policy asked for Junk (p=quarantine). */
@@ -57,6 +58,8 @@ export class JunkFilter {
 export interface TrainingMessage {
   readonly blobKey: string;
   readonly size: number;
+  /** The copy's own header lines (our X-Spam-* verdict): not part of the blob, and never a lesson. */
+  readonly headerPrefix?: string | null;
 }
 
 /** What one training did: how many messages were taught a new class, and how many were so already. */
@@ -90,7 +93,8 @@ export class JunkTrainer {
         unchanged++;
         continue;
       }
-      const raw = await this.blobs.getRange(message.blobKey, 0, Math.min(message.size, TOKENIZE_PREFIX_BYTES));
+      // The blob alone: our own verdict header would teach the filter what it already said.
+      const raw = await this.blobs.getRange(message.blobKey, 0, Math.min(message.size - prefixOctets(message), TOKENIZE_PREFIX_BYTES));
       lessons.push({ message, before, tokens: await tokenizeMessage(raw, authenticationTokens(authenticationSignals(raw, this.ourHost))) });
     }
     if (lessons.length === 0) return { changed: 0, unchanged };

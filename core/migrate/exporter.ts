@@ -3,6 +3,7 @@
 // `import mbox|maildir` of the result gives the same mailboxes back.
 import { mkdir, readdir, stat, utimes, writeFile, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { copyBytes } from '../header-prefix.ts';
 import type { Mailbox, MessageItem } from '../store/types.ts';
 import { maildirDirName, maildirInfo, writeMaildirKeywords } from './maildir.ts';
 import { escapeMboxrd, flagHeaders, mboxFromLine } from './mbox.ts';
@@ -72,7 +73,7 @@ async function exportMbox(source: ExportSource, account: string, name: string, r
   let bytes = 0;
   try {
     for await (const m of messagesOf(source, account, name)) {
-      const raw = await source.blobs.getBuffer(m.blobKey);
+      const raw = copyBytes(m, await source.blobs.getBuffer(m.blobKey));
       const eol = raw.includes(0x0d) || raw.length === 0 ? '\r\n' : '\n';
       const body = escapeMboxrd(raw);
       const ending = body.length === 0 || body[body.length - 1] === 0x0a ? '' : eol;
@@ -94,7 +95,7 @@ async function exportMaildir(source: ExportSource, account: string, name: string
   let bytes = 0;
   for await (const m of messagesOf(source, account, name)) {
     for (const f of m.flags) if (!f.startsWith('\\') && f !== '$Forwarded' && !keywordIndex.has(f)) keywordIndex.set(f, keywordIndex.size);
-    const raw = await source.blobs.getBuffer(m.blobKey);
+    const raw = copyBytes(m, await source.blobs.getBuffer(m.blobKey));
     const date = new Date(m.internalDate);
     // Names sort in UID order (import reads them so); maildir(5) asks only that they be unique.
     const file = join(dir, 'cur', `${String(m.uid).padStart(10, '0')}.M${Math.floor(date.getTime() / 1000)}.mailctl,S=${raw.length}${maildirInfo(m.flags, keywordIndex)}`);

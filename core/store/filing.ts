@@ -240,6 +240,7 @@ export class DynamoFiling {
             flags: [...new Set(request.flags)],
             expunged: false,
             ...encode(request.index),
+            ...(request.headerPrefix ? { headerPrefix: request.headerPrefix } : {}),
           },
           own: 'none',
         });

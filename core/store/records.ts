@@ -71,6 +71,7 @@ export function toMessage(item: Item): MessageItem {
     index: decodeIndex(item),
     expunged: Boolean(item.expunged),
     savedAt: (item.createdAt as string | undefined) ?? null,
+    ...(typeof item.headerPrefix === 'string' ? { headerPrefix: item.headerPrefix } : {}),
   };
 }
 

@@ -140,6 +140,7 @@ export interface MessageItem {
   readonly mailboxId: string;
   readonly uid: number;
   readonly blobKey: string;
+  /** Octets of the message as served: the header prefix's and the blob's. */
   readonly size: number;
   /** ISO 8601 internal date. */
   readonly internalDate: string;
@@ -150,6 +151,11 @@ export interface MessageItem {
   readonly expunged: boolean;
   /** When the item was written into this mailbox (RFC 8514 save date); null on items stored without one. */
   readonly savedAt?: string | null;
+  /**
+   * Header lines of this copy alone, served before the blob (core/header-prefix.ts); `index`
+   * stays relative to the blob. Absent on most items.
+   */
+  readonly headerPrefix?: string | null;
 }
 
 export interface FileRequest {
@@ -159,10 +165,13 @@ export interface FileRequest {
   /** Idempotency key: the same key filed twice into one mailbox gives one message. */
   readonly deliveryKey: string;
   readonly blobKey: string;
+  /** Octets as served: headerPrefix's and the blob's. */
   readonly size: number;
   readonly internalDate: string;
   readonly flags: string[];
   readonly index: MessageIndex;
+  /** This copy's own header lines (core/header-prefix.ts), kept by COPY and MOVE. */
+  readonly headerPrefix?: string | null;
 }
 
 export interface FileResult {

@@ -29,6 +29,7 @@ export async function copyMessages(
         internalDate: message.internalDate,
         flags: message.flags,
         index: message.index,
+        ...(message.headerPrefix ? { headerPrefix: message.headerPrefix } : {}),
       });
       pairs.push([message.uid, filed.uid]);
     }

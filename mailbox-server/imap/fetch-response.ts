@@ -4,6 +4,7 @@
 // Body data is not read here: each literal carries how to read it. Large ones are streamed when
 // their turn to be written comes; small ones may be read ahead by the command, within its bounds.
 import { Readable } from 'node:stream';
+import { copyIndex, copyReads } from '../../core/header-prefix.ts';
 import type { MessageItem, MessageState } from '../../core/store/types.ts';
 import { sectionRange, type ByteRange, type SectionSpec } from '../../core/mime/index.ts';
 import { previewPart, previewRange, previewText } from '../../core/mime/preview.ts';
@@ -150,8 +151,10 @@ export function renderFetch(
   attributes: readonly FetchAttribute[],
   options: RenderOptions,
 ): FetchResponsePart[] {
-  const message = item ?? ({ ...state, blobKey: '', index: null } as unknown as MessageItem);
-  const blobs = readOnce(sessionBlobs);
+  // The copy as served: its header prefix, if any, before the blob, offsets shifted to match
+  // (core/header-prefix.ts); everything below reads copy offsets.
+  const message = item ? { ...item, index: copyIndex(item) } : ({ ...state, blobKey: '', index: null } as unknown as MessageItem);
+  const blobs = readOnce(item ? copyReads(sessionBlobs, item) : sessionBlobs);
   const { flags, modSeq } = state;
   const items: Array<readonly [string, ImapValue | BlobLiteral | ComputedLiteral]> = [];
   const push = (name: string, value: ImapValue | BlobLiteral | ComputedLiteral) => items.push([name, value]);

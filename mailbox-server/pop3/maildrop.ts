@@ -1,5 +1,6 @@
 // The POP3 view of a maildrop: INBOX as it was at login (RFC 1939 §5: message numbers and
 // sizes are fixed for the session), with deletion marks that only UPDATE turns into expunges.
+import { copyIndex } from '../../core/header-prefix.ts';
 import type { MessageStore } from '../../core/store/types.ts';
 import { Pop3Error } from './wire/responses.ts';
 
@@ -7,9 +8,11 @@ export interface MaildropMessage {
   /** RFC 1939 §5: 1-based, fixed for the session. */
   readonly number: number;
   readonly uid: number;
-  /** Octets of the stored blob, which is CRLF-terminated already (RFC822.SIZE). */
+  /** Octets of the message as served (header prefix and blob), which is CRLF-terminated already (RFC822.SIZE). */
   readonly size: number;
   readonly blobKey: string;
+  /** The copy's own header lines, served before the blob (core/header-prefix.ts). */
+  readonly headerPrefix?: string | null;
   /** End of the header block, blank line included (from the MIME index): TOP's ranged read. */
   readonly bodyStart: number;
   /** RFC 1939 §7 UIDL: UIDVALIDITY.UID stays the same across sessions and servers. */
@@ -46,7 +49,8 @@ export class Maildrop {
           uid: item.uid,
           size: item.size,
           blobKey: item.blobKey,
-          bodyStart: item.index.body.offsets.bodyStart,
+          ...(item.headerPrefix ? { headerPrefix: item.headerPrefix } : {}),
+          bodyStart: copyIndex(item).body.offsets.bodyStart,
           uniqueId: `${inbox.uidValidity}.${item.uid}`,
         });
       }

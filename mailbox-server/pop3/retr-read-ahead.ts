@@ -4,6 +4,7 @@
 // round trip, not one per message. Small messages only, within a byte bound: a large one is
 // streamed when its turn comes, as without pipelining.
 import type { BlobReads } from '../../core/blob-read-budget.ts';
+import { copyReads } from '../../core/header-prefix.ts';
 import { ReadAhead, type ReadAheadLimits, type ScheduledRead } from '../../core/read-ahead.ts';
 import type { Maildrop, MaildropMessage } from './maildrop.ts';
 
@@ -21,9 +22,12 @@ export interface QueuedCommand {
 /** Commands that neither change what a later RETR names nor end the transaction. */
 const harmless = new Set(['RETR', 'TOP', 'LIST', 'UIDL', 'STAT', 'NOOP', 'DELE']);
 
+/** Copies with the same blob and prefix have the same bytes. */
+const readKey = (message: MaildropMessage) => `${message.headerPrefix ?? ''}\0${message.blobKey}`;
+
 export class RetrReadAhead {
   private readonly ahead = new ReadAhead(READ_AHEAD);
-  /** Read-ahead results by blob key, in the order scheduled. */
+  /** Read-ahead results by blob key and header prefix (copies of one blob read once), in the order scheduled. */
   private readonly scheduled = new Map<string, ScheduledRead>();
 
   constructor(private readonly blobs: BlobReads) {}
@@ -41,10 +45,10 @@ export class RetrReadAhead {
       } catch {
         continue; // its own turn answers -ERR
       }
-      if (message.size > READ_WHOLE_UP_TO_OCTETS || this.scheduled.has(message.blobKey)) continue;
+      if (message.size > READ_WHOLE_UP_TO_OCTETS || this.scheduled.has(readKey(message))) continue;
       this.scheduled.set(
-        message.blobKey,
-        this.ahead.schedule(message.size, () => this.blobs.getRange(message.blobKey, 0, message.size)),
+        readKey(message),
+        this.ahead.schedule(message.size, () => copyReads(this.blobs, message).getRange(message.blobKey, 0, message.size)),
       );
     }
   }
@@ -54,11 +58,11 @@ export class RetrReadAhead {
    * not taken (their RETR failed) are dropped, so they do not hold the bound.
    */
   take(message: MaildropMessage): Promise<Buffer> | null {
-    const read = this.scheduled.get(message.blobKey);
+    const read = this.scheduled.get(readKey(message));
     if (!read) return null;
     for (const [key, earlier] of this.scheduled) {
       this.scheduled.delete(key);
-      if (key === message.blobKey) break;
+      if (key === readKey(message)) break;
       earlier.drop();
     }
     return read.take();

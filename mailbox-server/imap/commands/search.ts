@@ -2,6 +2,7 @@
 // RFC 7162 §3.1.5 MODSEQ criterion with its (MODSEQ n) result; RFC 4731 ESEARCH (RETURN options),
 // RFC 5182 SEARCHRES (RETURN (SAVE), "$"). Evaluation: ../search.ts; answers: ../search-results.ts.
 import { sectionRange } from '../../../core/mime/index.ts';
+import { copyIndex, copyReads } from '../../../core/header-prefix.ts';
 import type { MessageItem } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { no } from '../errors.ts';
@@ -63,17 +64,20 @@ export async function findMatches(criteria: SearchKey, charset: string | null, c
     // As many reads at once as the session's share of the S3 read budget lets through.
     await Promise.all(
       batch.map(async (subject) => {
-        const item = items.get(subject.state.uid);
-        if (!item) return;
-        subject.item = item;
+        const stored = items.get(subject.state.uid);
+        if (!stored) return;
+        subject.item = stored;
+        // Searched as served: the copy's header prefix and the blob (core/header-prefix.ts).
+        const item = { ...stored, index: copyIndex(stored) };
+        const reads = copyReads(blobs, stored);
         if (needs.body) {
-          const raw = await blobs.getRange(item.blobKey, 0, item.size);
+          const raw = await reads.getRange(item.blobKey, 0, item.size);
           subject.headers = parseHeaderFields(raw.subarray(0, item.index.body.offsets.bodyStart));
           subject.body = await decodedBodyText(raw).catch(() => raw.subarray(item.index.body.offsets.bodyStart).toString('utf8'));
           subject.partHeaders = partHeaderFields(raw, item.index.body);
         } else if (needs.headers) {
           const range = sectionRange(item.index, { part: [], kind: 'header' })!;
-          subject.headers = parseHeaderFields(await blobs.getRange(item.blobKey, range.start, range.end));
+          subject.headers = parseHeaderFields(await reads.getRange(item.blobKey, range.start, range.end));
         }
       }),
     );

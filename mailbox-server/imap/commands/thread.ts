@@ -2,6 +2,7 @@
 // the matches threaded by ../thread.ts. REFERENCES reads each match's header block (the References
 // field is not in the stored ENVELOPE), a batch at a time, as many at once as the session's read
 // budget allows.
+import { copyIndex, copyReads } from '../../../core/header-prefix.ts';
 import { sectionRange } from '../../../core/mime/index.ts';
 import type { MessageItem } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
@@ -16,9 +17,9 @@ const HEADER_BATCH = 50;
 
 /** The msg-ids of the References field, from the header block (capped as HEADER.FIELDS is) read through the part map. */
 async function referencesOf(item: MessageItem, ctx: CommandContext): Promise<string[]> {
-  const range = sectionRange(item.index, { part: [], kind: 'header' });
+  const range = sectionRange(copyIndex(item), { part: [], kind: 'header' });
   if (!range) return [];
-  const fields = parseHeaderFields(await ctx.blobs.getRange(item.blobKey, range.start, Math.min(range.end, range.start + MAX_FILTERED_HEADER_OCTETS)));
+  const fields = parseHeaderFields(await copyReads(ctx.blobs, item).getRange(item.blobKey, range.start, Math.min(range.end, range.start + MAX_FILTERED_HEADER_OCTETS)));
   return fields.filter(([name]) => name === 'references').flatMap(([, value]) => messageIds(value));
 }
 

@@ -2,6 +2,7 @@
 // answer -ERR), then "+OK" and the stuffed bytes. A failure after "+OK" cannot be reported in
 // POP3, so the connection is dropped and the client sees a broken response, never a short one.
 import { Readable } from 'node:stream';
+import { copyReads } from '../../../core/header-prefix.ts';
 import type { Pop3Context } from '../context.ts';
 import type { MaildropMessage } from '../maildrop.ts';
 import { streamMessage } from '../message-output.ts';
@@ -35,11 +36,13 @@ export async function sendMessage(ctx: Pop3Context, message: MaildropMessage, st
  * Otherwise a stream from the start; TOP stops after n body lines, which aborts the rest of the GET.
  */
 async function openMessage(ctx: Pop3Context, message: MaildropMessage, headerOctets: number, topLines: number | undefined): Promise<Readable> {
+  // The copy as served: its header prefix, if any, then the blob (core/header-prefix.ts).
+  const blobs = copyReads(ctx.blobs, message);
   if (topLines === undefined) {
     const early = ctx.readAhead.take(message);
     if (early) return Readable.from([await early]);
-    if (message.size <= READ_WHOLE_UP_TO_OCTETS) return Readable.from([await ctx.blobs.getRange(message.blobKey, 0, message.size)]);
+    if (message.size <= READ_WHOLE_UP_TO_OCTETS) return Readable.from([await blobs.getRange(message.blobKey, 0, message.size)]);
   }
   const range = topLines === 0 ? { start: 0, end: headerOctets } : undefined;
-  return ctx.blobs.getStream(message.blobKey, range);
+  return blobs.getStream(message.blobKey, range);
 }
