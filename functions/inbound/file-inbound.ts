@@ -11,7 +11,7 @@ import { enqueueOutbound, outboundIdFor, type OutboundEnqueuer } from '../../cor
 import { isSrsLocalPart, type SenderRewriting } from '../../core/srs.ts';
 import type { FunctionLogger } from '../queue-record.ts';
 import { StoreError, type Directory, type FileRequest, type FileResult, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
-import { copyDestination, judgeFor, type JunkFiling, type JunkMetric } from './junk-filing.ts';
+import { copyDestination, judgeFor, type CopyDestination, type JunkFiling, type JunkMetric } from './junk-filing.ts';
 import { findSpecialUseMailbox } from '../../core/store/special-use.ts';
 import { JUNK_KEYWORD } from '../../core/junk/filter.ts';
 
@@ -247,16 +247,19 @@ export async function fileInboundBatch(events: readonly InboundEvent[], deps: In
     copiesOf[v] = { from: requests.length, count: 0 };
     if (message.status !== 'fulfilled' || message.value === null) return;
     plans[v]!.accounts.forEach((account, c) => {
-      const destination = destinations[v]![c]!;
+      const destination: CopyDestination = destinations[v]![c]!;
+      const headerPrefix = destination.headerPrefix;
       requests.push({
         account,
         mailbox: destination.mailbox,
         deliveryKey: event.id,
         blobKey: event.key,
-        size: message.value!.size,
+        // A junk copy is served with its own header lines before the blob (core/header-prefix.ts).
+        size: message.value!.size + (headerPrefix ? Buffer.byteLength(headerPrefix, 'latin1') : 0),
         internalDate: event.receivedAt,
         flags: [...destination.flags],
         index: message.value!.index,
+        ...(headerPrefix ? { headerPrefix } : {}),
       });
       copiesOf[v]!.count++;
     });

@@ -4,6 +4,7 @@
 import type { InboundEvent } from '../../core/contracts.ts';
 import { describeError } from '../../core/errors.ts';
 import { JUNK_KEYWORD, type JunkFilter, type MessageToJudge } from '../../core/junk/filter.ts';
+import { spamHeaderPrefix } from '../../core/junk/spam-header.ts';
 import type { JunkModelStore } from '../../core/store/junk-model.ts';
 import { findSpecialUseMailbox } from '../../core/store/special-use.ts';
 import type { MailStore } from '../../core/store/types.ts';
@@ -20,6 +21,8 @@ export type JunkMetric = 'JunkFiled' | 'JunkFilterFailures';
 export interface CopyDestination {
   readonly mailbox: string;
   readonly flags: string[];
+  /** Header lines this copy alone is served with (core/junk/spam-header.ts), for a copy judged junk. */
+  readonly headerPrefix?: string;
 }
 
 /** The edge's DMARC policy outcome, when the edge recorded one on the event (p=quarantine asks for Junk). */
@@ -63,7 +66,8 @@ export async function copyDestination(
       mailbox: junkBox?.name ?? 'INBOX',
     });
     // An account without a \Junk mailbox (deleted by the user) keeps its junk in INBOX, marked.
-    return { mailbox: junkBox?.name ?? 'INBOX', flags: [JUNK_KEYWORD] };
+    const headerPrefix = spamHeaderPrefix({ score: recorded.score, source: verdict.source, reasons: verdict.reasons }, junk.filter.ourHost);
+    return { mailbox: junkBox?.name ?? 'INBOX', flags: [JUNK_KEYWORD], headerPrefix };
   } catch (err) {
     telemetry.metrics.addMetric('JunkFilterFailures', 'Count', 1);
     telemetry.logger.error('junk filter failed; filing into INBOX', { inboundId: event.id, account, error: describeError(err) });
