@@ -64,6 +64,12 @@ test('an untrained account goes by our own Authentication-Results: DMARC failure
   const log = rig.telemetry.logs.find((l) => l.message === 'junk verdict');
   assert.deepEqual(log?.fields.reasons, ['dmarc=fail', 'spf=fail without dkim=pass']);
   assert.equal(log?.fields.source, 'rules');
+  // The junk copy alone carries the verdict as header lines; its size is what a reader is sent.
+  const [junk] = await rig.store.mailStore.listMessages(account, 'Junk');
+  const prefix = `X-Spam-Flag: YES\r\nX-Spam-Score: 0.950 (${OUR_HOST}; rules; dmarc=fail, spf=fail without dkim=pass)\r\n`;
+  assert.equal(junk!.headerPrefix, prefix);
+  assert.equal(junk!.size, prefix.length + failed.size);
+  for (const m of await rig.store.mailStore.listMessages(account, 'INBOX')) assert.equal(m.headerPrefix, undefined);
 });
 
 test('a quarantine asked for by the edge files into Junk, found by its special use after the user renamed it', async () => {
