@@ -200,6 +200,12 @@ test('COPY keeps the header on the new copy; POP3 LIST, RETR, TOP and UIDL agree
     assert.equal((await pop.multi()).toString('latin1'), prefix + originalHeader);
     assert.match(await pop.command('TOP 1 1'), /^\+OK/);
     assert.equal((await pop.multi()).toString('latin1'), `${prefix}${originalHeader}--sep\r\n`);
+    // Pipelined, so the second is read ahead (mailbox-server/pop3/retr-read-ahead.ts).
+    pop.send('RETR 1\r\nRETR 1\r\n');
+    for (let i = 0; i < 2; i++) {
+      assert.match(await pop.line(), /^\+OK/);
+      assert.deepEqual(await pop.multi(), served());
+    }
     assert.match(await pop.command('QUIT'), /^\+OK/);
   } finally {
     pop.destroy();
