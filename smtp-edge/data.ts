@@ -183,13 +183,14 @@ export async function receiveMessage(stream: SMTPServerDataStream, transaction: 
   if (!refusal && originatorRefusal) refuse(originatorRefusal);
 
   let resultsField = Buffer.alloc(0);
-  let head: { bytes: Buffer; removed: number } | null = null;
+  let head: { bytes: Buffer; removed: number; spamVerdicts: number } | null = null;
   let authenticated: InboundEvent['authentication'];
   if (!refusal && authentication) {
     // RFC 8601 §5: fields claiming our host name came from outside; the head holds the header
     head = removeForeignResults(upload.heldHead, transaction.hostname, !upload.headComplete);
     if (!head) refuse(DATA_REPLIES.inboundHeaderTooLarge());
     else if (head.removed > 0) filing.log.warn('smtp.foreign-authentication-results-removed', { id, count: head.removed });
+    if (head && head.spamVerdicts > 0) filing.log.info('smtp.foreign-spam-verdict-removed', { id, count: head.spamVerdicts });
   }
   if (!refusal && authentication) {
     const { results, verdict } = await authentication.finish(transaction.recipients);

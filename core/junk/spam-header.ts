@@ -5,6 +5,13 @@
 import { headerPrefix } from '../header-prefix.ts';
 import type { JunkVerdict } from './filter.ts';
 
+/**
+ * The verdict fields of SpamAssassin's family, lowercased. Ours are two of them; the MX removes
+ * all of them from mail arriving from outside (smtp-edge/foreign-results.ts), so every one a
+ * reader sees is ours.
+ */
+export const SPAM_VERDICT_FIELDS: ReadonlySet<string> = new Set(['x-spam-flag', 'x-spam-score', 'x-spam-status', 'x-spam-level']);
+
 /** The longest reasons list kept in X-Spam-Score; the rest is in the `junk verdict` log. */
 const MAX_REASONS_OCTETS = 300;
 

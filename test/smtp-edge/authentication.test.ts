@@ -144,6 +144,15 @@ test('an Authentication-Results claiming our host name that came from outside is
   assert.ok(logged.some(([e, f]) => e === 'smtp.foreign-authentication-results-removed' && f.count === 2));
 });
 
+test('X-Spam-Flag, -Score, -Status and -Level from outside are removed, so every one a reader sees is our junk filter\'s', async () => {
+  const verdicts = 'X-Spam-Flag: NO\r\nX-Spam-Status: No, score=-10.0\r\n\ttests=ALL_TRUSTED\r\nx-spam-score: -10\r\nX-Spam-Level: \r\n';
+  const kept = 'X-Spam-Report-Url: https://filter.elsewhere.test/r/1\r\n';
+  const body = message('friend@nowhere.test', verdicts + kept);
+  const { event, rest } = await stored(queuedId(await send(body, 'friend@nowhere.test')));
+  assert.deepEqual(rest.toString('latin1'), body.toString('latin1').replace(verdicts, ''));
+  assert.ok(logged.some(([e, f]) => e === 'foreign-spam-verdict-removed' && f.id === event.id && f.count === 4));
+});
+
 test('DMARC p=reject failing alignment: 550 5.7.1 at the end of DATA, nothing stored, nothing queued', async () => {
   const before = (await rawKeys(world.world)).length;
   const reply = await send(message('security@bank.test'), 'security@bank.test');
