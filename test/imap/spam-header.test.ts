@@ -108,9 +108,11 @@ async function raw<T>(user: { user: string; password: string }, mailbox: string,
 
 /** The literal of `item` in a FETCH response (the messages here are ASCII, so characters are octets). */
 function literal(lines: string[], item: string): string {
-  const response = lines.find((l) => l.startsWith('* ') && l.includes(`${item} {`));
+  // literal8 (RFC 3516 §4.2, BINARY) is a literal with a "~" in front.
+  const opener = lines.some((l) => l.includes(`${item} ~{`)) ? `${item} ~{` : `${item} {`;
+  const response = lines.find((l) => l.startsWith('* ') && l.includes(opener));
   assert.ok(response, `${item} in ${JSON.stringify(lines)}`);
-  const at = response.indexOf(`${item} {`) + item.length + 2;
+  const at = response.indexOf(opener) + opener.length;
   const length = Number(response.slice(at, response.indexOf('}', at)));
   const start = response.indexOf('\r\n', at) + 2;
   return response.slice(start, start + length);
@@ -128,7 +130,7 @@ test('imapflow sees the Junk copy as the junk header + the message as received',
   });
 });
 
-test('C: FETCH BODY[] RFC822.SIZE, partial <0.20>, <10.100>, BODY[1], HEADER, TEXT: byte for byte, sizes agree', async () => {
+test('C: FETCH BODY[] RFC822.SIZE, partial <0.20>, <10.100>, BODY[1], HEADER, TEXT, BINARY: byte for byte, sizes agree', async () => {
   await raw(ALICE, 'Junk', async (imap) => {
     const lines = await imap.command(`UID FETCH ${junkUid} (RFC822.SIZE BODY.PEEK[])`);
     const body = literal(lines, 'BODY[]');
@@ -140,6 +142,10 @@ test('C: FETCH BODY[] RFC822.SIZE, partial <0.20>, <10.100>, BODY[1], HEADER, TE
     assert.equal(literal(await imap.command(`UID FETCH ${junkUid} BODY.PEEK[1]`), 'BODY[1]'), PART_ONE);
     assert.equal(literal(await imap.command(`UID FETCH ${junkUid} BODY.PEEK[HEADER]`), 'BODY[HEADER]'), prefix + originalHeader);
     assert.equal(literal(await imap.command(`UID FETCH ${junkUid} BODY.PEEK[TEXT]`), 'BODY[TEXT]'), original.subarray(originalHeader.length).toString('latin1'));
+    // RFC 3516 BINARY reads through the same copy offsets.
+    assert.equal(literal(await imap.command(`UID FETCH ${junkUid} BINARY.PEEK[]`), 'BINARY[]'), served().toString('latin1'));
+    assert.equal(literal(await imap.command(`UID FETCH ${junkUid} BINARY.PEEK[1]`), 'BINARY[1]'), PART_ONE);
+    assert.match((await imap.command(`UID FETCH ${junkUid} BINARY.SIZE[1]`))[0]!, new RegExp(`BINARY\\.SIZE\\[1\\] ${PART_ONE.length}\\b`));
     assert.equal(literal(await imap.command(`UID FETCH ${junkUid} BODY.PEEK[HEADER.FIELDS (X-Spam-Flag Subject)]`), 'BODY[HEADER.FIELDS (X-Spam-Flag Subject)]'), 'X-Spam-Flag: YES\r\nSubject: Zorblaxian widgets flurbotronic\r\n\r\n');
   });
 });
