@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { copyBytes, copyIndex, copyReads, headerPrefix, isHeaderPrefix, MAX_HEADER_PREFIX_OCTETS, prefixOctets } from '../../core/header-prefix.ts';
+import { spamHeaderPrefix } from '../../core/junk/spam-header.ts';
 import { indexMessage, sectionRange } from '../../core/mime/index.ts';
 
 const blob = Buffer.from(
@@ -95,4 +96,15 @@ test('a prefix is whole RFC 5322 field lines of printable US-ASCII, bounded in s
   assert.equal(isHeaderPrefix(' folded\r\n'), false);
   assert.equal(isHeaderPrefix('X-A: 1'), false, 'a line without its CRLF');
   assert.equal(isHeaderPrefix(`X-A: ${'z'.repeat(MAX_HEADER_PREFIX_OCTETS)}\r\n`), false);
+});
+
+test('the junk header: X-Spam-Flag YES and the score naming our host, with reasons made safe for a comment', () => {
+  const text = spamHeaderPrefix({ score: 0.96999, source: 'classifier', reasons: ['classifier 0.970 over 25 tokens', 'dmarc=fail (p=reject)', 'r\u00e9sum\u00e9\r\nX-Evil: 1'] }, 'mx.ours.test');
+  assert.equal(
+    text,
+    'X-Spam-Flag: YES\r\nX-Spam-Score: 0.970 (mx.ours.test; classifier; classifier 0.970 over 25 tokens, dmarc=fail p=reject, r sum   X-Evil: 1)\r\n',
+  );
+  assert.ok(isHeaderPrefix(text));
+  const long = spamHeaderPrefix({ score: 1, source: 'rules', reasons: Array.from({ length: 200 }, (_, i) => `reason number ${i}`) }, 'mx.ours.test');
+  assert.ok(isHeaderPrefix(long) && long.length < 500, long);
 });
