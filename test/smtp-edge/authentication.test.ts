@@ -150,7 +150,7 @@ test('X-Spam-Flag, -Score, -Status and -Level from outside are removed, so every
   const body = message('friend@nowhere.test', verdicts + kept);
   const { event, rest } = await stored(queuedId(await send(body, 'friend@nowhere.test')));
   assert.deepEqual(rest.toString('latin1'), body.toString('latin1').replace(verdicts, ''));
-  assert.ok(logged.some(([e, f]) => e === 'foreign-spam-verdict-removed' && f.id === event.id && f.count === 4));
+  assert.ok(logged.some(([e, f]) => e === 'smtp.foreign-spam-verdict-removed' && f.id === event.id && f.count === 4));
 });
 
 test('DMARC p=reject failing alignment: 550 5.7.1 at the end of DATA, nothing stored, nothing queued', async () => {
