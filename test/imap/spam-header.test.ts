@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { AuthThrottleCache } from '../../core/auth-throttle.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
 import { rawBlobKey } from '../../core/blobs.ts';
 import { JunkFilter, JunkTrainer } from '../../core/junk/filter.ts';
 import { exportAccount } from '../../core/migrate/exporter.ts';
@@ -71,7 +71,7 @@ before(async () => {
     store: w.store.mailStore,
     blobs: w.blobs,
     locks: new DynamoMaildropLocks(w.world.clients.doc, w.world.config.resources.tables),
-    throttle: new AuthThrottleCache({ baseDelayMs: 1, maxDelayMs: 5 }),
+    throttle: new LoginFailureCounter({ baseDelayMs: 1, maxDelayMs: 5 }),
     tls: createSelfSignedCertificate('localhost', ['localhost', '127.0.0.1'], new Date(now.getTime() - 60_000), new Date(now.getTime() + 86_400_000)),
     ports: { plain: 0, tls: null },
     hostname: 'pop.test.local',
