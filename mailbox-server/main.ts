@@ -21,10 +21,8 @@ import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
 import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
-import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
-import { watchCertificateFiles } from '../core/tls-reload.ts';
-import { DEFAULT_TLS_SECRET_POLL_SECONDS, TlsSecretPoller } from '../core/tls-secret-poller.ts';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { startTlsRenewal } from '../core/tls-renewal.ts';
+import { DEFAULT_TLS_SECRET_POLL_SECONDS } from '../core/tls-secret-poller.ts';
 import { LoginFailureCounter } from '../core/login-failures.ts';
 import { JunkTrainer } from '../core/junk/filter.ts';
 import { JunkModelStore } from '../core/store/junk-model.ts';
@@ -64,8 +62,6 @@ async function main(): Promise<void> {
     env.TLS_KEY_FILE && env.TLS_CERT_FILE
       ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
       : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
-  // Days left on the certificate, for the expiry alarm (a metric filter on this log).
-  let stopExpiryReport = reportCertificateExpiry(log, tls.cert);
   const clients = createAwsClients(config.aws);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
   // EXPUNGE of a blob's last reference tags it; the bucket's lifecycle rule expires it later.
@@ -133,28 +129,19 @@ async function main(): Promise<void> {
   const ports: Record<string, number> = { ...imap.ports };
   if (pop3.ports.plain !== null) ports.pop3 = pop3.ports.plain;
   if (pop3.ports.tls !== null) ports.pop3s = pop3.ports.tls;
-  // A renewed certificate written over the files is taken up in place, without a restart.
-  const certificateWatch = env.TLS_KEY_FILE && env.TLS_CERT_FILE
-    ? watchCertificateFiles(env.TLS_KEY_FILE, env.TLS_CERT_FILE, tls, (credentials) => {
+  const tlsRenewal = startTlsRenewal({
+    current: tls, keyFile: env.TLS_KEY_FILE, certFile: env.TLS_CERT_FILE,
+    secretArn: env.TLS_SECRET_ARN, secretPollMs: env.TLS_SECRET_POLL_SECONDS * 1000, region: config.aws.region,
+    apply: (credentials) => {
       imap.replaceTls(credentials);
       pop3.replaceTls(credentials);
-      stopExpiryReport();
-      stopExpiryReport = reportCertificateExpiry(log, credentials.cert);
-    }, log)
-    : null;
-  // In AWS the secret's new versions (a renewed certificate) are brought to those files.
-  const tlsSecretPoller = env.TLS_SECRET_ARN && env.TLS_KEY_FILE && env.TLS_CERT_FILE
-    ? new TlsSecretPoller({
-      secrets: new SecretsManagerClient({ region: config.aws.region }), secretId: env.TLS_SECRET_ARN,
-      keyFile: env.TLS_KEY_FILE, certFile: env.TLS_CERT_FILE, intervalMs: env.TLS_SECRET_POLL_SECONDS * 1000, log,
-    })
-    : null;
-  tlsSecretPoller?.start();
+    },
+    log,
+  });
   announceReady({ ports });
   // Trainings still running after the last session finish before the clients go.
   drainOnSignals(log, () => Promise.all([imap.close(), pop3.close()]).then(() => junkTraining.settled()), () => {
-    certificateWatch?.close();
-    tlsSecretPoller?.stop();
+    tlsRenewal.stop();
     destroyAwsClients(clients);
   });
 }

@@ -31,10 +31,8 @@ import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
 import { createStore } from '../core/store/index.ts';
 import { senderRewritingFromEnv } from '../core/srs.ts';
 import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
-import { reportCertificateExpiry } from '../core/certificate-expiry.ts';
-import { watchCertificateFiles } from '../core/tls-reload.ts';
-import { DEFAULT_TLS_SECRET_POLL_SECONDS, TlsSecretPoller } from '../core/tls-secret-poller.ts';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { startTlsRenewal } from '../core/tls-renewal.ts';
+import { DEFAULT_TLS_SECRET_POLL_SECONDS } from '../core/tls-secret-poller.ts';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { startSmtpEdge, type ListenerOptions, type SmtpEdgeLimits } from './server.ts';
@@ -82,8 +80,6 @@ async function main(): Promise<void> {
   const tls = env.TLS_KEY_FILE && env.TLS_CERT_FILE
     ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
     : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
-  // Days left on the certificate, for the expiry alarm (a metric filter on this log).
-  let stopExpiryReport = reportCertificateExpiry(log, tls.cert);
   const clients = createAwsClients(config.aws);
   const limits: Partial<Record<keyof SmtpEdgeLimits, number>> = {};
   if (env.SMTP_MAX_CONNECTIONS_PER_IP !== undefined) limits.maxConnectionsPerIp = env.SMTP_MAX_CONNECTIONS_PER_IP;
@@ -119,26 +115,15 @@ async function main(): Promise<void> {
     },
     log,
   });
-  // A renewed certificate written over the files is taken up in place, without a restart.
-  const certificateWatch = env.TLS_KEY_FILE && env.TLS_CERT_FILE
-    ? watchCertificateFiles(env.TLS_KEY_FILE, env.TLS_CERT_FILE, tls, (credentials) => {
-      edge.replaceTls(credentials);
-      stopExpiryReport();
-      stopExpiryReport = reportCertificateExpiry(log, credentials.cert);
-    }, log)
-    : null;
-  // In AWS the secret's new versions (a renewed certificate) are brought to those files.
-  const tlsSecretPoller = env.TLS_SECRET_ARN && env.TLS_KEY_FILE && env.TLS_CERT_FILE
-    ? new TlsSecretPoller({
-      secrets: new SecretsManagerClient({ region: config.aws.region }), secretId: env.TLS_SECRET_ARN,
-      keyFile: env.TLS_KEY_FILE, certFile: env.TLS_CERT_FILE, intervalMs: env.TLS_SECRET_POLL_SECONDS * 1000, log,
-    })
-    : null;
-  tlsSecretPoller?.start();
+  const tlsRenewal = startTlsRenewal({
+    current: tls, keyFile: env.TLS_KEY_FILE, certFile: env.TLS_CERT_FILE,
+    secretArn: env.TLS_SECRET_ARN, secretPollMs: env.TLS_SECRET_POLL_SECONDS * 1000, region: config.aws.region,
+    apply: (credentials) => edge.replaceTls(credentials),
+    log,
+  });
   announceReady({ ports: edge.ports });
   drainOnSignals(log, () => edge.close(), () => {
-    certificateWatch?.close();
-    tlsSecretPoller?.stop();
+    tlsRenewal.stop();
     destroyAwsClients(clients);
   });
 }
