@@ -88,7 +88,7 @@ if (!only || only === 'dovecot') {
   figures.push(...against.figures);
 }
 
-const dir = fileURLToPath(new URL('./results', import.meta.url));
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2));

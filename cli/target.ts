@@ -7,7 +7,7 @@ import { ConfigError, coreConfigFromEnv, coreConfigSchema, envNameOfOutput, outp
 import { z } from 'zod';
 
 /** The repository root (this file is `<root>/cli/target.ts`), so the default works from any cwd. */
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 /**
  * The file the local stack writes on start and mailctl reads: `<data dir>/stack.json`,

@@ -12,7 +12,7 @@ import { ensureResources } from './bootstrap.ts';
 import { EMULATOR_CREDENTIALS } from './emulators.ts';
 import { Supervisor, type ComponentSpec, type ReadyInfo, type SupervisorEvent } from './supervisor.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 export type ComponentName = 'emulators' | 'smtp-edge' | 'inbound-runner' | 'relay-runner' | 'mailbox-server';
 

@@ -22,7 +22,7 @@ const INTENDED_DIFFERENCES = [
   'CAPA after login: Dovecot drops USER/SASL, we keep them (RFC 2449 §5: AUTHORIZATION capabilities are announced in both states)',
 ];
 
-const fixturesDir = new URL('../fixtures/mime', import.meta.url);
+const fixturesDir = new URL('../fixtures/mime/', import.meta.url);
 const crlf = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
 const fixtures: Array<[string, Buffer]> = [
   ...readdirSync(fixturesDir)

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { BodyPart, MultipartPart, SinglePart } from '../../core/mime/index.ts';
 
 export function fixture(name: string): Buffer {
-  return readFileSync(new URL(`../fixtures/mime${name}`, import.meta.url));
+  return readFileSync(new URL(`../fixtures/mime/${name}`, import.meta.url));
 }
 
 /** Builds a CRLF message from lines. */
