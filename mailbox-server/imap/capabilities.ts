@@ -1,5 +1,6 @@
 // The capability list (RFC 3501 §7.2.1), which depends on the connection: STARTTLS and AUTH=
 // before login, LOGINDISABLED on cleartext from a remote client (RFC 3501 §6.2.3, RFC 8314 spirit).
+// IMAP4rev2 beside IMAP4rev1: a client chooses rev2 with ENABLE (RFC 9051 §6.3.1, ./rev2.ts).
 
 export interface CapabilityContext {
   readonly authenticated: boolean;
@@ -14,7 +15,7 @@ const extensions = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 
 const afterLogin = ['COMPRESS=DEFLATE'];
 
 export function capabilityList(context: CapabilityContext): string[] {
-  const caps = ['IMAP4rev1', ...extensions, `APPENDLIMIT=${context.appendLimit}`];
+  const caps = ['IMAP4rev1', 'IMAP4rev2', ...extensions, `APPENDLIMIT=${context.appendLimit}`];
   if (context.authenticated) return [...caps, ...afterLogin];
   if (!context.secure) caps.push('STARTTLS');
   if (context.cleartextAuthAllowed) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');

@@ -9,6 +9,7 @@ import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { bad } from '../errors.ts';
 import { MailboxPattern } from '../list-pattern.ts';
 import { mailboxNameToWire, mailboxNameValue, utf8Names } from '../names.ts';
+import { checkRev2StatusItems, isRev2 } from '../rev2.ts';
 import type { UserState } from '../state.ts';
 import { atom, untagged } from '../wire/writer.ts';
 import { statusResponse } from './status.ts';
@@ -51,6 +52,8 @@ export async function list(command: CommandOf<'LIST'>, ctx: CommandContext, stat
     return { text: 'LIST completed' };
   }
   const selection = listSelection(command.selectOptions);
+  checkRev2StatusItems(ctx.enabled, command.returnOptions.status);
+  const rev2 = isRev2(ctx.enabled);
   const showSubscribed = selection.criteria.includes('SUBSCRIBED') || command.returnOptions.subscribed;
   const patterns = command.patterns.map((p) => MailboxPattern.compile(command.reference, p));
   const mailboxes = await ctx.services.store.listMailboxes(state.account);
@@ -67,7 +70,8 @@ export async function list(command: CommandOf<'LIST'>, ctx: CommandContext, stat
     const childInfo = selection.recursive ? selection.criteria.filter((c) => descendants(entries, entry).some((d) => !matched(d) && meetsCriterion(c, d.mailbox))) : [];
     if (!meets && childInfo.length === 0) continue;
     const attributes: string[] = [];
-    if (!mailbox) attributes.push('\\Noselect');
+    // RFC 9051 §7.3.1: \NonExistent (which implies \Noselect) for a listed name with no mailbox.
+    if (!mailbox) attributes.push(rev2 ? '\\NonExistent' : '\\Noselect');
     attributes.push(entry.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
     if (mailbox?.specialUse) attributes.push(mailbox.specialUse);
     if (showSubscribed && mailbox?.subscribed) attributes.push('\\Subscribed');

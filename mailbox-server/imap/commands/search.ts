@@ -1,6 +1,7 @@
 // RFC 3501 §6.4.4 SEARCH and §6.4.8 UID SEARCH, CHARSET UTF-8/US-ASCII (RFC 3501 §6.4.4 BADCHARSET),
 // RFC 7162 §3.1.5 MODSEQ criterion with its (MODSEQ n) result; RFC 4731 ESEARCH (RETURN options),
-// RFC 5182 SEARCHRES (RETURN (SAVE), "$"). Evaluation: ../search.ts; answers: ../search-results.ts.
+// RFC 5182 SEARCHRES (RETURN (SAVE), "$"); RFC 9051 §6.4.4: an IMAP4rev2 session gets ESEARCH even
+// without RETURN (as RETURN (ALL)). Evaluation: ../search.ts; answers: ../search-results.ts.
 import { sectionRange } from '../../../core/mime/index.ts';
 import { copyIndex, copyReads } from '../../../core/header-prefix.ts';
 import type { MessageItem } from '../../../core/store/types.ts';
@@ -8,15 +9,17 @@ import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { no } from '../errors.ts';
 import { decodedBodyText, evaluate, parseHeaderFields, partHeaderFields, searchNeeds, usesModSeq, type SearchScope, type SearchSubject } from '../search.ts';
 import { esearchResponse, savedSelection, searchResponse, wantsEsearchResponse, type SearchMatch } from '../search-results.ts';
+import { checkRev2SearchKeys, isRev2 } from '../rev2.ts';
 import type { SelectedState } from '../state.ts';
 import type { SearchKey } from '../wire/ast.ts';
 
 const SEARCH_BATCH = 50;
 const charsets = new Set(['UTF-8', 'US-ASCII']);
+const RETURN_ALL = { min: false, max: false, all: true, count: false, save: false } as const;
 
 export async function search(command: CommandOf<'SEARCH'>, ctx: CommandContext, state: SelectedState): Promise<Completion> {
   const { view } = state;
-  const options = command.returnOptions;
+  const options = command.returnOptions ?? (isRev2(ctx.enabled) ? RETURN_ALL : null);
   let matched: SearchSubject[];
   try {
     matched = await findMatches(command.criteria, command.charset, ctx, state, command.uid);
@@ -40,6 +43,7 @@ export async function search(command: CommandOf<'SEARCH'>, ctx: CommandContext, 
  * changes (EXPUNGE only when `allowExpunge`, RFC 3501 §7.4.1). Shared by SEARCH, SORT and THREAD.
  */
 export async function findMatches(criteria: SearchKey, charset: string | null, ctx: CommandContext, state: SelectedState, allowExpunge: boolean): Promise<SearchSubject[]> {
+  checkRev2SearchKeys(ctx.enabled, criteria);
   if (charset !== null && !charsets.has(charset.toUpperCase())) throw no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
   const { view } = state;
   const { store } = ctx.services;

@@ -2,11 +2,14 @@
 // openMailbox); RFC 7162 §3.2.5 HIGHESTMODSEQ, the CONDSTORE parameter and QRESYNC
 // (../qresync.ts). SELECT claims the messages no session has seen yet as \Recent for this one
 // (RFC 3501 §2.3.2, mailbox-view.ts).
+// IMAP4rev2 sessions (RFC 9051 §6.3.2): [CLOSED] for the mailbox left, no RECENT and no UNSEEN
+// code, no \Recent, and a LIST response for the mailbox.
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { bad } from '../errors.ts';
 import { MailboxView } from '../mailbox-view.ts';
 import { qresyncResponses } from '../qresync.ts';
 import { resolveMailbox } from '../resolve.ts';
+import { isRev2, mailboxListResponse } from '../rev2.ts';
 import type { UserState } from '../state.ts';
 import { atom, statusLine, untagged } from '../wire/writer.ts';
 
@@ -18,8 +21,9 @@ export async function select(command: CommandOf<'SELECT'>, ctx: CommandContext, 
 export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   // RFC 7162 §3.2.5: the QRESYNC parameter without ENABLE QRESYNC is BAD.
   if (command.qresync && !ctx.enabled.has('QRESYNC')) throw bad('QRESYNC is not enabled');
-  // RFC 7162 §3.2.11: [CLOSED] separates the old mailbox's responses from the new one's.
-  if (state.kind === 'selected' && ctx.enabled.has('QRESYNC')) await ctx.send(statusLine(null, 'OK', 'Previous mailbox closed', 'CLOSED'));
+  const rev2 = isRev2(ctx.enabled);
+  // RFC 7162 §3.2.11, RFC 9051 §7.1: [CLOSED] separates the old mailbox's responses from the new one's.
+  if (state.kind === 'selected' && (ctx.enabled.has('QRESYNC') || rev2)) await ctx.send(statusLine(null, 'OK', 'Previous mailbox closed', 'CLOSED'));
   // §6.3.1: a SELECT that fails leaves the session authenticated, with no mailbox selected.
   ctx.setState({ kind: 'authenticated', account: state.account });
   if (command.condstore) ctx.enabled.add('CONDSTORE');
@@ -35,16 +39,18 @@ export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx:
   view.allUids().forEach((uid, i) => {
     if (firstUnseen === 0 && !view.stateOf(uid)!.flags.includes('\\Seen')) firstUnseen = i + 1;
   });
+  const listed = rev2 ? [await mailboxListResponse(ctx, state.account, mailbox)] : [];
   await ctx.send(
     ...view.flagListResponses(),
     untagged(view.exists, atom('EXISTS')),
-    untagged(view.recentCount, atom('RECENT')),
-    ...(firstUnseen > 0 ? [statusLine(null, 'OK', 'First unseen', `UNSEEN ${firstUnseen}`)] : []),
+    ...(rev2 ? [] : [untagged(view.recentCount, atom('RECENT'))]),
+    ...(firstUnseen > 0 && !rev2 ? [statusLine(null, 'OK', 'First unseen', `UNSEEN ${firstUnseen}`)] : []),
     statusLine(null, 'OK', 'UIDs valid', `UIDVALIDITY ${view.uidValidity}`),
     statusLine(null, 'OK', 'Predicted next UID', `UIDNEXT ${view.nextUid}`),
     statusLine(null, 'OK', 'Highest', `HIGHESTMODSEQ ${view.modSeq}`),
     // RFC 8474 §4.1
     statusLine(null, 'OK', 'Ok', `MAILBOXID (${mailbox.id})`),
+    ...listed,
     ...(command.qresync ? qresyncResponses(view, states, command.qresync) : []),
   );
   ctx.setState({ kind: 'selected', account: state.account, view });

@@ -1,5 +1,5 @@
 // RFC 3501 §6.3.10 STATUS, with RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 7889 APPENDLIMIT,
-// RFC 9051 DELETED, RFC 9208 §4.1.4 DELETED-STORAGE. Counts come from the projection of message states (no MIME index read).
+// RFC 9051 DELETED (no RECENT for an IMAP4rev2 session, ../rev2.ts), RFC 9208 §4.1.4 DELETED-STORAGE. Counts come from the projection of message states (no MIME index read).
 import { FIRST_UID } from '../../../core/store/recent.ts';
 import type { Mailbox } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
@@ -7,6 +7,7 @@ import type { MailboxView } from '../mailbox-view.ts';
 import { mailboxNameValue, utf8Names } from '../names.ts';
 import { resolveMailbox } from '../resolve.ts';
 import type { UserState } from '../state.ts';
+import { checkRev2StatusItems } from '../rev2.ts';
 import type { StatusItem } from '../wire/ast.ts';
 import { atom, untagged, type ImapValue } from '../wire/writer.ts';
 import { storageUnits } from './quota.ts';
@@ -61,6 +62,7 @@ export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, item
 }
 
 export async function status(command: CommandOf<'STATUS'>, ctx: CommandContext, state: UserState): Promise<Completion> {
+  checkRev2StatusItems(ctx.enabled, command.items);
   const mailbox = await resolveMailbox(ctx, state.account, command.mailbox);
   const selected = state.kind === 'selected' && state.view.mailbox.id === mailbox.id ? state.view : undefined;
   await ctx.send(await statusResponse(ctx, mailbox, command.items, selected));
