@@ -20,6 +20,7 @@ const INTENDED_DIFFERENCES: string[] = [
   'THREAD with no match: RFC 5256 §5 thread-data = "THREAD" [SP 1*thread-list], so we send "* THREAD"; Dovecot adds a space; compared trimmed',
   'SORT (REVERSE ARRIVAL) is not compared: messages APPENDed within one second tie on ARRIVAL (INTERNALDATE has whole seconds) and fall back to message order, and where the second boundaries fall differs between the two servers; test/imap/sort-thread.test.ts checks it on set dates',
   'OBJECTID (RFC 8474) is not in Dovecot 2.3: the MAILBOXID of SELECT and CREATE is left out of the comparison (test/imap/objectid.test.ts covers it)',
+  'IMAP4rev2 (RFC 9051) is not in Dovecot 2.3 (its CAPABILITY names IMAP4rev1 only, and ENABLE IMAP4rev2 enables nothing): the rev2 answers are checked on ours alone (test/imap/imap4rev2.test.ts), except that a rev2 session\'s plain SEARCH is compared with Dovecot\'s SEARCH RETURN (ALL), which RFC 9051 §6.4.4 makes the same',
   'RFC 3501 matters outside these extensions are left out of the comparison (see `common`): \\Recent in FLAGS, the untagged FLAGS/PERMANENTFLAGS Dovecot sends when a keyword is first named, and the [CLOSED] of QRESYNC on a second SELECT; imap.test.ts owns those',
 ];
 
@@ -387,4 +388,27 @@ test('PREVIEW (RFC 8970) gives the same text as Dovecot', async () => {
   await Promise.all([theirs.command(`SELECT ${FOLDER}`), ours.command(`SELECT ${FOLDER}`)]);
   const failures = await compare(['FETCH 1:12 (PREVIEW)', 'FETCH 3 (PREVIEW (LAZY))', 'FETCH 1 (PREVIEW (BOGUS))']);
   assert.deepEqual(failures, [], `${failures.length} differences:\n${failures.join('\n')}`);
+});
+
+test('IMAP4rev2 (RFC 9051): not in Dovecot 2.3; a rev2 session\'s plain SEARCH answers as Dovecot answers RETURN (ALL)', async () => {
+  const capabilities = (await theirs.command('CAPABILITY')).untagged.join(' ');
+  assert.doesNotMatch(capabilities, /\bIMAP4rev2\b/i, 'Dovecot offers IMAP4rev2 now: compare the rev2 answers with it directly');
+  // Dovecot 2.3 enables nothing and, having nothing to list, sends no ENABLED response.
+  assert.deepEqual((await theirs.command('ENABLE IMAP4rev2')).untagged, []);
+  const rev2 = await LineClient.open(world.port, ALICE.user, ALICE.password);
+  try {
+    assert.deepEqual((await rev2.command('ENABLE IMAP4rev2')).untagged, ['* ENABLED IMAP4rev2']);
+    await Promise.all([theirs.command(`SELECT ${FOLDER}`), rev2.command(`SELECT ${FOLDER}`)]);
+    const failures: string[] = [];
+    for (const criteria of ['UNSEEN', 'FLAGGED', 'KEYWORD $Nothing', 'OR SEEN FLAGGED', 'SUBJECT lunch', '2:5 NOT SEEN', 'FROM bob']) {
+      for (const uid of ['', 'UID ']) {
+        const [a, b] = [await theirs.command(`${uid}SEARCH RETURN (ALL) ${criteria}`), await rev2.command(`${uid}SEARCH ${criteria}`)];
+        const [oracle, mine] = [[...a.untagged, a.status], [...b.untagged, b.status]];
+        if (JSON.stringify(oracle) !== JSON.stringify(mine)) failures.push(`${uid}SEARCH ${criteria}\n    dovecot: ${JSON.stringify(oracle)}\n    ours:    ${JSON.stringify(mine)}`);
+      }
+    }
+    assert.deepEqual(failures, [], `${failures.length} differences:\n${failures.join('\n')}`);
+  } finally {
+    await rev2.close();
+  }
 });
