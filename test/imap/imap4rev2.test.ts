@@ -6,7 +6,7 @@ import { ImapFlow } from 'imapflow';
 import { ALICE, RawImap, runPython, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 
 /** RFC 9051 §7.2.2 / Appendix E: what an IMAP4rev2 server must offer (LITERAL+ includes LITERAL-, RFC 7888 §4). */
-const rev2Base = ['IMAP4rev2', 'IMAP4rev1', 'NAMESPACE', 'UNSELECT', 'UIDPLUS', 'ESEARCH', 'SEARCHRES', 'ENABLE', 'IDLE', 'SASL-IR', 'LIST-EXTENDED', 'LIST-STATUS', 'MOVE', 'LITERAL+', 'SPECIAL-USE', 'STATUS=SIZE'];
+const rev2Base = ['IMAP4rev2', 'IMAP4rev1', 'NAMESPACE', 'UNSELECT', 'UIDPLUS', 'ESEARCH', 'SEARCHRES', 'ENABLE', 'IDLE', 'SASL-IR', 'LIST-EXTENDED', 'LIST-STATUS', 'MOVE', 'LITERAL+', 'SPECIAL-USE', 'STATUS=SIZE', 'BINARY'];
 
 describe('IMAP4rev2 beside IMAP4rev1', () => {
   let w: ImapWorld;
@@ -79,6 +79,8 @@ describe('IMAP4rev2 beside IMAP4rev1', () => {
       assert.deepEqual(await c.command('SEARCH UNSEEN', 'A1'), ['* ESEARCH (TAG "A1") ALL 1,3', 'A1 OK SEARCH completed']);
       assert.deepEqual(await c.command('UID SEARCH ALL', 'A2'), [`* ESEARCH (TAG "A2") UID ALL ${uids[0]}:${uids[2]}`, 'A2 OK UID SEARCH completed']);
       assert.deepEqual(await c.command('SEARCH KEYWORD $Nothing', 'A3'), ['* ESEARCH (TAG "A3")', 'A3 OK SEARCH completed']);
+      // RFC 9051 §6.4.5: FETCH BINARY is base in rev2.
+      assert.match((await c.command('FETCH 1 (BINARY.SIZE[1])', 'A0'))[0]!, /^\* 1 FETCH \(BINARY\.SIZE\[1\] \d+\)$/);
       assert.deepEqual(await c.command('SEARCH RETURN (COUNT) ALL', 'A4'), ['* ESEARCH (TAG "A4") COUNT 3', 'A4 OK SEARCH completed']);
       // SEARCHRES is base: SAVE alone still answers no ESEARCH (RFC 9051 §6.4.4.1).
       assert.deepEqual(await c.command('SEARCH RETURN (SAVE) SEEN', 'A5'), ['A5 OK SEARCH completed']);
