@@ -38,6 +38,8 @@ export class MailboxView {
   private readonly states = new Map<number, MessageState>();
   /** UIDs that are \Recent in this session (RFC 3501 §2.3.2); shown in their flags, never stored. */
   private readonly recent = new Set<number>();
+  /** False for an IMAP4rev2 session (RFC 9051 has no \Recent): it claims none and shows none. */
+  private showsRecent = true;
   /** Keywords the client has been told of in FLAGS (RFC 3501 §7.2.6): none may show before it is. */
   private readonly keywords = new Set<string>();
   /** The RECENT count last told to the client. */
@@ -74,8 +76,11 @@ export class MailboxView {
   }
 
   /** A view over states read as `open` reads them (tombstones included), for a caller that needs them too (QRESYNC). */
-  static fromStates(mailbox: Mailbox, readOnly: boolean, states: MessageState[], clock: ViewClock = {}, recent: (uid: number) => boolean = () => false): MailboxView {
-    return new MailboxView(mailbox, readOnly, states, recent, clock);
+  static fromStates(mailbox: Mailbox, readOnly: boolean, states: MessageState[], clock: ViewClock = {}, recent: ((uid: number) => boolean) | null = () => false): MailboxView {
+    const view = new MailboxView(mailbox, readOnly, states, recent ?? (() => false), clock);
+    // null: a session without \Recent (IMAP4rev2), which must not claim it from others either.
+    view.showsRecent = recent !== null;
+    return view;
   }
 
   /**
@@ -230,9 +235,9 @@ export class MailboxView {
         const [changes, added, claim] = await Promise.all([
           this.watermark.behind ? store.listStateChanges(this.mailbox.id, this.watermark.settled) : Promise.resolve([]),
           newUids ? store.listMessageStates(this.mailbox.id, current.uidNext, { fromUid: this.uidNext }) : Promise.resolve([]),
-          newUids && !this.readOnly ? MailboxView.claimRecent(store, current, current.uidNext) : null,
+          newUids && !this.readOnly && this.showsRecent ? MailboxView.claimRecent(store, current, current.uidNext) : null,
         ]);
-        const isRecent = claim ? (uid: number) => uid >= claim.from && uid < claim.to : (uid: number) => uid >= (current.recentUpTo ?? FIRST_UID);
+        const isRecent = !this.showsRecent ? () => false : claim ? (uid: number) => uid >= claim.from && uid < claim.to : (uid: number) => uid >= (current.recentUpTo ?? FIRST_UID);
         // Known messages: the newest state wins; a tombstone is final whatever its modseq.
         for (const fresh of changes) {
           if (fresh.uid >= this.uidNext) continue; // new UIDs come from the consistent read below

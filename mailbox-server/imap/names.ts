@@ -7,8 +7,11 @@ import { decodeMailboxName, encodeMailboxName, Mutf7Error } from '../../core/mut
 import { no } from './errors.ts';
 import { Utf8String } from './wire/writer.ts';
 
-/** RFC 6855 §3: after ENABLE UTF8=ACCEPT mailbox names travel as UTF-8, in both directions. */
-export const utf8Names = (enabled: ReadonlySet<string>): boolean => enabled.has('UTF8=ACCEPT');
+/**
+ * RFC 6855 §3: after ENABLE UTF8=ACCEPT mailbox names travel as UTF-8, in both directions; so do an
+ * IMAP4rev2 session's (RFC 9051 §5.1: modified UTF-7 is IMAP4rev1's).
+ */
+export const utf8Names = (enabled: ReadonlySet<string>): boolean => enabled.has('UTF8=ACCEPT') || enabled.has('IMAP4REV2');
 
 /** The store name for a wire name; a malformed name is NO [CANNOT], never a lookup. */
 export function mailboxNameFromWire(wire: string, utf8 = false): string {

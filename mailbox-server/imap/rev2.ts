@@ -5,7 +5,7 @@ import { DELIMITER } from '../../core/store/mailbox-names.ts';
 import type { Mailbox } from '../../core/store/types.ts';
 import type { CommandContext } from './context.ts';
 import { bad } from './errors.ts';
-import { mailboxNameToWire } from './names.ts';
+import { mailboxNameValue, utf8Names } from './names.ts';
 import type { SearchKey, StatusItem } from './wire/ast.ts';
 import { atom, untagged, type ImapValue } from './wire/writer.ts';
 
@@ -64,6 +64,7 @@ function mailboxAttributes(mailbox: Mailbox, all: readonly Mailbox[]): string[] 
  */
 export async function mailboxListResponse(ctx: CommandContext, account: string, mailbox: Mailbox, oldName: string | null = null): Promise<Buffer> {
   const all = await ctx.services.store.listMailboxes(account);
-  const extended: ImapValue[] = oldName === null ? [] : [['OLDNAME', [mailboxNameToWire(oldName)]]];
-  return untagged(atom('LIST'), mailboxAttributes(mailbox, all).map(atom), DELIMITER, mailboxNameToWire(mailbox.name), ...extended);
+  const utf8 = utf8Names(ctx.enabled);
+  const extended: ImapValue[] = oldName === null ? [] : [['OLDNAME', [mailboxNameValue(oldName, utf8)]]];
+  return untagged(atom('LIST'), mailboxAttributes(mailbox, all).map(atom), DELIMITER, mailboxNameValue(mailbox.name, utf8), ...extended);
 }

@@ -32,7 +32,8 @@ export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx:
   // Tombstones included: QRESYNC reads its VANISHED (EARLIER) from them.
   const [states, recent] = await Promise.all([
     ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext),
-    MailboxView.recentAtOpen(ctx.services.store, mailbox, readOnly),
+    // RFC 9051 has no \Recent: a rev2 session neither shows it nor claims it from rev1 sessions.
+    rev2 ? null : MailboxView.recentAtOpen(ctx.services.store, mailbox, readOnly),
   ]);
   const view = MailboxView.fromStates(mailbox, readOnly, states, {}, recent);
   let firstUnseen = 0;
