@@ -94,6 +94,12 @@ describe('IMAP4rev2 beside IMAP4rev1', () => {
     try {
       await old.command('SELECT Work');
       assert.deepEqual(await old.command('SEARCH UNSEEN', 'A1'), ['* SEARCH 1 3', 'A1 OK SEARCH completed']);
+      // RFC 8437 §3: UNAUTHENTICATE forgets ENABLE, so a rev2 session logged in again is rev1.
+      await old.command('ENABLE IMAP4rev2');
+      assert.match((await old.command('UNAUTHENTICATE', 'A3')).at(-1)!, /^A3 OK/);
+      await old.login(ALICE.user, ALICE.password);
+      await old.command('SELECT Work');
+      assert.deepEqual(await old.command('SEARCH UNSEEN', 'A4'), ['* SEARCH 1 3', 'A4 OK SEARCH completed']);
       assert.match((await old.command('SEARCH RECENT', 'A2'))[0]!, /^\* SEARCH/);
     } finally {
       old.close();
