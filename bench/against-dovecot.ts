@@ -34,7 +34,7 @@ import { startImapServer } from '../mailbox-server/imap/server.ts';
 import { startPop3Server } from '../mailbox-server/pop3/server.ts';
 import { SharedMailboxHeads } from '../mailbox-server/mailbox-heads.ts';
 import { startSmtpEdge } from '../smtp-edge/server.ts';
-import { seedMailbox } from '../test/imap/helpers/seed.ts';
+import { seedMailbox } from '../test/mailbox-server/imap/helpers/seed.ts';
 import { startDovecotAnchor } from './anchors/dovecot.ts';
 import { startPostfix } from './anchors/postfix.ts';
 import { WireClient } from './mailbox.ts';

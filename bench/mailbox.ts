@@ -27,7 +27,7 @@ import { EMULATOR_CREDENTIALS, startEmulators } from '../local/emulators.ts';
 import { startImapServer } from '../mailbox-server/imap/server.ts';
 import { ConnectionsPerAddress } from '../core/connections-per-address.ts';
 import { startPop3Server } from '../mailbox-server/pop3/server.ts';
-import { seedMailbox } from '../test/imap/helpers/seed.ts';
+import { seedMailbox } from '../test/mailbox-server/imap/helpers/seed.ts';
 import { percentile, syntheticMessage } from './smtp-load.ts';
 
 export interface MailboxBenchOptions {

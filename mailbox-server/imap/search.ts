@@ -155,7 +155,7 @@ export function evaluate(key: SearchKey, s: SearchSubject, scope: SearchScope): 
       return s.body === undefined ? undefined : includes(s.body, key.value);
     case 'text': {
       // RFC 3501 §6.4.4: TEXT is "the header or body of the message"; the body includes the
-      // MIME headers of its parts (found by Dovecot as well, test/differential/imap.test.ts).
+      // MIME headers of its parts (found by Dovecot as well, test/mailbox-server/differential/imap.test.ts).
       const fields = s.headers && s.partHeaders ? [...s.headers, ...s.partHeaders] : s.headers;
       const inHeader = fields ? fields.some(([name, value]) => includes(`${name}: ${value}`, key.value)) : undefined;
       if (inHeader === true) return true;

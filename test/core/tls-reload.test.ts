@@ -12,8 +12,8 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ServiceLog } from '../../core/log.ts';
 import { createSelfSignedCertificate, type TlsCredentials } from '../../core/tls.ts';
 import { watchCertificateFiles } from '../../core/tls-reload.ts';
-import { startImapWorld, type ImapWorld } from '../imap/helpers/imap-world.ts';
-import { startPop3Rig, type Pop3Rig } from '../pop3/helpers.ts';
+import { startImapWorld, type ImapWorld } from '../mailbox-server/imap/helpers/imap-world.ts';
+import { startPop3Rig, type Pop3Rig } from '../mailbox-server/pop3/helpers.ts';
 import { startEdgeWorld, startSubmissionEdge, type EdgeWorld } from '../smtp-edge/helpers.ts';
 
 const certificate = (name: string): TlsCredentials => {

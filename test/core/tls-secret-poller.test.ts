@@ -13,7 +13,7 @@ import type { ServiceLog } from '../../core/log.ts';
 import { createSelfSignedCertificate, type TlsCredentials } from '../../core/tls.ts';
 import { watchCertificateFiles } from '../../core/tls-reload.ts';
 import { TlsSecretPoller } from '../../core/tls-secret-poller.ts';
-import { startImapWorld, type ImapWorld } from '../imap/helpers/imap-world.ts';
+import { startImapWorld, type ImapWorld } from '../mailbox-server/imap/helpers/imap-world.ts';
 import { SecretsStub } from '../helpers/secrets-stub.ts';
 
 const certificate = (name: string): TlsCredentials => {

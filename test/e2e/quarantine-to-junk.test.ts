@@ -12,7 +12,7 @@ import { startImapServer, type ImapServer } from '../../mailbox-server/imap/serv
 import { startSmtpEdge, type SmtpEdge } from '../../smtp-edge/server.ts';
 import { zoneResolver } from '../helpers/dns-zones.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { inboundRig } from '../inbound/helpers.ts';
+import { inboundRig } from '../functions/inbound/helpers.ts';
 import { DEMO, run, startEdgeWorld, type EdgeWorld } from '../smtp-edge/helpers.ts';
 
 let world: EdgeWorld;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { coreConfigToEnv } from '../../core/config.ts';
 import { createStore } from '../../core/store/index.ts';
-import { RawImap } from '../imap/helpers/imap-world.ts';
+import { RawImap } from '../mailbox-server/imap/helpers/imap-world.ts';
 import { spawnEdgeProcess, startEdgeWorld, SmtpWire, type EdgeWorld, NODE, ROOT } from '../smtp-edge/helpers.ts';
 import { fullStack, resourcesOfType } from './synth.ts';
 

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileInbound } from '../../functions/inbound/file-inbound.ts';
-import { inboundRig, type InboundRig } from '../inbound/helpers.ts';
+import { inboundRig, type InboundRig } from '../functions/inbound/helpers.ts';
 import { expectReply, inboundEvent, QUEUED, SmtpWire, startEdge, startEdgeWorld, type EdgeWorld } from './helpers.ts';
 
 let world: EdgeWorld;

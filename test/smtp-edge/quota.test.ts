@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStore, type Store } from '../../core/store/index.ts';
-import { fileRequest } from '../store/fixtures.ts';
+import { fileRequest } from '../core/store/fixtures.ts';
 import { DEMO, plainToken, SmtpWire, startEdge, startEdgeWorld, startSubmissionEdge, type EdgeWorld } from './helpers.ts';
 
 let world: EdgeWorld;
