@@ -11,6 +11,7 @@
 // (MAIL_AWS_LATENCY_MBPS, default 80 MB/s for one S3 stream). Off unless set, and refused when a
 // client talks to real AWS (no endpoint override): it exists for the emulators only.
 import { z } from 'zod';
+import { seededRandom } from '../seeded-random.ts';
 
 export const LATENCY_SERVICES = ['s3', 'dynamodb', 'sqs'] as const;
 export type LatencyService = (typeof LATENCY_SERVICES)[number];
@@ -56,18 +57,6 @@ export function latencyModelToEnv(model: LatencyModel): Record<string, string> {
     MAIL_AWS_LATENCY: LATENCY_SERVICES.map((s) => `${s}=${model.medianMs[s]}`).join(','),
     MAIL_AWS_LATENCY_MBPS: String((model.bytesPerMs * 1000) / 1_000_000),
     MAIL_AWS_LATENCY_SEED: String(model.seed),
-  };
-}
-
-/** mulberry32: a small, fast, seedable generator; uniform in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -121,15 +121,20 @@ export class DynamoMailboxes {
     return item ? toMailbox(item) : null;
   }
 
-  /** Mailboxes reachable through a name claim that agrees with the mailbox's own name. */
-  async listMailboxes(account: string): Promise<Mailbox[]> {
-    const owner = accountKey(account);
-    const items = await queryAll(this.doc, {
+  /** Every item of an account in the mailboxes table: mailboxes, name claims and bookkeeping. */
+  private itemsOf(owner: string): Promise<Record<string, unknown>[]> {
+    return queryAll(this.doc, {
       TableName: this.tables.mailboxes,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': owner },
       ConsistentRead: true,
     });
+  }
+
+  /** Mailboxes reachable through a name claim that agrees with the mailbox's own name. */
+  async listMailboxes(account: string): Promise<Mailbox[]> {
+    const owner = accountKey(account);
+    const items = await this.itemsOf(owner);
     const byId = new Map(items.filter((i) => (i.sk as string).startsWith('mbox#')).map((i) => [i.id as string, i]));
     const mailboxes: Mailbox[] = [];
     for (const claim of items) {
@@ -282,12 +287,7 @@ export class DynamoMailboxes {
   /** Removes every mailbox of an account and its bookkeeping (used when the account is removed). */
   async removeAllMailboxes(account: string): Promise<void> {
     const owner = accountKey(account);
-    const items = await queryAll(this.doc, {
-      TableName: this.tables.mailboxes,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': owner },
-      ConsistentRead: true,
-    });
+    const items = await this.itemsOf(owner);
     for (const item of items) {
       if ((item.sk as string).startsWith('mbox#')) await this.destroyMailbox({ account: owner, id: item.id as string, name: item.name as string });
     }

@@ -10,6 +10,7 @@ import { ParseError } from '../../../../mailbox-server/imap/wire/parse-error.ts'
 import { ImapCommandReader, readTag, type CommandChunk } from '../../../../mailbox-server/imap/wire/reader.ts';
 import { defaultImapWireLimits, type ImapWireLimits } from '../../../../mailbox-server/imap/wire/limits.ts';
 import { printCommand } from './command-printer.ts';
+import { seededRandom } from '../../../../core/seeded-random.ts';
 
 const options = { maxDepth: 32, maxSequenceRanges: 1000, allowSavedResult: true };
 
@@ -84,18 +85,6 @@ test('a huge literal announced but never sent waits without buffering; too big i
   assert.deepEqual(reader.push(Buffer.from('a APPEND INBOX {99999999999}\r\n')).map((e) => e.kind), ['reject']);
   assert.deepEqual(reader.push(Buffer.from('b NOOP\r\n')).map((e) => e.kind), ['command']);
 });
-
-/** mulberry32: a small seedable generator, uniform in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Valid commands of every command the parser knows, in the forms the grammar allows (literals,

@@ -1,0 +1,14 @@
+// A seeded source of uniform numbers, for what must be random-looking yet repeatable: the AWS
+// latency model's draws (core/aws/latency.ts) and the tests' generated inputs.
+
+/** mulberry32: a small, fast, seedable generator; uniform in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
