@@ -502,10 +502,14 @@ describe('monitoring', () => {
       assert.equal(a.Statistic, 'Minimum');
       assert.ok(a.AlarmActions.length > 0);
     }
-    // The services write the event the filter reads.
+    // The services write the event the filter reads: both start the TLS renewal, which reports the
+    // days left of the certificate they start with and of every renewed one.
     for (const main of ['smtp-edge/main.ts', 'mailbox-server/main.ts']) {
-      assert.match(readFileSync(path.join(REPO_ROOT, main), 'utf8'), /reportCertificateExpiry\(log, tls\.cert\)/, main);
+      assert.match(readFileSync(path.join(REPO_ROOT, main), 'utf8'), /startTlsRenewal\(\{\s*current: tls,/, main);
     }
+    const renewal = readFileSync(path.join(REPO_ROOT, 'core/tls-renewal.ts'), 'utf8');
+    assert.match(renewal, /reportCertificateExpiry\(log, options\.current\.cert\)/);
+    assert.match(renewal, /reportCertificateExpiry\(log, credentials\.cert\)/);
   });
 
   it('counts every inbound authentication verdict and action from the edge\'s log (one metric per mechanism, the result as dimension)', () => {

@@ -529,7 +529,7 @@ test('COMPRESS=DEFLATE (RFC 4978) agrees with Dovecot: the answers, and the same
   const session = (port: number, user: string) =>
     runPython(`
 import sys, json, socket, hashlib
-sys.path.insert(0, ${JSON.stringify(new URL('../../imap/helpers/', import.meta.url).pathname)})
+sys.path.insert(0, ${JSON.stringify(new URL('../imap/helpers/', import.meta.url).pathname)})
 from deflate_imap import DeflateIMAP4
 socket.setdefaulttimeout(20)
 def answer(line):

@@ -177,7 +177,7 @@ m.logout()
     const whole = await c.command('FETCH 1 (BINARY.PEEK[]<0.40>)', 'a5');
     assert.equal(whole[0], `* 1 FETCH (BINARY[]<0> ~{40}\r\n${MESSAGE.subarray(0, 40).toString('latin1')})`);
     const seen = await c.command('FETCH 1 (BINARY[1]<0.4>)', 'a6');
-    assert.match(seen[0]!, /^\* 1 FETCH \(BINARY\[1\]<0> ~\{4\}\r\nCaf. FLAGS \(\\Seen\)\)$/);
+    assert.match(seen[0]!, /^\* 1 FETCH \(BINARY\[1\]<0> ~\{4\}\r\nCaf. FLAGS \(\\Seen \\Recent\)\)$/);
   });
 
   test('APPEND with a literal8: stored when free of NUL, NO [UNKNOWN-CTE] with NUL (RFC 3516 §4.4)', async (t) => {

@@ -9,7 +9,7 @@ import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw } from '
 import { ImapFlow } from 'imapflow';
 import { ALICE, RawImap, runPython, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 
-const helpers = new URL('../../imap/helpers/', import.meta.url).pathname;
+const helpers = new URL('./helpers/', import.meta.url).pathname;
 /** Python prelude: the DeflateIMAP4 client of helpers/deflate_imap.py, with a timeout so a stall fails instead of hanging. */
 const prelude = `
 import sys, ssl, socket, imaplib
