@@ -22,10 +22,10 @@ import { indexMessage } from '../core/mime/index.ts';
 import { QueueSender } from '../core/queues.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
-import { OutboundQueueStore } from '../core/outbound/queue-store.ts';
 import { createSelfSignedCertificate } from '../core/tls.ts';
 import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
 import { createBatchProcessor } from '../functions/inbound/process-batch.ts';
+import { composeInbound } from '../functions/inbound/compose.ts';
 import { ensureResources } from '../local/bootstrap.ts';
 import { EMULATOR_CREDENTIALS } from '../local/emulators.ts';
 import { startEmulatorProcess } from './emulator-process.ts';
@@ -354,20 +354,11 @@ async function ourDelivery(world: OurWorld, clients: AwsClients): Promise<{ port
     listeners: [{ name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' }],
     resolver: { reverse: async () => [] } as never,
   });
-  const processBatch = createBatchProcessor({
-    directory: store.directory,
-    store: store.mailStore,
-    blobs: new BlobStore(clients.s3, world.resources.bucket),
-    indexMessage,
+  const processBatch = createBatchProcessor(composeInbound({
+    clients, resources: world.resources, hostname: 'mx.bench.local',
     logger: { info() {}, warn() {}, error: (m, f) => console.error(m, f) },
     metrics: { addMetric() {} },
-    outbound: {
-      records: new OutboundQueueStore(clients.doc, world.resources.tables.deliveries),
-      queue: new QueueSender(clients.sqs),
-      queueUrl: world.resources.queues.outbound,
-      blobRefs: store.mailStore,
-    },
-  });
+  }));
   const arn = (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: world.resources.queues.inbound, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   // As the local stack runs the inbound function (and as Lambda's SQS poller: long polls).
   const source = startSqsEventSource({

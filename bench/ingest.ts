@@ -21,21 +21,18 @@ import type { SQSEvent } from 'aws-lambda';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
 import { QueueSender } from '../core/queues.ts';
-import { OutboundQueueStore } from '../core/outbound/queue-store.ts';
 import { createStore } from '../core/store/index.ts';
 import { createSelfSignedCertificate } from '../core/tls.ts';
-import { indexMessage } from '../core/mime/index.ts';
 import { startEmulators, EMULATOR_CREDENTIALS } from '../local/emulators.ts';
 import { ensureResources } from '../local/bootstrap.ts';
 import { startSqsEventSource } from '../local/runner.ts';
 import { startSmtpEdge } from '../smtp-edge/server.ts';
 import { createBatchProcessor } from '../functions/inbound/process-batch.ts';
+import { composeInbound } from '../functions/inbound/compose.ts';
 import { percentile, sendOverOneConnection, syntheticMessage } from './smtp-load.ts';
 import { startPostfix, startSmtpSink, type AnchorServer } from './anchors/postfix.ts';
 import type { LatencyModel } from '../core/aws/latency.ts';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { JunkFilter } from '../core/junk/filter.ts';
-import { JunkModelCache, JunkModelStore } from '../core/store/junk-model.ts';
 import { CapacityCounter, countCapacity } from './capacity.ts';
 import { dollarsPerMessage, PRICES_AS_OF } from './aws-prices.ts';
 
@@ -202,24 +199,12 @@ export async function runIngestBenchmark(options: IngestOptions) {
         runCleanups.push(() => edge.close());
 
         const filedAt = new Map<string, number>();
-        const inboundStore = createStore(inboundClients, resources);
-        const junkModels = new JunkModelStore(inboundClients.doc, resources.tables, new JunkModelCache());
-        const processBatch = createBatchProcessor({
-          directory: inboundStore.directory,
-          store: inboundStore.mailStore,
-          blobs: new BlobStore(inboundClients.s3, resources.bucket),
-          indexMessage,
+        // As functions/inbound/handler.ts composes it (the junk filter included), so its requests are counted too.
+        const processBatch = createBatchProcessor(composeInbound({
+          clients: inboundClients, resources, hostname: 'mx.bench.local',
           logger: { info() {}, warn() {}, error: (m, f) => console.error(m, f) },
           metrics: { addMetric() {} },
-          outbound: {
-            records: new OutboundQueueStore(inboundClients.doc, resources.tables.deliveries),
-            queue: new QueueSender(inboundClients.sqs),
-            queueUrl: resources.queues.outbound,
-            blobRefs: inboundStore.blobRefs,
-          },
-          // the junk filter as functions/inbound/handler.ts composes it, so its requests are counted too
-          junk: { filter: new JunkFilter(junkModels, 'mx.bench.local'), verdicts: junkModels, mailboxes: inboundStore.mailStore },
-        });
+        }));
         const allFiled = new Promise<void>((resolve) => {
           const source = startSqsEventSource({
             sqs: inboundClients.sqs,

@@ -5,16 +5,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { coreConfigFromEnv } from '../../core/config.ts';
 import { createAwsClients } from '../../core/aws.ts';
-import { BlobStore } from '../../core/blobs.ts';
-import { createStore } from '../../core/store/index.ts';
-import { indexMessage } from '../../core/mime/index.ts';
-import { QueueSender } from '../../core/queues.ts';
-import { OutboundQueueStore } from '../../core/outbound/queue-store.ts';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { senderRewritingFromEnv, type SenderRewriting } from '../../core/srs.ts';
 import { createBatchProcessor } from './process-batch.ts';
-import { JunkFilter } from '../../core/junk/filter.ts';
-import { JunkModelCache, JunkModelStore } from '../../core/store/junk-model.ts';
+import { composeInbound } from './compose.ts';
 
 interface InboundRuntime {
   readonly logger: Logger;
@@ -45,26 +39,7 @@ async function buildRuntime(env: Record<string, string | undefined>): Promise<In
   const logger = new Logger({ serviceName: 'mail-inbound' });
   const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Mail', serviceName: 'mail-inbound' });
   const clients = createAwsClients(config.aws);
-  const blobs = new BlobStore(clients.s3, config.resources.bucket);
-  const store = createStore(clients, config.resources, { onOrphan: (key) => blobs.markOrphan(key) });
-  // Models of the accounts this environment files for, decoded once and checked by one head read per message.
-  const junkModels = new JunkModelStore(clients.doc, config.resources.tables, new JunkModelCache());
-  const processBatch = createBatchProcessor({
-    directory: store.directory,
-    store: store.mailStore,
-    blobs,
-    indexMessage,
-    logger,
-    metrics,
-    outbound: {
-      records: new OutboundQueueStore(clients.doc, config.resources.tables.deliveries),
-      queue: new QueueSender(clients.sqs),
-      queueUrl: config.resources.queues.outbound,
-      blobRefs: store.blobRefs,
-    },
-    ...(srs ? { srs } : {}),
-    junk: { filter: new JunkFilter(junkModels, config.mail.hostname), verdicts: junkModels, mailboxes: store.mailStore },
-  });
+  const processBatch = createBatchProcessor(composeInbound({ clients, resources: config.resources, hostname: config.mail.hostname, logger, metrics, srs }));
   return { logger, metrics, processBatch };
 }
 
