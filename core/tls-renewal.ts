@@ -8,6 +8,7 @@ import type { ServiceLog } from './log.ts';
 import { watchCertificateFiles } from './tls-reload.ts';
 import { TlsSecretPoller } from './tls-secret-poller.ts';
 import type { TlsCredentials } from './tls.ts';
+import { awsOnlyClientOptions } from './aws/client-options.ts';
 
 export interface TlsRenewalOptions {
   /** The pair the listeners started with. */
@@ -42,7 +43,7 @@ export function startTlsRenewal(options: TlsRenewalOptions): TlsRenewal {
     : null;
   const poller = options.secretArn && keyFile && certFile
     ? new TlsSecretPoller({
-      secrets: new SecretsManagerClient({ region: options.region }), secretId: options.secretArn,
+      secrets: new SecretsManagerClient(awsOnlyClientOptions(options.region)), secretId: options.secretArn,
       keyFile, certFile, intervalMs: options.secretPollMs, log,
     })
     : null;

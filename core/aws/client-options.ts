@@ -4,14 +4,24 @@
 // to an emulator.
 import type { AwsConfig } from '../config.ts';
 
+// The SDK waits forever on a silent socket by default; an SMTP client waiting for its 250 or a
+// Lambda batch would hang with it. Connect fast or fail; 60 s of silence is a dead request (it is
+// retried by the SDK's retry strategy).
+const REQUEST_HANDLER = { connectionTimeout: 5_000, requestTimeout: 60_000 };
+
 export function clientOptions(config: AwsConfig, endpoint: string | undefined) {
   return {
     region: config.region,
     endpoint,
     ...(config.credentials ? { credentials: config.credentials } : {}),
-    // The SDK waits forever on a silent socket by default; an SMTP client waiting for its 250 or
-    // a Lambda batch would hang with it. Connect fast or fail; 60 s of silence is a dead request
-    // (it is retried by the SDK's retry strategy).
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+    requestHandler: REQUEST_HANDLER,
   };
+}
+
+/**
+ * The options of a client for a service that only exists in AWS (Secrets Manager, SES, ACM): no
+ * emulator, so no endpoint override, but the same timeouts as every other client.
+ */
+export function awsOnlyClientOptions(region: string) {
+  return { region, requestHandler: REQUEST_HANDLER };
 }

@@ -11,6 +11,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { parseConfig } from '../../core/config.ts';
 import { exportCertificateToSecret } from './export-certificate.ts';
+import { awsOnlyClientOptions } from '../../core/aws/client-options.ts';
 
 const envSchema = z.object({
   MAIL_TLS_CERTIFICATE_ARN: z.string().startsWith('arn:'),
@@ -26,10 +27,9 @@ export async function handler(event: { source?: string; 'detail-type'?: string }
   runtime ??= (() => {
     const env = parseConfig(envSchema, process.env, 'certificate export environment');
     const region = env.MAIL_REGION ?? env.AWS_REGION ?? 'us-east-1';
-    // ACM and Secrets Manager have no emulator, so their clients take the region alone (core/aws/
-    // builds the clients whose endpoints the local stack overrides).
-    const acm = new ACMClient({ region });
-    const secrets = new SecretsManagerClient({ region });
+    // ACM and Secrets Manager have no emulator: no endpoint override, the timeouts of every client.
+    const acm = new ACMClient(awsOnlyClientOptions(region));
+    const secrets = new SecretsManagerClient(awsOnlyClientOptions(region));
     return {
       logger: new Logger({ serviceName: 'mail-certificate-export' }),
       run: () => exportCertificateToSecret({

@@ -9,6 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { senderRewritingFromEnv, type SenderRewriting } from '../../core/srs.ts';
 import { createBatchProcessor } from './process-batch.ts';
 import { composeInbound } from './compose.ts';
+import { awsOnlyClientOptions } from '../../core/aws/client-options.ts';
 
 interface InboundRuntime {
   readonly logger: Logger;
@@ -29,7 +30,7 @@ let runtimeCache: Promise<InboundRuntime> | undefined;
  */
 async function senderRewriting(env: Record<string, string | undefined>, region: string): Promise<SenderRewriting | null> {
   if (env.MAIL_SRS_SECRET || !env.MAIL_SRS_SECRET_ARN) return senderRewritingFromEnv(env);
-  const out = await new SecretsManagerClient({ region }).send(new GetSecretValueCommand({ SecretId: env.MAIL_SRS_SECRET_ARN }));
+  const out = await new SecretsManagerClient(awsOnlyClientOptions(region)).send(new GetSecretValueCommand({ SecretId: env.MAIL_SRS_SECRET_ARN }));
   return senderRewritingFromEnv({ ...env, MAIL_SRS_SECRET: out.SecretString ?? '' });
 }
 

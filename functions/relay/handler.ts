@@ -17,6 +17,7 @@ import type { DkimKey } from '../../core/dkim.ts';
 import { relayConfigFromEnv, type Smarthost } from './config.ts';
 import { createRelayBatchProcessor } from './process-batch.ts';
 import { relayMetrics } from './telemetry.ts';
+import { awsOnlyClientOptions } from '../../core/aws/client-options.ts';
 
 interface RelayRuntime {
   readonly logger: Logger;
@@ -38,7 +39,7 @@ function smarthostCredentialsReader(smarthost: Smarthost | null, region: string)
       if (!smarthost || smarthost.kind === 'ses-api') return undefined;
       if (smarthost.username) return { user: smarthost.username, pass: smarthost.password ?? '' };
       if (!smarthost.secretArn) return undefined;
-      const out = await new SecretsManagerClient({ region }).send(new GetSecretValueCommand({ SecretId: smarthost.secretArn }));
+      const out = await new SecretsManagerClient(awsOnlyClientOptions(region)).send(new GetSecretValueCommand({ SecretId: smarthost.secretArn }));
       const secret = JSON.parse(out.SecretString ?? '{}') as { username?: string; password?: string };
       if (!secret.username) throw new Error(`secret ${smarthost.secretArn} has no "username"`);
       return { user: secret.username, pass: secret.password ?? '' };
@@ -83,7 +84,7 @@ function buildRuntime(env: Record<string, string | undefined>): RelayRuntime {
     resolver: new Resolver({ timeout: 5000, tries: 2 }),
     smarthostCredentials: smarthostCredentialsReader(relay.smarthost, config.aws.region),
     // The SES API signs with the function's role (the default credential chain): no secret.
-    ...(relay.smarthost?.kind === 'ses-api' ? { ses: new SESv2Client({ region: relay.smarthost.region }) } : {}),
+    ...(relay.smarthost?.kind === 'ses-api' ? { ses: new SESv2Client(awsOnlyClientOptions(relay.smarthost.region)) } : {}),
     now: () => new Date(),
     logger,
     metrics,
