@@ -8,9 +8,9 @@
 //   dovecot.fill('INBOX', bodies, ['\\Seen']);   dovecot.ports.imap / .pop3 / .lmtp
 //   await dovecot.stop();
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startDovecot } from '../../test/helpers/dovecot.ts';
+import { freePort } from '../../test/helpers/free-port.ts';
 
 export interface DovecotAnchor {
   readonly ports: { readonly imap: number; readonly pop3: number; readonly lmtp: number | null };
@@ -20,13 +20,6 @@ export interface DovecotAnchor {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Maildir info letters of the system flags (the Maildir spec: sorted, after `:2,`). */
 const MAILDIR_FLAG: Record<string, string> = { '\\Draft': 'D', '\\Flagged': 'F', '\\Answered': 'R', '\\Seen': 'S', '\\Deleted': 'T' };

@@ -9,9 +9,10 @@
 //   await postfix.stop();
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../test/helpers/free-port.ts';
 
 const POSTFIX = '/usr/sbin/postfix';
 const SMTP_SINK = '/usr/sbin/smtp-sink';
@@ -21,13 +22,6 @@ export interface AnchorServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Resolves once something on `port` sends an SMTP greeting; rejects after `timeoutMs`. */
 async function greets(port: number, timeoutMs = 60_000): Promise<void> {

@@ -12,7 +12,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, X509Certificate } from 'node:crypto';
@@ -25,6 +24,7 @@ import { EDGE_PORTS, MAILBOX_PORTS, SERVICE_ENV } from '../../infra/service-cont
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { buildImage, ensureNodeStandIn, globalArgs, podman, podmanEnv } from './podman.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 const EDGE_IMAGE = 'localhost/mail-test/smtp-edge';
 const MAILBOX_IMAGE = 'localhost/mail-test/mailbox-server';
@@ -32,13 +32,6 @@ const DOMAIN = 'container.test';
 const USER = `user@${DOMAIN}`;
 const PASSWORD = 'correct horse battery staple';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Container {
   readonly name: string;

@@ -23,11 +23,12 @@
 // `dovenull`; the temp dir is made traversable for them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { eventually } from './eventually.ts';
+import { freePort } from './free-port.ts';
 
 export interface DovecotOptions {
   /** Users and plaintext passwords for the passwd-file. */
@@ -68,13 +69,6 @@ function findDovecot(): string {
   return found;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** `{SCHEME}hash` of a password, as Dovecot's own tool writes it. */
 function hashWithDoveadm(scheme: string, password: string): string {
