@@ -207,11 +207,12 @@ export class MailStack extends Stack {
     allowTagRawBlobs(inboundFn, bucket);
     allowItemOperations(inboundFn, tables.directory, ['BatchGetItem']); // recipient, alias and catch-all lookup
     allowJunkModel(inboundFn, tables.directory, ['GetItem']); // the account's junk model: head, and body when not cached
-    // Filing (core/store/filing.ts): the INBOX name claims of a batch in one BatchGetItem (Junk is read
-    // by name: GetItem), UID/modseq reservation on the mailbox item, the message put (a get and a
+    // Filing (core/store/filing.ts): the INBOX name claims and \Junk use claims of a batch in one
+    // BatchGetItem, UID/modseq reservation on the mailbox item, the message put (a get and a
     // tombstone only when a concurrent writer races), the delivery records (read in one BatchGetItem);
-    // the account's mailboxes listed to find its \Junk (core/store/special-use.ts) for junk only.
-    allowItemOperations(inboundFn, tables.mailboxes, ['GetItem', 'BatchGetItem', 'UpdateItem', 'Query']);
+    // an account with no use claim yet has its mailboxes listed once and the claim written (an update),
+    // docs/decisions/0027-one-quarantine-path.md.
+    allowItemOperations(inboundFn, tables.mailboxes, ['BatchGetItem', 'UpdateItem', 'Query']);
     allowItemOperations(inboundFn, tables.messages, ['GetItem', 'PutItem', 'UpdateItem']);
     // Delivery records (`<delivery>#<mailbox>`), junk verdicts (`junk#<delivery>#<account>`) and
     // outbound records (`outbound#<id>`, core/outbound/enqueue.ts claim).

@@ -4,7 +4,7 @@
 import { prefixOctets } from '../header-prefix.ts';
 import type { JunkModelStore } from '../store/junk-model.ts';
 import { classify, isTrained, JUNK_THRESHOLD, trainModel, type JunkClass } from './classifier.ts';
-import { authenticationSignals, authenticationTokens, RULE_JUNK_SCORE, ruleVerdict } from './signals.ts';
+import { authenticationSignals, authenticationTokens, RULE_JUNK_SCORE, ruleVerdict, type RuleVerdict } from './signals.ts';
 import { tokenizeMessage, TOKENIZE_PREFIX_BYTES } from './tokenize.ts';
 
 /** The keyword a message judged or sorted as junk carries (the IMAP keyword clients know, RFC 9051 §2.3.2 and the IANA registry). */
@@ -22,6 +22,8 @@ export interface JunkVerdict {
 
 /** One inbound message, judged for each account it reaches: authentication read once, tokens made once (only if some account is trained). */
 export interface MessageToJudge {
+  /** What the rules alone say of the message, the same for every account. */
+  readonly rules: RuleVerdict;
   judge(account: string): Promise<JunkVerdict>;
 }
 
@@ -32,12 +34,12 @@ export class JunkFilter {
     readonly ourHost: string,
   ) {}
 
-  /** `quarantine`: the edge's DMARC policy asked for Junk (p=quarantine). */
-  message(raw: Buffer, options: { readonly quarantine?: boolean } = {}): MessageToJudge {
+  message(raw: Buffer): MessageToJudge {
     const signals = authenticationSignals(raw, this.ourHost);
-    const rules = ruleVerdict(raw, signals, options.quarantine ?? false);
+    const rules = ruleVerdict(raw, signals);
     let tokens: Promise<Set<string>> | undefined;
     return {
+      rules,
       judge: async (account) => {
         const stored = await this.models.load(account);
         const rulesSay = rules.score >= RULE_JUNK_SCORE;

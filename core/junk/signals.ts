@@ -12,7 +12,7 @@ export interface AuthenticationSignals {
 export interface RuleVerdict {
   /** 0 (clean) to 1 (certainly junk). */
   readonly score: number;
-  /** Why, for the log: `dmarc=fail`, `attachment .exe`, `quarantine`. */
+  /** Why, for the log: `dmarc=fail`, `executable attachment`. */
   readonly reasons: string[];
 }
 
@@ -52,17 +52,17 @@ export function authenticationTokens(signals: AuthenticationSignals): string[] {
 const EXECUTABLE_NAME = /name\s*\*?=\s*"?[^";\r\n]*\.(exe|scr|pif|com|bat|cmd|vbs|vbe|js|jse|wsf|hta|msi|cpl|jar|lnk)"?\s*(;|\r?\n|$)/im;
 
 /**
- * The score of the rules alone: a DMARC failure, a quarantine the edge asked for, an SPF failure
- * without a passing DKIM signature, an executable attachment. Never a deletion: the worst is Junk.
+ * The score of the rules alone: a DMARC failure, an SPF failure without a passing DKIM signature,
+ * an executable attachment. Never a deletion: the worst is Junk. (A quarantine the edge asked for
+ * is not a rule of the message but the sender's domain's policy: functions/inbound/junk-filing.ts.)
  */
-export function ruleVerdict(raw: Buffer, signals: AuthenticationSignals, quarantine: boolean): RuleVerdict {
+export function ruleVerdict(raw: Buffer, signals: AuthenticationSignals): RuleVerdict {
   const reasons: string[] = [];
   let score = 0;
   const add = (points: number, reason: string) => {
     score = Math.max(score, points);
     reasons.push(reason);
   };
-  if (quarantine) add(1, 'quarantine');
   if (signals.dmarc === 'fail') add(0.95, 'dmarc=fail');
   if (signals.spf === 'fail' && signals.dkim !== 'pass') add(0.9, 'spf=fail without dkim=pass');
   if (signals.spf === 'softfail' && signals.dkim !== 'pass') add(0.6, 'spf=softfail without dkim=pass');

@@ -129,7 +129,7 @@ export class DynamoFiling {
     const results: Array<PromiseSettledResult<FileResult>> = new Array(requests.length);
     const groups = new Map<string, number[]>();
     requests.forEach((request, at) => {
-      const key = `${request.account}\u0000${request.mailbox}`;
+      const key = `${request.account}\u0000${request.specialUse ?? ''}\u0000${request.mailbox}`;
       groups.set(key, [...(groups.get(key) ?? []), at]);
     });
     const entries = [...groups.values()].map((ats) => ({ ats, group: ats.map((at) => requests[at]!) }));

@@ -6,11 +6,18 @@ import { DELIMITER, isInbox, normaliseMailboxName } from './mailbox-names.ts';
 import { batchGetAll, isConditionFailure, queryAll } from './dynamo.ts';
 import type { DynamoBlobReferences } from './blob-refs.ts';
 import type { DynamoUsageCounters } from './usage.ts';
-import { accountKey, getItem, isLive, mailboxSk, nameSk, nowSeconds, toMailbox, UID_VALIDITY_SK, type Item, type Tables } from './records.ts';
+import { accountKey, getItem, isLive, mailboxSk, nameSk, NO_MAILBOX, nowSeconds, toMailbox, UID_VALIDITY_SK, useSk, type Item, type Tables } from './records.ts';
 import { StoreError, type Mailbox, type SpecialUse } from './types.ts';
 
 /** What filing needs of a mailbox: whose it is, its id, and its uidNext as read (0: not read). */
 export type FilingTarget = Pick<Mailbox, 'account' | 'id' | 'uidNext'>;
+
+/** A mailbox to file into: the account's mailbox of `specialUse` when it has one, else `mailbox` by name. */
+export interface FilingDestination {
+  readonly account: string;
+  readonly mailbox: string;
+  readonly specialUse?: SpecialUse;
+}
 
 export class DynamoMailboxes {
   constructor(
@@ -73,16 +80,27 @@ export class DynamoMailboxes {
       await this.doc.send(new DeleteCommand({ TableName: this.tables.mailboxes, Key: { pk: owner, sk: item.sk } }));
       throw new StoreError('exists', `Mailbox ${mailboxName} already exists`);
     }
+    // After the name: a use claim never names a mailbox that cannot be reached. The first mailbox
+    // of a use keeps the claim; another of the same use is found only once the first is gone.
+    if (specialUse) await this.claim(owner, useSk(specialUse), item.id as string, (holder) => holder.specialUse === specialUse);
     return toMailbox(item);
   }
 
   /** Claims a name for a mailbox id; takes over a stale claim left by a crashed rename or delete. */
-  private async claimName(owner: string, name: string, mailboxId: string): Promise<boolean> {
+  private claimName(owner: string, name: string, mailboxId: string): Promise<boolean> {
+    return this.claim(owner, nameSk(name), mailboxId, (holder) => holder.name === name);
+  }
+
+  /**
+   * Points the claim item `sk` at a mailbox id, unless a mailbox that still `holds` it has it: a
+   * claim whose mailbox is gone or no longer holds it (a crashed rename or delete, NO_MAILBOX) is taken over.
+   */
+  private async claim(owner: string, sk: string, mailboxId: string, holds: (holder: Item) => boolean): Promise<boolean> {
     const put = (condition: string, values?: Item) =>
       this.doc.send(
         new PutCommand({
           TableName: this.tables.mailboxes,
-          Item: { pk: owner, sk: nameSk(name), mailboxId },
+          Item: { pk: owner, sk, mailboxId },
           ConditionExpression: condition,
           ...(values ? { ExpressionAttributeValues: values } : {}),
         }),
@@ -93,10 +111,10 @@ export class DynamoMailboxes {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
-    const claim = await getItem(this.doc, this.tables.mailboxes, { pk: owner, sk: nameSk(name) });
-    if (!claim) return this.claimName(owner, name, mailboxId);
+    const claim = await getItem(this.doc, this.tables.mailboxes, { pk: owner, sk });
+    if (!claim) return this.claim(owner, sk, mailboxId, holds);
     const holder = await getItem(this.doc, this.tables.mailboxes, { pk: owner, sk: mailboxSk(claim.mailboxId as string) });
-    if (holder && holder.name === name) return false;
+    if (holder && holds(holder)) return false;
     try {
       await put('mailboxId = :stale', { ':stale': claim.mailboxId });
       return true;
@@ -158,24 +176,36 @@ export class DynamoMailboxes {
    * claim never names a mailbox of another name, and a claim outliving its mailbox (an account
    * removal that crashed) names a deleted item, which the UID reservation refuses as not-found, as
    * requireMailbox would have. uidNext is then unknown (0). Other names are read as requireMailbox reads them.
+   * A destination by special use (Junk for a junk copy) is found by its use claim in the same
+   * BatchGetItem, so it costs no request of its own (docs/decisions/0027-one-quarantine-path.md).
    */
-  async mailboxesForFiling(wanted: ReadonlyArray<{ readonly account: string; readonly mailbox: string }>): Promise<Array<PromiseSettledResult<FilingTarget>>> {
+  async mailboxesForFiling(wanted: readonly FilingDestination[]): Promise<Array<PromiseSettledResult<FilingTarget>>> {
     const parsed = wanted.map((w) => {
       try {
-        return { owner: accountKey(w.account), name: normaliseMailboxName(w.mailbox) };
+        return { owner: accountKey(w.account), name: normaliseMailboxName(w.mailbox), use: w.specialUse };
       } catch (err) {
         return err as Error;
       }
     });
+    const claimKey = (pk: string, sk: string) => `${pk}\u0000${sk}`;
     const claimKeys = new Map<string, Item>();
-    for (const p of parsed) if (!(p instanceof Error) && isInbox(p.name)) claimKeys.set(p.owner, { pk: p.owner, sk: nameSk(p.name) });
-    const claims = new Map((await batchGetAll(this.doc, this.tables.mailboxes, [...claimKeys.values()], { consistentRead: true })).map((c) => [c.pk as string, c]));
+    for (const p of parsed) {
+      if (p instanceof Error) continue;
+      if (isInbox(p.name)) claimKeys.set(claimKey(p.owner, nameSk(p.name)), { pk: p.owner, sk: nameSk(p.name) });
+      if (p.use) claimKeys.set(claimKey(p.owner, useSk(p.use)), { pk: p.owner, sk: useSk(p.use) });
+    }
+    const found = await batchGetAll(this.doc, this.tables.mailboxes, [...claimKeys.values()], { consistentRead: true });
+    const claims = new Map(found.map((c) => [claimKey(c.pk as string, c.sk as string), c]));
     return Promise.all(
       parsed.map(async (p): Promise<PromiseSettledResult<FilingTarget>> => {
         try {
           if (p instanceof Error) throw p;
+          if (p.use) {
+            const id = await this.specialUseMailboxId(p.owner, p.use, claims.get(claimKey(p.owner, useSk(p.use))));
+            if (id) return { status: 'fulfilled', value: { account: p.owner, id, uidNext: 0 } };
+          }
           if (!isInbox(p.name)) return { status: 'fulfilled', value: await this.requireMailbox(p.owner, p.name) };
-          const claim = claims.get(p.owner);
+          const claim = claims.get(claimKey(p.owner, nameSk(p.name)));
           if (!claim) throw new StoreError('not-found', `No mailbox ${p.name}`);
           return { status: 'fulfilled', value: { account: p.owner, id: claim.mailboxId as string, uidNext: 0 } };
         } catch (reason) {
@@ -183,6 +213,31 @@ export class DynamoMailboxes {
         }
       }),
     );
+  }
+
+  /**
+   * The id of the account's mailbox of `use` as its claim names it (a claim outliving its mailbox
+   * is refused by the UID reservation as not-found), or null when it has none. An account from
+   * before use claims has no claim: its mailboxes are listed once and the claim written, naming
+   * NO_MAILBOX when none has the use, so the next filing reads it with the INBOX claim.
+   */
+  private async specialUseMailboxId(owner: string, use: SpecialUse, claim: Item | undefined): Promise<string | null> {
+    if (claim) return claim.mailboxId === NO_MAILBOX ? null : (claim.mailboxId as string);
+    const mailbox = (await this.listMailboxes(owner)).find((m) => m.specialUse === use);
+    // An update, not a put: the inbound function's grants already hold it (for the UID reservation).
+    await this.doc
+      .send(
+        new UpdateCommand({
+          TableName: this.tables.mailboxes,
+          Key: { pk: owner, sk: useSk(use) },
+          UpdateExpression: 'SET mailboxId = :id',
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ExpressionAttributeValues: { ':id': mailbox?.id ?? NO_MAILBOX },
+        }),
+      )
+      // Taken meanwhile (a mailbox of that use created), or not written: the next filing reads or lists again.
+      .catch(() => undefined);
+    return mailbox?.id ?? null;
   }
 
   async subscribe(account: string, name: string, subscribed: boolean): Promise<void> {
@@ -229,17 +284,18 @@ export class DynamoMailboxes {
           ExpressionAttributeValues: { ':name': name },
         }),
       );
-      await this.releaseName(owner, mailbox.name, mailbox.id);
+      await this.release(owner, nameSk(mailbox.name), mailbox.id);
     }
     return (await this.getMailboxById(owner, moving.find((m) => m.name === oldName)!.id))!;
   }
 
-  private async releaseName(owner: string, name: string, mailboxId: string): Promise<void> {
+  /** Removes the claim item `sk` if it still names `mailboxId`. */
+  private async release(owner: string, sk: string, mailboxId: string): Promise<void> {
     await this.doc
       .send(
         new DeleteCommand({
           TableName: this.tables.mailboxes,
-          Key: { pk: owner, sk: nameSk(name) },
+          Key: { pk: owner, sk },
           ConditionExpression: 'mailboxId = :id',
           ExpressionAttributeValues: { ':id': mailboxId },
         }),
@@ -259,8 +315,9 @@ export class DynamoMailboxes {
    * Name first (the mailbox vanishes from view), then the mailbox item (new filings now fail),
    * then the messages with their blob references.
    */
-  private async destroyMailbox(mailbox: Pick<Mailbox, 'account' | 'id' | 'name'>): Promise<void> {
-    await this.releaseName(mailbox.account, mailbox.name, mailbox.id);
+  private async destroyMailbox(mailbox: Pick<Mailbox, 'account' | 'id' | 'name' | 'specialUse'>): Promise<void> {
+    await this.release(mailbox.account, nameSk(mailbox.name), mailbox.id);
+    if (mailbox.specialUse) await this.release(mailbox.account, useSk(mailbox.specialUse), mailbox.id);
     await this.doc.send(new DeleteCommand({ TableName: this.tables.mailboxes, Key: { pk: mailbox.account, sk: mailboxSk(mailbox.id) } }));
     const messages = await queryAll(this.doc, {
       TableName: this.tables.messages,
@@ -289,7 +346,7 @@ export class DynamoMailboxes {
     const owner = accountKey(account);
     const items = await this.itemsOf(owner);
     for (const item of items) {
-      if ((item.sk as string).startsWith('mbox#')) await this.destroyMailbox({ account: owner, id: item.id as string, name: item.name as string });
+      if ((item.sk as string).startsWith('mbox#')) await this.destroyMailbox(toMailbox(item));
     }
     for (const item of items) {
       if (!(item.sk as string).startsWith('mbox#')) await this.doc.send(new DeleteCommand({ TableName: this.tables.mailboxes, Key: { pk: owner, sk: item.sk } }));

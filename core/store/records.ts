@@ -22,6 +22,12 @@ const INDEX_STORED_LIMIT = 360_000;
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 export const mailboxSk = (id: string) => `mbox#${id}`;
 export const nameSk = (name: string) => `name#${name}`;
+/**
+ * The claim naming the account's mailbox of a special use (RFC 6154), so filing finds Junk in the
+ * same BatchGetItem as INBOX's name claim; NO_MAILBOX when the account has none.
+ */
+export const useSk = (use: SpecialUse) => `use#${use}`;
+export const NO_MAILBOX = 'none';
 export const UID_VALIDITY_SK = 'uidvalidity';
 /** The account's storage counter (bytes of live messages) in the mailboxes table, beside its mailboxes. */
 export const USAGE_SK = 'usage';

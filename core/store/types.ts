@@ -162,6 +162,8 @@ export interface FileRequest {
   readonly account: string;
   /** Mailbox name, usually 'INBOX'. */
   readonly mailbox: string;
+  /** The account's mailbox of this special use (RFC 6154) instead, whatever it is named; `mailbox` when it has none. */
+  readonly specialUse?: SpecialUse;
   /** Idempotency key: the same key filed twice into one mailbox gives one message. */
   readonly deliveryKey: string;
   readonly blobKey: string;

@@ -2,6 +2,7 @@
 // the outbound queue for remote recipients, the junk filter with its per-environment model cache.
 // The handler adds Powertools telemetry and the SRS key; the benchmarks pass their own telemetry,
 // so what they measure is what runs in AWS.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsClients } from '../../core/aws.ts';
 import { BlobStore } from '../../core/blobs.ts';
 import type { ResourceNames } from '../../core/config.ts';
@@ -13,6 +14,7 @@ import type { SenderRewriting } from '../../core/srs.ts';
 import { createStore } from '../../core/store/index.ts';
 import { JunkModelCache, JunkModelStore } from '../../core/store/junk-model.ts';
 import type { InboundDeps } from './file-inbound.ts';
+import type { JunkFiling } from './junk-filing.ts';
 
 export interface InboundComposition {
   readonly clients: AwsClients;
@@ -27,8 +29,6 @@ export interface InboundComposition {
 export function composeInbound({ clients, resources, hostname, logger, metrics, srs }: InboundComposition): InboundDeps {
   const blobs = new BlobStore(clients.s3, resources.bucket);
   const store = createStore(clients, resources, { onOrphan: (key) => blobs.markOrphan(key) });
-  // Models of the accounts this environment files for, decoded once and checked by one head read per message.
-  const junkModels = new JunkModelStore(clients.doc, resources.tables, new JunkModelCache());
   return {
     directory: store.directory,
     store: store.mailStore,
@@ -43,6 +43,15 @@ export function composeInbound({ clients, resources, hostname, logger, metrics, 
       blobRefs: store.blobRefs,
     },
     ...(srs ? { srs } : {}),
-    junk: { filter: new JunkFilter(junkModels, hostname), verdicts: junkModels, mailboxes: store.mailStore },
+    junk: composeJunkFiling(clients.doc, resources.tables, hostname),
   };
+}
+
+/**
+ * The junk filter as the function files with it: the models of the accounts this environment
+ * files for, decoded once and checked by one head read per message.
+ */
+export function composeJunkFiling(doc: DynamoDBDocumentClient, tables: ResourceNames['tables'], hostname: string): JunkFiling {
+  const models = new JunkModelStore(doc, tables, new JunkModelCache());
+  return { filter: new JunkFilter(models, hostname), verdicts: models };
 }

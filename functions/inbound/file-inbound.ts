@@ -12,8 +12,6 @@ import { isSrsLocalPart, type SenderRewriting } from '../../core/srs.ts';
 import type { FunctionLogger } from '../queue-record.ts';
 import { StoreError, type Directory, type FileRequest, type FileResult, type MailStore, type RecipientRoute } from '../../core/store/types.ts';
 import { copyDestination, judgeFor, type CopyDestination, type JunkFiling, type JunkMetric } from './junk-filing.ts';
-import { findSpecialUseMailbox } from '../../core/store/special-use.ts';
-import { JUNK_KEYWORD } from '../../core/junk/filter.ts';
 
 /** The metrics this function emits (CloudWatch EMF through Powertools in the handler). */
 export type InboundMetric =
@@ -34,8 +32,8 @@ export interface InboundMetrics {
 
 export interface InboundDeps {
   readonly directory: Pick<Directory, 'resolveRecipients'>;
-  /** Filing; with the mailbox reads, quarantined mail finds the account's Junk (core/store/special-use.ts). */
-  readonly store: Pick<MailStore, 'fileMessages'> & Partial<Pick<MailStore, 'listMailboxes'>>;
+  /** Filing, which also finds the account's Junk for a junk copy (FileRequest.specialUse). */
+  readonly store: Pick<MailStore, 'fileMessages'>;
   /** The configured raw-message bucket and a whole-object read of it. */
   readonly blobs: { readonly bucket: string; getBuffer(key: string): Promise<Buffer> };
   readonly indexMessage: (raw: Buffer) => MessageIndex | Promise<MessageIndex>;
@@ -51,8 +49,8 @@ export interface InboundDeps {
    * stands for. Without it forwards keep the original sender.
    */
   readonly srs?: SenderRewriting;
-  /** The junk filter (functions/inbound/junk-filing.ts): likely junk goes to the account's Junk. Without it, all goes to INBOX. */
-  readonly junk?: JunkFiling;
+  /** The junk filter and the quarantine rule (functions/inbound/junk-filing.ts): what they call junk goes to the account's Junk. */
+  readonly junk: JunkFiling;
 }
 
 export interface FiledCopy {
@@ -82,19 +80,6 @@ interface DeliveryPlan {
    * address): its domain signs the SRS sender, and the relay may send the forward as that address.
    */
   readonly forwards: Map<string, string>;
-}
-
-const INBOX = 'INBOX';
-
-/**
- * Without a junk filter configured, mail the MX quarantined (docs/decisions/0014-inbound-authentication.md)
- * still goes to the account's \Junk; an account without one gets it in INBOX with $Junk (RFC 5788).
- * With a filter, the filter decides (it reads the same flag: junk-filing.ts).
- */
-async function quarantineDestination(event: InboundEvent, account: string, store: InboundDeps['store']): Promise<{ mailbox: string; flags: string[] }> {
-  if (!event.authentication?.quarantine || !store.listMailboxes) return { mailbox: INBOX, flags: [] };
-  const junk = await findSpecialUseMailbox({ listMailboxes: store.listMailboxes.bind(store) }, account, '\\Junk');
-  return { mailbox: junk?.name ?? INBOX, flags: [JUNK_KEYWORD] };
 }
 
 /**
@@ -224,17 +209,13 @@ export async function fileInboundBatch(events: readonly InboundEvent[], deps: In
     return { size: raw.length, index: await deps.indexMessage(raw), judge: judgeFor(deps.junk, raw, event) };
   });
 
-  // Where each copy goes: INBOX, or the account's Junk when the filter judges so (it fails open).
+  // Where each copy goes: INBOX, or the account's Junk when the quarantine or the filter says so.
   const destinations = await Promise.all(
     valid.map(async (i, v) => {
       const message = indexed[v]!;
       if (message.status !== 'fulfilled' || message.value === null) return [];
       const { judge } = message.value;
-      return Promise.all(
-        plans[v]!.accounts.map((account) =>
-          deps.junk && judge ? copyDestination(deps.junk, judge, events[i]!, account, deps) : quarantineDestination(events[i]!, account, deps.store),
-        ),
-      );
+      return Promise.all(plans[v]!.accounts.map((account) => copyDestination(deps.junk, judge, events[i]!, account, deps)));
     }),
   );
 
@@ -252,6 +233,7 @@ export async function fileInboundBatch(events: readonly InboundEvent[], deps: In
       requests.push({
         account,
         mailbox: destination.mailbox,
+        ...(destination.specialUse ? { specialUse: destination.specialUse } : {}),
         deliveryKey: event.id,
         blobKey: event.key,
         // A junk copy is served with its own header lines before the blob (core/header-prefix.ts).
@@ -272,14 +254,17 @@ export async function fileInboundBatch(events: readonly InboundEvent[], deps: In
     }
   };
   const filing = await fileAll(requests);
-  // Junk deleted since it was looked up: those copies go to INBOX rather than nowhere.
+  // Junk deleted after its claim was read: those copies go to INBOX, marked, rather than nowhere.
   const refile = requests.flatMap((request, k) => {
     const result = filing[k]!;
-    const gone = request.mailbox !== INBOX && result.status === 'rejected' && result.reason instanceof StoreError && result.reason.code === 'not-found';
+    const gone = request.specialUse && result.status === 'rejected' && result.reason instanceof StoreError && result.reason.code === 'not-found';
     return gone ? [k] : [];
   });
   if (refile.length > 0) {
-    const again = await fileAll(refile.map((k) => ({ ...requests[k]!, mailbox: INBOX })));
+    const again = await fileAll(refile.map((k) => {
+      const { specialUse: _gone, ...intoInbox } = requests[k]!;
+      return intoInbox;
+    }));
     refile.forEach((k, j) => (filing[k] = again[j]!));
   }
 

@@ -1,7 +1,8 @@
 // End to end in one process: the MX (its DNS the test's zones), the inbound function behind the
 // SQS event-source runner, and the IMAP server, on the emulators. Mail failing DMARC of a domain
 // that publishes p=quarantine lands in the recipient's Junk (special use \Junk), read back with
-// Python's imaplib; mail that passes lands in INBOX; without a Junk, INBOX with the $Junk keyword.
+// Python's imaplib; mail that passes lands in INBOX; without a Junk, INBOX with the $Junk keyword
+// and the verdict's X-Spam lines.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SQSEvent } from 'aws-lambda';
@@ -119,4 +120,6 @@ test('an account whose Junk was deleted gets quarantined mail in INBOX with the 
   assert.deepEqual(found.junk, [], 'no Junk is made');
   const filed = (await rig.store.mailStore.listMessages(DEMO.user, 'INBOX')).find((m) => m.index.envelope.subject === 'quarantined again');
   assert.deepEqual(filed?.flags, ['$Junk']);
+  // Marked as the junk filter marks what it files: the verdict lines in front of this copy alone.
+  assert.match(filed?.headerPrefix ?? '', /^X-Spam-Flag: YES\r\nX-Spam-Score: 1\.000 \(mx\.test\.local; rules; quarantine, dmarc=fail/);
 });

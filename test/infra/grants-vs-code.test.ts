@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { SQSEvent } from 'aws-lambda';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { createAwsClients, type AwsClients } from '../../core/aws.ts';
 import { BlobStore } from '../../core/blobs.ts';
 import type { InboundEvent } from '../../core/contracts.ts';
@@ -39,8 +40,9 @@ import { eventually, FakeMx, outgoingMessage, relayRig } from '../functions/rela
 import { SesStub, SES_ERRORS } from '../functions/relay/ses-stub.ts';
 import { SenderRewriting } from '../../core/srs.ts';
 import { asArray, fullStack, policyStatements } from './synth.ts';
-import { JunkFilter, JunkTrainer } from '../../core/junk/filter.ts';
-import { JunkModelCache, JunkModelStore } from '../../core/store/junk-model.ts';
+import { JunkTrainer } from '../../core/junk/filter.ts';
+import { composeJunkFiling } from '../../functions/inbound/compose.ts';
+import { JunkModelStore } from '../../core/store/junk-model.ts';
 import { ImapJunkTraining } from '../../mailbox-server/imap/junk-training.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -195,10 +197,9 @@ before(async () => {
   // The first run's inbound forwards without sender rewriting, as events queued before it were: the
   // relay's own DSN to a remote sender needs that. The SES run uses the one with rewriting.
   const inboundClients = recordingClients('inbound');
-  const junkModels = new JunkModelStore(inboundClients.doc, world.config.resources.tables, new JunkModelCache());
   const inboundDeps = {
     ...relayRig({ ...world, clients: inboundClients }, mx).inboundDeps,
-    junk: { filter: new JunkFilter(junkModels, 'mail.example.test'), verdicts: junkModels, mailboxes: createStore(inboundClients, world.config.resources).mailStore },
+    junk: composeJunkFiling(inboundClients.doc, world.config.resources.tables, 'mail.example.test'),
   };
   inboundBatch = createBatchProcessor(inboundDeps);
   inboundWithSrs = createBatchProcessor({ ...inboundDeps, srs });
@@ -250,7 +251,9 @@ describe('function grants match the code', () => {
     await eventually(() => mx.to(senderDomain).length === 1, 'the DSN reached the remote sender');
     await eventually(() => mx.to(remote).filter((m) => m.rcptTo.some((r) => r.startsWith('later@'))).length === 1, 'the deferred recipient got it');
     await eventually(async () => (await admin.mailStore.listMessages(alice, 'INBOX')).length === 1, 'the DSN in alice\'s INBOX');
-    // A message our edge found failing DMARC: the junk filter files it into carol's Junk.
+    // A message our edge found failing DMARC: the junk filter files it into carol's Junk, which,
+    // as for an account from before use claims, it finds by listing her mailboxes once.
+    await world.clients.doc.send(new DeleteCommand({ TableName: world.config.resources.tables.mailboxes, Key: { pk: `carol@${local}`, sk: 'use#\\Junk' } }));
     await submit(outgoingMessage(`x@${senderDomain}`, `carol@${local}`, 'Hello there', [`Authentication-Results: mail.example.test; dmarc=fail header.from=${senderDomain}`]), [`carol@${local}`], { mailFrom: `x@${senderDomain}`, authenticatedUser: null });
     await eventually(async () => (await admin.mailStore.listMessages(`carol@${local}`, 'Junk')).length === 1, 'the DMARC failure in carol\'s Junk');
     await drained();

@@ -9,6 +9,7 @@ import { createStore, type Store } from '../../../core/store/index.ts';
 import { OutboundQueueStore } from '../../../core/outbound/queue-store.ts';
 import { indexMessage } from '../../../core/mime/index.ts';
 import type { InboundDeps, InboundMetric } from '../../../functions/inbound/file-inbound.ts';
+import { composeJunkFiling } from '../../../functions/inbound/compose.ts';
 import type { TestWorld } from '../../helpers/emulators.ts';
 
 export class Telemetry {
@@ -51,6 +52,7 @@ export function inboundRig(world: TestWorld, overrides: Partial<InboundDeps> = {
       queueUrl: world.config.resources.queues.outbound,
       blobRefs: store.blobRefs,
     },
+    junk: composeJunkFiling(world.clients.doc, world.config.resources.tables, world.config.mail.hostname),
     ...overrides,
   };
   return { store, blobs, telemetry, deps };

@@ -1,6 +1,7 @@
-// The junk filter where mail is filed, on emulated S3 and DynamoDB: an untrained account goes by
-// our own Authentication-Results only, a trained one by its model; Junk found by special use; a
-// redelivery files where the first attempt did; the stored model keeps to its bound.
+// Where mail is filed, INBOX or Junk, on emulated S3 and DynamoDB: the edge's quarantine stands
+// whatever the filter says; an untrained account goes by our own Authentication-Results only, a
+// trained one by its model; Junk found by special use with the INBOX lookup, INBOX (marked) when the
+// account deleted it; a redelivery files where the first attempt did; the stored model keeps to its bound.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestWorld, type TestWorld } from '../../helpers/emulators.ts';
@@ -10,9 +11,11 @@ import { JunkFilter, JunkTrainer } from '../../../core/junk/filter.ts';
 import { MAX_MODEL_TOKENS } from '../../../core/junk/classifier.ts';
 import { JunkModelCache, JunkModelStore } from '../../../core/store/junk-model.ts';
 import { rawBlobKey } from '../../../core/blobs.ts';
-import { inboundRig, sqsRecord, storedEvent, uniqueDomain } from './helpers.ts';
+import { inboundRig, sqsRecord, storedEvent, Telemetry, uniqueDomain } from './helpers.ts';
 import { corpusMessages } from '../../core/junk/corpus.ts';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createAwsClients, destroyAwsClients, RequestCounter } from '../../../core/aws.ts';
+import { composeInbound } from '../../../functions/inbound/compose.ts';
 
 const OUR_HOST = 'mx.ours.test';
 let world: TestWorld;
@@ -24,21 +27,22 @@ after(() => world?.close());
 function junkRig() {
   const models = new JunkModelStore(world.clients.doc, world.config.resources.tables, new JunkModelCache());
   const rig = inboundRig(world);
-  const deps = { ...rig.deps, junk: { filter: new JunkFilter(models, OUR_HOST), verdicts: models, mailboxes: rig.store.mailStore } };
+  const deps = { ...rig.deps, junk: { filter: new JunkFilter(models, OUR_HOST), verdicts: models } };
   const trainer = new JunkTrainer(models, rig.blobs, OUR_HOST);
   return { ...rig, deps, models, trainer };
 }
 
-async function newAccount(rig: ReturnType<typeof junkRig>): Promise<string> {
+async function newAccount(rig: Pick<ReturnType<typeof junkRig>, 'store'>): Promise<string> {
   const domain = uniqueDomain();
   await rig.store.directory.addDomain(domain);
   return (await rig.store.directory.addAccount(`user@${domain}`, 'pw-not-used')).address;
 }
 
 /** Where each message of the account is: mailbox name → flags of each message. */
-async function whereFiled(rig: ReturnType<typeof junkRig>, account: string): Promise<Record<string, string[][]>> {
+async function whereFiled(rig: Pick<ReturnType<typeof junkRig>, 'store'>, account: string): Promise<Record<string, string[][]>> {
   const out: Record<string, string[][]> = {};
-  for (const name of ['INBOX', 'Junk']) {
+  const names = new Set((await rig.store.mailStore.listMailboxes(account)).map((m) => m.name));
+  for (const name of ['INBOX', 'Junk'].filter((n) => names.has(n))) {
     const messages = await rig.store.mailStore.listMessages(account, name);
     if (messages.length) out[name] = messages.map((m) => m.flags);
   }
@@ -124,15 +128,97 @@ test('mail our own users submitted is not judged: an executable attachment from 
   assert.deepEqual(await whereFiled(rig, account), { INBOX: [[]], Junk: [['$Junk']] });
 });
 
-test('a Junk deleted between its lookup and the filing leaves the copy in INBOX, marked, never undelivered', async () => {
+/** The account's `use#\Junk` claim item (core/store/records.ts useSk), as filing reads it. */
+const junkClaimKey = (account: string) => ({ TableName: world.config.resources.tables.mailboxes, Key: { pk: account.toLowerCase(), sk: 'use#\\Junk' } });
+
+test('a Junk deleted after its claim was read leaves the copy in INBOX, marked, never undelivered', async () => {
   const rig = junkRig();
   const account = await newAccount(rig);
-  // The lookup still finds the Junk that the user's DELETE is about to remove.
-  const stale = await rig.store.mailStore.listMailboxes(account);
+  // What a filing that read the claim just before the user's DELETE sees: a claim naming a mailbox that is gone.
+  const [junk] = (await rig.store.mailStore.listMailboxes(account)).filter((m) => m.specialUse === '\\Junk');
   await rig.store.mailStore.deleteMailbox(account, 'Junk');
-  const deps = { ...rig.deps, junk: { ...rig.deps.junk, mailboxes: { listMailboxes: async () => stale } } };
-  await fileInbound(await storedEvent(rig.blobs, message(`Authentication-Results: ${OUR_HOST}; dmarc=fail\r\n`), [account]), deps);
-  assert.deepEqual((await rig.store.mailStore.listMessages(account, 'INBOX')).map((m) => m.flags), [['$Junk']]);
+  await world.clients.doc.send(new PutCommand({ TableName: junkClaimKey(account).TableName, Item: { ...junkClaimKey(account).Key, mailboxId: junk!.id } }));
+  await fileInbound(await storedEvent(rig.blobs, message(`Authentication-Results: ${OUR_HOST}; dmarc=fail\r\n`), [account]), rig.deps);
+  assert.deepEqual(await whereFiled(rig, account), { INBOX: [['$Junk']] });
+  assert.match((await rig.store.mailStore.listMessages(account, 'INBOX'))[0]!.headerPrefix ?? '', /^X-Spam-Flag: YES\r\n/);
+});
+
+test('the edge\'s quarantine stands when the filter cannot read its model: Junk, with $Junk and the verdict lines', async () => {
+  const rig = junkRig();
+  const account = await newAccount(rig);
+  const broken = { ...rig.deps, junk: { ...rig.deps.junk, filter: new JunkFilter({ load: () => Promise.reject(new Error('throttled')) }, OUR_HOST) } };
+  const event = await storedEvent(rig.blobs, message(`Authentication-Results: ${OUR_HOST}; dmarc=fail\r\n`), [account], { authentication: { quarantine: true } } as object);
+  await fileInbound(event, broken);
+  assert.deepEqual(await whereFiled(rig, account), { Junk: [['$Junk']] });
+  assert.equal(rig.telemetry.count('JunkFilterFailures'), 0, 'the model is not read for a quarantine');
+  const [junk] = await rig.store.mailStore.listMessages(account, 'Junk');
+  assert.equal(junk!.headerPrefix, `X-Spam-Flag: YES\r\nX-Spam-Score: 1.000 (${OUR_HOST}; rules; quarantine, dmarc=fail)\r\n`);
+});
+
+test('a quarantine to an account that deleted its Junk: INBOX with $Junk and the verdict lines, as the filter files its junk; no Junk is made', async () => {
+  // The rig as every inbound test builds it (functions/inbound/compose.ts), no filter of the test's own.
+  const rig = inboundRig(world);
+  const account = await newAccount(rig);
+  await rig.store.mailStore.deleteMailbox(account, 'Junk');
+  const quarantined = await storedEvent(rig.blobs, message(''), [account], { authentication: { quarantine: true } } as object);
+  await fileInbound(quarantined, rig.deps);
+  const rules = `Authentication-Results: ${world.config.mail.hostname}; dmarc=fail\r\n`;
+  await fileInbound(await storedEvent(rig.blobs, message(rules), [account]), rig.deps);
+  assert.deepEqual(await whereFiled(rig, account), { INBOX: [['$Junk'], ['$Junk']] });
+  const [first, second] = await rig.store.mailStore.listMessages(account, 'INBOX');
+  assert.match(first!.headerPrefix ?? '', /^X-Spam-Flag: YES\r\nX-Spam-Score: 1\.000 \([^;]+; rules; quarantine\)\r\n$/);
+  assert.match(second!.headerPrefix ?? '', /^X-Spam-Flag: YES\r\nX-Spam-Score: 0\.950 /);
+  assert.equal((await rig.store.mailStore.listMailboxes(account)).some((m) => m.specialUse === '\\Junk'), false);
+});
+
+/** The inbound function as AWS runs it (composeInbound) on clients whose requests `counter` counts. */
+function countedFunction(counter: RequestCounter) {
+  const clients = createAwsClients(world.config.aws, counter);
+  const telemetry = new Telemetry();
+  const deps = composeInbound({ clients, resources: world.config.resources, hostname: OUR_HOST, logger: telemetry.logger, metrics: telemetry.metrics });
+  return { deps, close: () => destroyAwsClients(clients) };
+}
+
+/** DynamoDB requests of filing `raw` to a new account, by operation. */
+async function requestsToFile(rig: ReturnType<typeof junkRig>, account: string, raw: Buffer): Promise<Record<string, number>> {
+  const event = await storedEvent(rig.blobs, raw, [account]);
+  const counter = new RequestCounter();
+  const fn = countedFunction(counter);
+  try {
+    await fileInbound(event, fn.deps);
+  } finally {
+    fn.close();
+  }
+  return Object.fromEntries(Object.entries(counter.snapshot()).filter(([op]) => op.startsWith('DynamoDB.')));
+}
+
+test('a junk copy finds Junk with the INBOX lookup: no Query, and the requests of an INBOX copy', async () => {
+  const rig = junkRig();
+  const clean = await requestsToFile(rig, await newAccount(rig), message(`Authentication-Results: ${OUR_HOST}; spf=pass; dkim=pass; dmarc=pass\r\n`));
+  const junkAccount = await newAccount(rig);
+  const junk = await requestsToFile(rig, junkAccount, message(`Authentication-Results: ${OUR_HOST}; dmarc=fail\r\n`));
+  assert.deepEqual(await whereFiled(rig, junkAccount), { Junk: [['$Junk']] });
+  assert.equal(junk['DynamoDB.Query'], undefined, JSON.stringify(junk));
+  assert.deepEqual(junk, clean);
+});
+
+test('an account from before use claims: Junk found by listing its mailboxes once, then by its claim; deleted, then made again', async () => {
+  const rig = junkRig();
+  const account = await newAccount(rig);
+  await world.clients.doc.send(new DeleteCommand(junkClaimKey(account)));
+  const dmarcFail = message(`Authentication-Results: ${OUR_HOST}; dmarc=fail\r\n`);
+  assert.equal((await requestsToFile(rig, account, dmarcFail))['DynamoDB.Query'], 1, 'listed once');
+  assert.equal((await requestsToFile(rig, account, dmarcFail))['DynamoDB.Query'], undefined, 'then found by the claim written');
+  assert.deepEqual(await whereFiled(rig, account), { Junk: [['$Junk'], ['$Junk']] });
+  // Deleted: listed once more, then known to have none.
+  await rig.store.mailStore.deleteMailbox(account, 'Junk');
+  assert.equal((await requestsToFile(rig, account, dmarcFail))['DynamoDB.Query'], 1);
+  assert.equal((await requestsToFile(rig, account, dmarcFail))['DynamoDB.Query'], undefined);
+  // A \Junk made again (RFC 6154 CREATE-SPECIAL-USE, a client's own Junk) takes the claim over.
+  await rig.store.mailStore.createMailbox(account, 'Spam', '\\Junk');
+  await fileInbound(await storedEvent(rig.blobs, dmarcFail, [account]), rig.deps);
+  assert.deepEqual((await rig.store.mailStore.listMessages(account, 'Spam')).map((m) => m.flags), [['$Junk']]);
+  assert.equal((await rig.store.mailStore.listMessages(account, 'INBOX')).length, 2);
 });
 
 test('a filter that cannot read its model files into INBOX, logged and counted', async () => {

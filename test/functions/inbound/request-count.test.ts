@@ -11,6 +11,7 @@ import { OutboundQueueStore } from '../../../core/outbound/queue-store.ts';
 import { QueueSender } from '../../../core/queues.ts';
 import { indexMessage } from '../../../core/mime/index.ts';
 import { createBatchProcessor } from '../../../functions/inbound/process-batch.ts';
+import { composeJunkFiling } from '../../../functions/inbound/compose.ts';
 import { startTestWorld, type TestWorld } from '../../helpers/emulators.ts';
 import { inboundRig, sampleMessage, sqsRecord, storedEvent, Telemetry, uniqueDomain } from './helpers.ts';
 
@@ -41,6 +42,9 @@ function countedFunction(counter: RequestCounter) {
       queueUrl: world.config.resources.queues.outbound,
       blobRefs: store.blobRefs,
     },
+    // The junk filter's own reads (a model head per copy, docs/decisions/0015-junk-filter.md) are
+    // not filing's: it reads on uncounted clients. What a junk copy costs: junk-filing.test.ts.
+    junk: composeJunkFiling(world.clients.doc, world.config.resources.tables, world.config.mail.hostname),
   });
   return { processBatch, telemetry, close: () => destroyAwsClients(clients) };
 }

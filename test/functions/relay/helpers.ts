@@ -18,6 +18,7 @@ import type { RelayMetric } from '../../../functions/relay/telemetry.ts';
 import { createRelayBatchProcessor } from '../../../functions/relay/process-batch.ts';
 import { createBatchProcessor } from '../../../functions/inbound/process-batch.ts';
 import type { InboundDeps } from '../../../functions/inbound/file-inbound.ts';
+import { composeJunkFiling } from '../../../functions/inbound/compose.ts';
 import { startSqsEventSource, type BatchOutcome, type SqsEventSource } from '../../../local/runner.ts';
 import type { TestWorld } from '../../helpers/emulators.ts';
 import type { SenderRewriting } from '../../../core/srs.ts';
@@ -224,6 +225,7 @@ export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, op
     logger: telemetry.logger,
     metrics: { addMetric: (name, unit, value) => telemetry.metrics.addMetric(name, unit, value) },
     outbound,
+    junk: composeJunkFiling(clients.doc, config.resources.tables, config.mail.hostname),
     ...(options.now ? { now: options.now } : {}),
     ...(options.srs ? { srs: options.srs } : {}),
   };

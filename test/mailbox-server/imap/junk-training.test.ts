@@ -58,7 +58,7 @@ function newsletter(): Buffer {
 /** Files a fresh newsletter as the inbound function does and says where it went. */
 async function fileNewsletter(): Promise<string> {
   const rig = inboundRig(w.world);
-  const deps = { ...rig.deps, junk: { filter: new JunkFilter(models, OUR_HOST), verdicts: models, mailboxes: w.store.mailStore } };
+  const deps = { ...rig.deps, junk: { filter: new JunkFilter(models, OUR_HOST), verdicts: models } };
   const event = await storedEvent(w.blobs, newsletter(), [ALICE.user]);
   const outcome = await fileInbound(event, deps);
   const mailbox = await w.store.mailStore.getMailboxById(ALICE.user, outcome.filed[0]!.mailboxId);

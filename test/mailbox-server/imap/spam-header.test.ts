@@ -55,7 +55,7 @@ before(async () => {
   await trainer.train(ALICE.user, await keep(corpusMessages('easy-ham-1', 0, 40)), 'ham');
 
   const rig = inboundRig(w.world);
-  const deps = { ...rig.deps, junk: { filter: new JunkFilter(models, OUR_HOST), verdicts: models, mailboxes: w.store.mailStore } };
+  const deps = { ...rig.deps, junk: { filter: new JunkFilter(models, OUR_HOST), verdicts: models } };
   const outcome = await fileInbound(await storedEvent(w.blobs, original, [ALICE.user, BOB.user]), deps);
   const alice = outcome.filed.find((f) => f.account === ALICE.user)!;
   assert.equal((await w.store.mailStore.getMailboxById(ALICE.user, alice.mailboxId))!.name, 'Junk', 'the trained account files it as junk');
