@@ -21,7 +21,7 @@ import { Storage } from './constructs/storage.ts';
 import { TlsCertificate } from './constructs/tls-certificate.ts';
 import { outputKeyForEnv } from '../core/config.ts';
 import { coreEnvironment } from './environment.ts';
-import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_ENV, MAILBOX_IDLE_KEEPALIVE_SECONDS, MAILBOX_PORTS, MAILBOX_TCP_IDLE_TIMEOUT_SECONDS, RELAY_ENV, SERVICE_ENV, SRS_ENV, type Component } from './service-contract.ts';
+import { EDGE_ENV, EDGE_PORTS, ENTRY_POINTS, MAILBOX_ENV, MAILBOX_IDLE_KEEPALIVE_SECONDS, MAILBOX_PORTS, MAILBOX_TCP_IDLE_TIMEOUT_SECONDS, RELAY_ENV, SERVICE_DOCKERFILE, SERVICE_ENV, SERVICE_IMAGE_TARGETS, SRS_ENV, type Component, type ServiceImage } from './service-contract.ts';
 import type { DeploymentSettings } from './settings.ts';
 
 export interface MailStackProps extends StackProps {
@@ -107,8 +107,9 @@ export class MailStack extends Stack {
       [SERVICE_ENV.tlsKeyPem]: ecs.Secret.fromSecretsManager(tls, 'key'),
       [SERVICE_ENV.tlsCertPem]: ecs.Secret.fromSecretsManager(tls, 'chain'),
     };
-    const image = (dockerfile: string) => ecs.ContainerImage.fromAsset(repoRoot, {
-      file: dockerfile, platform: Platform.LINUX_ARM64, ignoreMode: IgnoreMode.DOCKER,
+    // One Dockerfile, a target per service (infra/images/Dockerfile).
+    const image = (target: ServiceImage) => ecs.ContainerImage.fromAsset(repoRoot, {
+      file: SERVICE_DOCKERFILE, target, platform: Platform.LINUX_ARM64, ignoreMode: IgnoreMode.DOCKER,
     });
     const openPorts = (ports: readonly { listener: number }[]) => {
       for (const p of ports) loadBalancerSecurityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(p.listener), `mail port ${p.listener} from the internet`);
@@ -119,7 +120,7 @@ export class MailStack extends Stack {
     openPorts(edgePorts);
     this.edge = new MailService(this, 'SmtpEdge', {
       cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
-      image: image('smtp-edge/Dockerfile'), ports: edgePorts,
+      image: image(SERVICE_IMAGE_TARGETS.edge), ports: edgePorts,
       environment: { ...serviceEnvironment, ...edgeEnvironment(settings), [SERVICE_ENV.edgeHost]: '0.0.0.0' },
       // RCPT to an SRS address is accepted only when it verifies under the key.
       secrets: { ...tlsSecrets, [SRS_ENV.secret]: ecs.Secret.fromSecretsManager(srsSecret) },
@@ -147,7 +148,7 @@ export class MailStack extends Stack {
     openPorts(mailboxPorts);
     this.mailbox = new MailService(this, 'MailboxServer', {
       cluster, loadBalancer: this.loadBalancer, loadBalancerSecurityGroup,
-      image: image('mailbox-server/Dockerfile'), ports: mailboxPorts,
+      image: image(SERVICE_IMAGE_TARGETS.mailbox), ports: mailboxPorts,
       environment: {
         ...serviceEnvironment, [SERVICE_ENV.mailboxHost]: '0.0.0.0',
         [MAILBOX_ENV.idleKeepaliveSeconds]: String(MAILBOX_IDLE_KEEPALIVE_SECONDS),

@@ -113,6 +113,11 @@ export const ENTRY_POINTS = {
 } as const;
 export type Component = keyof typeof ENTRY_POINTS;
 
+/** The services' images: one Dockerfile (relative to the repository root, which is its build context), a target per service. */
+export const SERVICE_DOCKERFILE = 'infra/images/Dockerfile';
+export const SERVICE_IMAGE_TARGETS = { edge: 'smtp-edge', mailbox: 'mailbox-server' } as const satisfies Partial<Record<Component, string>>;
+export type ServiceImage = (typeof SERVICE_IMAGE_TARGETS)[keyof typeof SERVICE_IMAGE_TARGETS];
+
 /** Environment of the certificate export function (functions/certificate-export/handler.ts). */
 export const CERTIFICATE_EXPORT_ENV = {
   /** The ACM exportable certificate of the mail host name. */

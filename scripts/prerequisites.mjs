@@ -47,7 +47,7 @@ const BENCH_REQUIREMENTS = [
 /**
  * `--containers`: what `npm run test:containers` builds and runs the images with. Rootful podman
  * needs no uidmap; runc because crun fails on these machines' cgroups; debootstrap builds the
- * stand-in for the Dockerfiles' base image. Python drives the services as in `npm test`.
+ * stand-in for the Dockerfile's base image. Python drives the services as in `npm test`.
  */
 const CONTAINER_REQUIREMENTS = [
   {

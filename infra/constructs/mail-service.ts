@@ -67,7 +67,7 @@ export class MailService extends Construct {
       user: 'node',
     });
     // A read-only root still needs a scratch directory (Node and TLS libraries may write temp files).
-    // Both Dockerfiles declare VOLUME /tmp, so ECS gives the volume the image's owner and mode.
+    // Both images declare VOLUME /tmp (infra/images/Dockerfile), so ECS gives the volume the image's owner and mode.
     this.taskDefinition.addVolume({ name: 'tmp' });
     container.addMountPoints({ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false });
 

@@ -1,5 +1,5 @@
-// Both service images, built from their Dockerfiles with podman and run the way ECS Fargate runs
-// the task definition (infra/constructs/mail-service.ts): read-only root file system, user node,
+// Both service images, built from their targets of infra/images/Dockerfile with podman and run
+// the way ECS Fargate runs the task definition (infra/constructs/mail-service.ts): read-only root file system, user node,
 // the task's scratch volume at /tmp, the TLS key and chain injected from Secrets Manager as
 // environment variables. Real clients (Python smtplib, imaplib, poplib) then speak SMTP, IMAP and
 // POP3 to them, in clear, after STARTTLS and over implicit TLS, against emulators on loopback.
@@ -20,7 +20,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { coreConfigToEnv } from '../../core/config.ts';
 import { createStore } from '../../core/store/index.ts';
 import { createSelfSignedCertificate, type TlsCredentials } from '../../core/tls.ts';
-import { EDGE_PORTS, MAILBOX_PORTS, SERVICE_ENV } from '../../infra/service-contract.ts';
+import { EDGE_PORTS, MAILBOX_PORTS, SERVICE_ENV, SERVICE_IMAGE_TARGETS } from '../../infra/service-contract.ts';
 import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { buildImage, ensureNodeStandIn, globalArgs, podman, podmanEnv } from './podman.ts';
@@ -267,10 +267,10 @@ describe('the service images, run as Fargate runs them', () => {
   before(async () => {
     const log = (line: string) => process.stderr.write(`test:containers: ${line}\n`);
     await ensureNodeStandIn(log);
-    for (const [dockerfile, tag] of [['smtp-edge/Dockerfile', EDGE_IMAGE], ['mailbox-server/Dockerfile', MAILBOX_IMAGE]] as const) {
+    for (const [target, tag] of [[SERVICE_IMAGE_TARGETS.edge, EDGE_IMAGE], [SERVICE_IMAGE_TARGETS.mailbox, MAILBOX_IMAGE]] as const) {
       const started = Date.now();
-      await buildImage(dockerfile, tag);
-      log(`built ${dockerfile} in ${Math.round((Date.now() - started) / 1000)} s`);
+      await buildImage(target, tag);
+      log(`built target ${target} in ${Math.round((Date.now() - started) / 1000)} s`);
     }
     world = await startTestWorld({ mail: { hostname: 'mail.container.test' } });
     cleanup.push(() => world.close());

@@ -1,6 +1,6 @@
 // Podman as the container tests drive it: rootful, runc, host network, the project's
 // containers.conf, and storage under .test-data/containers/ so a second run reuses the layers.
-// The Dockerfiles start `FROM node:24-slim`, which cannot be pulled here; `ensureNodeStandIn`
+// The Dockerfile's stages start `FROM node:24-slim`, which cannot be pulled here; `ensureNodeStandIn`
 // builds a local image under that name from Debian's own packages and the node@24 binary.
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../infra/app.ts';
+import { SERVICE_DOCKERFILE, type ServiceImage } from '../../infra/service-contract.ts';
 
 /** Reused between runs (git-ignored): the debootstrap tree, podman's storage, npm's cache for the builds. */
 export const CACHE_DIR = join(REPO_ROOT, '.test-data', 'containers');
@@ -18,7 +19,7 @@ const STORAGE = join(CACHE_DIR, 'storage');
 const RUN_ROOT = join(tmpdir(), 'mail-test-podman');
 const CONTAINERS_CONF = join(REPO_ROOT, 'test', 'containers', 'containers.conf');
 
-/** The name podman resolves the Dockerfiles' `FROM node:24-slim` to. */
+/** The name podman resolves the Dockerfile's `FROM node:24-slim` to. */
 export const NODE_IMAGE = 'docker.io/library/node:24-slim';
 const DEBIAN_IMAGE = 'localhost/mail-test/debian-bookworm-minbase';
 const STAND_IN_RECIPE = join(REPO_ROOT, 'test', 'containers', 'node-stand-in.Containerfile');
@@ -134,12 +135,12 @@ export async function ensureNodeStandIn(log: (line: string) => void): Promise<vo
 }
 
 /**
- * `podman build` of one of the repository's Dockerfiles, from the repository root as `cdk deploy`
- * builds it (the context is narrowed by .dockerignore). npm's cache for the build stage's `npm ci`
- * is a folder of the test cache, so a changed lock file downloads only what changed.
+ * `podman build` of one service's target of the repository's Dockerfile, from the repository root
+ * as `cdk deploy` builds it (the context is narrowed by .dockerignore). npm's cache for the build
+ * stage's `npm ci` is a folder of the test cache, so a changed lock file downloads only what changed.
  */
-export async function buildImage(dockerfile: string, tag: string): Promise<void> {
+export async function buildImage(target: ServiceImage, tag: string): Promise<void> {
   const npmCache = join(CACHE_DIR, 'npm-cache');
   mkdirSync(npmCache, { recursive: true });
-  await podman(['build', '--pull=never', '--network', 'host', '--volume', `${npmCache}:/root/.npm`, '-f', join(REPO_ROOT, dockerfile), '-t', tag, REPO_ROOT], { timeoutMs: 900_000 });
+  await podman(['build', '--pull=never', '--network', 'host', '--volume', `${npmCache}:/root/.npm`, '-f', join(REPO_ROOT, SERVICE_DOCKERFILE), '--target', target, '-t', tag, REPO_ROOT], { timeoutMs: 900_000 });
 }
