@@ -41,15 +41,19 @@ export interface CommandContext {
 
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
+/** How many positional arguments a command's `args` admits: one per `<word>`, up to one more per `[word]`, any number more after a `...`. */
+export function arityOf(args: string): { readonly min: number; readonly max: number } {
+  const words = args.split(/\s+/).filter(Boolean);
+  return { min: words.filter((w) => w.startsWith('<')).length, max: words.some((w) => w.endsWith('...')) ? Infinity : words.length };
+}
+
 export interface Command {
   /** `group action`, as typed. */
   readonly name: string;
-  /** Positional arguments, `<required>` and `[optional]`, `...` for a list. */
+  /** Positional arguments, `<required>` and `[optional]`, `...` for a list: the usage shown and the count checked (arityOf). */
   readonly args: string;
   readonly summary: string;
   readonly options?: Record<string, ParseArgsOptionDescriptor & { readonly help: string; readonly valueName?: string }>;
-  readonly minArgs: number;
-  readonly maxArgs: number;
   /** Lists accept --json; changes print their result with it too. */
   run(ctx: CommandContext, args: string[], values: OptionValues): Promise<void>;
 }

@@ -49,8 +49,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'domain add',
     args: '<domain>',
     summary: 'Accept mail for a domain.',
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [name]) {
       const domain = await services.directory.addDomain(name!);
       out.done(`added domain ${domain.name}`, domain);
@@ -60,8 +58,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'domain list',
     args: '',
     summary: 'List the local domains.',
-    minArgs: 0,
-    maxArgs: 0,
     async run({ services, out }) {
       const domains = await services.directory.listDomains();
       out.list(
@@ -76,8 +72,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'domain remove',
     args: '<domain>',
     summary: 'Stop accepting mail for a domain (it must have no accounts or aliases left).',
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [name]) {
       await services.directory.removeDomain(name!);
       out.done(`removed domain ${name}`, { name, removed: true });
@@ -87,8 +81,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'domain postmaster',
     args: '<domain> <address|none>',
     summary: 'Deliver postmaster@domain (RFC 5321 §4.5.1) to this address when no account or alias has that name. Without it the first account made in the domain gets it (the oldest remaining one once that goes); none hands it back to the oldest account.',
-    minArgs: 2,
-    maxArgs: 2,
     async run({ services, out }, [name, address]) {
       if (!services.directory.setPostmaster) throw new StoreError('invalid', 'this store cannot change the postmaster');
       const domain = await services.directory.setPostmaster(name!, address === 'none' ? null : address!);
@@ -104,8 +96,6 @@ export const COMMANDS: readonly Command[] = [
       'dmarc-quarantine': { type: 'string', help: 'the From: domain publishes p=quarantine and the message fails DMARC', valueName: 'reject|quarantine|accept' },
       'own-domain-forgery': { type: 'string', help: 'From: names one of our domains and the message does not authenticate as it', valueName: 'reject|quarantine|accept' },
     },
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [name], values) {
       const changes: Partial<Record<keyof InboundPolicy, InboundAction>> = {};
       for (const [option, key] of [['dmarc-reject', 'dmarcReject'], ['dmarc-quarantine', 'dmarcQuarantine'], ['own-domain-forgery', 'ownDomainForgery']] as const) {
@@ -131,8 +121,6 @@ export const COMMANDS: readonly Command[] = [
       password: { type: 'string', help: 'the password (visible to other local users in the process list; prefer the prompt)', valueName: 'secret' },
       quota: { type: 'string', help: 'storage quota in bytes', valueName: 'bytes' },
     },
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out, stdin, stderr }, [address], values) {
       const quotaBytes = positiveInteger(values.quota, 'quota') ?? null;
       const password = await readNewPassword(values.password as string | undefined, stdin, stderr);
@@ -145,8 +133,6 @@ export const COMMANDS: readonly Command[] = [
     args: '<address>',
     summary: 'Set the password of an account. Without --password, asks for one (or reads the first line of piped stdin).',
     options: { password: { type: 'string', help: 'the new password (prefer the prompt)', valueName: 'secret' } },
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out, stdin, stderr }, [address], values) {
       const password = await readNewPassword(values.password as string | undefined, stdin, stderr);
       await services.directory.setPassword(address!, password);
@@ -157,8 +143,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'account list',
     args: '[domain]',
     summary: 'List accounts, of one domain or all.',
-    minArgs: 0,
-    maxArgs: 1,
     async run({ services, out }, [domain]) {
       const accounts = await services.directory.listAccounts(domain);
       // One usage read per account, all at once (the SDK's socket pool bounds them).
@@ -182,8 +166,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'account quota',
     args: '<address> <bytes|none>',
     summary: 'Set the storage quota of an account in bytes, or lift it with none. Mail over quota is refused at RCPT (452 4.2.2) and APPEND (NO [OVERQUOTA]).',
-    minArgs: 2,
-    maxArgs: 2,
     async run({ services, out }, [address, limit]) {
       const quotaBytes = limit === 'none' ? null : positiveInteger(limit, 'quota');
       if (quotaBytes === undefined) throw new UsageError("quota wants a positive whole number of bytes or 'none'");
@@ -196,8 +178,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'account send-as',
     args: '<address> <domain|none>...',
     summary: 'Let an account send as any address of these domains (From:, Sender:, MAIL FROM), besides its own address and the aliases that reach it; replaces the list, none clears it. Submission refuses other senders with 553 5.7.1.',
-    minArgs: 2,
-    maxArgs: Infinity,
     async run({ services, out }, [address, ...domains]) {
       const none = domains.length === 1 && domains[0] === 'none';
       if (!none && domains.includes('none')) throw new UsageError("'none' stands alone");
@@ -213,8 +193,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'account remove',
     args: '<address>',
     summary: 'Remove an account and all its mailboxes and messages.',
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [address]) {
       await services.directory.removeAccount(address!);
       out.done(`removed account ${address}`, { address, removed: true });
@@ -224,8 +202,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'alias add',
     args: '<address|@domain> <target>...',
     summary: 'Deliver mail for an address (or, as @domain, for every unknown address of the domain) to the targets.',
-    minArgs: 2,
-    maxArgs: Infinity,
     async run({ services, out }, [address, ...targets]) {
       const alias = await services.directory.addAlias(address!, targets);
       out.done(`added alias ${alias.address} → ${alias.targets.join(', ')}`, alias);
@@ -235,8 +211,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'alias list',
     args: '[domain]',
     summary: 'List aliases, of one domain or all.',
-    minArgs: 0,
-    maxArgs: 1,
     async run({ services, out }, [domain]) {
       const aliases = await services.directory.listAliases(domain);
       out.list(aliases, [{ header: 'ALIAS', value: (a) => a.address }, { header: 'TARGETS', value: (a) => a.targets.join(', ') }], (a) => a, '(no aliases)');
@@ -246,8 +220,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'alias remove',
     args: '<address|@domain>',
     summary: 'Remove an alias or a catch-all.',
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [address]) {
       await services.directory.removeAlias(address!);
       out.done(`removed alias ${address}`, { address, removed: true });
@@ -257,8 +229,6 @@ export const COMMANDS: readonly Command[] = [
     name: 'mailbox list',
     args: '<account>',
     summary: "List an account's mailboxes with UIDVALIDITY and UIDNEXT.",
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [account]) {
       if (!(await services.directory.getAccount(account!))) throw new StoreError('not-found', `no account ${account}`);
       const mailboxes = await services.mailStore.listMailboxes(account!);
@@ -280,8 +250,6 @@ export const COMMANDS: readonly Command[] = [
     args: '<account> [mailbox]',
     summary: 'List the messages of a mailbox (INBOX by default): UID, date, from, subject, size.',
     options: { limit: { type: 'string', help: 'show at most this many, from the lowest UID', valueName: 'n' } },
-    minArgs: 1,
-    maxArgs: 2,
     async run({ services, out }, [account, mailbox = 'INBOX'], values) {
       const limit = positiveInteger(values.limit, 'limit');
       if (!(await services.directory.getAccount(account!))) throw new StoreError('not-found', `no account ${account}`);

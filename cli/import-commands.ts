@@ -72,8 +72,6 @@ function fileImport(kind: 'mbox' | 'maildir' | 'eml', args: string, summary: str
     args,
     summary,
     options: FOLDER_OPTION,
-    minArgs: 2,
-    maxArgs: 2,
     async run(ctx, [path, account], values) {
       await requireAccount(ctx, account!);
       const sources = await import('../core/migrate/file-source.ts');
@@ -88,8 +86,6 @@ function exportCommand(format: 'mbox' | 'maildir', summary: string): Command {
     name: `export ${format}`,
     args: '<account> <path>',
     summary,
-    minArgs: 2,
-    maxArgs: 2,
     async run(ctx, [account, path]) {
       await requireAccount(ctx, account!);
       const [{ exportAccount }, target] = await Promise.all([import('../core/migrate/exporter.ts'), ctx.services.migration()]);
@@ -121,8 +117,6 @@ export const IMPORT_COMMANDS: readonly Command[] = [
       map: { type: 'string', multiple: true, help: 'put source folder SRC (and its children) under DST here (repeatable)', valueName: 'SRC=DST' },
       insecure: { type: 'boolean', help: 'allow imap:// without STARTTLS and certificates that do not verify (lab servers only)' },
     },
-    minArgs: 2,
-    maxArgs: 2,
     async run(ctx, [url, account], values) {
       await requireAccount(ctx, account!);
       const rules = { include: list(values.include), exclude: list(values.exclude), map: folderMap(list(values.map)) };

@@ -5,7 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { StoreError } from '../core/store/types.ts';
 import type { CoreConfig } from '../core/config.ts';
 import { COMMANDS, GROUPS } from './commands.ts';
-import { UsageError, type Command, type Services } from './command.ts';
+import { arityOf, UsageError, type Command, type Services } from './command.ts';
 import { Output } from './output.ts';
 import { PasswordInputError } from './password.ts';
 
@@ -114,7 +114,8 @@ export async function mailctl(argv: string[], io: Io, connect: Connect): Promise
     say(`mailctl: option '${stray.rawName}' does not apply to '${command.name}' ${hint}`);
     return EXIT.usage;
   }
-  if (args.length < command.minArgs || args.length > command.maxArgs) {
+  const arity = arityOf(command.args);
+  if (args.length < arity.min || args.length > arity.max) {
     say(`mailctl: '${command.name}' takes ${command.args || 'no arguments'} ${hint}`);
     return EXIT.usage;
   }

@@ -37,8 +37,6 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     args: '',
     summary: 'List outbound mail waiting for delivery or retry, with its last error.',
     options: { all: { type: 'boolean', help: 'include delivered, bounced and cancelled deliveries (kept 7 days)' } },
-    minArgs: 0,
-    maxArgs: 0,
     async run({ services, out }, _args, values) {
       const records = await services.outbound.records.list({ includeFinished: values.all === true });
       out.list(records, [
@@ -56,8 +54,6 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     name: 'queue show',
     args: '<id>',
     summary: 'Show one outbound delivery: recipients, attempts and their errors.',
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [id]) {
       const r = await requireRecord(services.outbound, id!);
       if (out.json) return out.done('', recordJson(r));
@@ -76,8 +72,6 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     name: 'queue retry',
     args: '<id>',
     summary: 'Attempt a waiting delivery now instead of at its scheduled time.',
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [id]) {
       const r = await requireRecord(services.outbound, id!);
       if (TERMINAL_STATES.includes(r.state)) throw new StoreError('conflict', `delivery ${id} is ${r.state}; nothing to retry`);
@@ -96,8 +90,6 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     name: 'queue delete',
     args: '<id>',
     summary: 'Cancel a waiting delivery: the relay drops it without a bounce (like postsuper -d).',
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [id]) {
       const r = await requireRecord(services.outbound, id!);
       if (!(await services.outbound.records.cancel(r.id))) throw new StoreError('conflict', `delivery ${id} is already ${r.state}`);
@@ -114,8 +106,6 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
       selector: { type: 'string', help: 'DKIM selector (default "mail")', valueName: 'name' },
       replace: { type: 'boolean', help: 'replace an existing key (publish the new record first, or mail fails DKIM)' },
     },
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [domain], values) {
       if (!(await services.directory.isLocalDomain(domain!))) throw new StoreError('not-found', `no domain ${domain}`);
       const { dkimRecordOf, generateDkimKey, zoneFileLine } = await loadDkim();
@@ -132,8 +122,6 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     name: 'dkim show',
     args: '<domain>',
     summary: "Print a domain's DKIM TXT record.",
-    minArgs: 1,
-    maxArgs: 1,
     async run({ services, out }, [domain]) {
       const key = await services.outbound.dkimKeys.get(domain!);
       if (!key) throw new StoreError('not-found', `no DKIM key for ${domain}`);
@@ -147,8 +135,6 @@ export const OUTBOUND_COMMANDS: readonly Command[] = [
     name: 'dkim list',
     args: '',
     summary: 'List the domains with a DKIM key and their selectors.',
-    minArgs: 0,
-    maxArgs: 0,
     async run({ services, out }) {
       const keys = await services.outbound.dkimKeys.list();
       const { dkimRecordOf } = await loadDkim();
