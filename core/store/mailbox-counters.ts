@@ -56,22 +56,10 @@ export class MailboxCounters {
    * Moves uidNext from `uid` to `uid + 1`, only if it still stands at `uid`. Called only once the
    * message item at `uid` exists, so every UID below uidNext always has an item (a message or a
    * tombstone): that is what lets readers trust `uid < uidNext` as a gap-free prefix. A failed
-   * condition means another writer already helped.
+   * condition means another writer already helped. (advanceUidNextTo of the range [uid, uid + 1).)
    */
-  async advanceUidNext(owner: string, mailboxId: string, uid: number): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.mailboxes,
-          Key: { pk: owner, sk: mailboxSk(mailboxId) },
-          UpdateExpression: 'SET uidNext = :next',
-          ConditionExpression: 'uidNext = :uid',
-          ExpressionAttributeValues: { ':uid': uid, ':next': uid + 1 },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+  advanceUidNext(owner: string, mailboxId: string, uid: number): Promise<void> {
+    return this.advanceUidNextTo(owner, mailboxId, uid, uid + 1);
   }
 
   /**

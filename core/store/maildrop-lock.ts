@@ -29,6 +29,8 @@ export interface MaildropLockOptions {
 
 /** Sort key of the lock item beside the account's `mbox#…` and `name#…` items. */
 const LOCK_SK = 'lock#pop3';
+/** The condition of renewing and releasing: the lease is still the one this session took (`:owner`). */
+const HELD_BY_OWNER = { ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' } };
 
 export class DynamoMaildropLocks implements MaildropLocks {
   readonly leaseMs: number;
@@ -69,39 +71,35 @@ export class DynamoMaildropLocks implements MaildropLocks {
     };
   }
 
-  private async renew(pk: string, owner: string): Promise<boolean> {
-    try {
-      await this.doc.send(
+  private renew(pk: string, owner: string): Promise<boolean> {
+    return this.whileOwner(() =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.tables.mailboxes,
           Key: { pk, sk: LOCK_SK },
           UpdateExpression: 'SET leaseUntil = :until',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
+          ...HELD_BY_OWNER,
           ExpressionAttributeValues: { ':owner': owner, ':until': this.now() + this.leaseMs },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Deletes the lock only if still ours, so a late release never frees someone else's session. */
   private async release(pk: string, owner: string): Promise<void> {
+    await this.whileOwner(() =>
+      this.doc.send(new DeleteCommand({ TableName: this.tables.mailboxes, Key: { pk, sk: LOCK_SK }, ...HELD_BY_OWNER, ExpressionAttributeValues: { ':owner': owner } })),
+    );
+  }
+
+  /** A write of the lock on HELD_BY_OWNER's condition: false when the lease is someone else's now. */
+  private async whileOwner(write: () => Promise<unknown>): Promise<boolean> {
     try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tables.mailboxes,
-          Key: { pk, sk: LOCK_SK },
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
-        }),
-      );
+      await write();
+      return true;
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (isConditionFailure(err)) return false;
+      throw err;
     }
   }
 }
