@@ -17,6 +17,11 @@ export function acknowledgeNagFindings(stack: MailStack): void {
     id: `AwsSolutions-IAM5[Resource::${arnRef(stack.storage.bucket)}/raw/*]`,
     reason: 'S3 object ARNs need a wildcard for the object key. The grant is limited to the raw/ prefix of the one mail bucket and to the listed actions (never s3:DeleteObject).',
   };
+  // Every function's role: the certificate export's and the queue consumers'.
+  const lambdaBasicExecution = {
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason: 'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents, which every function needs to write its logs; AWS maintains it.',
+  };
   Validations.of(stack.srsSecret).acknowledge({
     id: 'AwsSolutions-SMG4',
     reason: 'The SRS key signs the envelope senders of forwarded mail; bounces come back to those addresses for up to 21 days. Rotating it on a schedule would refuse the bounces of everything forwarded before (core/srs.ts accepts a previous key beside the new one for a hand-made rotation).',
@@ -37,16 +42,10 @@ export function acknowledgeNagFindings(stack: MailStack): void {
       reason: 'The TLS secret is not rotated by Secrets Manager: ACM renews the certificate, and the certificate export function writes each renewed key and chain into it (ACM event, daily schedule).',
     });
     const role = managed.exportFunction.role;
-    if (role) {
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents, which every function needs to write its logs; AWS maintains it.',
-      });
-    }
+    if (role) Validations.of(role).acknowledge(lambdaBasicExecution);
   }
 
   for (const service of [stack.edge, stack.mailbox]) {
-    if (!service) continue;
     Validations.of(service.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason: 'The plain environment holds only non-secret configuration (resource names, host name, ports, limits). The TLS private key reaches the container as an ECS secret from Secrets Manager.',
@@ -62,13 +61,9 @@ export function acknowledgeNagFindings(stack: MailStack): void {
   }
 
   for (const consumer of [stack.inbound, stack.relay]) {
-    if (!consumer) continue;
     const role = consumer.function.role;
     if (!role) continue;
     // The functions' table grants name each table ARN (no indexes): only the object ARN needs a wildcard.
-    Validations.of(role).acknowledge(rawObjects, {
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents, which every function needs to write its logs; AWS maintains it.',
-    });
+    Validations.of(role).acknowledge(rawObjects, lambdaBasicExecution);
   }
 }
