@@ -9,8 +9,6 @@
 //   IMAP_MAX_APPEND_BYTES (APPENDLIMIT, default MAIL_MAX_MESSAGE_BYTES).
 //   IMAP_IDLE_KEEPALIVE_SECONDS (`* OK Still here` during IDLE, default 120; below the load balancer's idle timeout).
 //   MAILBOX_BODY_CACHE_BYTES: memory for message bytes already read (default 64 MiB; 0 keeps none).
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { createAwsClients, destroyAwsClients } from '../core/aws.ts';
 import { BlobReadBudget } from '../core/blob-read-budget.ts';
@@ -20,9 +18,8 @@ import { coreConfigFromEnv, parseConfig } from '../core/config.ts';
 import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
 import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
-import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { startTlsRenewal } from '../core/tls-renewal.ts';
-import { DEFAULT_TLS_SECRET_POLL_SECONDS } from '../core/tls-secret-poller.ts';
+import { checkTlsEnvironment, initialTlsCredentials, tlsEnvironmentFields, tlsRenewalSources } from '../core/tls-environment.ts';
 import { LoginFailureCounter } from '../core/login-failures.ts';
 import { JunkTrainer } from '../core/junk/filter.ts';
 import { JunkModelStore } from '../core/store/junk-model.ts';
@@ -42,26 +39,20 @@ const envSchema = z
     IMAPS_PORT: port.default(993),
     POP3_PORT: port.default(110),
     POP3S_PORT: port.default(995),
-    TLS_KEY_FILE: z.string().min(1).optional(),
-    TLS_CERT_FILE: z.string().min(1).optional(),
-    TLS_SECRET_ARN: z.string().min(1).optional(),
-    TLS_SECRET_POLL_SECONDS: z.coerce.number().int().min(10).default(DEFAULT_TLS_SECRET_POLL_SECONDS),
-    TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-mailbox-server-tls')),
+    ...tlsEnvironmentFields('mailbox-server'),
     IMAP_MAX_APPEND_BYTES: z.coerce.number().int().positive().optional(),
     IMAP_IDLE_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(1740).default(DEFAULT_IDLE_KEEPALIVE_MS / 1000),
     MAILBOX_BODY_CACHE_BYTES: z.coerce.number().int().nonnegative().default(DEFAULT_BODY_CACHE_LIMITS.maxBytes),
   })
-  .refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' })
-  .refine((e) => !e.TLS_SECRET_ARN || Boolean(e.TLS_KEY_FILE), { message: 'TLS_SECRET_ARN needs TLS_KEY_FILE and TLS_CERT_FILE: the poller writes the files the services watch' });
+  .superRefine(checkTlsEnvironment);
 
 async function main(): Promise<void> {
+  // The composition root's opening, alike smtp-edge/main.ts's on purpose: log, settings read and
+  // checked once (core/tls-environment.ts for TLS), clients; what follows is this service's own.
   const log = jsonLog((line) => process.stdout.write(line), 'mailbox-server');
   const config = coreConfigFromEnv();
   const env = parseConfig(envSchema, process.env, 'mailbox server environment');
-  const tls =
-    env.TLS_KEY_FILE && env.TLS_CERT_FILE
-      ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
-      : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
+  const tls = await initialTlsCredentials(env, config.mail.hostname);
   const clients = createAwsClients(config.aws);
   const blobs = new BlobStore(clients.s3, config.resources.bucket);
   // EXPUNGE of a blob's last reference tags it; the bucket's lifecycle rule expires it later.
@@ -130,8 +121,7 @@ async function main(): Promise<void> {
   if (pop3.ports.plain !== null) ports.pop3 = pop3.ports.plain;
   if (pop3.ports.tls !== null) ports.pop3s = pop3.ports.tls;
   const tlsRenewal = startTlsRenewal({
-    current: tls, keyFile: env.TLS_KEY_FILE, certFile: env.TLS_CERT_FILE,
-    secretArn: env.TLS_SECRET_ARN, secretPollMs: env.TLS_SECRET_POLL_SECONDS * 1000, region: config.aws.region,
+    current: tls, ...tlsRenewalSources(env, config.aws.region),
     apply: (credentials) => {
       imap.replaceTls(credentials);
       pop3.replaceTls(credentials);

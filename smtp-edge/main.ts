@@ -19,8 +19,6 @@
 //   SMTP_MX_DNS_BUDGET_MS (default 5000: the DNS time one message may take after its final dot),
 //   SMTP_MX_DNS_SERVERS (comma-separated resolvers for the checks, default the system's).
 import { promises as dns } from 'node:dns';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { createAwsClients, destroyAwsClients } from '../core/aws.ts';
 import { BlobStore } from '../core/blobs.ts';
@@ -30,9 +28,8 @@ import { DEFAULT_SENDING_LIMITS } from '../core/sending-limits.ts';
 import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
 import { createStore } from '../core/store/index.ts';
 import { senderRewritingFromEnv } from '../core/srs.ts';
-import { loadOrCreateSelfSignedCertificate, readTlsCredentials } from '../core/tls.ts';
 import { startTlsRenewal } from '../core/tls-renewal.ts';
-import { DEFAULT_TLS_SECRET_POLL_SECONDS } from '../core/tls-secret-poller.ts';
+import { checkTlsEnvironment, initialTlsCredentials, tlsEnvironmentFields, tlsRenewalSources } from '../core/tls-environment.ts';
 import { jsonLog } from '../core/log.ts';
 import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { startSmtpEdge, type ListenerOptions, type SmtpEdgeLimits } from './server.ts';
@@ -59,27 +56,21 @@ const edgeEnvSchema = z.object({
   SUBMISSION_HIDE_CLIENT_IP: z.enum(['true', 'false']).default('false'),
   SUBMISSION_BARE_LF: z.enum(BARE_LINE_FEED_POLICIES).default('normalize'),
   SMTP_MX_BARE_LF: z.enum(BARE_LINE_FEED_POLICIES).default('normalize'),
-  TLS_KEY_FILE: z.string().min(1).optional(),
-  TLS_CERT_FILE: z.string().min(1).optional(),
-  TLS_SECRET_ARN: z.string().min(1).optional(),
-  TLS_SECRET_POLL_SECONDS: z.coerce.number().int().min(10).default(DEFAULT_TLS_SECRET_POLL_SECONDS),
-  TLS_DIR: z.string().min(1).default(join(tmpdir(), 'mail-smtp-edge-tls')),
+  ...tlsEnvironmentFields('smtp-edge'),
   SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().optional(),
   SMTP_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   SMTP_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
   SMTP_MX_VERIFY: z.enum(['true', 'false']).default('true'),
   SMTP_MX_DNS_BUDGET_MS: z.coerce.number().int().positive().default(DEFAULT_DNS_BUDGET_MS),
   SMTP_MX_DNS_SERVERS: z.string().optional(),
-}).refine((e) => Boolean(e.TLS_KEY_FILE) === Boolean(e.TLS_CERT_FILE), { message: 'set both TLS_KEY_FILE and TLS_CERT_FILE, or neither' })
-  .refine((e) => !e.TLS_SECRET_ARN || Boolean(e.TLS_KEY_FILE), { message: 'TLS_SECRET_ARN needs TLS_KEY_FILE and TLS_CERT_FILE: the poller writes the files the services watch' });
+}).superRefine(checkTlsEnvironment);
 
 async function main(): Promise<void> {
+  // The composition root's opening, alike mailbox-server/main.ts's on purpose (see there).
   const log = jsonLog((line) => process.stdout.write(line), 'smtp-edge');
   const config = coreConfigFromEnv();
   const env = parseConfig(edgeEnvSchema, process.env, 'SMTP edge environment');
-  const tls = env.TLS_KEY_FILE && env.TLS_CERT_FILE
-    ? readTlsCredentials(env.TLS_KEY_FILE, env.TLS_CERT_FILE)
-    : await loadOrCreateSelfSignedCertificate(env.TLS_DIR, config.mail.hostname);
+  const tls = await initialTlsCredentials(env, config.mail.hostname);
   const clients = createAwsClients(config.aws);
   const limits: Partial<Record<keyof SmtpEdgeLimits, number>> = {};
   if (env.SMTP_MAX_CONNECTIONS_PER_IP !== undefined) limits.maxConnectionsPerIp = env.SMTP_MAX_CONNECTIONS_PER_IP;
@@ -116,8 +107,7 @@ async function main(): Promise<void> {
     log,
   });
   const tlsRenewal = startTlsRenewal({
-    current: tls, keyFile: env.TLS_KEY_FILE, certFile: env.TLS_CERT_FILE,
-    secretArn: env.TLS_SECRET_ARN, secretPollMs: env.TLS_SECRET_POLL_SECONDS * 1000, region: config.aws.region,
+    current: tls, ...tlsRenewalSources(env, config.aws.region),
     apply: (credentials) => edge.replaceTls(credentials),
     log,
   });
