@@ -44,6 +44,8 @@ const subjectOf = (message: MessageItem, decodeWords: DecodeWords) => {
   return raw === null ? '' : decodeWords(raw);
 };
 
+// The command table: data, one entry per command (name, usage, summary, options, run), so
+// entries read alike on purpose; what they share (arity, help, errors) is cli/mailctl.ts's.
 export const COMMANDS: readonly Command[] = [
   {
     name: 'domain add',

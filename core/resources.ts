@@ -99,6 +99,8 @@ export interface QueueDefinition {
   readonly dlqRetentionSeconds: number;
 }
 
+// A table of data: the two queues' entries are alike in shape on purpose, one per queue, each
+// read by infra/ and local/ alike.
 export const QUEUES = {
   inbound: {
     id: 'inbound',

@@ -89,6 +89,7 @@ export class DynamoMailStore implements MessageStore {
   }
 
   // ---- usage (usage.ts) and blob references (blob-refs.ts) --------------------------------
+  // Here and below: one-line hand-offs to the part that owns the call, alike on purpose.
 
   getUsage(account: string): Promise<number> {
     return this.usage.getUsage(account);
@@ -107,6 +108,7 @@ export class DynamoMailStore implements MessageStore {
   }
 
   // ---- filing (filing.ts) ----------------------------------------------------------------
+  // One-line hand-offs, as above.
 
   fileMessage(request: FileRequest): Promise<FileResult> {
     return this.filing.fileMessage(request);

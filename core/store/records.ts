@@ -38,6 +38,8 @@ export function accountKey(account: string): string {
   return key;
 }
 
+// Item to domain type, one function per kind of item (toMailbox, toMessage, toState): alike in
+// shape on purpose, each the one reading of its item's attributes.
 export function toMailbox(item: Item): Mailbox {
   return {
     account: item.pk as string,
@@ -65,6 +67,7 @@ export function decodeIndex(item: Item): MessageIndex {
   return item.index as MessageIndex;
 }
 
+/** A message item as read (see toMailbox: one reading per kind of item). */
 export function toMessage(item: Item): MessageItem {
   return {
     mailboxId: item.mailboxId as string,

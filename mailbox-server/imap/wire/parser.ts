@@ -163,6 +163,8 @@ const list: Grammar = (cursor, tag) => {
   return { tag, name: 'LIST', selectOptions, reference, patterns, returnOptions: returnOptions satisfies ListReturnOptions };
 };
 
+// The grammars transcribe their ABNF rule line by line, so rules of one shape (`NAME SP a SP b`:
+// LSUB, LOGIN, RENAME, STATUS) read alike on purpose; each is checked against the rule above it.
 // lsub = "LSUB" SP mailbox SP list-mailbox
 const lsub: Grammar = (cursor, tag) => {
   cursor.sp();
@@ -227,6 +229,7 @@ const login: Grammar = (cursor, tag) => {
   return { tag, name: 'LOGIN', username, password: cursor.astring('a password') };
 };
 
+// Alike LSUB and LOGIN on purpose: each grammar transcribes its own ABNF rule (see LSUB).
 // rename = "RENAME" SP mailbox SP mailbox
 const rename: Grammar = (cursor, tag) => {
   cursor.sp();

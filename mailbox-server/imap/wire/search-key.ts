@@ -10,6 +10,8 @@ export interface SearchGrammarLimits {
   readonly sequence: SequenceSetLimits;
 }
 
+// Tables of data, one row per RFC 3501 §6.4.4 search key: rows of one shape on purpose.
+// flag keys: the flag, and whether the message must have it.
 const flagKeys: Record<string, [string, boolean]> = {
   ANSWERED: ['\\Answered', true],
   DELETED: ['\\Deleted', true],
