@@ -223,7 +223,10 @@ export class DynamoMailboxes {
    */
   private async specialUseMailboxId(owner: string, use: SpecialUse, claim: Item | undefined): Promise<string | null> {
     if (claim) return claim.mailboxId === NO_MAILBOX ? null : (claim.mailboxId as string);
-    const mailbox = (await this.listMailboxes(owner)).find((m) => m.specialUse === use);
+    const mailboxes = await this.listMailboxes(owner);
+    // No mailboxes, no account (removed after RCPT): nothing to claim in a partition that is gone.
+    if (mailboxes.length === 0) return null;
+    const mailbox = mailboxes.find((m) => m.specialUse === use);
     // An update, not a put: the inbound function's grants already hold it (for the UID reservation).
     await this.doc
       .send(
