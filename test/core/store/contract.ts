@@ -210,6 +210,23 @@ export function storeContract(label: string, startWorld: () => Promise<StoreWorl
           ['INBOX', 'Archive', 'Drafts', 'Job', 'Job/Projekte/Übersicht', 'Junk', 'Sent', 'Trash'],
         );
       });
+
+      test('filing by special use (RFC 6154) finds that mailbox whatever its name, INBOX once it is deleted, and a new one of that use', async () => {
+        const domain = freshDomain();
+        await store.directory.addDomain(domain);
+        const account = (await store.directory.addAccount(`u@${domain}`, 'pw')).address;
+        const ms = store.mailStore;
+        const toJunk = (key: string) => ms.fileMessage(fileRequest(account, key, { specialUse: '\\Junk' }));
+        await ms.renameMailbox(account, 'Junk', 'Spam');
+        const spam = (await ms.getMailbox(account, 'Spam'))!;
+        assert.equal((await toJunk('j1')).mailboxId, spam.id);
+        await ms.deleteMailbox(account, 'Spam');
+        const inbox = (await ms.getMailbox(account, 'INBOX'))!;
+        assert.equal((await toJunk('j2')).mailboxId, inbox.id);
+        const made = await ms.createMailbox(account, 'Unwanted', '\\Junk');
+        assert.equal((await toJunk('j3')).mailboxId, made.id);
+        assert.deepEqual((await ms.listMessages(account, 'Unwanted')).length, 1);
+      });
     });
 
     describe('messages', () => {
