@@ -23,12 +23,12 @@
 // `dovenull`; the temp dir is made traversable for them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { eventually } from './eventually.ts';
 import { freePort } from './free-port.ts';
+import { connectSocket, SocketReader } from './socket-reader.ts';
 
 export interface DovecotOptions {
   /** Users and plaintext passwords for the passwd-file. */
@@ -89,20 +89,16 @@ function systemUser(name: string): { uid: number; gid: number } | null {
 async function waitForGreeting(port: number, prefix: string, child: ChildProcess, deadline: number): Promise<void> {
   const greets = async () => {
     if (child.exitCode !== null) throw new Error(`dovecot exited with code ${child.exitCode}`);
-    return new Promise<boolean>((resolve) => {
-      const socket = connect({ port, host: '127.0.0.1' });
-      let text = '';
-      const done = (ok: boolean) => {
-        socket.destroy();
-        resolve(ok);
-      };
-      socket.setTimeout(1000, () => done(false));
-      socket.on('data', (d: Buffer) => {
-        text += d.toString('latin1');
-        if (text.includes('\r\n')) done(text.startsWith(prefix));
-      });
-      socket.on('error', () => done(false));
-    });
+    const socket = await connectSocket(port).catch(() => null);
+    if (!socket) return false;
+    try {
+      const greeting = await new SocketReader(socket).line(1000);
+      return greeting?.startsWith(prefix) ?? false;
+    } catch {
+      return false;
+    } finally {
+      socket.destroy();
+    }
   };
   await eventually(greets, `dovecot to greet on port ${port}`, Math.max(0, deadline - Date.now()), 50);
 }

@@ -1,7 +1,9 @@
-// What every line-level test client (IMAP, POP3, SMTP, the Dovecot probe) needs from its socket:
-// the bytes received and not yet consumed, and a way to wait, with a deadline, until they hold
-// what the protocol calls a whole answer. Each client says what "whole" means; this file waits.
+// What every line-level test client (IMAP, POP3, SMTP, the Dovecot probe, the bulk and compressed
+// IMAP clients) needs from its socket: the bytes received and not yet consumed, and a way to wait,
+// with a deadline, until they hold what the protocol calls a whole answer. Each client says what
+// "whole" means; this file waits.
 import { connect as connectPlain, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { connect as connectTls } from 'node:tls';
 
 export interface ConnectOptions {
@@ -24,16 +26,48 @@ export async function connectSocket(port: number, options: ConnectOptions = {}):
   return socket;
 }
 
+/**
+ * The offset just past one IMAP response (RFC 3501 §4.3, §7.5): its line, and after each line
+ * ending in a literal `{n}` (or `{n+}`, RFC 7888) the n octets and the rest of the line; -1 while
+ * it is not all there.
+ */
+export function endOfImapResponse(buffered: Buffer): number {
+  let scanFrom = 0;
+  for (;;) {
+    const lf = buffered.indexOf('\r\n', scanFrom);
+    if (lf === -1) return -1;
+    const literal = /\{(\d+)\+?\}$/.exec(buffered.subarray(scanFrom, lf).toString('latin1'));
+    if (!literal) return lf + 2;
+    scanFrom = lf + 2 + Number(literal[1]);
+    if (buffered.length < scanFrom) return -1;
+  }
+}
+
+/** How much of the end of what is buffered `takeThrough` looks at. */
+const TAIL_OCTETS = 1024;
+
 export class SocketReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  /** What has arrived and not been taken, as it came: joined only when a caller needs one buffer. */
+  private chunks: Buffer[] = [];
+  private tail = '';
+  private received = 0;
   private ended = false;
   private waiters: Array<() => void> = [];
   /** Settles when the peer has closed the connection. */
   readonly closed: Promise<void>;
 
-  constructor(readonly socket: Socket) {
-    socket.on('data', (data: Buffer) => {
-      this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
+  /**
+   * Reads `source` (the socket itself, or a stream the socket is piped into, e.g. an inflater
+   * once COMPRESS is on); the connection's end is the socket's close.
+   */
+  constructor(
+    readonly socket: Socket,
+    source: Readable = socket,
+  ) {
+    source.on('data', (data: Buffer) => {
+      this.chunks.push(data);
+      this.received += data.length;
+      this.tail = (this.tail + data.toString('latin1')).slice(-TAIL_OCTETS);
       this.wake();
     });
     this.closed = new Promise((resolve) =>
@@ -51,9 +85,24 @@ export class SocketReader {
     return this.ended;
   }
 
+  /** Every octet received on this connection so far, taken or not. */
+  get bytesReceived(): number {
+    return this.received;
+  }
+
   /** What has arrived and not been taken, for diagnostics. */
   get unread(): string {
     return this.buffer.toString('latin1');
+  }
+
+  private get buffer(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  private keep(rest: Buffer): void {
+    this.chunks = rest.length === 0 ? [] : [rest];
+    this.tail = rest.subarray(-TAIL_OCTETS).toString('latin1');
   }
 
   /**
@@ -64,29 +113,51 @@ export class SocketReader {
   async take(end: (buffered: Buffer) => number, what: string, timeoutMs: number): Promise<Buffer | null> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const at = end(this.buffer);
+      const buffered = this.buffer;
+      const at = end(buffered);
       if (at >= 0) {
-        const out = this.buffer.subarray(0, at);
-        this.buffer = this.buffer.subarray(at);
-        return out;
+        this.keep(buffered.subarray(at));
+        return buffered.subarray(0, at);
       }
       if (this.ended) return null;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; unread: ${JSON.stringify(this.unread.slice(0, 300))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.waitForData(deadline, what);
     }
+  }
+
+  /**
+   * For answers of many MiB: waits until the last KiB of what is buffered matches `end` (so the
+   * chunks are not joined per packet), or the connection closes, then takes and returns everything
+   * buffered, whole or cut short by the close.
+   */
+  async takeThrough(end: RegExp, what: string, timeoutMs: number): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (!end.test(this.tail) && !this.ended) await this.waitForData(deadline, what);
+    const all = this.buffer;
+    this.keep(Buffer.alloc(0));
+    return all;
+  }
+
+  private async waitForData(deadline: number, what: string): Promise<void> {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`timed out waiting for ${what}; unread: ${JSON.stringify(this.unread.slice(0, 300))}`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, left);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** The next line without its CRLF (or bare LF), or null at the end of the connection. */
   async line(timeoutMs = 5000): Promise<string | null> {
     const bytes = await this.take((b) => (b.indexOf(0x0a) < 0 ? -1 : b.indexOf(0x0a) + 1), 'a line', timeoutMs);
     return bytes === null ? null : bytes.toString('utf8').replace(/\r?\n$/, '');
+  }
+
+  /** One whole IMAP response with its literals and CRLF (see `endOfImapResponse`), or null at the end of the connection. */
+  imapResponse(timeoutMs = 15_000): Promise<Buffer | null> {
+    return this.take(endOfImapResponse, 'a whole IMAP response', timeoutMs);
   }
 
   /** Exactly `n` bytes (a literal's content); the connection closing first is an error. */

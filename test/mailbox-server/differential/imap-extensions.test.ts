@@ -5,8 +5,9 @@
 // compares the MIME fixtures, so each file sets up only what it compares.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { appendViaImap, startDovecot, type Dovecot } from '../../helpers/dovecot.ts';
+import { connectSocket, SocketReader } from '../../helpers/socket-reader.ts';
 import { ALICE, startImapWorld, type ImapWorld } from '../imap/helpers/imap-world.ts';
 
 /** Where we answer differently on purpose; each is applied by name where it is compared. */
@@ -74,45 +75,24 @@ function raw(f: Fixture): Buffer {
 
 /** A line client: sends a command, returns its untagged lines and its status, the tag written as "T". */
 class LineClient {
-  private buffer = '';
-  private wake: (() => void) | null = null;
-  private closed = false;
+  private readonly reader: SocketReader;
   private tags = 0;
 
   private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      this.buffer += d;
-      this.wake?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    socket.on('error', () => undefined);
+    this.reader = new SocketReader(socket);
   }
 
   static async open(port: number, user: string, password: string): Promise<LineClient> {
-    const socket = connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const client = new LineClient(socket);
+    const client = new LineClient(await connectSocket(port));
     await client.line();
     await client.command(`LOGIN "${user}" "${password}"`);
     return client;
   }
 
   private async line(): Promise<string> {
-    for (;;) {
-      const lf = this.buffer.indexOf('\r\n');
-      if (lf !== -1) {
-        const line = this.buffer.slice(0, lf);
-        this.buffer = this.buffer.slice(lf + 2);
-        return line;
-      }
-      if (this.closed) throw new Error('connection closed');
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = null;
-    }
+    const line = await this.reader.line(15_000);
+    if (line === null) throw new Error('connection closed');
+    return line;
   }
 
   async command(command: string): Promise<{ untagged: string[]; status: string }> {

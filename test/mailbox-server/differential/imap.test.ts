@@ -4,8 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { appendViaImap, startDovecot, type Dovecot } from '../../helpers/dovecot.ts';
+import { connectSocket, SocketReader } from '../../helpers/socket-reader.ts';
 import { ALICE, runPython, startImapWorld, type ImapWorld } from '../imap/helpers/imap-world.ts';
 
 /**
@@ -157,27 +158,15 @@ class ResponseParser {
 
 /** A byte-level IMAP client that returns each command's responses framed (literals included). */
 class WireClient {
-  private buffer = Buffer.alloc(0);
-  private wake: (() => void) | null = null;
-  private closed = false;
+  private readonly reader: SocketReader;
   private tags = 0;
 
   private constructor(private readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, d]);
-      this.wake?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    socket.on('error', () => undefined);
+    this.reader = new SocketReader(socket);
   }
 
   static async open(port: number, user: string, password: string): Promise<WireClient> {
-    const socket = connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const client = new WireClient(socket);
+    const client = new WireClient(await connectSocket(port));
     await client.response(); // greeting
     await client.ok(`LOGIN "${user}" "${password}"`);
     await client.ok('SELECT INBOX');
@@ -186,34 +175,9 @@ class WireClient {
 
   /** One whole response: the line, and after each "{n}" literal its n bytes and the line's rest. */
   private async response(): Promise<Buffer> {
-    let scanFrom = 0;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const lf = this.buffer.indexOf('\r\n', scanFrom);
-      if (lf !== -1) {
-        const literal = /\{(\d+)\+?\}$/.exec(this.buffer.subarray(scanFrom, lf).toString('latin1'));
-        if (!literal) {
-          const out = this.buffer.subarray(0, lf + 2);
-          this.buffer = this.buffer.subarray(lf + 2);
-          return out;
-        }
-        const next = lf + 2 + Number(literal[1]);
-        if (this.buffer.length >= next) {
-          scanFrom = next;
-          continue;
-        }
-      }
-      if (this.closed) throw new Error('connection closed mid-response');
-      if (Date.now() > deadline) throw new Error(`timed out; have ${JSON.stringify(this.buffer.toString('latin1').slice(0, 300))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
+    const response = await this.reader.imapResponse();
+    if (response === null) throw new Error('connection closed mid-response');
+    return response;
   }
 
   /** Sends a command; returns the untagged responses and the tagged status line. */

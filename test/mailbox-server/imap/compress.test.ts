@@ -4,9 +4,10 @@
 // flushes, bytes pipelined behind COMPRESS, a stream that does not inflate.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw } from 'node:zlib';
 import { ImapFlow } from 'imapflow';
+import { SocketReader } from '../../helpers/socket-reader.ts';
 import { ALICE, RawImap, runPython, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 
 const helpers = new URL('./helpers/', import.meta.url).pathname;
@@ -20,28 +21,15 @@ socket.setdefaulttimeout(20)
 
 /** A compressed raw client: deflates what it writes (a sync flush per write), inflates what it reads. */
 class DeflateRawClient {
-  private text = '';
-  private waiters: Array<() => void> = [];
-  private closed = false;
+  private readonly reader: SocketReader;
   private readonly deflater: DeflateRaw = createDeflateRaw({ windowBits: 15 });
 
   constructor(readonly socket: Socket) {
     const inflater = createInflateRaw({ windowBits: 15, flush: constants.Z_SYNC_FLUSH });
     socket.pipe(inflater);
-    inflater.on('data', (d: Buffer) => {
-      this.text += d.toString('latin1');
-      this.notify();
-    });
     inflater.on('error', () => undefined);
+    this.reader = new SocketReader(socket, inflater);
     this.deflater.pipe(socket);
-    socket.on('close', () => {
-      this.closed = true;
-      this.notify();
-    });
-  }
-
-  private notify(): void {
-    for (const w of this.waiters.splice(0)) w();
   }
 
   /** Deflates `data` as one block ending in a sync flush. */
@@ -50,28 +38,21 @@ class DeflateRawClient {
     return new Promise((resolve) => this.deflater.flush(constants.Z_SYNC_FLUSH, () => resolve()));
   }
 
-  /** Everything up to and including the line starting with `tag `. */
+  /** Every line up to and including the one starting with `tag ` (a regular expression). */
   async until(tag: string): Promise<string[]> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const at = this.text.search(new RegExp(`(^|\\r\\n)${tag} [^\\r\\n]*\\r\\n`));
-      if (at !== -1) {
-        const end = this.text.indexOf('\r\n', at + (at === 0 ? 0 : 2)) + 2;
-        const lines = this.text.slice(0, end - 2).split('\r\n');
-        this.text = this.text.slice(end);
-        return lines;
-      }
-      if (this.closed) throw new Error(`closed before ${tag}; have ${JSON.stringify(this.text)}`);
-      if (Date.now() > deadline) throw new Error(`timed out before ${tag}; have ${JSON.stringify(this.text)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        this.waiters.push(() => (clearTimeout(timer), resolve()));
-      });
-    }
+    const tagged = new RegExp(`(^|\\r\\n)${tag} [^\\r\\n]*\\r\\n`);
+    const end = (b: Buffer) => {
+      const text = b.toString('latin1');
+      const at = text.search(tagged);
+      return at === -1 ? -1 : text.indexOf('\r\n', at + (at === 0 ? 0 : 2)) + 2;
+    };
+    const bytes = await this.reader.take(end, `the answer tagged ${tag}`, 20_000);
+    if (bytes === null) throw new Error(`closed before ${tag}; have ${JSON.stringify(this.reader.unread)}`);
+    return bytes.toString('latin1').slice(0, -2).split('\r\n');
   }
 
-  async whenClosed(): Promise<void> {
-    while (!this.closed) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  whenClosed(): Promise<void> {
+    return this.reader.closed;
   }
 }
 

@@ -1,34 +1,19 @@
 // A raw IMAP client for big responses: keeps what arrives as a list of chunks (no
-// re-concatenation per packet), can stall (socket.pause) to exert back-pressure, and splits a
-// FETCH response into its literals.
-import { connect, type Socket } from 'node:net';
+// re-concatenation per packet, test/helpers/socket-reader.ts `takeThrough`), can stall
+// (socket.pause) to exert back-pressure, and splits a FETCH response into its literals.
+import type { Socket } from 'node:net';
+import { connectSocket, SocketReader } from '../../../helpers/socket-reader.ts';
 
 /** A client that keeps a big response as a list of chunks (no re-concatenation per packet) and can stall. */
 export class BulkClient {
-  private chunks: Buffer[] = [];
-  private received = 0;
-  private tail = '';
-  private waiter: (() => void) | null = null;
-  closed = false;
+  private readonly reader: SocketReader;
 
   private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.chunks.push(d);
-      this.received += d.length;
-      this.tail = (this.tail + d.toString('latin1')).slice(-1024);
-      this.waiter?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.waiter?.();
-    });
-    socket.on('error', () => undefined);
+    this.reader = new SocketReader(socket);
   }
 
   static async login(port: number, account: { user: string; password: string }): Promise<BulkClient> {
-    const socket = connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const client = new BulkClient(socket);
+    const client = new BulkClient(await connectSocket(port));
     await client.exchange(null, /\r\n$/);
     await client.exchange(`l LOGIN ${account.user} ${account.password}`, /l OK[^\r\n]*\r\n$/);
     await client.exchange('s SELECT INBOX', /s OK[^\r\n]*\r\n$/);
@@ -36,28 +21,17 @@ export class BulkClient {
   }
 
   get bytesReceived(): number {
-    return this.received;
+    return this.reader.bytesReceived;
+  }
+
+  get closed(): boolean {
+    return this.reader.isClosed;
   }
 
   /** Sends `line` and collects everything until the tail matches `end` (or the connection closes). */
-  async exchange(line: string | null, end: RegExp, timeoutMs = 30_000): Promise<Buffer> {
+  exchange(line: string | null, end: RegExp, timeoutMs = 30_000): Promise<Buffer> {
     if (line !== null) this.socket.write(`${line}\r\n`);
-    const deadline = Date.now() + timeoutMs;
-    while (!end.test(this.tail) && !this.closed) {
-      if (Date.now() > deadline) throw new Error(`no answer to ${line}: ${JSON.stringify(this.tail.slice(-100))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 500);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.waiter = null;
-    }
-    const all = Buffer.concat(this.chunks);
-    this.chunks = [];
-    this.tail = '';
-    return all;
+    return this.reader.takeThrough(end, `the answer to ${line}`, timeoutMs);
   }
 
   close(): void {
