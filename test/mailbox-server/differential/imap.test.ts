@@ -31,7 +31,7 @@ const INTENDED_DIFFERENCES = [
   'unsolicited FETCH FLAGS: ours carry the UID (RFC 3501 §7.4.2 lets the server add items) so clients can match them; compared without it',
   'keyword order in FLAGS/PERMANENTFLAGS: Dovecot keeps the order of first use, we sort; the order means nothing (RFC 3501 §7.2.6), compared sorted',
   'INTERNALDATE day: Dovecot writes "01-Feb-2024", we " 1-Feb-2024"; both are date-day-fixed (RFC 3501 §9); and the echoed HEADER.FIELDS names keep the client\'s case with us, upper-cased with Dovecot',
-  'UNAUTHENTICATE (RFC 8437) and UTF8=ACCEPT (RFC 6855): Dovecot 2.3 has neither, so test/mailbox-server/imap/extensions.test.ts checks them with Python imaplib alone',
+  'UNAUTHENTICATE (RFC 8437) and UTF8=ACCEPT (RFC 6855): Dovecot 2.3 has neither, so test/mailbox-server/imap/unauthenticate.test.ts and utf8-accept.test.ts check them with Python imaplib alone',
 ];
 
 /** Comparisons left out, with the INTENDED_DIFFERENCES entry that explains them. */

@@ -1,28 +1,22 @@
 // Addresses as clients see them: ENVELOPE keeps an old-style display name written as a comment
 // (RFC 3501 §7.4.2, RFC 822 §6.1), and SEARCH FROM/TO/CC/BCC (RFC 3501 §6.4.4) finds an address
 // written with comments between its parts, as the parsed address and as the raw header text.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALICE, RawImap, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { ALICE, imapSuite, type ImapWorld, RawImap } from './helpers/imap-world.ts';
 
 describe('IMAP addresses written with comments', () => {
   let w: ImapWorld;
   let c: RawImap;
-  before(async () => {
-    w = await startImapWorld();
-    await w.deliver(
-      ALICE.user,
-      'From: user@example.com (Real Name)\r\nTo: <user-from (comment)@ (comment) domain.org>\r\nCc: plain@example.net\r\nBcc: Bee <bee@example.net>\r\nSubject: comments\r\n\r\nbody\r\n',
-    );
-    await w.deliver(ALICE.user, 'From: Other <other@example.com>\r\nTo: someone@domain.org\r\nSubject: other\r\n\r\nbody\r\n');
-    c = await RawImap.connect(w.port);
-    await c.line();
-    await c.login(ALICE.user, ALICE.password);
-    await c.command('SELECT INBOX');
-  });
-  after(async () => {
-    c?.close();
-    await w?.close();
+  imapSuite((world, alice) => ((w = world), (c = alice)), {
+    seed: async (w) => {
+      await w.deliver(
+        ALICE.user,
+        'From: user@example.com (Real Name)\r\nTo: <user-from (comment)@ (comment) domain.org>\r\nCc: plain@example.net\r\nBcc: Bee <bee@example.net>\r\nSubject: comments\r\n\r\nbody\r\n',
+      );
+      await w.deliver(ALICE.user, 'From: Other <other@example.com>\r\nTo: someone@domain.org\r\nSubject: other\r\n\r\nbody\r\n');
+    },
+    select: 'INBOX',
   });
 
   test('ENVELOPE: From: user@domain (Real Name) gives (("Real Name" NIL "user" "domain"))', async () => {

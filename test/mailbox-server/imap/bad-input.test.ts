@@ -83,4 +83,18 @@ describe('IMAP bad input', () => {
     assert.equal(await c.line(3000), '* BYE Autologout; no login in time');
     assert.equal(await c.line(), null);
   });
+
+  test('commands in the wrong state are BAD; an unknown command is BAD; a missing tag is untagged BAD', async (t) => {
+    const c = await RawImap.connect(w.port);
+    t.after(() => c.close());
+    await c.line();
+    assert.match((await c.command('SELECT INBOX', 'a1'))[0]!, /^a1 BAD SELECT is not valid in this state/);
+    assert.match((await c.command('FETCH 1 FLAGS', 'a2'))[0]!, /^a2 BAD/);
+    assert.match((await c.command('FROBNICATE', 'a3'))[0]!, /^a3 BAD Unknown command FROBNICATE/);
+    c.write('\r\n');
+    assert.match((await c.line())!, /^\* BAD/);
+    await c.login(ALICE.user, ALICE.password);
+    assert.match((await c.command('FETCH 1 FLAGS', 'a4'))[0]!, /^a4 BAD FETCH is not valid in this state/);
+    assert.match((await c.command('STARTTLS', 'a5'))[0]!, /^a5 BAD/);
+  });
 });

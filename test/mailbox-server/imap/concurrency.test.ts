@@ -1,23 +1,18 @@
 // Several sessions on one mailbox (RFC 3501 §5.2, §7.4.1): each sees the others' changes as
 // EXISTS / EXPUNGE / FETCH FLAGS at the allowed points, across two server processes' worth of
-// servers on one store; IDLE wakes on a delivery within 2 s (imapflow and raw lines).
-import { after, before, describe, test } from 'node:test';
+// servers on one store. IDLE waking on such a change: idle.test.ts.
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ImapFlow } from 'imapflow';
-import { ALICE, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
-import { eventually } from '../../helpers/eventually.ts';
+import { ALICE, imapWorldSuite, type ImapWorld, RawImap, sampleMessage } from './helpers/imap-world.ts';
 
-describe('IMAP concurrent sessions and IDLE', () => {
+describe('IMAP concurrent sessions', () => {
   let w: ImapWorld;
   let secondPort: number;
-  before(async () => {
-    w = await startImapWorld();
+  imapWorldSuite(async (world) => {
+    w = world;
     // A second server on the same store stands for another Fargate task: no shared memory.
     secondPort = (await w.startServer()).ports.imap!;
     for (let i = 1; i <= 3; i++) await w.deliver(ALICE.user, sampleMessage(`m${i}`));
-  });
-  after(async () => {
-    await w?.close();
   });
 
   test('a FLAGS change, an EXPUNGE and a delivery on one server show up in a session on the other', async (t) => {
@@ -46,41 +41,5 @@ describe('IMAP concurrent sessions and IDLE', () => {
     // b is the first to be told of it, so it is \Recent there (RFC 3501 §2.3.2) and not in a.
     assert.deepEqual(await b.command('NOOP', 'b5'), ['* 3 EXISTS', '* 1 RECENT', 'b5 OK NOOP completed']);
     assert.deepEqual(await a.command('UID FETCH 4 (UID)', 'a3'), ['* 3 EXISTS', '* 3 FETCH (UID 4)', 'a3 OK UID FETCH completed']);
-  });
-
-  test('raw IDLE: a delivery shows up within 2 s; DONE ends it', async (t) => {
-    const c = await RawImap.connect(secondPort);
-    t.after(() => c.close());
-    await c.line();
-    await c.login(ALICE.user, ALICE.password);
-    const selected = await c.command('SELECT INBOX', 's');
-    const exists = Number(/\* (\d+) EXISTS/.exec(selected.join('\n'))![1]);
-    c.write('i1 IDLE\r\n');
-    assert.equal(await c.line(), '+ idling');
-    const started = Date.now();
-    await w.deliver(ALICE.user, sampleMessage('while idle'));
-    assert.equal(await c.line(2000), `* ${exists + 1} EXISTS`);
-    assert.equal(await c.line(), '* 1 RECENT');
-    assert.ok(Date.now() - started < 2000);
-    c.write('DONE\r\n');
-    assert.equal(await c.line(), 'i1 OK IDLE terminated');
-  });
-
-  test('imapflow IDLE is woken by a delivery', async (t) => {
-    const client = new ImapFlow({ host: '127.0.0.1', port: w.port, secure: false, auth: { user: ALICE.user, pass: ALICE.password }, logger: false, tls: { rejectUnauthorized: false } });
-    t.after(() => client.close());
-    await client.connect();
-    const lock = await client.getMailboxLock('INBOX');
-    t.after(() => lock.release());
-    const before = (client.mailbox as { exists: number }).exists;
-    const woken = new Promise<number>((resolve) => client.on('exists', (data: { count: number }) => resolve(data.count)));
-    const idling = client.idle();
-    // The server watches the mailbox once its IDLE has begun.
-    await eventually(() => w.server.watchedMailboxes > 0, 'the IDLE to begin');
-    const started = Date.now();
-    await w.deliver(ALICE.user, sampleMessage('wake up'));
-    assert.equal(await woken, before + 1);
-    assert.ok(Date.now() - started < 2000, 'within 2 s');
-    void idling;
   });
 });

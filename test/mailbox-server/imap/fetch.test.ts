@@ -1,10 +1,10 @@
 // FETCH (RFC 3501 §6.4.5) and STORE (§6.4.6) with real clients and raw lines: byte-identical
 // BODY[], chunked BODY[]<n.m>, sections, \Seen on non-PEEK fetches, CONDSTORE UNCHANGEDSINCE.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
-import { ALICE, RawImap, runCurl, runPython, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { ALICE, imapSuite, type ImapWorld, RawImap, runCurl, runPython } from './helpers/imap-world.ts';
 
 const attachment = randomBytes(150_000).toString('base64').replace(/.{76}/g, '$&\r\n');
 const multipart = [
@@ -34,18 +34,12 @@ const multipart = [
 describe('IMAP FETCH and STORE', () => {
   let w: ImapWorld;
   let c: RawImap;
-  before(async () => {
-    w = await startImapWorld();
-    await w.deliver(ALICE.user, multipart);
-    await w.deliver(ALICE.user, 'From: a@b.test\r\nSubject: tiny\r\n\r\nbody\r\n');
-    c = await RawImap.connect(w.port);
-    await c.line();
-    await c.login(ALICE.user, ALICE.password);
-    await c.command('SELECT INBOX', 's');
-  });
-  after(async () => {
-    c?.close();
-    await w?.close();
+  imapSuite((world, alice) => ((w = world), (c = alice)), {
+    seed: async (w) => {
+      await w.deliver(ALICE.user, multipart);
+      await w.deliver(ALICE.user, 'From: a@b.test\r\nSubject: tiny\r\n\r\nbody\r\n');
+    },
+    select: 'INBOX',
   });
 
   test('BODY.PEEK[] is byte-identical and leaves \\Seen alone; chunks of BODY[]<n.m> reassemble exactly', async () => {
@@ -78,28 +72,6 @@ describe('IMAP FETCH and STORE', () => {
     const env = await c.command('FETCH 1 (ENVELOPE)', 'b6');
     assert.equal(env[0], '* 1 FETCH (ENVELOPE ("Tue, 2 Jan 2024 10:00:00 +0100" "Report" (("Carol" NIL "carol" "remote.test")) (("Carol" NIL "carol" "remote.test")) (("Carol" NIL "carol" "remote.test")) (("Alice" NIL "alice" "example.test")) NIL NIL NIL "<report-1@remote.test>"))');
     assert.match((await c.command('FETCH 3 FLAGS', 'b7'))[0]!, /^b7 BAD/);
-  });
-
-  test('STORE +FLAGS, -FLAGS.SILENT, FLAGS; UNCHANGEDSINCE answers [MODIFIED]', async () => {
-    // $Work is new to the mailbox: announced first (RFC 3501 §7.2.6).
-    assert.deepEqual(await c.command('STORE 1 +FLAGS (\\Flagged $Work)', 'd1'), [
-      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)',
-      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted',
-      '* 1 FETCH (FLAGS (\\Flagged \\Recent $Work))',
-      'd1 OK STORE completed',
-    ]);
-    assert.deepEqual(await c.command('STORE 1 -FLAGS.SILENT ($Work)', 'd2'), ['d2 OK STORE completed']);
-    assert.deepEqual(await c.command('UID STORE 1 FLAGS (\\Answered)', 'd3'), ['* 1 FETCH (FLAGS (\\Answered \\Recent) UID 1)', 'd3 OK UID STORE completed']);
-    const modseq = Number(/MODSEQ \((\d+)\)/.exec((await c.command('FETCH 1 (MODSEQ)', 'd4'))[0]!)![1]);
-    const ok = await c.command(`STORE 1 (UNCHANGEDSINCE ${modseq}) +FLAGS (\\Seen)`, 'd5');
-    assert.match(ok[0]!, /^\* 1 FETCH \(FLAGS \(\\Answered \\Seen \\Recent\) MODSEQ \(\d+\)\)$/);
-    const stale = await c.command(`STORE 1 (UNCHANGEDSINCE ${modseq}) -FLAGS (\\Seen)`, 'd6');
-    assert.equal(stale[stale.length - 1], 'd6 OK [MODIFIED 1] Conditional STORE failed for some messages');
-    const changed = await c.command(`FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq})`, 'd7');
-    assert.equal(changed.length, 2, 'only message 1 changed since');
-    await c.command('EXAMINE INBOX', 'd8');
-    assert.match((await c.command('STORE 1 +FLAGS (\\Deleted)', 'd9'))[0]!, /^d9 NO \[READ-ONLY\]/);
-    await c.command('SELECT INBOX', 'd10');
   });
 
   test('imapflow: BODYSTRUCTURE, ENVELOPE and part download', async (t) => {

@@ -1,8 +1,8 @@
 // Invariant 4: a session authenticated as A can never name, select, read or change B's
 // mailboxes, by any name form (path tricks, namespace prefixes, modified UTF-7 variants, case).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALICE, BOB, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { ALICE, BOB, imapSuite, type ImapWorld, RawImap, sampleMessage } from './helpers/imap-world.ts';
 
 const hostileNames = [
   '../bob@example.test/INBOX',
@@ -23,18 +23,12 @@ const hostileNames = [
 describe('IMAP isolation between accounts', () => {
   let w: ImapWorld;
   let a: RawImap;
-  before(async () => {
-    w = await startImapWorld();
-    await w.store.mailStore.createMailbox(BOB.user, 'BobSecret');
-    await w.deliver(BOB.user, sampleMessage('bob private'));
-    await w.deliver(BOB.user, sampleMessage('bob private 2'), { mailbox: 'BobSecret' });
-    a = await RawImap.connect(w.port);
-    await a.line();
-    await a.login(ALICE.user, ALICE.password);
-  });
-  after(async () => {
-    a?.close();
-    await w?.close();
+  imapSuite((world, alice) => ((w = world), (a = alice)), {
+    seed: async (w) => {
+      await w.store.mailStore.createMailbox(BOB.user, 'BobSecret');
+      await w.deliver(BOB.user, sampleMessage('bob private'));
+      await w.deliver(BOB.user, sampleMessage('bob private 2'), { mailbox: 'BobSecret' });
+    },
   });
 
   test('no name form reaches Bob: SELECT/EXAMINE/STATUS/APPEND/DELETE/RENAME all fail', async () => {

@@ -1,23 +1,17 @@
 // OBJECTID (RFC 8474): MAILBOXID on SELECT, STATUS and CREATE, kept across RENAME; EMAILID kept
 // across COPY and MOVE, different for another account's copy of one delivery; THREADID NIL.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImapFlow } from 'imapflow';
-import { ALICE, BOB, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { ALICE, BOB, imapSuite, type ImapWorld, RawImap, sampleMessage } from './helpers/imap-world.ts';
 
 describe('OBJECTID', () => {
   let w: ImapWorld;
   let c: RawImap;
-  before(async () => {
-    w = await startImapWorld();
-    await w.deliver(ALICE.user, sampleMessage('has an id'));
-    c = await RawImap.connect(w.port);
-    await c.line();
-    await c.login(ALICE.user, ALICE.password);
-  });
-  after(async () => {
-    c?.close();
-    await w?.close();
+  imapSuite((world, alice) => ((w = world), (c = alice)), {
+    seed: async (w) => {
+      await w.deliver(ALICE.user, sampleMessage('has an id'));
+    },
   });
 
   test('MAILBOXID from CREATE, SELECT and STATUS agree and survive RENAME', async () => {

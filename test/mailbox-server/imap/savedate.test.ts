@@ -1,27 +1,21 @@
 // SAVEDATE (RFC 8514): FETCH SAVEDATE is when the message was saved into this mailbox (a COPY has
 // its own, the internal date travels with it); SAVEDBEFORE/SAVEDON/SAVEDSINCE search it.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatInternalDate } from '../../../mailbox-server/imap/fetch-response.ts';
-import { ALICE, RawImap, runPython, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { ALICE, imapSuite, type ImapWorld, RawImap, runPython, sampleMessage } from './helpers/imap-world.ts';
 
 const imapDay = (d: Date) => `${d.getUTCDate()}-${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()]}-${d.getUTCFullYear()}`;
 
 describe('SAVEDATE', () => {
   let w: ImapWorld;
   let c: RawImap;
-  before(async () => {
-    w = await startImapWorld();
-    await w.store.mailStore.createMailbox(ALICE.user, 'Saved');
-    await w.deliver(ALICE.user, sampleMessage('old mail'), { mailbox: 'Saved', internalDate: '2001-02-03T04:05:06Z' });
-    c = await RawImap.connect(w.port);
-    await c.line();
-    await c.login(ALICE.user, ALICE.password);
-    await c.command('SELECT Saved');
-  });
-  after(async () => {
-    c?.close();
-    await w?.close();
+  imapSuite((world, alice) => ((w = world), (c = alice)), {
+    seed: async (w) => {
+      await w.store.mailStore.createMailbox(ALICE.user, 'Saved');
+      await w.deliver(ALICE.user, sampleMessage('old mail'), { mailbox: 'Saved', internalDate: '2001-02-03T04:05:06Z' });
+    },
+    select: 'Saved',
   });
 
   test('FETCH SAVEDATE is the save time; a copy gets its own; SEARCH SAVED* and SAVEDATESUPPORTED', async () => {

@@ -1,9 +1,9 @@
 // SEARCH correctness (RFC 3501 §6.4.4) on a mailbox of a few hundred messages: every answer is
 // compared with a model computed from how the messages were made. Flag/size/date/UID keys come
 // from the message state; HEADER/BODY/TEXT read the blob of undecided messages only.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALICE, RawImap, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { ALICE, imapSuite, type ImapWorld, RawImap } from './helpers/imap-world.ts';
 
 interface Spec {
   uid: number;
@@ -22,28 +22,22 @@ describe('IMAP SEARCH', () => {
   let w: ImapWorld;
   let c: RawImap;
   const specs: Spec[] = [];
-  before(async () => {
-    w = await startImapWorld();
-    const make = async (i: number) => {
-      const flags = [...(i % 3 === 0 ? ['\\Flagged'] : []), ...(i % 4 === 0 ? ['\\Seen'] : []), ...(i % 10 === 0 ? ['$Important'] : [])];
-      const subject = i % 6 === 0 ? `=?utf-8?B?${Buffer.from(`Grüße topic-${i % 5}`).toString('base64')}?=` : `topic-${i % 5} report ${i}`;
-      const from = i % 2 === 0 ? 'Dana <dana@one.test>' : 'Eve <eve@two.test>';
-      const body = `${i % 7 === 0 ? 'the needle is here' : 'only hay'}\r\n${'x'.repeat((i * 37) % 500)}\r\n`;
-      const raw = `From: ${from}\r\nTo: alice@example.test\r\nSubject: ${subject}\r\nDate: ${1 + (i % 28)} Mar 2024 12:00:00 +0000\r\n\r\n${body}`;
-      const day = 1 + (i % 28);
-      const uid = await w.deliver(ALICE.user, raw, { flags, internalDate: new Date(Date.UTC(2024, 1, day, 12)).toISOString() });
-      specs.push({ uid, i, flags, subject: i % 6 === 0 ? `Grüße topic-${i % 5}` : subject, from, body, day, size: Buffer.byteLength(raw) });
-    };
-    for (let i = 0; i < COUNT; i += 8) await Promise.all(Array.from({ length: Math.min(8, COUNT - i) }, (_, k) => make(i + k)));
-    specs.sort((a, b) => a.uid - b.uid);
-    c = await RawImap.connect(w.port);
-    await c.line();
-    await c.login(ALICE.user, ALICE.password);
-    await c.command('SELECT INBOX', 's');
-  });
-  after(async () => {
-    c?.close();
-    await w?.close();
+  imapSuite((world, alice) => ((w = world), (c = alice)), {
+    seed: async (w) => {
+      const make = async (i: number) => {
+        const flags = [...(i % 3 === 0 ? ['\\Flagged'] : []), ...(i % 4 === 0 ? ['\\Seen'] : []), ...(i % 10 === 0 ? ['$Important'] : [])];
+        const subject = i % 6 === 0 ? `=?utf-8?B?${Buffer.from(`Grüße topic-${i % 5}`).toString('base64')}?=` : `topic-${i % 5} report ${i}`;
+        const from = i % 2 === 0 ? 'Dana <dana@one.test>' : 'Eve <eve@two.test>';
+        const body = `${i % 7 === 0 ? 'the needle is here' : 'only hay'}\r\n${'x'.repeat((i * 37) % 500)}\r\n`;
+        const raw = `From: ${from}\r\nTo: alice@example.test\r\nSubject: ${subject}\r\nDate: ${1 + (i % 28)} Mar 2024 12:00:00 +0000\r\n\r\n${body}`;
+        const day = 1 + (i % 28);
+        const uid = await w.deliver(ALICE.user, raw, { flags, internalDate: new Date(Date.UTC(2024, 1, day, 12)).toISOString() });
+        specs.push({ uid, i, flags, subject: i % 6 === 0 ? `Grüße topic-${i % 5}` : subject, from, body, day, size: Buffer.byteLength(raw) });
+      };
+      for (let i = 0; i < COUNT; i += 8) await Promise.all(Array.from({ length: Math.min(8, COUNT - i) }, (_, k) => make(i + k)));
+      specs.sort((a, b) => a.uid - b.uid);
+    },
+    select: 'INBOX',
   });
 
   const expectSearch = async (criteria: string, model: (s: Spec, msn: number) => boolean, uid = false) => {

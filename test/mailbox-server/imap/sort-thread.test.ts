@@ -1,9 +1,9 @@
 // SORT and THREAD (RFC 5256) with Python imaplib's sort() and thread(), and the REFERENCES edge
 // cases the Dovecot comparison does not reach: a parent that is not in the mailbox (a dummy root),
 // a References loop, a duplicate Message-ID, ties broken by message number.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALICE, RawImap, runPython, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { ALICE, imapSuite, type ImapWorld, RawImap, runPython } from './helpers/imap-world.ts';
 
 interface Spec {
   readonly subject: string;
@@ -35,18 +35,12 @@ const raw = (s: Spec) =>
 describe('SORT and THREAD', () => {
   let w: ImapWorld;
   let c: RawImap;
-  before(async () => {
-    w = await startImapWorld();
-    await w.store.mailStore.createMailbox(ALICE.user, 'Talk');
-    for (const s of SPECS) await w.deliver(ALICE.user, raw(s), { mailbox: 'Talk', internalDate: s.arrival });
-    c = await RawImap.connect(w.port);
-    await c.line();
-    await c.login(ALICE.user, ALICE.password);
-    await c.command('SELECT Talk');
-  });
-  after(async () => {
-    c?.close();
-    await w?.close();
+  imapSuite((world, alice) => ((w = world), (c = alice)), {
+    seed: async (w) => {
+      await w.store.mailStore.createMailbox(ALICE.user, 'Talk');
+      for (const s of SPECS) await w.deliver(ALICE.user, raw(s), { mailbox: 'Talk', internalDate: s.arrival });
+    },
+    select: 'Talk',
   });
 
   test('SORT keys, REVERSE, ties in message order', async () => {

@@ -1,5 +1,6 @@
 // Shared pieces of the POP3 tests: an in-process server over the emulators with accounts and
 // filed messages, a line-level client that sees exact bytes, and a runner for Python poplib.
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -93,6 +94,35 @@ export async function startPop3Rig(): Promise<Pop3Rig> {
     },
   };
 }
+
+/** A rig with one server on it: the start of most POP3 test files. */
+export async function startPop3Service(): Promise<{ rig: Pop3Rig; server: Pop3Server }> {
+  const rig = await startPop3Rig();
+  try {
+    return { rig, server: await rig.server() };
+  } catch (err) {
+    await rig.close();
+    throw err;
+  }
+}
+
+/** A client on `port` that has read the greeting. */
+export async function greetedOn(port: number, tls = false): Promise<RawPop3> {
+  const c = await RawPop3.connect(port, { tls });
+  assert.match(await c.line(), /^\+OK /);
+  return c;
+}
+
+/** A client on `port` logged in as `account` with USER and PASS (RFC 1939 §7). */
+export async function loggedInOn(port: number, account: string): Promise<RawPop3> {
+  const c = await greetedOn(port);
+  assert.match(await c.command(`USER ${account}`), /^\+OK/);
+  assert.match(await c.command(`PASS ${PASSWORD}`), /^\+OK /);
+  return c;
+}
+
+/** Base64 of UTF-8 text, as SASL (RFC 4422) sends credentials. */
+export const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
 /** A message with CRLF line ends, as the edge stores it. */
 export function crlf(text: string): Buffer {

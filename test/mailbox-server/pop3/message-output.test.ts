@@ -4,7 +4,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { streamMessage } from '../../../mailbox-server/pop3/message-output.ts';
-import { COMMANDS_BY_STATE, statesAccepting } from '../../../mailbox-server/pop3/state.ts';
 
 async function output(raw: Buffer, chunk: number, options: { headerOctets?: number; bodyLines?: number } = {}): Promise<string> {
   const pieces: Buffer[] = [];
@@ -46,11 +45,3 @@ test('an empty message is just the terminator; a source error propagates', async
   await assert.rejects(streamMessage(failing, async () => undefined), /S3 reset/);
 });
 
-test('the state table is RFC 1939 §4-§6 with CAPA (RFC 2449), STLS (RFC 2595) and AUTH (RFC 5034)', () => {
-  assert.deepEqual(statesAccepting('STAT'), ['transaction']);
-  assert.deepEqual(statesAccepting('USER'), ['authorization']);
-  assert.deepEqual(statesAccepting('QUIT'), ['authorization', 'transaction']);
-  assert.deepEqual(statesAccepting('CAPA'), ['authorization', 'transaction']);
-  assert.deepEqual(statesAccepting('APOP'), [], 'APOP is not offered');
-  assert.deepEqual(COMMANDS_BY_STATE.update, []);
-});

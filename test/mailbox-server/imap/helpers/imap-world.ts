@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { after, before } from 'node:test';
 import { BlobStore, rawBlobKey } from '../../../../core/blobs.ts';
 import { indexMessage } from '../../../../core/mime/index.ts';
 import { createStore, type Store } from '../../../../core/store/index.ts';
@@ -26,12 +27,18 @@ export interface ImapWorld {
   deliver(account: string, raw: Buffer | string, options?: { mailbox?: string; flags?: string[]; internalDate?: string }): Promise<number>;
   /** Another server on the same store (a second Fargate task), e.g. with changed options. */
   startServer(options?: Partial<ImapServerOptions>): Promise<ImapServer>;
+  /**
+   * A raw client on the first server, greeted, logged in as `account` and, with `select`, in that
+   * mailbox: the usual start of a command's tests. `close()` closes it.
+   */
+  loggedIn(account?: { user: string; password: string }, select?: string): Promise<RawImap>;
   close(): Promise<void>;
 }
 
 export async function startImapWorld(options: Partial<ImapServerOptions> = {}): Promise<ImapWorld> {
   const world = await startTestWorld();
   const servers: ImapServer[] = [];
+  const clients: RawImap[] = [];
   try {
     const store = createStore(world.clients, world.config.resources);
     const blobs = new BlobStore(world.clients.s3, world.config.resources.bucket);
@@ -67,6 +74,14 @@ export async function startImapWorld(options: Partial<ImapServerOptions> = {}): 
       port: server.ports.imap!,
       tlsPort: server.ports.imaps!,
       startServer,
+      async loggedIn(account = ALICE, select) {
+        const c = await RawImap.connect(server.ports.imap!);
+        clients.push(c);
+        await c.line();
+        await c.login(account.user, account.password);
+        if (select !== undefined) await c.command(`SELECT ${select}`);
+        return c;
+      },
       async deliver(account, raw, o = {}) {
         const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
         const key = rawBlobKey(randomUUID(), new Date());
@@ -84,6 +99,7 @@ export async function startImapWorld(options: Partial<ImapServerOptions> = {}): 
         return filed.uid;
       },
       async close() {
+        for (const c of clients) c.close();
         for (const s of servers) await s.close().catch(() => undefined);
         await world.close();
       },
@@ -93,6 +109,38 @@ export async function startImapWorld(options: Partial<ImapServerOptions> = {}): 
     await world.close();
     throw err;
   }
+}
+
+/**
+ * The `before` and `after` of a file or `describe` of IMAP tests that open their own connections:
+ * a world (its first server with `server` options), handed to `use` (which may seed it); closed after.
+ */
+export function imapWorldSuite(use: (w: ImapWorld) => unknown, server: Partial<ImapServerOptions> = {}): void {
+  let world: ImapWorld | undefined;
+  before(async () => {
+    world = await startImapWorld(server);
+    await use(world);
+  });
+  after(async () => {
+    await world?.close();
+  });
+}
+
+export interface ImapSuiteOptions {
+  /** Options of the world's first server. */
+  readonly server?: Partial<ImapServerOptions>;
+  /** What the suite's tests start from (mailboxes, deliveries), before the client logs in. */
+  readonly seed?: (w: ImapWorld) => Promise<unknown>;
+  /** The mailbox the client has selected. */
+  readonly select?: string;
+}
+
+/** As `imapWorldSuite`, with a raw client logged in as Alice handed to `use` beside the world. */
+export function imapSuite(use: (w: ImapWorld, alice: RawImap) => void, options: ImapSuiteOptions = {}): void {
+  imapWorldSuite(async (w) => {
+    await options.seed?.(w);
+    use(w, await w.loggedIn(ALICE, options.select));
+  }, options.server);
 }
 
 /** A line-level IMAP client for protocol tests: send a line, read lines up to the tagged answer. */

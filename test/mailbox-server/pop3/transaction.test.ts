@@ -1,58 +1,24 @@
-// POP3 commands as the RFC examples show them (RFC 1939 §4-§7, RFC 2449 CAPA, RFC 2595 STLS,
-// RFC 5034 AUTH PLAIN): client line, expected server line, bytes checked exactly.
+// The TRANSACTION and UPDATE states (RFC 1939 §5-§6) as the RFC examples show them: STAT, LIST,
+// UIDL, RETR, TOP, DELE, RSET, NOOP and QUIT, also pipelined (RFC 2449 §6.6); client line, expected
+// server line, bytes checked exactly. CAPA, STLS, AUTH and USER/PASS have files of their own.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as connectTls } from 'node:tls';
-import { crlf, PASSWORD, RawPop3, startPop3Rig, type Pop3Rig } from './helpers.ts';
+import { crlf, loggedInOn, PASSWORD, RawPop3, startPop3Service, type Pop3Rig } from './helpers.ts';
 import type { Pop3Server } from '../../../mailbox-server/pop3/server.ts';
 
 let rig: Pop3Rig;
 let server: Pop3Server;
-before(async () => {
-  rig = await startPop3Rig();
-  server = await rig.server();
-});
+before(async () => ({ rig, server } = await startPop3Service()));
 after(() => rig?.close());
 
 const plain = () => server.ports.plain!;
-const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 const first = crlf('From: a@example.org\nSubject: one\n\nline 1\n.starts with a dot\n..two dots\n.\nlast\n');
 // No CRLF at the end: the server adds one before the terminating "." (RFC 1939 §3).
 const second = Buffer.from('Subject: two\r\n\r\nbody without final newline', 'latin1');
 const third = crlf('Subject: three\nX-Long: folded\n  continuation\n\n1\n2\n3\n4\n5\n');
 
-async function loggedIn(account: string): Promise<RawPop3> {
-  const c = await RawPop3.connect(plain());
-  assert.match(await c.line(), /^\+OK /);
-  assert.match(await c.command(`USER ${account}`), /^\+OK/);
-  assert.match(await c.command(`PASS ${PASSWORD}`), /^\+OK /);
-  return c;
-}
-
-test('CAPA lists the RFC 2449 capabilities; STLS only before TLS', async () => {
-  const c = await RawPop3.connect(plain());
-  try {
-    await c.line();
-    assert.equal(await c.command('CAPA'), '+OK Capability list follows');
-    const caps = (await c.multi()).toString().split('\r\n').filter(Boolean);
-    for (const cap of ['TOP', 'UIDL', 'USER', 'RESP-CODES', 'AUTH-RESP-CODE', 'SASL PLAIN', 'STLS', 'PIPELINING']) assert.ok(caps.includes(cap), cap);
-    assert.ok(caps.some((c) => c.startsWith('IMPLEMENTATION ')));
-    assert.ok(!caps.some((c) => c.startsWith('APOP')));
-  } finally {
-    c.destroy();
-  }
-  const s = await RawPop3.connect(server.ports.tls!, { tls: true });
-  try {
-    await s.line();
-    await s.command('CAPA');
-    const caps = (await s.multi()).toString().split('\r\n');
-    assert.ok(!caps.includes('STLS'), 'no STLS over TLS');
-    assert.ok(caps.includes('USER'));
-  } finally {
-    s.destroy();
-  }
-});
+const loggedIn = (account: string) => loggedInOn(plain(), account);
 
 test('USER/PASS, STAT, LIST, UIDL, RETR, TOP, DELE, RSET, NOOP, QUIT (RFC 1939 §5-§7)', async () => {
   const account = await rig.account([first, second, third]);
@@ -131,51 +97,6 @@ test('a dropped connection deletes nothing and frees the maildrop (RFC 1939 §6)
   assert.ok(d, 'lock released after the drop');
   assert.equal(await d.command('STAT'), `+OK 2 ${first.length + second.length}`);
   await d.command('QUIT');
-});
-
-test('AUTH PLAIN: initial response, continuation, "*" cancels, bare AUTH lists mechanisms (RFC 5034)', async () => {
-  const account = await rig.account([first]);
-  const c = await RawPop3.connect(plain());
-  await c.line();
-  assert.equal(await c.command('AUTH'), '+OK Mechanisms follow');
-  assert.equal((await c.multi()).toString(), 'PLAIN\r\n');
-  assert.equal(await c.command('AUTH PLAIN'), '+ ');
-  assert.match(await c.command('*'), /^-ERR /);
-  assert.equal(await c.command('AUTH PLAIN'), '+ ');
-  assert.match(await c.command(b64(`\0${account}\0${PASSWORD}`)), /^\+OK Logged in, 1 messages/);
-  await c.command('QUIT');
-
-  const d = await RawPop3.connect(plain());
-  await d.line();
-  assert.match(await d.command(`AUTH PLAIN ${b64(`${account}\0${account}\0${PASSWORD}`)}`), /^\+OK Logged in/);
-  assert.equal(await d.command('STAT'), `+OK 1 ${first.length}`);
-  await d.command('QUIT');
-});
-
-test('STLS upgrades the connection; commands pipelined behind STLS are discarded (RFC 2595 §4)', async () => {
-  const account = await rig.account([first]);
-  const c = await RawPop3.connect(plain());
-  await c.line();
-  c.send('STLS\r\nNOOP\r\n');
-  assert.equal(await c.line(), '+OK Begin TLS negotiation now');
-  c.socket.removeAllListeners('data');
-  const secure = connectTls({ socket: c.socket, rejectUnauthorized: false });
-  await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
-  const responses: string[] = [];
-  let text = '';
-  const done = new Promise<void>((resolve) =>
-    secure.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      if (text.includes('\r\n.\r\n') && text.includes('Logged in')) resolve();
-    }),
-  );
-  secure.write(`USER ${account}\r\nPASS ${PASSWORD}\r\nCAPA\r\n`);
-  await done;
-  responses.push(...text.split('\r\n'));
-  secure.destroy();
-  assert.equal(responses[0], '+OK Send PASS', 'the NOOP sent before the handshake got no answer');
-  assert.match(responses[1]!, /^\+OK Logged in/);
-  assert.ok(!responses.includes('STLS'), 'no STLS once TLS is on');
 });
 
 test('RETR streams a large message byte-exactly (several S3 chunks)', async () => {

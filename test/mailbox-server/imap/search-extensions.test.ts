@@ -1,8 +1,8 @@
 // ESEARCH (RFC 4731), SEARCHRES (RFC 5182) and WITHIN (RFC 5032) against a real server: the RFC
 // examples as raw lines, and Python imaplib sending the same commands as a client would.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALICE, RawImap, runPython, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { ALICE, imapSuite, type ImapWorld, RawImap, runPython, sampleMessage } from './helpers/imap-world.ts';
 
 const DAY = 86_400_000;
 
@@ -10,22 +10,16 @@ describe('ESEARCH, SEARCHRES, WITHIN', () => {
   let w: ImapWorld;
   let c: RawImap;
   const uids: number[] = [];
-  before(async () => {
-    w = await startImapWorld();
-    await w.store.mailStore.createMailbox(ALICE.user, 'Searches');
-    // Messages 1-2 arrived three days ago, 3-5 just now; 2 and 4 are \Seen.
-    for (let i = 1; i <= 5; i++) {
-      const internalDate = new Date(Date.now() - (i <= 2 ? 3 * DAY : 0)).toISOString();
-      uids.push(await w.deliver(ALICE.user, sampleMessage(`message ${i}`), { mailbox: 'Searches', internalDate, flags: i % 2 === 0 ? ['\\Seen'] : [] }));
-    }
-    c = await RawImap.connect(w.port);
-    await c.line();
-    await c.login(ALICE.user, ALICE.password);
-    await c.command('SELECT Searches');
-  });
-  after(async () => {
-    c?.close();
-    await w?.close();
+  imapSuite((world, alice) => ((w = world), (c = alice)), {
+    seed: async (w) => {
+      await w.store.mailStore.createMailbox(ALICE.user, 'Searches');
+      // Messages 1-2 arrived three days ago, 3-5 just now; 2 and 4 are \Seen.
+      for (let i = 1; i <= 5; i++) {
+        const internalDate = new Date(Date.now() - (i <= 2 ? 3 * DAY : 0)).toISOString();
+        uids.push(await w.deliver(ALICE.user, sampleMessage(`message ${i}`), { mailbox: 'Searches', internalDate, flags: i % 2 === 0 ? ['\\Seen'] : [] }));
+      }
+    },
+    select: 'Searches',
   });
 
   test('the capabilities are advertised', async () => {

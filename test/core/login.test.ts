@@ -1,13 +1,12 @@
-// The login throttle IMAP and POP3 share (core/login-failures.ts, also the SMTP edge's): exponential
-// delay per IP and per account, IP lockout, the login sequence (core/login.ts) that counts an attempt
-// before checking it and by canonical account, and IMAP LOGIN honouring all of it.
+// The login sequence IMAP, POP3 and the SMTP edge share (core/login.ts) and its failure counter
+// (core/login-failures.ts): exponential delay per IP and per account, IP lockout, an attempt counted
+// before it is checked and by canonical account. IMAP LOGIN honouring it: test/mailbox-server/imap/login.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LoginFailureCounter } from '../../../core/login-failures.ts';
-import { loginAccountKey } from '../../../core/addresses.ts';
-import { attemptLogin } from '../../../core/login.ts';
-import type { Account } from '../../../core/store/types.ts';
-import { ALICE, RawImap, startImapWorld } from './helpers/imap-world.ts';
+import { LoginFailureCounter } from '../../core/login-failures.ts';
+import { loginAccountKey } from '../../core/addresses.ts';
+import { attemptLogin } from '../../core/login.ts';
+import type { Account } from '../../core/store/types.ts';
 
 test('failures grow the delay per IP and per account; success clears the account, not the IP', () => {
   let now = 0;
@@ -80,61 +79,4 @@ test('attemptLogin: an IP has no more attempts in flight than failures left; the
   assert.equal(counting.verdict('10.0.0.4', 'bob@x.test').refuse, false, 'an unjudged attempt is not a failure');
   assert.equal((await attemptLogin({ ip: '10.0.0.4', username: 'alice@x.test', password: 'right', authorizationId: 'bob@x.test' }, { throttle: counting, directory })).kind, 'rejected', 'another authzid');
   assert.equal((await attemptLogin({ ip: '10.0.0.4', username: 'alice@x.test', password: 'right' }, { throttle: counting, directory })).kind, 'locked-out');
-});
-
-test('IMAP LOGIN: the delay comes before the check, and a locked-out IP is refused even the right password', async (t) => {
-  const w = await startImapWorld({ throttle: new LoginFailureCounter({ freeFailures: 1, baseDelayMs: 300, maxDelayMs: 300, lockoutFailures: 3 }) });
-  t.after(() => w.close());
-  const c = await RawImap.connect(w.port);
-  t.after(() => c.close());
-  await c.line();
-  for (const attempt of [1, 2]) {
-    const answer = await c.command(`LOGIN ${ALICE.user} wrong`);
-    assert.match(answer.at(-1)!, /NO \[AUTHENTICATIONFAILED\]/, `attempt ${attempt}`);
-  }
-  const started = Date.now();
-  assert.match((await c.command(`LOGIN ${ALICE.user} wrong`)).at(-1)!, /NO \[AUTHENTICATIONFAILED\]/);
-  assert.ok(Date.now() - started >= 250, `third attempt waited ${Date.now() - started} ms`);
-  // Three failures from 127.0.0.1: locked out, and the answer is the one a wrong password gets.
-  assert.match((await c.command(`LOGIN ${ALICE.user} ${ALICE.password}`)).at(-1)!, /NO \[AUTHENTICATIONFAILED\] Authentication failed/);
-});
-
-/** Loopback addresses standing for three client hosts. */
-const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
-
-/** A throttle whose delays are short enough for a test and whose lockout starts at 10 failures. */
-const burstThrottle = () => new LoginFailureCounter({ freeFailures: 2, baseDelayMs: 10, maxDelayMs: 40, lockoutFailures: 10 });
-
-test('IMAP LOGIN: 50 parallel wrong logins, then the right one: every attempt is counted before its check, so the IP is locked', async (t) => {
-  const w = await startImapWorld({ throttle: burstThrottle() });
-  t.after(() => w.close());
-  // Three client hosts, 17 connections each (under any per-address connection cap); each host
-  // is locked out after 10 failures, and the right password goes last, from the third.
-  const clients = await Promise.all(Array.from({ length: 51 }, (_, i) => RawImap.connect(w.port, false, HOSTS[i % 3])));
-  t.after(() => clients.forEach((c) => c.close()));
-  await Promise.all(clients.map((c) => c.line()));
-  // All 51 LOGINs are on the wire before any answer: the right password is the last one sent.
-  // Thirty password checks at once on a loaded machine can take a while: a generous wait.
-  const answers = await Promise.all(clients.map((c, i) => {
-    c.write(`a${i} LOGIN ${ALICE.user} ${i === 50 ? ALICE.password : `wrong-${i}`}\r\n`);
-    return c.until(`a${i}`, 60_000);
-  }));
-  for (const answer of answers) assert.match(answer.at(-1)!, /NO \[AUTHENTICATIONFAILED\] Authentication failed/);
-  const after = await RawImap.connect(w.port, false, HOSTS[2]);
-  t.after(() => after.close());
-  await after.line();
-  assert.match((await after.command(`LOGIN ${ALICE.user} ${ALICE.password}`)).at(-1)!, /NO \[AUTHENTICATIONFAILED\]/, 'still locked afterwards');
-});
-
-test('IMAP LOGIN: names that are not plain addresses are refused, though the URL parser would make them alice', async (t) => {
-  const w = await startImapWorld({ throttle: new LoginFailureCounter({ freeFailures: 100, lockoutFailures: 100 }) });
-  t.after(() => w.close());
-  const c = await RawImap.connect(w.port);
-  t.after(() => c.close());
-  await c.line();
-  for (const name of ['alice@example.test/anything', 'alice@ex%61mple.test', 'alice@example.test:9#x', 'alice@example.test.', 'alice@example.test?x', 'alice@[example.test]']) {
-    assert.match((await c.command(`LOGIN "${name}" "${ALICE.password}"`)).at(-1)!, /NO \[AUTHENTICATIONFAILED\]/, name);
-  }
-  // The canonical spellings of the same account still work (case, as before).
-  assert.match((await c.command(`LOGIN "Alice@Example.TEST" "${ALICE.password}"`)).at(-1)!, /OK /);
 });
