@@ -6,18 +6,14 @@
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { SQSEvent } from 'aws-lambda';
 import { generateDkimKey } from '../../../core/dkim.ts';
-import { QueueSender } from '../../../core/queues.ts';
+import type { QueueSender } from '../../../core/queues.ts';
 import { SenderRewriting } from '../../../core/srs.ts';
-import { createBatchProcessor } from '../../../functions/inbound/process-batch.ts';
 import { forwardedAs, nextHopVerifiesFrom, rewriteForwardedFrom } from '../../../functions/relay/forwarded-from.ts';
-import { createRelayBatchProcessor } from '../../../functions/relay/process-batch.ts';
-import { startSqsEventSource, type SqsEventSource } from '../../../local/runner.ts';
-import { startTestWorld, type TestWorld } from '../../helpers/emulators.ts';
+import type { TestWorld } from '../../helpers/emulators.ts';
 import { storedEvent } from '../inbound/helpers.ts';
-import { eventually, FakeMx, relayRig, type RelayRig } from './helpers.ts';
-import { SesStub } from './ses-stub.ts';
+import { eventually, type RelayRig, type SesRig, startSesRig } from './helpers.ts';
+import type { SesStub } from './ses-stub.ts';
 
 const headerOf = (raw: Buffer) => raw.subarray(0, raw.indexOf('\r\n\r\n') + 2).toString('utf8');
 const bodyOf = (raw: Buffer) => raw.subarray(raw.indexOf('\r\n\r\n') + 4);
@@ -91,32 +87,17 @@ describe('rewriteForwardedFrom', () => {
 
 describe('a forward through the SES API', () => {
   let world: TestWorld;
-  let mx: FakeMx;
   let rig: RelayRig;
   let ses: SesStub;
   let queues: QueueSender;
-  let sources: SqsEventSource[] = [];
+  let sesRig: SesRig;
   const srs = new SenderRewriting({ secrets: ['the forwarded-from test secret'] });
 
   before(async () => {
-    world = await startTestWorld();
-    mx = new FakeMx();
-    await mx.start();
-    ses = new SesStub();
-    rig = relayRig(world, mx, { srs, config: { smarthost: { kind: 'ses-api', region: 'us-east-1' } } });
-    queues = new QueueSender(world.clients.sqs);
-    const relayBatch = createRelayBatchProcessor({ ...rig.relayDeps, ses: ses.client });
-    const common = { sqs: world.clients.sqs, region: 'us-east-1', maxBatchingWindowSeconds: 0, waitTimeSeconds: 1, concurrency: 1, timeoutSeconds: 60 } as const;
-    sources = [
-      startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.outbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:outbound', functionName: 'relay', handler: (e: SQSEvent, c) => relayBatch(e, c.getRemainingTimeInMillis()), batchSize: 5 }),
-      startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.inbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:inbound', functionName: 'inbound', handler: createBatchProcessor(rig.inboundDeps), batchSize: 10 }),
-    ];
+    sesRig = await startSesRig({ srs });
+    ({ world, rig, ses, queues } = sesRig);
   });
-  after(async () => {
-    await Promise.all(sources.map((s) => s.stop()));
-    await mx?.stop();
-    await world?.close();
-  });
+  after(() => sesRig?.close());
 
   const hex = () => randomBytes(4).toString('hex');
   async function scenario() {

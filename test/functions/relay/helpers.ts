@@ -15,12 +15,14 @@ import type { RelayConfig } from '../../../functions/relay/config.ts';
 import type { DnsResolver } from '../../../functions/relay/mx.ts';
 import type { RelayDeps } from '../../../functions/relay/deliver-outbound.ts';
 import type { RelayMetric } from '../../../functions/relay/telemetry.ts';
+import type { SesSender } from '../../../functions/relay/ses-api.ts';
 import { createRelayBatchProcessor } from '../../../functions/relay/process-batch.ts';
 import { createBatchProcessor } from '../../../functions/inbound/process-batch.ts';
 import type { InboundDeps } from '../../../functions/inbound/file-inbound.ts';
 import { composeJunkFiling } from '../../../functions/inbound/compose.ts';
 import { startSqsEventSource, type BatchOutcome, type SqsEventSource } from '../../../local/runner.ts';
-import type { TestWorld } from '../../helpers/emulators.ts';
+import { startTestWorld, type TestWorld } from '../../helpers/emulators.ts';
+import { SesStub } from './ses-stub.ts';
 import type { SenderRewriting } from '../../../core/srs.ts';
 import { eventually } from '../../helpers/eventually.ts';
 
@@ -174,6 +176,8 @@ export interface RelayRigOptions {
   relayTimeoutSeconds?: number;
   /** Sender rewriting for the inbound function (forwards' SRS senders, SRS reverse paths). */
   srs?: SenderRewriting;
+  /** The SESv2 client the relay sends with when the smarthost is `ses-api`, as functions/relay/handler.ts passes it. */
+  ses?: SesSender;
 }
 
 export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, options: RelayRigOptions = {}): RelayRig {
@@ -216,6 +220,7 @@ export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, op
     now: options.now ?? (() => new Date()),
     logger: telemetry.logger,
     metrics: telemetry.metrics,
+    ...(options.ses ? { ses: options.ses } : {}),
   };
   const inboundDeps: InboundDeps = {
     directory: store.directory,
@@ -267,6 +272,43 @@ export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, op
       await eventually(async () => (await waiting()) === 0, 'the queues to drain', timeoutMs);
     },
   };
+}
+
+export interface SesRig {
+  readonly world: TestWorld;
+  readonly mx: FakeMx;
+  readonly ses: SesStub;
+  readonly rig: RelayRig;
+  readonly queues: QueueSender;
+  close(): Promise<void>;
+}
+
+/**
+ * The emulators, a fake MX, and the inbound and relay functions running on their queues with the
+ * SES API as the smarthost, SES answered in-process (ses-stub.ts).
+ */
+export async function startSesRig(options: RelayRigOptions = {}): Promise<SesRig> {
+  const world = await startTestWorld();
+  const mx = new FakeMx();
+  try {
+    await mx.start();
+    const ses = new SesStub();
+    const rig = relayRig(world, mx, { ...options, ses: ses.client, config: { smarthost: { kind: 'ses-api', region: 'us-east-1' }, ...options.config } });
+    rig.startRunners();
+    return {
+      world, mx, ses, rig,
+      queues: new QueueSender(world.clients.sqs),
+      async close() {
+        await rig.stopRunners();
+        await mx.stop();
+        await world.close();
+      },
+    };
+  } catch (err) {
+    await mx.stop().catch(() => undefined);
+    await world.close();
+    throw err;
+  }
 }
 
 export { eventually } from '../../helpers/eventually.ts';

@@ -5,46 +5,27 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
-import { startTestWorld, type TestWorld } from '../../helpers/emulators.ts';
+import type { TestWorld } from '../../helpers/emulators.ts';
 import { storedEvent } from '../inbound/helpers.ts';
-import { QueueSender } from '../../../core/queues.ts';
+import type { QueueSender } from '../../../core/queues.ts';
 import { outboundIdFor } from '../../../core/outbound/enqueue.ts';
-import { createBatchProcessor } from '../../../functions/inbound/process-batch.ts';
-import { createRelayBatchProcessor } from '../../../functions/relay/process-batch.ts';
 import { replyOfSesError, sendThroughSesApi, SES_MAX_RECIPIENTS } from '../../../functions/relay/ses-api.ts';
-import { startSqsEventSource, type SqsEventSource } from '../../../local/runner.ts';
-import type { SQSEvent } from 'aws-lambda';
-import { eventually, FakeMx, outgoingMessage, relayRig, type RelayRig } from './helpers.ts';
+import { eventually, type FakeMx, outgoingMessage, type RelayRig, type SesRig, startSesRig } from './helpers.ts';
 import { SES_ERRORS, SesStub } from './ses-stub.ts';
 
 let world: TestWorld;
-let mx: FakeMx;
 let rig: RelayRig;
+let mx: FakeMx;
 let ses: SesStub;
 let queues: QueueSender;
-let sources: SqsEventSource[] = [];
+let sesRig: SesRig;
 
 before(async () => {
-  world = await startTestWorld();
-  mx = new FakeMx();
-  await mx.start();
-  ses = new SesStub();
-  rig = relayRig(world, mx, { config: { smarthost: { kind: 'ses-api', region: 'us-east-1' } } });
-  queues = new QueueSender(world.clients.sqs);
-  // The rig's inbound runner, and a relay given the SES client (what functions/relay/handler.ts does for `ses-api`).
-  const relayBatch = createRelayBatchProcessor({ ...rig.relayDeps, ses: ses.client });
-  const common = { sqs: world.clients.sqs, region: 'us-east-1', maxBatchingWindowSeconds: 0, waitTimeSeconds: 1, concurrency: 1, timeoutSeconds: 60 } as const;
-  sources = [
-    startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.outbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:outbound', functionName: 'relay', handler: (e: SQSEvent, c) => relayBatch(e, c.getRemainingTimeInMillis()), batchSize: 5 }),
-    startSqsEventSource({ ...common, queueUrl: world.config.resources.queues.inbound, queueArn: 'arn:aws:sqs:us-east-1:000000000000:inbound', functionName: 'inbound', handler: createBatchProcessor(rig.inboundDeps), batchSize: 10 }),
-  ];
+  sesRig = await startSesRig();
+  ({ world, mx, rig, ses, queues } = sesRig);
 });
 
-after(async () => {
-  await Promise.all(sources.map((s) => s.stop()));
-  await mx?.stop();
-  await world?.close();
-});
+after(() => sesRig?.close());
 
 const hex = () => randomBytes(4).toString('hex');
 
