@@ -70,6 +70,21 @@ export async function startWriterRig(t: TestContext, domain: string): Promise<Wr
 }
 
 /**
+ * The end state invariant 3 promises once every writer (or its redelivery) has finished: UIDs 1..n,
+ * each delivery key filed exactly once, uidNext n + 1. Returns the messages in UID order.
+ */
+export async function assertEachFiledOnce(mailStore: Store['mailStore'], account: string, keys: string[]) {
+  const final = await mailStore.listMessages(account, 'INBOX');
+  assert.deepEqual(final.map((m) => m.uid), Array.from({ length: keys.length }, (_, i) => i + 1));
+  const subjects = final.map((m) => m.index.envelope.subject);
+  const expected = keys.map((k) => `message ${k}`);
+  assert.deepEqual([...subjects].sort(), expected.sort(), 'each delivery filed exactly once');
+  const inbox = (await mailStore.getMailbox(account, 'INBOX'))!;
+  assert.equal(inbox.uidNext, keys.length + 1);
+  return final;
+}
+
+/**
  * Reads the mailbox over and over until stopped: every snapshot must be exactly 1..k, k never
  * shrinks, and a UID never changes message.
  */
