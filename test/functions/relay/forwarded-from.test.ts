@@ -12,7 +12,7 @@ import { SenderRewriting } from '../../../core/srs.ts';
 import { forwardedAs, nextHopVerifiesFrom, rewriteForwardedFrom } from '../../../functions/relay/forwarded-from.ts';
 import type { TestWorld } from '../../helpers/emulators.ts';
 import { storedEvent } from '../inbound/helpers.ts';
-import { eventually, type RelayRig, type SesRig, startSesRig } from './helpers.ts';
+import { eventually, freshDomains, type RelayRig, type SesRig, startSesRig } from './helpers.ts';
 import type { SesStub } from './ses-stub.ts';
 
 const headerOf = (raw: Buffer) => raw.subarray(0, raw.indexOf('\r\n\r\n') + 2).toString('utf8');
@@ -101,10 +101,7 @@ describe('a forward through the SES API', () => {
 
   const hex = () => randomBytes(4).toString('hex');
   async function scenario() {
-    const local = `l${hex()}.test`;
-    const remote = `r${hex()}.test`;
-    await rig.store.directory.addDomain(local);
-    await rig.store.directory.addAccount(`alice@${local}`, 'pw-alice-123');
+    const { local, remote } = await freshDomains(rig);
     await rig.store.directory.addAlias(`fwd@${local}`, [`someone@${remote}`]);
     return { local, remote };
   }

@@ -1,6 +1,8 @@
 // Shared pieces of the relay tests: a fake remote MX whose replies each test scripts per
 // recipient, a resolver mapping test domains onto it, and the relay wired to the emulators.
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { dkimVerify } from 'mailauth';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
@@ -10,6 +12,7 @@ import { createStore, type Store } from '../../../core/store/index.ts';
 import { DkimKeyStore } from '../../../core/store/dkim-keys.ts';
 import { OutboundQueueStore } from '../../../core/outbound/queue-store.ts';
 import { indexMessage } from '../../../core/mime/index.ts';
+import { dkimRecordOf } from '../../../core/dkim.ts';
 import { DEFAULT_RELAY_POLICY, type RelayPolicy } from '../../../core/outbound/policy.ts';
 import type { RelayConfig } from '../../../functions/relay/config.ts';
 import type { DnsResolver } from '../../../functions/relay/mx.ts';
@@ -274,29 +277,24 @@ export function relayRig(world: TestWorld, fakeMx: { readonly port: number }, op
   };
 }
 
-export interface SesRig {
+export interface RunningRelay {
   readonly world: TestWorld;
   readonly mx: FakeMx;
-  readonly ses: SesStub;
   readonly rig: RelayRig;
   readonly queues: QueueSender;
   close(): Promise<void>;
 }
 
-/**
- * The emulators, a fake MX, and the inbound and relay functions running on their queues with the
- * SES API as the smarthost, SES answered in-process (ses-stub.ts).
- */
-export async function startSesRig(options: RelayRigOptions = {}): Promise<SesRig> {
+/** The emulators, a fake MX, and the inbound and relay functions running on their queues. */
+export async function startRunningRelay(options: RelayRigOptions = {}): Promise<RunningRelay> {
   const world = await startTestWorld();
   const mx = new FakeMx();
   try {
     await mx.start();
-    const ses = new SesStub();
-    const rig = relayRig(world, mx, { ...options, ses: ses.client, config: { smarthost: { kind: 'ses-api', region: 'us-east-1' }, ...options.config } });
+    const rig = relayRig(world, mx, options);
     rig.startRunners();
     return {
-      world, mx, ses, rig,
+      world, mx, rig,
       queues: new QueueSender(world.clients.sqs),
       async close() {
         await rig.stopRunners();
@@ -309,6 +307,37 @@ export async function startSesRig(options: RelayRigOptions = {}): Promise<SesRig
     await world.close();
     throw err;
   }
+}
+
+export type SesRig = RunningRelay & { readonly ses: SesStub };
+
+/** As `startRunningRelay`, with the SES API as the smarthost, SES answered in-process (ses-stub.ts). */
+export async function startSesRig(options: RelayRigOptions = {}): Promise<SesRig> {
+  const ses = new SesStub();
+  const running = await startRunningRelay({ ...options, ses: ses.client, config: { smarthost: { kind: 'ses-api', region: 'us-east-1' }, ...options.config } });
+  return { ...running, ses };
+}
+
+/** mailauth's DKIM results for `raw` with DNS that knows only `key`'s record (core/dkim.ts). */
+export async function dkimResultsWith(raw: Buffer, key: Parameters<typeof dkimRecordOf>[0]) {
+  const record = dkimRecordOf(key);
+  const { results } = await dkimVerify(raw, {
+    resolver: async (name: string, type: string) => {
+      if (type === 'TXT' && name === record.name) return [[record.value]];
+      throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+    },
+  });
+  return results;
+}
+
+/** A fresh local domain with alice on it and a fresh remote domain name, so that tests share no addresses. */
+export async function freshDomains(rig: RelayRig): Promise<{ local: string; remote: string; alice: string }> {
+  const hex = () => randomBytes(4).toString('hex');
+  const local = `l${hex()}.test`;
+  const remote = `r${hex()}.test`;
+  await rig.store.directory.addDomain(local);
+  await rig.store.directory.addAccount(`alice@${local}`, 'pw-alice-123');
+  return { local, remote, alice: `alice@${local}` };
 }
 
 export { eventually } from '../../helpers/eventually.ts';

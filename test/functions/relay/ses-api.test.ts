@@ -3,14 +3,13 @@
 // settles the recipients (delivered, retried with SES's words, bounced with an RFC 3463 code).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import type { TestWorld } from '../../helpers/emulators.ts';
 import { storedEvent } from '../inbound/helpers.ts';
 import type { QueueSender } from '../../../core/queues.ts';
 import { outboundIdFor } from '../../../core/outbound/enqueue.ts';
 import { replyOfSesError, sendThroughSesApi, SES_MAX_RECIPIENTS } from '../../../functions/relay/ses-api.ts';
-import { eventually, type FakeMx, outgoingMessage, type RelayRig, type SesRig, startSesRig } from './helpers.ts';
+import { eventually, type FakeMx, freshDomains, outgoingMessage, type RelayRig, type SesRig, startSesRig } from './helpers.ts';
 import { SES_ERRORS, SesStub } from './ses-stub.ts';
 
 let world: TestWorld;
@@ -27,15 +26,7 @@ before(async () => {
 
 after(() => sesRig?.close());
 
-const hex = () => randomBytes(4).toString('hex');
-
-async function scenario() {
-  const local = `l${hex()}.test`;
-  const remote = `r${hex()}.test`;
-  await rig.store.directory.addDomain(local);
-  await rig.store.directory.addAccount(`alice@${local}`, 'pw-alice-123');
-  return { local, remote, alice: `alice@${local}` };
-}
+const scenario = () => freshDomains(rig);
 
 async function submit(raw: Buffer, from: string, rcptTo: string[]) {
   const event = await storedEvent(rig.blobs, raw, rcptTo, { mailFrom: from, authenticatedUser: from, receivedAt: new Date().toISOString() });

@@ -5,11 +5,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startTestWorld, type TestWorld } from '../../helpers/emulators.ts';
+import type { TestWorld } from '../../helpers/emulators.ts';
 import { storedEvent } from '../inbound/helpers.ts';
-import { QueueSender } from '../../../core/queues.ts';
+import type { QueueSender } from '../../../core/queues.ts';
 import { SenderRewriting } from '../../../core/srs.ts';
-import { eventually, FakeMx, outgoingMessage, relayRig, type RelayRig } from './helpers.ts';
+import { eventually, type FakeMx, outgoingMessage, type RelayRig, type RunningRelay, startRunningRelay } from './helpers.ts';
 
 let world: TestWorld;
 let mx: FakeMx;
@@ -17,20 +17,14 @@ let rig: RelayRig;
 let queues: QueueSender;
 const srs = new SenderRewriting({ secrets: ['srs secret of the test stack'] });
 
+let running: RunningRelay;
+
 before(async () => {
-  world = await startTestWorld();
-  mx = new FakeMx();
-  await mx.start();
-  rig = relayRig(world, mx, { srs });
-  queues = new QueueSender(world.clients.sqs);
-  rig.startRunners();
+  running = await startRunningRelay({ srs });
+  ({ world, mx, rig, queues } = running);
 });
 
-after(async () => {
-  await rig?.stopRunners();
-  await mx?.stop();
-  await world?.close();
-});
+after(() => running?.close());
 
 const hex = () => randomBytes(4).toString('hex');
 
