@@ -3,51 +3,26 @@
 // import into another account giving the same mailboxes, bytes, flags and dates.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
-import { createStore, type Store } from '../../core/store/index.ts';
-import { createS3Client } from '../../core/aws/s3.ts';
+import type { Store } from '../../core/store/index.ts';
 import { BlobStore, rawBlobKey } from '../../core/blobs.ts';
 import { indexMessage } from '../../core/mime/index.ts';
+import { type CliStack, runMailctl, startCliStack } from './helpers.ts';
 
-const MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
-
-let world: TestWorld;
 let store: Store;
 let blobs: BlobStore;
 let dir: string;
-const closers: Array<() => unknown> = [];
+let cli: CliStack;
 
 before(async () => {
-  world = await startTestWorld();
-  closers.push(() => world.close());
-  store = createStore(world.clients, world.config.resources);
-  const s3 = createS3Client(world.config.aws);
-  closers.push(() => s3.destroy());
-  blobs = new BlobStore(s3, world.config.resources.bucket);
-  dir = mkdtempSync(join(tmpdir(), 'mailctl-files-'));
-  closers.push(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'stack.json'), JSON.stringify({ config: world.config }));
+  cli = await startCliStack('mailctl-files-');
+  ({ store, blobs, dataDir: dir } = cli);
   await store.directory.addDomain('files.test');
 });
-after(async () => {
-  for (const close of closers.reverse()) await close();
-});
+after(() => cli?.close());
 
-function mailctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ['--import', TSX, MAIN, '--data-dir', dir, ...args], { cwd: tmpdir(), timeout: 120_000, env: { ...process.env, MAIL_DATA_DIR: '' } }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') return reject(error);
-      resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
-    });
-    child.stdin!.end();
-  });
-}
+const mailctl = (args: string[]) => runMailctl(dir, args, { timeoutMs: 120_000 });
 
 async function ok(args: string[]): Promise<string> {
   const run = await mailctl(args);

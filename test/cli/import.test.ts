@@ -4,26 +4,24 @@
 // connection is cut in the middle of a FETCH.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImapFlow } from 'imapflow';
-import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { createStore, type Store } from '../../core/store/index.ts';
-import { createS3Client } from '../../core/aws/s3.ts';
-import { BlobStore } from '../../core/blobs.ts';
+import type { Store } from '../../core/store/index.ts';
+import type { BlobStore } from '../../core/blobs.ts';
+import { type MailctlRun, runMailctl, startCliStack } from './helpers.ts';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 const USER = 'alice@source.test';
 const PASSWORD = 'source-secret';
 
-let world: TestWorld;
 let store: Store;
 let blobs: BlobStore;
 let dovecot: Dovecot;
@@ -100,15 +98,9 @@ async function seedSource(): Promise<void> {
 }
 
 before(async () => {
-  world = await startTestWorld();
-  closers.push(() => world.close());
-  store = createStore(world.clients, world.config.resources);
-  const s3 = createS3Client(world.config.aws);
-  closers.push(() => s3.destroy());
-  blobs = new BlobStore(s3, world.config.resources.bucket);
-  dataDir = mkdtempSync(join(tmpdir(), 'mailctl-import-'));
-  closers.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  writeFileSync(join(dataDir, 'stack.json'), JSON.stringify({ config: world.config }));
+  const cli = await startCliStack('mailctl-import-');
+  closers.push(() => cli.close());
+  ({ store, blobs, dataDir } = cli);
   writeFileSync(join(dataDir, 'source-password'), `${PASSWORD}\n`);
   // RFC 6154 SPECIAL-USE on one folder; the others are recognised by name; `.` as delimiter.
   dovecot = await startDovecot({
@@ -123,26 +115,9 @@ after(async () => {
   for (const close of closers.reverse()) await close();
 });
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = MailctlRun;
 
-function mailctl(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      ['--import', TSX, MAIN, '--data-dir', dataDir, ...args],
-      { cwd: tmpdir(), timeout: 180_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, MAIL_DATA_DIR: '', ...options.env } },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return reject(error);
-        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
-      },
-    );
-    child.stdin!.end(options.input ?? '');
-  });
-}
+const mailctl = (args: string[], options: { input?: string; env?: Record<string, string> } = {}) => runMailctl(dataDir, args, options);
 
 const sourceUrl = (port: number) => `imap://${encodeURIComponent(USER)}@127.0.0.1:${port}`;
 const importArgs = (account: string, port = dovecot.ports.imap) => ['import', 'imap', sourceUrl(port), account, '--insecure', '--password-file', join(dataDir, 'source-password')];
