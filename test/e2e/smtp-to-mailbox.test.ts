@@ -4,9 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fetchmailOnce } from '../helpers/fetchmail.ts';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ImapFlow } from 'imapflow';
 import { createStore } from '../../core/store/index.ts';
@@ -144,38 +142,19 @@ test('curl imap:// lists the delivered message and fetches it whole', async () =
 test('fetchmail over IMAPS in batch mode hands the MDA the message', async () => {
   const raw = await send('end to end fetchmail');
   const blob = await storedBlob('end to end fetchmail');
-  const home = mkdtempSync(join(tmpdir(), 'fetchmail-imap-'));
-  try {
-    const out = join(home, 'out');
-    writeFileSync(join(home, 'mda.sh'), `#!/bin/sh\ncat > "${out}-$$"\n`, { mode: 0o700 });
-    const rc = join(home, 'fetchmailrc');
-    writeFileSync(
-      rc,
-      [
-        'set no syslog',
-        `poll 127.0.0.1 service ${stack.ports.imaps} protocol IMAP timeout 20`,
-        `  user "${stack.demo.address}" there with password "${stack.demoPassword}" is "root" here`,
-        '  folder "INBOX"',
-        '  ssl no sslcertck',
-        '  keep fetchall',
-        `  mda "${join(home, 'mda.sh')}"`,
-        '',
-      ].join('\n'),
-    );
-    chmodSync(rc, 0o600);
-    await run('fetchmail', ['--fetchmailrc', rc, '--idfile', join(home, 'ids'), '--pidfile', join(home, 'pid'), '--nodetach', '--silent'], { env: { HOME: home, FETCHMAILHOME: home } }).catch((error: Error) => {
-      throw error.message.includes('not installed') ? new Error('fetchmail is not installed: apt-get install -y fetchmail') : error;
-    });
-    const fetched = readdirSync(home).filter((f) => f.startsWith('out-')).map((f) => readFileSync(join(home, f)));
-    const mine = fetched.find((m) => m.includes('Subject: end to end fetchmail'));
-    assert.ok(mine, `fetchmail delivered it (${fetched.length} messages)`);
-    // fetchmail adds its own Received: line (after the Return-Path) and gives the MDA LF line ends;
-    // without that line it is the stored message.
-    const lf = (b: Buffer) => b.toString('latin1').replace(/\r\n/g, '\n');
-    const withoutFetchmailTrace = lf(mine).replace(/^Received: [^\n]*\n(?:[ \t][^\n]*\n)*?[ \t][^\n]*\(fetchmail[^\n]*\n(?:[ \t][^\n]*\n)*/m, '');
-    assert.equal(withoutFetchmailTrace, lf(blob), 'the MDA got the stored message');
-    assert.ok(lf(blob).endsWith(lf(raw)));
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
+  const fetched = await fetchmailOnce([
+    `poll 127.0.0.1 service ${stack.ports.imaps} protocol IMAP timeout 20`,
+    `  user "${stack.demo.address}" there with password "${stack.demoPassword}" is "root" here`,
+    '  folder "INBOX"',
+    '  ssl no sslcertck',
+    '  keep fetchall',
+  ]);
+  const mine = fetched.find((m) => m.includes('Subject: end to end fetchmail'));
+  assert.ok(mine, `fetchmail delivered it (${fetched.length} messages)`);
+  // fetchmail adds its own Received: line (after the Return-Path) and gives the MDA LF line ends;
+  // without that line it is the stored message.
+  const lf = (b: Buffer) => b.toString('latin1').replace(/\r\n/g, '\n');
+  const withoutFetchmailTrace = lf(mine).replace(/^Received: [^\n]*\n(?:[ \t][^\n]*\n)*?[ \t][^\n]*\(fetchmail[^\n]*\n(?:[ \t][^\n]*\n)*/m, '');
+  assert.equal(withoutFetchmailTrace, lf(blob), 'the MDA got the stored message');
+  assert.ok(lf(blob).endsWith(lf(raw)));
 });

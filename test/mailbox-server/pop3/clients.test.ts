@@ -3,9 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fetchmailOnce } from '../../helpers/fetchmail.ts';
 import { crlf, PASSWORD, runPython, startPop3Rig, type Pop3Rig } from './helpers.ts';
 import type { Pop3Server } from '../../../mailbox-server/pop3/server.ts';
 
@@ -104,47 +102,20 @@ test('curl pop3:// lists and retrieves; pop3s:// too', async () => {
 
 test('fetchmail in batch mode fetches every message over TLS and deletes them', async () => {
   const account = await rig.account(messages.slice(0, 2));
-  const home = mkdtempSync(join(tmpdir(), 'fetchmail-'));
-  try {
-    const out = join(home, 'out');
-    writeFileSync(join(home, 'mda.sh'), `#!/bin/sh\ncat > "${out}-$$"\n`, { mode: 0o700 });
-    const rc = join(home, 'fetchmailrc');
-    writeFileSync(
-      rc,
-      [
-        'set no syslog',
-        `poll 127.0.0.1 service ${server.ports.tls} protocol POP3 uidl timeout 20`,
-        `  user "${account}" there with password "${PASSWORD}" is "root" here`,
-        '  ssl no sslcertck',
-        '  no keep fetchall',
-        `  mda "${join(home, 'mda.sh')}"`,
-        '',
-      ].join('\n'),
-    );
-    chmodSync(rc, 0o600);
-    await new Promise<void>((resolve, reject) => {
-      execFile(
-        'fetchmail',
-        ['--fetchmailrc', rc, '--idfile', join(home, 'ids'), '--pidfile', join(home, 'pid'), '--nodetach', '--silent'],
-        { env: { ...process.env, HOME: home, FETCHMAILHOME: home }, timeout: 60_000 },
-        // Exit 0: mail retrieved; anything else is a failure here.
-        (error, _stdout, stderr) => {
-          if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(new Error('fetchmail is not installed: apt-get install -y fetchmail'));
-          else if (error) reject(new Error(`fetchmail failed: ${error.message} ${stderr}`));
-          else resolve();
-        },
-      );
-    });
-    const fetched = readdirSync(home).filter((f) => f.startsWith('out-')).map((f) => readFileSync(join(home, f), 'latin1'));
-    assert.equal(fetched.length, 2);
-    // fetchmail adds its Received header and hands the MDA LF line ends.
-    for (const [i, subject] of ['first', 'second'].entries()) {
-      const got = fetched.find((m) => m.includes(`Subject: ${subject}`));
-      assert.ok(got, subject);
-      assert.ok(got.endsWith(messages[i]!.toString('latin1').replace(/\r\n/g, '\n').split('\n\n').slice(1).join('\n\n')), `body of ${subject}`);
-    }
-    assert.equal((await rig.store.mailStore.listMessages(account, 'INBOX')).length, 0, 'deleted after retrieval (nokeep)');
-  } finally {
-    rmSync(home, { recursive: true, force: true });
+  const fetched = (
+    await fetchmailOnce([
+      `poll 127.0.0.1 service ${server.ports.tls} protocol POP3 uidl timeout 20`,
+      `  user "${account}" there with password "${PASSWORD}" is "root" here`,
+      '  ssl no sslcertck',
+      '  no keep fetchall',
+    ])
+  ).map((m) => m.toString('latin1'));
+  assert.equal(fetched.length, 2);
+  // fetchmail adds its Received header and hands the MDA LF line ends.
+  for (const [i, subject] of ['first', 'second'].entries()) {
+    const got = fetched.find((m) => m.includes(`Subject: ${subject}`));
+    assert.ok(got, subject);
+    assert.ok(got.endsWith(messages[i]!.toString('latin1').replace(/\r\n/g, '\n').split('\n\n').slice(1).join('\n\n')), `body of ${subject}`);
   }
+  assert.equal((await rig.store.mailStore.listMessages(account, 'INBOX')).length, 0, 'deleted after retrieval (nokeep)');
 });
