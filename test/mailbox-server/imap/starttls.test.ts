@@ -2,7 +2,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
-import { eventually } from '../../helpers/eventually.ts';
+import { SocketReader } from '../../helpers/socket-reader.ts';
 import { ALICE, type ImapWorld, imapWorldSuite, RawImap } from './helpers/imap-world.ts';
 
 describe('IMAP STARTTLS and implicit TLS', () => {
@@ -19,11 +19,9 @@ describe('IMAP STARTTLS and implicit TLS', () => {
     const secure = tlsConnect({ socket: c.socket, rejectUnauthorized: false });
     t.after(() => secure.destroy());
     await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
-    const received: Buffer[] = [];
-    secure.on('data', (d: Buffer) => received.push(d));
+    const reader = new SocketReader(secure);
     secure.write('a2 CAPABILITY\r\n');
-    await eventually(() => Buffer.concat(received).toString().includes('a2 OK'), 'the answer to a2', 5000, 20);
-    const text = Buffer.concat(received).toString();
+    const text = String(await reader.take((b) => (b.includes('a2 OK') ? b.length : -1), 'the answer to a2', 5000));
     assert.match(text, /\* CAPABILITY IMAP4rev1 .*AUTH=PLAIN/);
     assert.doesNotMatch(text, /STARTTLS/);
     assert.doesNotMatch(text, /injected/);

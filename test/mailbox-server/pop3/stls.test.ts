@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as connectTls } from 'node:tls';
+import { SocketReader } from '../../helpers/socket-reader.ts';
 import { base64 as b64, crlf, greetedOn, PASSWORD, RawPop3, startPop3Service, type Pop3Rig } from './helpers.ts';
 import type { Pop3Server } from '../../../mailbox-server/pop3/server.ts';
 
@@ -25,17 +26,11 @@ test('STLS upgrades the connection; commands pipelined behind STLS are discarded
   c.socket.removeAllListeners('data');
   const secure = connectTls({ socket: c.socket, rejectUnauthorized: false });
   await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
-  const responses: string[] = [];
-  let text = '';
-  const done = new Promise<void>((resolve) =>
-    secure.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      if (text.includes('\r\n.\r\n') && text.includes('Logged in')) resolve();
-    }),
-  );
+  const reader = new SocketReader(secure);
   secure.write(`USER ${account}\r\nPASS ${PASSWORD}\r\nCAPA\r\n`);
-  await done;
-  responses.push(...text.split('\r\n'));
+  const whole = (b: Buffer) => (b.includes('\r\n.\r\n') && b.includes('Logged in') ? b.length : -1);
+  const text = (await reader.take(whole, 'the answers to USER, PASS and CAPA', 10_000))!.toString('latin1');
+  const responses = text.split('\r\n');
   secure.destroy();
   assert.equal(responses[0], '+OK Send PASS', 'the NOOP sent before the handshake got no answer');
   assert.match(responses[1]!, /^\+OK Logged in/);
