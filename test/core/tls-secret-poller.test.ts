@@ -15,6 +15,7 @@ import { watchCertificateFiles } from '../../core/tls-reload.ts';
 import { TlsSecretPoller } from '../../core/tls-secret-poller.ts';
 import { startImapWorld, type ImapWorld } from '../mailbox-server/imap/helpers/imap-world.ts';
 import { SecretsStub } from '../helpers/secrets-stub.ts';
+import { SocketReader } from '../helpers/socket-reader.ts';
 
 const certificate = (name: string): TlsCredentials => {
   const now = Date.now();
@@ -23,25 +24,16 @@ const certificate = (name: string): TlsCredentials => {
 const fingerprint = (c: TlsCredentials) => new X509Certificate(c.cert).fingerprint256;
 const secretOf = (c: TlsCredentials) => JSON.stringify({ key: c.key.trimEnd(), chain: c.cert.trimEnd() });
 
-function openImaps(port: number): Promise<{ socket: TLSSocket; said: (until: RegExp) => Promise<string> }> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
-    let text = '';
-    const waiters: { until: RegExp; resolve: (t: string) => void }[] = [];
-    socket.on('data', (chunk) => {
-      text += chunk.toString('latin1');
-      for (const w of [...waiters]) {
-        const m = w.until.exec(text);
-        if (m) { text = text.slice(m.index + m[0].length); waiters.splice(waiters.indexOf(w), 1); w.resolve(m[0]); }
-      }
-    });
+async function openImaps(port: number): Promise<{ socket: TLSSocket; said: (until: RegExp) => Promise<string> }> {
+  const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve);
     socket.once('error', reject);
-    const said = (until: RegExp) => new Promise<string>((res) => {
-      const m = until.exec(text);
-      if (m) { text = text.slice(m.index + m[0].length); res(m[0]); } else waiters.push({ until, resolve: res });
-    });
-    socket.once('secureConnect', () => resolve({ socket, said }));
   });
+  const reader = new SocketReader(socket);
+  // What `until` matched, the text before it read and dropped.
+  const said = async (until: RegExp) => until.exec(await reader.through(until))![0];
+  return { socket, said };
 }
 
 describe('TlsSecretPoller', () => {

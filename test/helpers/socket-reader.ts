@@ -149,6 +149,20 @@ export class SocketReader {
     });
   }
 
+  /**
+   * The text (latin1) up to and including the first match of `pattern` in what is unread; an error
+   * if the connection closes or `timeoutMs` passes first.
+   */
+  async through(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    const end = (b: Buffer) => {
+      const m = pattern.exec(b.toString('latin1'));
+      return m ? m.index + m[0].length : -1;
+    };
+    const bytes = await this.take(end, String(pattern), timeoutMs);
+    if (bytes === null) throw new Error(`connection closed before ${pattern}; unread: ${JSON.stringify(this.unread.slice(0, 300))}`);
+    return bytes.toString('latin1');
+  }
+
   /** The next line without its CRLF (or bare LF), or null at the end of the connection. */
   async line(timeoutMs = 5000): Promise<string | null> {
     const bytes = await this.take((b) => (b.indexOf(0x0a) < 0 ? -1 : b.indexOf(0x0a) + 1), 'a line', timeoutMs);
