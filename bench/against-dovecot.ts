@@ -4,40 +4,18 @@
 // 250→visible to an IDLE client: our SMTP edge → S3/SQS → inbound → DynamoDB → IMAP against
 // Postfix → LMTP → Dovecot. And the emulators' own speed, which bounds ours with the model off.
 // Each figure is { ours, anchor, ratio, unit, latencyModel } (bench/README.md).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { SQSEvent } from 'aws-lambda';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { LoginFailureCounter } from '../core/login-failures.ts';
 import { createAwsClients, destroyAwsClients, RequestCounter, type AwsClients } from '../core/aws.ts';
 import type { LatencyModel } from '../core/aws/latency.ts';
-import { BlobReadBudget } from '../core/blob-read-budget.ts';
 import { BlobStore } from '../core/blobs.ts';
-import { BodyCache } from '../core/body-cache.ts';
-import { ConnectionsPerAddress } from '../core/connections-per-address.ts';
 import type { ResourceNames } from '../core/config.ts';
 import { indexMessage } from '../core/mime/index.ts';
-import { QueueSender } from '../core/queues.ts';
-import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore } from '../core/store/index.ts';
-import { createSelfSignedCertificate } from '../core/tls.ts';
-import { VerifiedCredentialCache } from '../core/verified-credentials.ts';
-import { createBatchProcessor } from '../functions/inbound/process-batch.ts';
-import { composeInbound } from '../functions/inbound/compose.ts';
-import { ensureResources } from '../local/bootstrap.ts';
-import { EMULATOR_CREDENTIALS } from '../local/emulators.ts';
-import { startEmulatorProcess } from './emulator-process.ts';
-import { startSqsEventSource } from '../local/runner.ts';
-import { startImapServer } from '../mailbox-server/imap/server.ts';
-import { startPop3Server } from '../mailbox-server/pop3/server.ts';
-import { SharedMailboxHeads } from '../mailbox-server/mailbox-heads.ts';
-import { startSmtpEdge } from '../smtp-edge/server.ts';
 import { seedMailbox } from '../test/mailbox-server/imap/helpers/seed.ts';
 import { startDovecotAnchor } from './anchors/dovecot.ts';
 import { startPostfix } from './anchors/postfix.ts';
 import { WireClient } from './mailbox.ts';
+import { startBenchEdge, startBenchEmulators, startInboundFunction, startMailboxTask, type BenchEmulators } from './our-stack.ts';
 import { percentile, sendOverOneConnection, syntheticMessage } from './smtp-load.ts';
 
 export interface AgainstDovecotOptions {
@@ -307,83 +285,43 @@ async function deliveredToIdle(imapPort: number, smtpPort: number, o: AgainstDov
 
 // ---- our side --------------------------------------------------------------------------------
 
-interface OurWorld {
-  readonly aws: Parameters<typeof createAwsClients>[0];
-  readonly resources: ResourceNames;
+interface OurWorld extends Pick<BenchEmulators, 'aws' | 'resources' | 'inboundQueueArn'> {
   readonly cleanups: Array<() => Promise<void> | void>;
 }
 
 function ourSide(world: OurWorld, latency: LatencyModel | null, counter: RequestCounter): Side & { clients: AwsClients } {
   const clients = createAwsClients({ ...world.aws, latency }, counter);
   world.cleanups.push(() => destroyAwsClients(clients));
-  const blobs = new BlobStore(clients.s3, world.resources.bucket);
-  const now = Date.now();
-  const tls = createSelfSignedCertificate('localhost', ['localhost', '127.0.0.1'], new Date(now - 3600_000), new Date(now + 86400_000));
   return {
     name: `ours (${modelName(latency)})`,
     clients,
     requests: () => counter.total(),
-    // Each call stands for a task of its own, as mailbox-server/main.ts builds one: its own body
-    // cache, verified-credential cache and shared mailbox heads, IMAP and POP3 sharing them.
+    // Each call stands for a task of its own.
     async fresh(options = {}) {
-      const created = createStore(clients, world.resources, options.credentialCache === false ? {} : { verifiedCredentials: new VerifiedCredentialCache() });
-      const store = { directory: created.directory, mailStore: new SharedMailboxHeads().wrap(created.mailStore) };
-      const bodyCache = new BodyCache();
-      const blobReads = new BlobReadBudget(blobs);
-      const throttle = new LoginFailureCounter();
-      const preLoginConnections = new ConnectionsPerAddress(10_000);
-      const imap = await startImapServer({ store: store.mailStore, directory: store.directory, blobs, blobReads, bodyCache, tls, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }], throttle, preLoginConnections });
-      world.cleanups.push(() => imap.close());
-      const pop3 = await startPop3Server({ directory: store.directory, store: store.mailStore, blobs, blobReads, bodyCache, locks: new DynamoMaildropLocks(clients.doc, world.resources.tables), throttle, preLoginConnections, tls, ports: { plain: 0, tls: null } });
-      world.cleanups.push(() => pop3.close());
-      return { imap: imap.ports.imap!, pop3: pop3.ports.plain! };
+      const task = await startMailboxTask(clients, world.resources, options);
+      world.cleanups.push(() => task.close());
+      return task;
     },
   };
 }
 
-/** Our SMTP edge and inbound handler (the local stack's SQS→Lambda runner) on the side's clients. */
+/**
+ * Our SMTP edge and inbound function (the local stack's SQS→Lambda runner) on the side's clients,
+ * the runner as the local stack runs it (batches of 10 as soon as there is one, two in flight).
+ */
 async function ourDelivery(world: OurWorld, clients: AwsClients): Promise<{ port: number; stop(): Promise<void> }> {
-  const store = createStore(clients, world.resources);
-  const edge = await startSmtpEdge({
-    mail: { hostname: 'mx.bench.local', maxMessageBytes: 25 * 1024 * 1024, maxRecipients: 100 },
-    directory: store.directory,
-    blobs: new BlobStore(clients.s3, world.resources.bucket),
-    queue: new QueueSender(clients.sqs),
-    inboundQueueUrl: world.resources.queues.inbound,
-    tls: createSelfSignedCertificate('mx.bench.local', ['mx.bench.local'], new Date(Date.now() - 60_000), new Date(Date.now() + 86_400_000)),
-    listeners: [{ name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' }],
-    resolver: { reverse: async () => [] } as never,
-  });
-  const processBatch = createBatchProcessor(composeInbound({
-    clients, resources: world.resources, hostname: 'mx.bench.local',
-    logger: { info() {}, warn() {}, error: (m, f) => console.error(m, f) },
-    metrics: { addMetric() {} },
-  }));
-  const arn = (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: world.resources.queues.inbound, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-  // As the local stack runs the inbound function (and as Lambda's SQS poller: long polls).
-  const source = startSqsEventSource({
-    sqs: clients.sqs,
-    queueUrl: world.resources.queues.inbound,
-    queueArn: arn,
-    region: 'us-east-1',
-    functionName: 'bench-inbound',
-    batchSize: 10,
-    maxBatchingWindowSeconds: 0,
-    timeoutSeconds: 60,
-    concurrency: 2,
-    waitTimeSeconds: 2,
-    handler: (event: SQSEvent) => processBatch(event),
-  });
+  const edge = await startBenchEdge(clients, world.resources);
+  const inbound = startInboundFunction(clients, world, { batchSize: 10, maxBatchingWindowSeconds: 0, concurrency: 2, waitTimeSeconds: 2 });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     await edge.close();
-    await source.stop();
+    await inbound.stop();
   };
   // Also stopped at the end if a failure comes first; never two consumers on the queue at once.
   world.cleanups.push(stop);
-  return { port: edge.ports.mx!, stop };
+  return { port: edge.port, stop };
 }
 
 /** The emulators' own speed, no model: S3 GetObject with 8 in flight (a session's read budget), DynamoDB GetItem one by one. */
@@ -403,15 +341,9 @@ async function emulatorSpeed(clients: AwsClients, resources: ResourceNames, keys
 
 export async function runAgainstDovecot(options: AgainstDovecotOptions) {
   const o = options;
-  const dataDir = mkdtempSync(join(tmpdir(), 'mail-bench-dovecot-'));
   // In a process of their own (bench/emulator-process.ts), as Dovecot runs in its own.
-  const emulators = await startEmulatorProcess(dataDir);
-  const aws = {
-    region: 'us-east-1',
-    endpoints: { s3: emulators.objectQueueEndpoint, sqs: emulators.objectQueueEndpoint, dynamodb: emulators.dynamoEndpoint },
-    credentials: { ...EMULATOR_CREDENTIALS },
-  };
-  const setup = createAwsClients(aws);
+  const emulators = await startBenchEmulators({ ownProcess: true });
+  const { aws, setup, resources } = emulators;
   const cleanups: Array<() => Promise<void> | void> = [];
   const stopAnchors: Array<() => Promise<void>> = [];
   const anchorLogs: Array<() => string> = [];
@@ -424,7 +356,6 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     // ---- the same messages on both sides
-    const resources = await ensureResources(setup, 'bench');
     const setupStore = createStore(setup, resources);
     await setupStore.directory.addDomain('example.test');
     await setupStore.directory.addAccount(USER, PASSWORD);
@@ -463,7 +394,7 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
     const anchorVisible = await deliveredToIdle(dovecot.ports.imap, postfix.port, o);
 
     // ---- ours, without and with the latency model
-    const world: OurWorld = { aws, resources, cleanups };
+    const world: OurWorld = { ...emulators, cleanups };
     const requests: Record<string, Record<string, number>> = {};
     const requestsPerOperation: Record<string, RequestsPerOperation> = {};
     for (const latency of [null, o.latency]) {
@@ -518,9 +449,7 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
     process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     for (const stop of stopAnchors.reverse()) await stop().catch(() => undefined);
-    destroyAwsClients(setup);
     await emulators.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -14,25 +14,12 @@ import { dkimSign } from 'mailauth';
 import { budgetedResolver, DnsAnswerCache } from '../core/authentication/dns.ts';
 import { startVerification } from '../core/authentication/verify.ts';
 import type { InboundAuthenticationOptions } from '../smtp-edge/authentication.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { SQSEvent } from 'aws-lambda';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
-import { BlobStore } from '../core/blobs.ts';
-import { QueueSender } from '../core/queues.ts';
 import { createStore } from '../core/store/index.ts';
-import { createSelfSignedCertificate } from '../core/tls.ts';
-import { startEmulators, EMULATOR_CREDENTIALS } from '../local/emulators.ts';
-import { ensureResources } from '../local/bootstrap.ts';
-import { startSqsEventSource } from '../local/runner.ts';
-import { startSmtpEdge } from '../smtp-edge/server.ts';
-import { createBatchProcessor } from '../functions/inbound/process-batch.ts';
-import { composeInbound } from '../functions/inbound/compose.ts';
 import { percentile, sendOverOneConnection, syntheticMessage } from './smtp-load.ts';
 import { startPostfix, startSmtpSink, type AnchorServer } from './anchors/postfix.ts';
+import { startBenchEdge, startBenchEmulators, startInboundFunction } from './our-stack.ts';
 import type { LatencyModel } from '../core/aws/latency.ts';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { CapacityCounter, countCapacity } from './capacity.ts';
 import { dollarsPerMessage, PRICES_AS_OF } from './aws-prices.ts';
 
@@ -154,22 +141,14 @@ const summary = (run: Awaited<ReturnType<typeof drive>>, messages: number) => ({
 });
 
 export async function runIngestBenchmark(options: IngestOptions) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mail-bench-'));
-  const emulators = await startEmulators({ dataDir });
-  const aws = {
-    region: 'us-east-1',
-    endpoints: { s3: emulators.objectQueueEndpoint, sqs: emulators.objectQueueEndpoint, dynamodb: emulators.dynamoEndpoint },
-    credentials: { ...EMULATOR_CREDENTIALS },
-  };
-  const setupClients = createAwsClients(aws);
+  const emulators = await startBenchEmulators({ ownProcess: false });
+  const { aws, setup: setupClients, resources } = emulators;
   const edgeCounter = new RequestCounter();
   const inboundCounter = new RequestCounter();
   const edgeClients = createAwsClients({ ...aws, latency: options.latency }, edgeCounter);
   const inboundClients = createAwsClients({ ...aws, latency: options.latency }, inboundCounter);
   const capacity = new CapacityCounter();
-  const cleanups: Array<() => Promise<void> | void> = [];
   try {
-    const resources = await ensureResources(setupClients, 'bench');
     for (const clients of [edgeClients, inboundClients]) countCapacity(clients.dynamodb, capacity, resources.tables.messages);
     const setupStore = createStore(setupClients, resources);
     await setupStore.directory.addDomain('example.test');
@@ -178,58 +157,23 @@ export async function runIngestBenchmark(options: IngestOptions) {
     const postfix = await anchorRun(() => startPostfix({ domains: ['example.test'] }), options);
     const sink = await anchorRun(startSmtpSink, options);
 
-    const arn = (await setupClients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: resources.queues.inbound, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
     const pipelineRun = async (mode: VerificationMode) => {
       const runCleanups: Array<() => Promise<void> | void> = [];
       try {
-        const edgeStore = createStore(edgeClients, resources);
-        const authentication = verificationOf(mode, options);
-        const edge = await startSmtpEdge({
-          mail: { hostname: 'mx.bench.local', maxMessageBytes: 25 * 1024 * 1024, maxRecipients: 100 },
-          directory: edgeStore.directory,
-          blobs: new BlobStore(edgeClients.s3, resources.bucket),
-          queue: new QueueSender(edgeClients.sqs),
-          inboundQueueUrl: resources.queues.inbound,
-          tls: createSelfSignedCertificate('mx.bench.local', ['mx.bench.local'], new Date(Date.now() - 60_000), new Date(Date.now() + 86_400_000)),
-          listeners: [{ name: 'mx', role: 'mx', port: 0, host: '127.0.0.1' }],
-          limits: { maxConnectionsPerIp: options.connections + 4 },
-          resolver: { reverse: async () => [] } as never,
-          ...(authentication ? { authentication } : {}),
-        });
+        const edge = await startBenchEdge(edgeClients, resources, { maxConnectionsPerIp: options.connections + 4, authentication: verificationOf(mode, options) });
         runCleanups.push(() => edge.close());
 
         const filedAt = new Map<string, number>();
         // As functions/inbound/handler.ts composes it (the junk filter included), so its requests are counted too.
-        const processBatch = createBatchProcessor(composeInbound({
-          clients: inboundClients, resources, hostname: 'mx.bench.local',
-          logger: { info() {}, warn() {}, error: (m, f) => console.error(m, f) },
-          metrics: { addMetric() {} },
-        }));
-        const allFiled = new Promise<void>((resolve) => {
-          const source = startSqsEventSource({
-            sqs: inboundClients.sqs,
-            queueUrl: resources.queues.inbound,
-            queueArn: arn,
-            region: 'us-east-1',
-            functionName: 'bench-inbound',
-            batchSize: 10,
-            maxBatchingWindowSeconds: 0,
-            timeoutSeconds: 60,
-            concurrency: 2,
-            waitTimeSeconds: 1,
-            handler: async (event: SQSEvent) => {
-              const response = await processBatch(event);
-              const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-              const now = performance.now();
-              for (const record of event.Records) if (!failed.has(record.messageId)) filedAt.set(JSON.parse(record.body).id, now);
-              if (filedAt.size >= options.messages) resolve();
-              return response;
-            },
-          });
-          runCleanups.push(() => source.stop());
+        let allFiledNow = () => {};
+        const allFiled = new Promise<void>((resolve) => { allFiledNow = resolve; });
+        const inbound = startInboundFunction(inboundClients, emulators, { batchSize: 10, maxBatchingWindowSeconds: 0, concurrency: 2, waitTimeSeconds: 1 }, (ids, now) => {
+          for (const id of ids) filedAt.set(id, now);
+          if (filedAt.size >= options.messages) allFiledNow();
         });
+        runCleanups.push(() => inbound.stop());
 
-        const run = await drive(edge.ports.mx!, options, mode === 'modelled-dns');
+        const run = await drive(edge.port, options, mode === 'modelled-dns');
         await allFiled;
         const acceptToFiled = run.timings.map((t) => {
           const id = /queued as (\S+)/.exec(t.reply)?.[1] ?? '';
@@ -284,10 +228,8 @@ export async function runIngestBenchmark(options: IngestOptions) {
       dollarsPerMillion: Object.fromEntries(Object.entries(dollarsPerMessage(cost)).map(([k, v]) => [k, +(v * 1_000_000).toFixed(2)])),
     };
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    for (const c of [setupClients, edgeClients, inboundClients]) destroyAwsClients(c);
+    for (const c of [edgeClients, inboundClients]) destroyAwsClients(c);
     await emulators.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -6,10 +6,7 @@
 // latency model (MAIL_AWS_LATENCY), the servers' and the reference's S3 and DynamoDB requests wait
 // as AWS's would, so serial round trips show.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
@@ -22,13 +19,12 @@ import { DynamoMaildropLocks } from '../core/store/maildrop-lock.ts';
 import { createStore, type Account } from '../core/store/index.ts';
 import type { LatencyModel } from '../core/aws/latency.ts';
 import { createSelfSignedCertificate } from '../core/tls.ts';
-import { ensureResources } from '../local/bootstrap.ts';
-import { EMULATOR_CREDENTIALS, startEmulators } from '../local/emulators.ts';
 import { startImapServer } from '../mailbox-server/imap/server.ts';
 import { ConnectionsPerAddress } from '../core/connections-per-address.ts';
 import { startPop3Server } from '../mailbox-server/pop3/server.ts';
 import { seedMailbox } from '../test/mailbox-server/imap/helpers/seed.ts';
 import { percentile, syntheticMessage } from './smtp-load.ts';
+import { startBenchEmulators } from './our-stack.ts';
 
 export interface MailboxBenchOptions {
   /** Messages fetched / retrieved (default 1000). */
@@ -194,21 +190,14 @@ function session() {
 
 export async function runMailboxBenchmark(given: MailboxBenchOptions) {
   const options = { largeBytes: 20 * 1024 * 1024, largeClients: 4, blobReads: DEFAULT_BLOB_READ_LIMITS, ...given };
-  const dataDir = mkdtempSync(join(tmpdir(), 'mail-bench-mailbox-'));
-  const emulators = await startEmulators({ dataDir });
-  const aws = {
-    region: 'us-east-1',
-    endpoints: { s3: emulators.objectQueueEndpoint, sqs: emulators.objectQueueEndpoint, dynamodb: emulators.dynamoEndpoint },
-    credentials: { ...EMULATOR_CREDENTIALS },
-  };
-  const setup = createAwsClients(aws);
+  const emulators = await startBenchEmulators({ ownProcess: false });
+  const { aws, setup, resources } = emulators;
   const counter = new RequestCounter();
   const serverClients = createAwsClients({ ...aws, latency: options.latency }, counter);
   const referenceCounter = new RequestCounter();
   const referenceClients = createAwsClients({ ...aws, latency: options.latency }, referenceCounter);
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
-    const resources = await ensureResources(setup, 'bench');
     const setupStore = createStore(setup, resources);
     await setupStore.directory.addDomain('example.test');
     await setupStore.directory.addAccount(USER, PASSWORD);
@@ -371,9 +360,8 @@ export async function runMailboxBenchmark(given: MailboxBenchOptions) {
     };
   } finally {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
-    for (const c of [setup, serverClients, referenceClients]) destroyAwsClients(c);
+    for (const c of [serverClients, referenceClients]) destroyAwsClients(c);
     await emulators.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

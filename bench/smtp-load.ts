@@ -7,6 +7,8 @@ export interface TransactionTiming {
   readonly dataToReplyMs: number;
   /** When the reply arrived (performance.now()). */
   readonly repliedAt: number;
+  /** When MAIL FROM was sent (performance.now()). */
+  readonly mailFromAt: number;
   readonly reply: string;
 }
 
@@ -42,11 +44,25 @@ class LineReader {
   }
 }
 
-/** Sends `count` messages over one connection; throws on any non-2xx/3xx reply. */
+/**
+ * The DATA payload of a CRLF message: lines starting with a dot doubled (RFC 5321 §4.5.2) and its
+ * last line break left to the terminator, so the server stores the message as given.
+ */
+export function dataPayload(body: Buffer): Buffer {
+  const text = body.toString('latin1');
+  const stuffed = (text.startsWith('.') ? '.' : '') + text.replace(/\r\n\./g, '\r\n..');
+  return Buffer.from(stuffed.endsWith('\r\n') ? stuffed.slice(0, -2) : stuffed, 'latin1');
+}
+
+/**
+ * Sends `count` messages over one connection; throws on any non-2xx/3xx reply. `lmtp` greets with
+ * LHLO (RFC 2033 §4.1): with one recipient a transaction, and its timing, are SMTP's.
+ */
 export async function sendOverOneConnection(
   port: number,
   messages: () => { from: string; to: string; body: Buffer },
   count: number,
+  options: { lmtp?: boolean } = {},
 ): Promise<TransactionTiming[]> {
   const socket = connect({ port, host: '127.0.0.1' });
   socket.setNoDelay(true);
@@ -60,22 +76,23 @@ export async function sendOverOneConnection(
   const timings: TransactionTiming[] = [];
   try {
     await expect('220');
-    socket.write('EHLO bench.local\r\n');
+    socket.write(`${options.lmtp ? 'LHLO' : 'EHLO'} bench.local\r\n`);
     await expect('250');
     for (let i = 0; i < count; i++) {
       const m = messages();
+      const mailFromAt = performance.now();
       socket.write(`MAIL FROM:<${m.from}>\r\n`);
       await expect('250');
       socket.write(`RCPT TO:<${m.to}>\r\n`);
       await expect('250');
       socket.write('DATA\r\n');
       await expect('354');
-      socket.write(m.body);
+      socket.write(dataPayload(m.body));
       const sentAt = performance.now();
       socket.write('\r\n.\r\n');
       const reply = await expect('250');
       const repliedAt = performance.now();
-      timings.push({ dataToReplyMs: repliedAt - sentAt, repliedAt, reply });
+      timings.push({ dataToReplyMs: repliedAt - sentAt, repliedAt, mailFromAt, reply });
     }
     socket.write('QUIT\r\n');
     await expect('221');
