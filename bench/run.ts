@@ -9,18 +9,25 @@
 //   dovecot: BENCH_DOVECOT_MESSAGES (1000), BENCH_DOVECOT_SELECT (2000; 10000 for the target's size),
 //     BENCH_DOVECOT_SAMPLES (40), BENCH_DOVECOT_LOAD_CLIENTS (10), BENCH_DOVECOT_LOAD_SECONDS (10),
 //     BENCH_DOVECOT_DELIVERIES (20); ours runs with the model off and with MAIL_AWS_LATENCY (default aws)
+//   burst: BENCH_BURST_MESSAGES (6046: the whole SpamAssassin corpus), BENCH_BURST_SESSIONS (10),
+//     BENCH_FILING_MESSAGES (1000), BENCH_FILING_MAILBOXES (100); filing with the model off and with
+//     MAIL_AWS_LATENCY (default aws)
+//   BENCH_RESULTS_DIR: where the results go (default bench/results/)
 // Every figure with an anchor also goes to bench/results/latest.json (bench/README.md).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { latencyModelFromEnv } from '../core/aws/latency.ts';
-import { figure, printAgainstDovecot, runAgainstDovecot, type Figure } from './against-dovecot.ts';
+import { printAgainstDovecot, runAgainstDovecot } from './against-dovecot.ts';
+import { figure, type Figure } from './figures.ts';
 import { DEFAULT_BLOB_READ_LIMITS } from '../core/blob-read-budget.ts';
 import { printIngest, runIngestBenchmark } from './ingest.ts';
 import { printMailbox, runMailboxBenchmark } from './mailbox.ts';
 import { printMailctl, runMailctlBenchmark } from './mailctl.ts';
 import { printImport, runImportBenchmark } from './import.ts';
+import { printBurst, runBurstBenchmark } from './burst.ts';
+import { deployedInboundSettings } from './our-stack.ts';
 
 const env = process.env;
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version };
@@ -88,7 +95,21 @@ if (!only || only === 'dovecot') {
   figures.push(...against.figures);
 }
 
-const dir = fileURLToPath(new URL('./results/', import.meta.url));
+if (!only || only === 'burst') {
+  const burst = await runBurstBenchmark({
+    messages: Number(env.BENCH_BURST_MESSAGES ?? 6046),
+    sessions: Number(env.BENCH_BURST_SESSIONS ?? 10),
+    filingMessages: Number(env.BENCH_FILING_MESSAGES ?? 1000),
+    mailboxes: Number(env.BENCH_FILING_MAILBOXES ?? 100),
+    latency: latencyModelFromEnv(env) ?? latencyModelFromEnv({ MAIL_AWS_LATENCY: 'aws' })!,
+    inbound: deployedInboundSettings(),
+  });
+  printBurst(burst);
+  results.burst = burst;
+  figures.push(...burst.figures);
+}
+
+const dir = env.BENCH_RESULTS_DIR ?? fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2));

@@ -24,10 +24,11 @@ export interface DovecotAnchor {
 /** Maildir info letters of the system flags (the Maildir spec: sorted, after `:2,`). */
 const MAILDIR_FLAG: Record<string, string> = { '\\Draft': 'D', '\\Flagged': 'F', '\\Answered': 'R', '\\Seen': 'S', '\\Deleted': 'T' };
 
-export async function startDovecotAnchor(options: { user: string; password: string; lmtp?: boolean }): Promise<DovecotAnchor> {
+/** `moreUsers` have the same password as `user` (mail for many mailboxes). */
+export async function startDovecotAnchor(options: { user: string; password: string; lmtp?: boolean; moreUsers?: readonly string[] }): Promise<DovecotAnchor> {
   const lmtp = options.lmtp ? await freePort() : null;
   const dovecot = await startDovecot({
-    users: { [options.user]: options.password },
+    users: Object.fromEntries([options.user, ...(options.moreUsers ?? [])].map((user) => [user, options.password])),
     passwordScheme: 'SHA512-CRYPT',
     // Dovecot's default of 10 connections per user and address would refuse the load's clients.
     extraConfig: [

@@ -8,7 +8,7 @@ import {
 } from '../../../core/junk/classifier.ts';
 import { MAX_TOKENS_PER_MESSAGE, TOKENIZE_PREFIX_BYTES, tokenizeMessage } from '../../../core/junk/tokenize.ts';
 import { authenticationSignals, ruleVerdict } from '../../../core/junk/signals.ts';
-import { corpusMessages } from './corpus.ts';
+import { corpusMessages } from '../../helpers/spam-assassin-corpus.ts';
 
 /** DynamoDB's item limit is 400 KB; the model item must stay well inside it with its keys and counts. */
 const MODEL_ITEM_BUDGET = 350_000;

@@ -12,7 +12,7 @@ import { MAX_MODEL_TOKENS } from '../../../core/junk/classifier.ts';
 import { JunkModelCache, JunkModelStore } from '../../../core/store/junk-model.ts';
 import { rawBlobKey } from '../../../core/blobs.ts';
 import { inboundRig, sqsRecord, storedEvent, Telemetry, uniqueDomain } from './helpers.ts';
-import { corpusMessages } from '../../core/junk/corpus.ts';
+import { corpusMessages } from '../../helpers/spam-assassin-corpus.ts';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../../../core/aws.ts';
 import { composeInbound } from '../../../functions/inbound/compose.ts';

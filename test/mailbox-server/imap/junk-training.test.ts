@@ -11,7 +11,7 @@ import type { ServiceLog } from '../../../core/log.ts';
 import { fileInbound } from '../../../functions/inbound/file-inbound.ts';
 import { ImapJunkTraining } from '../../../mailbox-server/imap/junk-training.ts';
 import { inboundRig, storedEvent } from '../../functions/inbound/helpers.ts';
-import { corpusMessages } from '../../core/junk/corpus.ts';
+import { corpusMessages } from '../../helpers/spam-assassin-corpus.ts';
 import { ALICE, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 
 const OUR_HOST = 'mx.ours.test';

@@ -19,7 +19,7 @@ import { createSelfSignedCertificate } from '../../../core/tls.ts';
 import { fileInbound } from '../../../functions/inbound/file-inbound.ts';
 import { startPop3Server, type Pop3Server } from '../../../mailbox-server/pop3/server.ts';
 import { inboundRig, storedEvent } from '../../functions/inbound/helpers.ts';
-import { corpusMessages } from '../../core/junk/corpus.ts';
+import { corpusMessages } from '../../helpers/spam-assassin-corpus.ts';
 import { RawPop3 } from '../pop3/helpers.ts';
 import { ALICE, BOB, RawImap, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 
