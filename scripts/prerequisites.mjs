@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs before `npm test` (with --bench, before `npm run bench`; with --containers, before
+// Runs before `npm test` and `npm run bench` (--bench; with --containers, before
 // `npm run test:containers`): the end-to-end and differential tests drive real programs (swaks with
 // TLS, Dovecot, fetchmail, curl, Python, Java for DynamoDB Local). Each is checked by what the
 // tests need of it, not by a binary's presence (swaks without Net::SSLeay cannot STARTTLS).
@@ -31,7 +31,10 @@ const REQUIREMENTS = [
   { what: 'Java (DynamoDB Local)', works: () => succeeds('java', ['-version']), packages: ['default-jre-headless'] },
 ];
 
-/** `--bench`: what `npm run bench` runs beside ours as its anchors. */
+/**
+ * What `npm run bench` runs beside ours as its anchors; `npm test` needs them too, since
+ * test/bench/ runs the benchmarks at a tiny size so they cannot rot.
+ */
 const BENCH_REQUIREMENTS = [
   {
     what: 'Postfix and smtp-sink (the SMTP anchors)',
@@ -60,7 +63,7 @@ const CONTAINER_REQUIREMENTS = [
 ];
 const wanted = process.argv.includes('--containers')
   ? CONTAINER_REQUIREMENTS
-  : process.argv.includes('--bench') ? [...REQUIREMENTS, ...BENCH_REQUIREMENTS] : REQUIREMENTS;
+  : [...REQUIREMENTS, ...BENCH_REQUIREMENTS];
 
 function succeeds(command, args) {
   const run = spawnSync(command, args, { stdio: 'ignore', timeout: 30_000 });
