@@ -14,7 +14,7 @@ import { createStore } from '../core/store/index.ts';
 import { seedMailbox } from '../test/mailbox-server/imap/helpers/seed.ts';
 import { startDovecotAnchor } from './anchors/dovecot.ts';
 import { startPostfix } from './anchors/postfix.ts';
-import { figure, modelName, type Figure } from './figures.ts';
+import { figure, modelName, printFigures, type Figure } from './figures.ts';
 import { WireClient } from './mailbox.ts';
 import { startBenchEdge, startBenchEmulators, startInboundFunction, startMailboxTask, type BenchEmulators } from './our-stack.ts';
 import { percentile, sendOverOneConnection, syntheticMessage } from './smtp-load.ts';
@@ -433,7 +433,7 @@ export function printAgainstDovecot(result: Awaited<ReturnType<typeof runAgainst
   const o = result.options;
   console.log(`\nIMAP and POP3 against Dovecot (${o.messages} messages of ${o.sizeBytes} B, SELECT on ${o.selectMailbox}, ${o.samples} samples, load ${o.loadClients} clients × ${o.loadSeconds} s, ${o.deliveries} deliveries to IDLE)`);
   console.log('ratio: our speed relative to the anchor (ours/anchor for rates, anchor/ours for times); above 1 we are faster');
-  console.table(Object.fromEntries(result.figures.map((f) => [`${f.name} [${f.latencyModel}]`, { ours: f.ours, anchor: f.anchor ?? '', unit: f.unit, ratio: f.ratio ?? '' }])));
+  printFigures(result.figures);
   for (const [model, counts] of Object.entries(result.requests)) console.log(`AWS requests of our servers (${model}):`, counts);
   for (const [model, counts] of Object.entries(result.requestsPerOperation)) console.log(`AWS requests per operation (${model}):`, counts);
 }

@@ -15,31 +15,34 @@ import { createStore } from '../core/store/index.ts';
 import { wholeCorpus } from '../test/helpers/spam-assassin-corpus.ts';
 import { startDovecotAnchor } from './anchors/dovecot.ts';
 import { startPostfix } from './anchors/postfix.ts';
-import { figure, modelName, type Figure } from './figures.ts';
+import { figure, modelName, printFigures, type Figure } from './figures.ts';
 import { startBenchEdge, startBenchEmulators, startInboundFunction, startMailboxTask, type InboundFunctionSettings } from './our-stack.ts';
 import { sendOverOneConnection, type TransactionTiming } from './smtp-load.ts';
 
 export interface BurstOptions {
-  /** Messages of the burst, the corpus's first ones (at most the whole corpus, 6,046). */
-  readonly messages: number;
-  /** SMTP sessions of the second burst. */
-  readonly sessions: number;
-  /** Messages filed from the filled queue in each sustained-filing run. */
-  readonly filingMessages: number;
-  /** Mailboxes of the "many" filing runs. */
-  readonly mailboxes: number;
-  /** The model of the filing runs' "on" half. */
-  readonly latency: LatencyModel;
-  /** The inbound function's event source (bench/our-stack.ts deployedInboundSettings). */
-  readonly inbound: InboundFunctionSettings;
+  readonly burst: {
+    /** Messages, the corpus's first ones (at most the whole corpus, 6,046). */
+    readonly messages: number;
+    /** SMTP sessions of the second burst (the first has one). */
+    readonly sessions: number;
+  };
+  readonly filing: {
+    /** Messages filed from the filled queue in each run. */
+    readonly messages: number;
+    /** Mailboxes of the "many" runs. */
+    readonly mailboxes: number;
+    /** The model of the "on" half. */
+    readonly latency: LatencyModel;
+    /** The inbound function's event source (bench/our-stack.ts deployedInboundSettings). */
+    readonly inbound: InboundFunctionSettings;
+  };
 }
 
-const DOMAIN = 'example.test';
-const PASSWORD = 'bench-password-1';
-const FROM = 'sender@remote.test';
-const burstUser = (sessions: number) => `burst-${sessions}@${DOMAIN}`;
-const ONE = `filing@${DOMAIN}`;
-const manyUser = (i: number) => `filing-${i}@${DOMAIN}`;
+/** Who the messages are from and to; every account has the one password. */
+const MAIL = { domain: 'example.test', password: 'bench-password-1', from: 'sender@remote.test' } as const;
+const burstUser = (sessions: number) => `burst-${sessions}@${MAIL.domain}`;
+const ONE = `filing@${MAIL.domain}`;
+const manyUser = (i: number) => `filing-${i}@${MAIL.domain}`;
 
 /** The first `count` corpus messages, each a valid SMTP payload: a lone CR becomes CRLF as well. */
 function corpus(count: number): Buffer[] {
@@ -49,7 +52,7 @@ function corpus(count: number): Buffer[] {
 /** `bodies` to `to(i)`, split over `sessions` sessions at once. */
 async function send(port: number, bodies: readonly Buffer[], to: (i: number) => string, sessions: number, lmtp = false): Promise<TransactionTiming[]> {
   let n = 0;
-  const next = () => ({ from: FROM, to: to(n), body: bodies[n++]! });
+  const next = () => ({ from: MAIL.from, to: to(n), body: bodies[n++]! });
   const perSession = Math.ceil(bodies.length / sessions);
   const counts = Array.from({ length: sessions }, (_, i) => Math.max(0, Math.min(perSession, bodies.length - i * perSession))).filter((c) => c > 0);
   return (await Promise.all(counts.map((count) => sendOverOneConnection(port, next, count, { lmtp })))).flat();
@@ -57,7 +60,7 @@ async function send(port: number, bodies: readonly Buffer[], to: (i: number) => 
 
 /** An IMAP client (imapflow) idling on INBOX, noting when it hears each `* n EXISTS`. */
 async function watchInbox(port: number, user: string, expected: number) {
-  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user, pass: PASSWORD }, logger: false, disableAutoIdle: true });
+  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user, pass: MAIL.password }, logger: false, disableAutoIdle: true });
   await client.connect();
   const heard: Array<{ count: number; at: number }> = [];
   let all = (_at: number) => {};
@@ -142,12 +145,12 @@ export interface FilingRun {
 }
 
 export async function runBurstBenchmark(options: BurstOptions) {
-  const o = options;
-  const bodies = corpus(Math.max(o.messages, o.filingMessages));
-  const burstBodies = bodies.slice(0, o.messages);
-  const filingBodies = bodies.slice(0, o.filingMessages);
-  const many = Array.from({ length: o.mailboxes }, (_, i) => manyUser(i));
-  const burstUsers = [burstUser(1), burstUser(o.sessions)];
+  const { burst: b, filing: f } = options;
+  const bodies = corpus(Math.max(b.messages, f.messages));
+  const burstBodies = bodies.slice(0, b.messages);
+  const filingBodies = bodies.slice(0, f.messages);
+  const many = Array.from({ length: f.mailboxes }, (_, i) => manyUser(i));
+  const burstUsers = [burstUser(1), burstUser(b.sessions)];
   const users = [...new Set([...burstUsers, ONE, ...many])];
   const phase = (text: string) => console.log(`  [${new Date().toISOString().slice(11, 19)}] ${text}`);
 
@@ -161,31 +164,31 @@ export async function runBurstBenchmark(options: BurstOptions) {
   try {
     const { aws, setup, resources } = emulators;
     const store = createStore(setup, resources);
-    await store.directory.addDomain(DOMAIN);
-    for (let i = 0; i < users.length; i += 8) await Promise.all(users.slice(i, i + 8).map((u) => store.directory.addAccount(u, PASSWORD)));
+    await store.directory.addDomain(MAIL.domain);
+    for (let i = 0; i < users.length; i += 8) await Promise.all(users.slice(i, i + 8).map((u) => store.directory.addAccount(u, MAIL.password)));
 
     phase(`anchor: Dovecot with ${users.length} users, Postfix delivering to it over LMTP`);
-    const dovecot = await startDovecotAnchor({ user: users[0]!, password: PASSWORD, lmtp: true, moreUsers: users.slice(1) });
+    const dovecot = await startDovecotAnchor({ user: users[0]!, password: MAIL.password, lmtp: true, moreUsers: users.slice(1) });
     cleanups.push(() => dovecot.stop());
-    const postfix = await startPostfix({ domains: [DOMAIN], transport: `lmtp:inet:127.0.0.1:${dovecot.ports.lmtp}` });
+    const postfix = await startPostfix({ domains: [MAIL.domain], transport: `lmtp:inet:127.0.0.1:${dovecot.ports.lmtp}` });
     cleanups.push(() => postfix.stop());
 
     // ---- 1. bursts, the anchor first (its queue is empty again before ours starts)
     const bursts: Array<{ anchor: BurstRun; ours: BurstRun; lastFiledSeconds: number }> = [];
     const anchorBursts: BurstRun[] = [];
-    for (const sessions of [1, o.sessions]) {
+    for (const sessions of [1, b.sessions]) {
       phase(`Postfix → LMTP → Dovecot: burst of ${burstBodies.length} over ${sessions} session(s)`);
       const { startedAt: _, ...anchor } = await burst(postfix.port, dovecot.ports.imap, burstBodies, sessions);
       anchorBursts.push(anchor);
     }
     {
       const clients = createAwsClients(aws);
-      const edge = await startBenchEdge(clients, resources, { maxConnectionsPerIp: o.sessions + 4 });
+      const edge = await startBenchEdge(clients, resources, { maxConnectionsPerIp: b.sessions + 4 });
       let lastFiledAt = 0;
-      const inbound = startInboundFunction(clients, emulators, o.inbound, (_, at) => { lastFiledAt = at; });
+      const inbound = startInboundFunction(clients, emulators, f.inbound, (_, at) => { lastFiledAt = at; });
       const task = await startMailboxTask(clients, resources);
       try {
-        for (const [i, sessions] of [1, o.sessions].entries()) {
+        for (const [i, sessions] of [1, b.sessions].entries()) {
           phase(`ours: burst of ${burstBodies.length} over ${sessions} session(s)`);
           const { startedAt, ...ours } = await burst(edge.port, task.imap, burstBodies, sessions);
           bursts.push({ anchor: anchorBursts[i]!, ours, lastFiledSeconds: (lastFiledAt - startedAt) / 1000 });
@@ -201,22 +204,22 @@ export async function runBurstBenchmark(options: BurstOptions) {
     // ---- 2. sustained filing from a filled queue
     const targets = [
       { mailboxes: 1, to: () => ONE },
-      { mailboxes: o.mailboxes, to: (i: number) => many[i % many.length]! },
+      { mailboxes: f.mailboxes, to: (i: number) => many[i % many.length]! },
     ];
     const anchorFiling: Record<number, { delivered: number; messagesPerSecond: number }> = {};
     for (const target of targets) {
-      phase(`Dovecot LMTP: ${filingBodies.length} into ${target.mailboxes} mailbox(es), ${o.inbound.concurrency} sessions`);
+      phase(`Dovecot LMTP: ${filingBodies.length} into ${target.mailboxes} mailbox(es), ${f.inbound.concurrency} sessions`);
       const started = performance.now();
-      const timings = await send(dovecot.ports.lmtp!, filingBodies, target.to, o.inbound.concurrency, true);
+      const timings = await send(dovecot.ports.lmtp!, filingBodies, target.to, f.inbound.concurrency, true);
       anchorFiling[target.mailboxes] = { delivered: timings.length, messagesPerSecond: timings.length / ((performance.now() - started) / 1000) };
     }
     const filing: FilingRun[] = [];
-    for (const latency of [null, o.latency]) {
+    for (const latency of [null, f.latency]) {
       for (const target of targets) {
         phase(`ours (${modelName(latency)}): filling the queue with ${filingBodies.length} for ${target.mailboxes} mailbox(es)`);
-        const edge = await startBenchEdge(setup, resources, { maxConnectionsPerIp: o.inbound.concurrency + 4 });
+        const edge = await startBenchEdge(setup, resources, { maxConnectionsPerIp: f.inbound.concurrency + 4 });
         try {
-          await send(edge.port, filingBodies, target.to, o.inbound.concurrency);
+          await send(edge.port, filingBodies, target.to, f.inbound.concurrency);
         } finally {
           await edge.close();
         }
@@ -227,7 +230,7 @@ export async function runBurstBenchmark(options: BurstOptions) {
         let allFiled = (_at: number) => {};
         const done = new Promise<number>((resolve) => { allFiled = resolve; });
         const started = performance.now();
-        const inbound = startInboundFunction(clients, emulators, o.inbound, (ids, at) => {
+        const inbound = startInboundFunction(clients, emulators, f.inbound, (ids, at) => {
           filed += ids.length;
           if (filed >= filingBodies.length) allFiled(at);
         });
@@ -263,7 +266,7 @@ export async function runBurstBenchmark(options: BurstOptions) {
     for (const run of filing) {
       figures.push(figure(`sustained filing of ${run.filed} into ${run.mailboxes} mailbox${run.mailboxes === 1 ? '' : 'es'} (Dovecot LMTP)`, 'msg/s', run.messagesPerSecond, anchorFiling[run.mailboxes]!.messagesPerSecond, run.latencyModel));
     }
-    return { options: o, figures, bursts, filing, anchorFiling };
+    return { options, figures, bursts, filing, anchorFiling };
   } finally {
     process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -272,14 +275,14 @@ export async function runBurstBenchmark(options: BurstOptions) {
 }
 
 export function printBurst(result: Awaited<ReturnType<typeof runBurstBenchmark>>): void {
-  const o = result.options;
-  const s = o.inbound;
-  console.log(`\nBursts of ${o.messages} real messages (SpamAssassin corpus) to one mailbox, over 1 and ${o.sessions} SMTP sessions, against Postfix → LMTP → Dovecot;`
-    + ` sustained filing of ${o.filingMessages} from a filled queue into 1 and ${o.mailboxes} mailboxes against Dovecot's LMTP`
+  const { burst: b, filing: f } = result.options;
+  const s = f.inbound;
+  console.log(`\nBursts of ${b.messages} real messages (SpamAssassin corpus) to one mailbox, over 1 and ${b.sessions} SMTP sessions, against Postfix → LMTP → Dovecot;`
+    + ` sustained filing of ${f.messages} from a filled queue into 1 and ${f.mailboxes} mailboxes against Dovecot's LMTP`
     + ` (inbound function: batches of ${s.batchSize}, window ${s.maxBatchingWindowSeconds} s, ${s.concurrency} at once; LMTP: ${s.concurrency} sessions)`);
-  console.table(Object.fromEntries(result.figures.map((f) => [`${f.name} [${f.latencyModel}]`, { ours: f.ours, anchor: f.anchor ?? '', unit: f.unit, ratio: f.ratio ?? '' }])));
-  for (const b of result.bursts) {
-    console.log(`ours, ${b.ours.sessions} session(s): last message filed ${b.lastFiledSeconds.toFixed(1)} s after the first MAIL FROM, all visible over IMAP after ${b.ours.visibleSeconds.toFixed(1)} s`);
+  printFigures(result.figures);
+  for (const run of result.bursts) {
+    console.log(`ours, ${run.ours.sessions} session(s): last message filed ${run.lastFiledSeconds.toFixed(1)} s after the first MAIL FROM, all visible over IMAP after ${run.ours.visibleSeconds.toFixed(1)} s`);
   }
-  for (const f of result.filing) console.log(`ours, filing into ${f.mailboxes} mailbox(es) [${f.latencyModel}]: ${f.requestsPerMessage} AWS requests per message`);
+  for (const run of result.filing) console.log(`ours, filing into ${run.mailboxes} mailbox(es) [${run.latencyModel}]: ${run.requestsPerMessage} AWS requests per message`);
 }

@@ -26,3 +26,8 @@ export function figure(name: string, unit: Unit, ours: number, anchor: number | 
 
 export const modelName = (model: LatencyModel | null) =>
   model ? Object.entries(model.medianMs).map(([s, ms]) => `${s}=${ms}`).join(',') : 'off';
+
+/** The figures as a table: one row each, named with the model our side ran with. */
+export function printFigures(figures: readonly Figure[]): void {
+  console.table(Object.fromEntries(figures.map((f) => [`${f.name} [${f.latencyModel}]`, { ours: f.ours, anchor: f.anchor ?? '', unit: f.unit, ratio: f.ratio ?? '' }])));
+}

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { latencyModelFromEnv } from '../core/aws/latency.ts';
 import { printAgainstDovecot, runAgainstDovecot } from './against-dovecot.ts';
-import { figure, type Figure } from './figures.ts';
+import { figure, modelName, type Figure } from './figures.ts';
 import { DEFAULT_BLOB_READ_LIMITS } from '../core/blob-read-budget.ts';
 import { printIngest, runIngestBenchmark } from './ingest.ts';
 import { printMailbox, runMailboxBenchmark } from './mailbox.ts';
@@ -45,7 +45,7 @@ if (!only || only === 'ingest') {
   });
   printIngest(ingest);
   results.ingest = ingest;
-  const model = ingest.options.latency ? Object.entries(ingest.options.latency.medianMs).map(([k, v]) => `${k}=${v}`).join(',') : 'off';
+  const model = modelName(ingest.options.latency);
   figures.push(
     figure(`SMTP accept, ${ingest.options.messages} over ${ingest.options.connections} sessions (Postfix)`, 'msg/s', ingest.pipeline.messagesPerSecond, ingest.postfix.messagesPerSecond, model),
     figure('SMTP DATA→250, p50 (Postfix)', 'ms', ingest.pipeline.dataToReplyP50Ms, ingest.postfix.dataToReplyP50Ms, model),
@@ -97,12 +97,13 @@ if (!only || only === 'dovecot') {
 
 if (!only || only === 'burst') {
   const burst = await runBurstBenchmark({
-    messages: Number(env.BENCH_BURST_MESSAGES ?? 6046),
-    sessions: Number(env.BENCH_BURST_SESSIONS ?? 10),
-    filingMessages: Number(env.BENCH_FILING_MESSAGES ?? 1000),
-    mailboxes: Number(env.BENCH_FILING_MAILBOXES ?? 100),
-    latency: latencyModelFromEnv(env) ?? latencyModelFromEnv({ MAIL_AWS_LATENCY: 'aws' })!,
-    inbound: deployedInboundSettings(),
+    burst: { messages: Number(env.BENCH_BURST_MESSAGES ?? 6046), sessions: Number(env.BENCH_BURST_SESSIONS ?? 10) },
+    filing: {
+      messages: Number(env.BENCH_FILING_MESSAGES ?? 1000),
+      mailboxes: Number(env.BENCH_FILING_MAILBOXES ?? 100),
+      latency: latencyModelFromEnv(env) ?? latencyModelFromEnv({ MAIL_AWS_LATENCY: 'aws' })!,
+      inbound: deployedInboundSettings(),
+    },
   });
   printBurst(burst);
   results.burst = burst;
