@@ -8,6 +8,7 @@
 //    deploys; messages/s until every one is filed, into one mailbox and round-robin into many,
 //    with the AWS latency model off and on. The anchor: Dovecot's LMTP, the same messages pushed
 //    by as many LMTP sessions as our function runs batches at once.
+import { loadavg } from 'node:os';
 import { ImapFlow } from 'imapflow';
 import { createAwsClients, destroyAwsClients, RequestCounter } from '../core/aws.ts';
 import type { LatencyModel } from '../core/aws/latency.ts';
@@ -152,7 +153,13 @@ export async function runBurstBenchmark(options: BurstOptions) {
   const many = Array.from({ length: f.mailboxes }, (_, i) => manyUser(i));
   const burstUsers = [burstUser(1), burstUser(b.sessions)];
   const users = [...new Set([...burstUsers, ONE, ...many])];
-  const phase = (text: string) => console.log(`  [${new Date().toISOString().slice(11, 19)}] ${text}`);
+  // each phase with the machine's load as it began: the two sides run one after the other
+  const phases: Array<{ at: string; phase: string; loadAverage: number[] }> = [];
+  const phase = (text: string) => {
+    const at = new Date().toISOString();
+    phases.push({ at, phase: text, loadAverage: loadavg().map((n) => +n.toFixed(1)) });
+    console.log(`  [${at.slice(11, 19)}] ${text} (load ${phases.at(-1)!.loadAverage.join(', ')})`);
+  };
 
   const emulators = await startBenchEmulators({ ownProcess: true });
   const cleanups: Array<() => Promise<void>> = [];
@@ -266,7 +273,7 @@ export async function runBurstBenchmark(options: BurstOptions) {
     for (const run of filing) {
       figures.push(figure(`sustained filing of ${run.filed} into ${run.mailboxes} mailbox${run.mailboxes === 1 ? '' : 'es'} (Dovecot LMTP)`, 'msg/s', run.messagesPerSecond, anchorFiling[run.mailboxes]!.messagesPerSecond, run.latencyModel));
     }
-    return { options, figures, bursts, filing, anchorFiling };
+    return { options, figures, bursts, filing, anchorFiling, phases };
   } finally {
     process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);

@@ -74,6 +74,7 @@ test('the burst bench files every message on both sides and writes its figures a
   const file = readdirSync(results).find((name) => /^bench-.*\.json$/.test(name));
   assert.ok(file, 'the full results file');
   const { burst } = JSON.parse(readFileSync(join(results, file), 'utf8'));
+  assert.ok(burst.phases.length > 0 && burst.phases.every((p: { loadAverage: unknown[] }) => p.loadAverage.length === 3), 'the load as each phase began');
   assert.equal(burst.bursts.length, 2);
   for (const b of burst.bursts) {
     assert.equal(b.ours.seen, MESSAGES);
