@@ -1,7 +1,7 @@
 // Mail arriving in bulk, ours against the classic stack in the same run (bench/README.md, `burst`):
 // 1. A burst of real messages (the SpamAssassin corpus) to one mailbox, over one SMTP session and
-//    over several: from the first MAIL FROM until an IMAP client idling on INBOX has heard
-//    `* n EXISTS` for every one. Ours: edge → S3/SQS → inbound function → DynamoDB → IMAP, on the
+//    over several: from the first MAIL FROM until IMAP clients idling on INBOX (and, ours, Junk)
+//    have heard `* n EXISTS` for every one. Ours: edge → S3/SQS → inbound function → DynamoDB → IMAP, on the
 //    emulators with no latency model; the anchor: Postfix → LMTP → Dovecot.
 // 2. Sustained filing: the inbound queue filled beforehand (by the edge, with no consumer
 //    running), then the inbound function started with the event-source settings the CDK stack
@@ -59,23 +59,47 @@ async function send(port: number, bodies: readonly Buffer[], to: (i: number) => 
   return (await Promise.all(counts.map((count) => sendOverOneConnection(port, next, count, { lmtp })))).flat();
 }
 
-/** An IMAP client (imapflow) idling on INBOX, noting when it hears each `* n EXISTS`. */
-async function watchInbox(port: number, user: string, expected: number) {
-  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user, pass: MAIL.password }, logger: false, disableAutoIdle: true });
-  await client.connect();
+/**
+ * IMAP clients (imapflow) idling on each of `mailboxes`, noting when they hear `* n EXISTS`: the
+ * messages visible in all of them together. Ours files a message with an executable attachment
+ * into Junk (core/junk/signals.ts), so our side watches INBOX and Junk; Dovecot files all in INBOX.
+ */
+async function watchMailboxes(port: number, user: string, mailboxes: readonly string[], expected: number) {
+  const counts = new Map<string, number>(mailboxes.map((m) => [m, 0]));
   const heard: Array<{ count: number; at: number }> = [];
   let all = (_at: number) => {};
   const allSeen = new Promise<number>((resolve) => { all = resolve; });
-  client.on('exists', ({ count }: { count: number }) => {
-    const at = performance.now();
-    heard.push({ count, at });
-    if (count >= expected) all(at);
-  });
-  await client.mailboxOpen('INBOX');
-  if (client.mailbox && client.mailbox.exists !== 0) throw new Error(`${user}'s INBOX is not empty`);
-  const idling = client.idle().catch(() => undefined);
+  const sessions: Array<{ client: ImapFlow; idling: Promise<unknown> }> = [];
+  const close = async () => {
+    for (const { client, idling } of sessions) {
+      await client.logout().catch(() => client.close());
+      await idling;
+    }
+  };
+  try {
+    for (const mailbox of mailboxes) {
+      const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user, pass: MAIL.password }, logger: false, disableAutoIdle: true });
+      await client.connect();
+      sessions.push({ client, idling: Promise.resolve() });
+      client.on('exists', ({ count }: { count: number }) => {
+        const at = performance.now();
+        counts.set(mailbox, count);
+        const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
+        heard.push({ count: total, at });
+        if (total >= expected) all(at);
+      });
+      await client.mailboxOpen(mailbox);
+      if (client.mailbox && client.mailbox.exists !== 0) throw new Error(`${user}'s ${mailbox} is not empty`);
+      sessions.at(-1)!.idling = client.idle().catch(() => undefined);
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
   return {
     heard,
+    /** Messages in each watched mailbox, as last heard. */
+    counts,
     /** When all `expected` were visible; rejects after `timeoutMs` with what was seen. */
     async allVisible(timeoutMs: number): Promise<number> {
       let timer: NodeJS.Timeout | undefined;
@@ -88,10 +112,7 @@ async function watchInbox(port: number, user: string, expected: number) {
         clearTimeout(timer);
       }
     },
-    async close() {
-      await client.logout().catch(() => client.close());
-      await idling;
-    },
+    close,
   };
 }
 
@@ -101,6 +122,8 @@ export interface BurstRun {
   readonly sessions: number;
   /** Messages the IMAP client saw (the burst's size when it ended). */
   readonly seen: number;
+  /** Of those, how many in each watched mailbox (ours: INBOX and Junk). */
+  readonly perMailbox: Record<string, number>;
   /** Accepted messages per second: from the first MAIL FROM to the last 250. */
   readonly acceptRate: number;
   /** From the first MAIL FROM until the IMAP client saw every message. */
@@ -112,9 +135,9 @@ export interface BurstRun {
 /** Generous: a stalled pipeline fails the run rather than hanging it. */
 const visibleWithinMs = (messages: number) => Math.max(120_000, messages * 200);
 
-async function burst(smtpPort: number, imapPort: number, bodies: readonly Buffer[], sessions: number): Promise<BurstRun & { startedAt: number }> {
+async function burst(smtpPort: number, imapPort: number, mailboxes: readonly string[], bodies: readonly Buffer[], sessions: number): Promise<BurstRun & { startedAt: number }> {
   const user = burstUser(sessions);
-  const watcher = await watchInbox(imapPort, user, bodies.length);
+  const watcher = await watchMailboxes(imapPort, user, mailboxes, bodies.length);
   try {
     const timings = await send(smtpPort, bodies, () => user, sessions);
     const allAt = await watcher.allVisible(visibleWithinMs(bodies.length));
@@ -126,6 +149,7 @@ async function burst(smtpPort: number, imapPort: number, bodies: readonly Buffer
       messages: bodies.length,
       sessions,
       seen: watcher.heard.at(-1)!.count,
+      perMailbox: Object.fromEntries(watcher.counts),
       acceptRate: timings.length / ((lastAccepted - start) / 1000),
       visibleSeconds: (allAt - start) / 1000,
       // the first EXISTS already shows `first.count`; when one EXISTS showed them all, the whole span
@@ -185,7 +209,7 @@ export async function runBurstBenchmark(options: BurstOptions) {
     const anchorBursts: BurstRun[] = [];
     for (const sessions of [1, b.sessions]) {
       phase(`Postfix → LMTP → Dovecot: burst of ${burstBodies.length} over ${sessions} session(s)`);
-      const { startedAt: _, ...anchor } = await burst(postfix.port, dovecot.ports.imap, burstBodies, sessions);
+      const { startedAt: _, ...anchor } = await burst(postfix.port, dovecot.ports.imap, ['INBOX'], burstBodies, sessions);
       anchorBursts.push(anchor);
     }
     {
@@ -197,7 +221,7 @@ export async function runBurstBenchmark(options: BurstOptions) {
       try {
         for (const [i, sessions] of [1, b.sessions].entries()) {
           phase(`ours: burst of ${burstBodies.length} over ${sessions} session(s)`);
-          const { startedAt, ...ours } = await burst(edge.port, task.imap, burstBodies, sessions);
+          const { startedAt, ...ours } = await burst(edge.port, task.imap, ['INBOX', 'Junk'], burstBodies, sessions);
           bursts.push({ anchor: anchorBursts[i]!, ours, lastFiledSeconds: (lastFiledAt - startedAt) / 1000 });
         }
       } finally {
