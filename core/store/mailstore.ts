@@ -120,7 +120,7 @@ export class DynamoMailStore implements MessageStore {
 
   // ---- messages (messages.ts) ------------------------------------------------------------
 
-  listMessages(account: string, mailboxName: string, options: { fromUid?: number; limit?: number } = {}): Promise<MessageItem[]> {
+  listMessages(account: string, mailboxName: string, options: { fromUid?: number; toUid?: number; limit?: number } = {}): Promise<MessageItem[]> {
     return this.messages.listMessages(account, mailboxName, options);
   }
 

@@ -3,6 +3,7 @@
 import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, isConditionFailure, queryAll } from './dynamo.ts';
 import type { DynamoBlobReferences } from './blob-refs.ts';
+import { readSegments, uidSegments } from './uid-segments.ts';
 import type { DynamoUsageCounters } from './usage.ts';
 import type { DynamoMailboxes } from './mailboxes.ts';
 import type { MailboxCounters } from './mailbox-counters.ts';
@@ -68,10 +69,10 @@ export class DynamoMessages {
    * The mailbox item is read before the messages: every UID below the uidNext read then already
    * has its item, so the answer is a gap-free prefix, and UIDs still being filed stay hidden.
    */
-  async listMessages(account: string, mailboxName: string, options: { fromUid?: number; limit?: number } = {}): Promise<MessageItem[]> {
+  async listMessages(account: string, mailboxName: string, options: { fromUid?: number; toUid?: number; limit?: number } = {}): Promise<MessageItem[]> {
     const mailbox = await this.mailboxes.requireMailbox(account, mailboxName);
     const from = Math.max(1, options.fromUid ?? 1);
-    const last = mailbox.uidNext - 1;
+    const last = Math.min(mailbox.uidNext - 1, options.toUid ?? Infinity);
     const limit = options.limit ?? Infinity;
     const messages: MessageItem[] = [];
     if (last < from || limit <= 0) return messages;
@@ -83,6 +84,8 @@ export class DynamoMessages {
           KeyConditionExpression: 'mailboxId = :m AND uid BETWEEN :from AND :last',
           ExpressionAttributeValues: { ':m': mailbox.id, ':from': from, ':last': last },
           ConsistentRead: true,
+          // Items past the limit would be read (and paid for) only to be dropped.
+          ...(Number.isFinite(limit) ? { Limit: limit - messages.length } : {}),
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
@@ -95,19 +98,24 @@ export class DynamoMessages {
     return messages;
   }
 
+  /**
+   * The range below uidNext is cut into segments read by Queries in parallel
+   * (core/store/uid-segments.ts): a large mailbox costs about one round trip of pages, not one per
+   * page. Segments are joined in UID order, so the answer is the same gap-free prefix.
+   */
   async listMessageStates(mailboxId: string, uidNext: number, options: { fromUid?: number } = {}): Promise<MessageState[]> {
     const from = Math.max(1, options.fromUid ?? 1);
-    const last = uidNext - 1;
-    if (last < from) return [];
-    const items = await queryAll(this.doc, {
-      TableName: this.tables.messages,
-      KeyConditionExpression: 'mailboxId = :m AND #uid BETWEEN :from AND :last',
-      ProjectionExpression: STATE_PROJECTION,
-      ExpressionAttributeNames: STATE_NAMES,
-      ExpressionAttributeValues: { ':m': mailboxId, ':from': from, ':last': last },
-      ConsistentRead: true,
+    return readSegments(uidSegments(from, uidNext - 1), async (segment) => {
+      const items = await queryAll(this.doc, {
+        TableName: this.tables.messages,
+        KeyConditionExpression: 'mailboxId = :m AND #uid BETWEEN :from AND :last',
+        ProjectionExpression: STATE_PROJECTION,
+        ExpressionAttributeNames: STATE_NAMES,
+        ExpressionAttributeValues: { ':m': mailboxId, ':from': segment.from, ':last': segment.to },
+        ConsistentRead: true,
+      });
+      return items.map(toState);
     });
-    return items.map(toState);
   }
 
   /**

@@ -200,8 +200,8 @@ export interface MailStore {
    */
   fileMessages(requests: readonly FileRequest[]): Promise<Array<PromiseSettledResult<FileResult>>>;
 
-  /** Visible messages (uid < uidNext, not expunged) in UID order; `fromUid` inclusive. */
-  listMessages(account: string, mailbox: string, options?: { fromUid?: number; limit?: number }): Promise<MessageItem[]>;
+  /** Visible messages (uid < uidNext, not expunged) in UID order; `fromUid` and `toUid` inclusive. */
+  listMessages(account: string, mailbox: string, options?: { fromUid?: number; toUid?: number; limit?: number }): Promise<MessageItem[]>;
 
   /** Bytes the account's live messages take (the quota's usage), counted as they are filed and expunged. */
   getUsage(account: string): Promise<number>;

@@ -2,6 +2,7 @@
 // sizes are fixed for the session), with deletion marks that only UPDATE turns into expunges.
 import { copyIndex } from '../../core/header-prefix.ts';
 import type { MessageStore } from '../../core/store/types.ts';
+import { readSegments, uidSegments } from '../../core/store/uid-segments.ts';
 import { Pop3Error } from './wire/responses.ts';
 
 export interface MaildropMessage {
@@ -21,7 +22,7 @@ export interface MaildropMessage {
 
 export type MaildropStore = Pick<MessageStore, 'getMailbox' | 'listMessages' | 'expunge'>;
 
-/** Messages read per page at login, bounding memory while the MIME indexes are dropped. */
+/** Messages read per page at login (per segment), bounding memory while the MIME indexes are dropped. */
 const LOGIN_PAGE = 500;
 
 export class Maildrop {
@@ -33,32 +34,36 @@ export class Maildrop {
     private readonly messages: readonly MaildropMessage[],
   ) {}
 
-  /** RFC 1939 §5: POP3 sees INBOX only; the list is read once and never refreshed. */
+  /**
+   * RFC 1939 §5: POP3 sees INBOX only; the list is read once and never refreshed. The UIDs below
+   * the uidNext read first are cut into segments read at once (core/store/uid-segments.ts), each
+   * in pages whose MIME indexes are dropped as they come, and joined in UID order.
+   */
   static async open(store: MaildropStore, account: string): Promise<Maildrop> {
     const inbox = await store.getMailbox(account, 'INBOX');
     if (!inbox) throw new Pop3Error('Maildrop not available', 'SYS/PERM');
-    const messages: MaildropMessage[] = [];
-    let fromUid = 1;
-    for (;;) {
-      const page = await store.listMessages(account, 'INBOX', { fromUid, limit: LOGIN_PAGE });
-      for (const item of page) {
-        // Later pages may see deliveries after login started: the snapshot ends at the first uidNext.
-        if (item.uid >= inbox.uidNext) break;
-        messages.push({
-          number: messages.length + 1,
-          uid: item.uid,
-          size: item.size,
-          blobKey: item.blobKey,
-          ...(item.headerPrefix ? { headerPrefix: item.headerPrefix } : {}),
-          bodyStart: copyIndex(item).body.offsets.bodyStart,
-          uniqueId: `${inbox.uidValidity}.${item.uid}`,
-        });
+    const listed = await readSegments(uidSegments(1, inbox.uidNext - 1), async (segment) => {
+      const found: Array<Omit<MaildropMessage, 'number'>> = [];
+      let fromUid = segment.from;
+      for (;;) {
+        // The segment ends below the first uidNext: later deliveries stay out of the snapshot.
+        const page = await store.listMessages(account, 'INBOX', { fromUid, toUid: segment.to, limit: LOGIN_PAGE });
+        for (const item of page) {
+          found.push({
+            uid: item.uid,
+            size: item.size,
+            blobKey: item.blobKey,
+            ...(item.headerPrefix ? { headerPrefix: item.headerPrefix } : {}),
+            bodyStart: copyIndex(item).body.offsets.bodyStart,
+            uniqueId: `${inbox.uidValidity}.${item.uid}`,
+          });
+        }
+        const last = page.at(-1);
+        if (page.length < LOGIN_PAGE || !last || last.uid >= segment.to) return found;
+        fromUid = last.uid + 1;
       }
-      const last = page.at(-1);
-      if (page.length < LOGIN_PAGE || !last || last.uid + 1 >= inbox.uidNext) break;
-      fromUid = last.uid + 1;
-    }
-    return new Maildrop(account, inbox.id, messages);
+    });
+    return new Maildrop(account, inbox.id, listed.map((message, i) => ({ number: i + 1, ...message })));
   }
 
   /** Messages not marked deleted, in order. */
