@@ -11,6 +11,15 @@ export interface ReadAheadLimits {
   readonly maxReads: number;
 }
 
+/**
+ * What one command of a session (a FETCH of many messages, the RETRs pipelined behind one) may
+ * read ahead: 1 MiB, the session's octets in flight (core/blob-read-budget.ts), so a client that
+ * stops reading makes its session hold at most 1 MiB of bodies; at 10 KB a body that is about
+ * 100 reads, enough to keep the session's 64 reads in flight busy. The count only bounds the
+ * bookkeeping of many tiny reads.
+ */
+export const SESSION_READ_AHEAD: ReadAheadLimits = { maxOctets: 1024 * 1024, maxReads: 256 };
+
 /** One scheduled read: take its result when its turn comes, or drop it if it will not come. */
 export interface ScheduledRead {
   /** The read's result (starting it now if it has not started); once. */

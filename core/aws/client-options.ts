@@ -9,12 +9,21 @@ import type { AwsConfig } from '../config.ts';
 // retried by the SDK's retry strategy).
 const REQUEST_HANDLER = { connectionTimeout: 5_000, requestTimeout: 60_000 };
 
-export function clientOptions(config: AwsConfig, endpoint: string | undefined) {
+/**
+ * Sockets of the S3 client's pool (the SDK's default is 50). A session reads many small bodies at
+ * once (core/blob-read-budget.ts, whose process-wide limit is taken from this), and S3 serves
+ * thousands of GETs a second per prefix (S3 performance guidelines); a socket per read in flight
+ * keeps reads from queueing for a connection inside the SDK.
+ */
+export const S3_SOCKETS = 256;
+
+export function clientOptions(config: AwsConfig, endpoint: string | undefined, options: { sockets?: number } = {}) {
+  const pool = options.sockets ? { httpAgent: { maxSockets: options.sockets }, httpsAgent: { maxSockets: options.sockets } } : {};
   return {
     region: config.region,
     endpoint,
     ...(config.credentials ? { credentials: config.credentials } : {}),
-    requestHandler: REQUEST_HANDLER,
+    requestHandler: { ...REQUEST_HANDLER, ...pool },
   };
 }
 

@@ -5,13 +5,13 @@
 // streamed when its turn comes, as without pipelining.
 import type { BlobReads } from '../../core/blob-read-budget.ts';
 import { copyReads } from '../../core/header-prefix.ts';
-import { ReadAhead, type ReadAheadLimits, type ScheduledRead } from '../../core/read-ahead.ts';
+import { ReadAhead, SESSION_READ_AHEAD, type ReadAheadLimits, type ScheduledRead } from '../../core/read-ahead.ts';
 import type { Maildrop, MaildropMessage } from './maildrop.ts';
 
 /** Messages up to this size are read whole (and may be read ahead); larger ones are streamed. */
 export const READ_WHOLE_UP_TO_OCTETS = 64 * 1024;
-/** Bodies read ahead of their RETR and not yet sent: 256 KiB or 64 messages per session (as FETCH). */
-const READ_AHEAD: ReadAheadLimits = { maxOctets: 256 * 1024, maxReads: 64 };
+/** Bodies read ahead of their RETR and not yet sent: the session's read-ahead bound, as FETCH's (1 MiB). */
+const READ_AHEAD: ReadAheadLimits = SESSION_READ_AHEAD;
 
 /** A command line queued behind the running one. */
 export interface QueuedCommand {

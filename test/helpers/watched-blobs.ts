@@ -1,5 +1,5 @@
 // A blob store watched by a test: how many S3 reads are open at once (a stream counts until it
-// ends or is destroyed), the order ranges were asked for and finished in, and, on request, each
+// ends or is destroyed) and how many octets of ranges, the order ranges were asked for and finished in, and, on request, each
 // range read held back by a delay of the test's choosing, or failed.
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../../core/blobs.ts';
@@ -7,6 +7,9 @@ import type { BlobStore } from '../../core/blobs.ts';
 export class WatchedBlobs {
   open = 0;
   mostOpen = 0;
+  /** Octets of the range reads open now, and the most open at once. */
+  openOctets = 0;
+  mostOpenOctets = 0;
   ranges = 0;
   streams = 0;
   readonly asked: string[] = [];
@@ -26,6 +29,8 @@ export class WatchedBlobs {
     const nth = this.ranges++;
     this.asked.push(key);
     this.opened();
+    this.openOctets += end - start;
+    this.mostOpenOctets = Math.max(this.mostOpenOctets, this.openOctets);
     try {
       const wait = this.delayMs(key, nth);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -35,6 +40,7 @@ export class WatchedBlobs {
       return data;
     } finally {
       this.open -= 1;
+      this.openOctets -= end - start;
     }
   }
 
@@ -54,6 +60,7 @@ export class WatchedBlobs {
   /** Forgets what was counted (reads still open stay counted) and the delays and failures set. */
   reset() {
     this.mostOpen = this.open;
+    this.mostOpenOctets = this.openOctets;
     this.ranges = 0;
     this.streams = 0;
     this.asked.length = 0;

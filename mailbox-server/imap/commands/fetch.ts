@@ -1,7 +1,7 @@
 // RFC 3501 §6.4.5 FETCH and §6.4.8 UID FETCH; RFC 7162 §3.1.4 CHANGEDSINCE and MODSEQ.
 // A body section fetched without .PEEK sets \Seen first (unless the mailbox is read-only), and
 // the new flags go out in the same FETCH response.
-import { ReadAhead, type ReadAheadLimits } from '../../../core/read-ahead.ts';
+import { ReadAhead, SESSION_READ_AHEAD, type ReadAheadLimits } from '../../../core/read-ahead.ts';
 import type { MessageItem, MessageState } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { BlobLiteral, ComputedLiteral, needsMessageItem, renderFetch } from '../fetch-response.ts';
@@ -12,17 +12,17 @@ import type { SelectedState } from '../state.ts';
 import type { FetchAttribute } from '../wire/ast.ts';
 import { Literal, serialize, withoutNul } from '../wire/writer.ts';
 
-/** Messages read per batch: bounds memory on FETCH 1:* of a large mailbox. */
-const FETCH_BATCH = 50;
+/** Messages read per batch: one BatchGetItem's worth (100 keys); bounds memory on FETCH 1:* of a large mailbox. */
+const FETCH_BATCH = 100;
 /** Response bytes gathered before they are written: one write per run, but never a whole large response. */
 const MAX_GATHERED_OCTETS = 64 * 1024;
 /**
- * Small body data read ahead of its turn: 256 KiB or 64 reads per FETCH, whichever comes first.
- * How many are in flight at once is the session's read budget (8): 256 KiB keeps them all busy
- * for bodies up to 32 KiB, and is what a client that stops reading can make a session hold.
- * Bodies above STREAM_ABOVE_OCTETS are never read ahead: each is streamed when its turn comes.
+ * Small body data read ahead of its turn, within the session's read-ahead bound (1 MiB,
+ * core/read-ahead.ts); how many reads are in flight at once is the session's read budget
+ * (core/blob-read-budget.ts). Bodies above STREAM_ABOVE_OCTETS are never read ahead: each is
+ * streamed when its turn comes (docs/decisions/0011-read-path.md).
  */
-const READ_AHEAD: ReadAheadLimits = { maxOctets: 256 * 1024, maxReads: 64 };
+const READ_AHEAD: ReadAheadLimits = SESSION_READ_AHEAD;
 
 const setsSeen = (a: FetchAttribute) => ((a.kind === 'BODY[]' || a.kind === 'BINARY[]') && !a.peek) || a.kind === 'RFC822' || a.kind === 'RFC822.TEXT';
 

@@ -45,7 +45,7 @@ describe('ReadSlots and BlobReadBudget', () => {
   test('a session waits for its own slot without holding one of the process', async () => {
     const gate = new PassThrough();
     const blobs = { getRange: async () => Buffer.from('x'), getStream: async () => gate as Readable };
-    const budget = new BlobReadBudget(blobs, { perProcess: 2, perSession: 1 });
+    const budget = new BlobReadBudget(blobs, { perProcess: 2, perSession: 1, perSessionOctets: KiB * KiB });
     const one = budget.forSession();
     const stream = await one.getStream('k');
     const queued = one.getRange('k', 0, 1);
@@ -54,6 +54,105 @@ describe('ReadSlots and BlobReadBudget', () => {
     stream.destroy();
     assert.deepEqual(await queued, Buffer.from('x'));
     assert.equal(budget.busy, 0);
+  });
+});
+
+/** Range reads that finish only when the test says, counting what is open (reads and octets). */
+function gatedReads() {
+  const open = new Map<number, { octets: number; finish: () => void }>();
+  let next = 0;
+  const seen = { mostOpen: 0, mostOctets: 0, started: 0 };
+  const octetsOpen = () => [...open.values()].reduce((n, r) => n + r.octets, 0);
+  const blobs = {
+    getRange: (_key: string, start: number, end: number) =>
+      new Promise<Buffer>((resolve) => {
+        const id = next++;
+        seen.started += 1;
+        open.set(id, { octets: end - start, finish: () => (open.delete(id), resolve(Buffer.alloc(end - start))) });
+        seen.mostOpen = Math.max(seen.mostOpen, open.size);
+        seen.mostOctets = Math.max(seen.mostOctets, octetsOpen());
+      }),
+    getStream: async () => new PassThrough() as Readable,
+  };
+  /** Finishes the oldest open read. */
+  const finishOne = () => [...open.values()][0]!.finish();
+  return { blobs, seen, open, finishOne, octetsOpen };
+}
+
+/** Lets every read that can start now start (each start is a few promise turns away). */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('a session\'s reads in flight are bounded by octets', () => {
+  test('ranges of 300 KiB: three fit in 1 MiB, the fourth starts when one finishes; the reader never holds more', async () => {
+    const r = gatedReads();
+    const budget = new BlobReadBudget(r.blobs, { perProcess: 100, perSession: 64, perSessionOctets: 1024 * KiB });
+    const session = budget.forSession();
+    const reads = Array.from({ length: 12 }, (_, i) => session.getRange(`k${i}`, 0, 300 * KiB));
+    await settle();
+    assert.equal(r.open.size, 3, '3 × 300 KiB fit in 1 MiB');
+    for (let done = 0; done < 12; done++) {
+      r.finishOne();
+      await settle();
+    }
+    assert.equal((await Promise.all(reads)).length, 12);
+    assert.equal(r.seen.started, 12);
+    assert.ok(r.seen.mostOctets <= 1024 * KiB, `octets in flight: at most ${r.seen.mostOctets}`);
+    assert.equal(budget.busy, 0, 'every slot released');
+  });
+
+  test('small ranges: as many in flight as the session\'s read count allows, far above the old 8', async () => {
+    const r = gatedReads();
+    const budget = new BlobReadBudget(r.blobs, { perProcess: 100, perSession: 64, perSessionOctets: 1024 * KiB });
+    const session = budget.forSession();
+    const reads = Array.from({ length: 100 }, (_, i) => session.getRange(`k${i}`, 0, 10 * KiB));
+    await settle();
+    assert.equal(r.open.size, 64);
+    while (r.open.size > 0) {
+      r.finishOne();
+      await settle();
+    }
+    await Promise.all(reads);
+    assert.equal(r.seen.mostOpen, 64);
+  });
+
+  test('a range larger than the bound waits until the session has nothing in flight, then is read alone', async () => {
+    const r = gatedReads();
+    const budget = new BlobReadBudget(r.blobs, { perProcess: 100, perSession: 64, perSessionOctets: 1024 * KiB });
+    const session = budget.forSession();
+    const small = session.getRange('a', 0, 100 * KiB);
+    const huge = session.getRange('b', 0, 3 * 1024 * KiB);
+    const after = session.getRange('c', 0, 1 * KiB);
+    await settle();
+    assert.equal(r.open.size, 1, 'the huge range waits, and the one behind it does not overtake');
+    r.finishOne();
+    await settle();
+    assert.deepEqual([...r.open.values()].map((o) => o.octets), [3 * 1024 * KiB], 'alone');
+    r.finishOne();
+    await settle();
+    r.finishOne();
+    assert.deepEqual((await Promise.all([small, huge, after])).map((b) => b.length), [100 * KiB, 3 * 1024 * KiB, KiB]);
+  });
+
+  test('ReadSlots by weight: granted in order, never above the capacity unless alone', async () => {
+    const slots = new ReadSlots(10);
+    const a = await slots.take(6);
+    const order: string[] = [];
+    const b = slots.take(6).then((release) => (order.push('b'), release));
+    const c = slots.take(1).then((release) => (order.push('c'), release));
+    await settle();
+    assert.deepEqual(order, [], 'c waits behind b though it would fit');
+    assert.equal(slots.busy, 6);
+    a();
+    const releaseB = await b;
+    const releaseC = await c;
+    assert.deepEqual(order, ['b', 'c']);
+    assert.equal(slots.busy, 7);
+    releaseB();
+    releaseC();
+    const huge = await slots.take(25);
+    assert.equal(slots.busy, 25, 'heavier than the capacity, granted when nothing else is held');
+    huge();
+    assert.equal(slots.busy, 0);
   });
 });
 
@@ -139,7 +238,7 @@ describe('one FETCH of 200 large body items', () => {
   });
 
   test('POP3 RETR draws on the same budget: it waits while IMAP holds the process\'s slots, then proceeds', async (t) => {
-    const tight = new BlobReadBudget(blobs, { perProcess: 1, perSession: 1 });
+    const tight = new BlobReadBudget(blobs, { perProcess: 1, perSession: 1, perSessionOctets: KiB * KiB });
     const imapPort = (await w.startServer({ blobs, blobReads: tight })).ports.imap!;
     const pop3 = await startPop3Server({
       directory: w.store.directory,

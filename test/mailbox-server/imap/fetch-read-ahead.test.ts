@@ -127,6 +127,27 @@ describe('FETCH of many messages reads ahead, writes in order', () => {
     assert.ok(slow.mostOpen <= DEFAULT_BLOB_READ_LIMITS.perSession, `within the session's read budget: ${slow.mostOpen}`);
   });
 
+  test('a FETCH of many bodies just below the streaming threshold: many reads in flight, never more octets than the session\'s bound', async (t) => {
+    const counted = new WatchedBlobs(w.blobs);
+    const server = await w.startServer({ blobs: counted });
+    const near = STREAM_ABOVE_OCTETS - 4 * KiB;
+    const messages = Array.from({ length: 24 }, (_, i) => Buffer.from(sampleMessage(`near-${i}`, body(`near-${i}`, near))));
+    assert.ok(messages.every((m) => m.length <= STREAM_ABOVE_OCTETS), 'each one is read whole, ahead of its turn');
+    const total = messages.reduce((n, m) => n + m.length, 0);
+    assert.ok(total > DEFAULT_BLOB_READ_LIMITS.perSessionOctets, 'more than the bound in all');
+    for (const raw of messages) await w.deliver(ALICE.user, raw, { mailbox: 'Archive' });
+    const alice = await BulkClient.login(server.ports.imap!, ALICE);
+    t.after(() => alice.close());
+    await alice.exchange('s2 SELECT Archive', taggedOk('s2'));
+    // Every read takes a while, so those started ahead pile up to whatever bound there is.
+    counted.delayMs = () => 20;
+    const response = await alice.exchange('n FETCH 1:* (BODY.PEEK[])', taggedOk('n'), 60_000);
+    assert.deepEqual(literals(response), messages);
+    t.diagnostic(`reads open at once: ${counted.mostOpen}, octets: ${counted.mostOpenOctets} of ${total}`);
+    assert.ok(counted.mostOpenOctets <= DEFAULT_BLOB_READ_LIMITS.perSessionOctets, `octets in flight ${counted.mostOpenOctets} within the session's ${DEFAULT_BLOB_READ_LIMITS.perSessionOctets}`);
+    assert.ok(counted.mostOpen > 8, `more than 8 reads in flight: ${counted.mostOpen}`);
+  });
+
   test('with a body cache, a second FETCH (in another session too) reads only the large bodies again', async (t) => {
     const cached = new WatchedBlobs(w.blobs);
     const server = await w.startServer({ blobs: cached, bodyCache: new BodyCache() });
