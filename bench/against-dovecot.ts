@@ -7,6 +7,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createAwsClients, destroyAwsClients, RequestCounter, type AwsClients } from '../core/aws.ts';
 import type { LatencyModel } from '../core/aws/latency.ts';
+import { BlobReadBudget, DEFAULT_BLOB_READ_LIMITS } from '../core/blob-read-budget.ts';
 import { BlobStore } from '../core/blobs.ts';
 import type { ResourceNames } from '../core/config.ts';
 import { indexMessage } from '../core/mime/index.ts';
@@ -300,17 +301,23 @@ async function ourDelivery(world: OurWorld, clients: AwsClients): Promise<{ port
   return { port: edge.port, stop };
 }
 
-/** The emulators' own speed, no model: S3 GetObject with 8 in flight (a session's read budget), DynamoDB GetItem one by one. */
+/**
+ * The emulators' own speed, no model: S3 GetObject with a session's reads in flight, DynamoDB
+ * GetItem one by one, and the message states of the SELECT mailbox read by the store alone.
+ */
 async function emulatorSpeed(clients: AwsClients, resources: ResourceNames, keys: readonly string[], samples: number) {
   const blobs = new BlobStore(clients.s3, resources.bucket);
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: 8 }, async () => {
+  await Promise.all(Array.from({ length: DEFAULT_BLOB_READ_LIMITS.perSession }, async () => {
     while (next < keys.length) await blobs.getBuffer(keys[next++]!);
   }));
   const s3GetsPerSecond = rate(keys.length, started);
   const getItemMs = p50(await timedEach(samples, () => clients.doc.send(new GetCommand({ TableName: resources.tables.directory, Key: { pk: `account#${USER}`, sk: 'account' } }))));
-  return { s3GetsPerSecond, getItemMs };
+  const store = createStore(clients, resources);
+  const big = (await store.mailStore.getMailbox(USER, 'Big'))!;
+  const statesMs = p50(await timedEach(3, () => store.mailStore.listMessageStates(big.id, big.uidNext)));
+  return { s3GetsPerSecond, getItemMs, statesMs };
 }
 
 // ---- the run ---------------------------------------------------------------------------------
@@ -414,8 +421,9 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
     phase('the emulators, no model');
     const emulator = await emulatorSpeed(setup, resources, keys, o.samples);
     figures.push(
-      figure('emulator: S3 GetObject, 8 in flight', 'msg/s', emulator.s3GetsPerSecond, null, 'off'),
+      figure(`emulator: S3 GetObject, ${DEFAULT_BLOB_READ_LIMITS.perSession} in flight`, 'msg/s', emulator.s3GetsPerSecond, null, 'off'),
       figure('emulator: DynamoDB GetItem, p50', 'ms', emulator.getItemMs, null, 'off'),
+      figure(`emulator: message states of the ${o.selectMailbox}-message mailbox (SELECT's Queries), p50`, 'ms', emulator.statesMs, null, 'off'),
     );
     return { options: o, figures, requests, requestsPerOperation };
   } catch (error) {

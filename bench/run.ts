@@ -3,7 +3,7 @@
 //   MAIL_AWS_LATENCY (aws | s3=30,dynamodb=5,sqs=10): AWS's latencies on the emulators' requests
 //   ingest: BENCH_DNS_MS (20: each answer of the modelled DNS the verifying MX asks)
 //   mailbox: BENCH_MAILBOX_MESSAGES (1000), BENCH_SELECT_MAILBOX (10000), BENCH_IDLE_SESSIONS (2000),
-//     BENCH_READS_PER_SESSION (the servers' S3 reads in flight per session; default the production 8)
+//     BENCH_READS_PER_SESSION (the servers' S3 reads in flight per session; default the production 64)
 //   mailctl: BENCH_MAILCTL_RUNS (9)
 //   import: BENCH_IMPORT_MESSAGES (1000), BENCH_SIZE
 //   dovecot: BENCH_DOVECOT_MESSAGES (1000), BENCH_DOVECOT_SELECT (2000; 10000 for the target's size),
