@@ -89,6 +89,28 @@ describe('pipelined RETR', () => {
     assert.ok((await c.multi()).equals(messages[1]!), 'undeleted by RSET, RETR 2 answers');
   });
 
+  test('RETR of many messages just below the read-whole size: many reads in flight, never more octets than the session\'s bound', async (t) => {
+    const near = Array.from({ length: 24 }, (_, i) => message(`near-${i}`, READ_WHOLE_UP_TO_OCTETS - 4 * KiB));
+    assert.ok(near.reduce((n, m) => n + m.length, 0) > DEFAULT_BLOB_READ_LIMITS.perSessionOctets, 'more than the bound in all');
+    const owner = await rig.account(near);
+    const c = await RawPop3.connect(server.ports.plain!);
+    t.after(() => c.destroy());
+    await c.line();
+    await c.command(`USER ${owner}`);
+    assert.match(await c.command(`PASS ${PASSWORD}`), /^\+OK /);
+    watched.reset();
+    // Every read takes a while, so those started ahead pile up to whatever bound there is.
+    watched.delayMs = () => 20;
+    c.send(near.map((_, i) => `RETR ${i + 1}\r\n`).join(''));
+    for (const raw of near) {
+      assert.match(await c.line(), /^\+OK /);
+      assert.ok((await c.multi()).equals(raw));
+    }
+    t.diagnostic(`reads open at once: ${watched.mostOpen}, octets: ${watched.mostOpenOctets}`);
+    assert.ok(watched.mostOpenOctets <= DEFAULT_BLOB_READ_LIMITS.perSessionOctets, `octets in flight ${watched.mostOpenOctets} within the session's ${DEFAULT_BLOB_READ_LIMITS.perSessionOctets}`);
+    assert.ok(watched.mostOpen > 8, `more than 8 reads in flight: ${watched.mostOpen}`);
+  });
+
   test('with the body cache, a later session\'s RETR of small messages reads nothing from S3', async (t) => {
     const counted = new WatchedBlobs(rig.blobs);
     const cached = await rig.server({ blobs: counted, bodyCache: new BodyCache() });
