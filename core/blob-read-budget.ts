@@ -113,8 +113,8 @@ export class BlobReadBudget {
   /**
    * The reads of one session: each takes its octets and a read of the session's budget, then a
    * process slot (in that order, so a session waiting for its own budget holds none of the
-   * process's). A range holds its slots
-   * until it is read; a stream until it ends or is destroyed, so callers must do one or the other.
+   * process's). A range holds its slots until it is read; a stream until it ends or is
+   * destroyed, so callers must do one or the other.
    */
   forSession(): BlobReads {
     const sessionReads = new ReadSlots(this.limits.perSession);

@@ -5,13 +5,11 @@
 // streamed when its turn comes, as without pipelining.
 import type { BlobReads } from '../../core/blob-read-budget.ts';
 import { copyReads } from '../../core/header-prefix.ts';
-import { ReadAhead, SESSION_READ_AHEAD, type ReadAheadLimits, type ScheduledRead } from '../../core/read-ahead.ts';
+import { ReadAhead, SESSION_READ_AHEAD, type ScheduledRead } from '../../core/read-ahead.ts';
 import type { Maildrop, MaildropMessage } from './maildrop.ts';
 
 /** Messages up to this size are read whole (and may be read ahead); larger ones are streamed. */
 export const READ_WHOLE_UP_TO_OCTETS = 64 * 1024;
-/** Bodies read ahead of their RETR and not yet sent: the session's read-ahead bound, as FETCH's (1 MiB). */
-const READ_AHEAD: ReadAheadLimits = SESSION_READ_AHEAD;
 
 /** A command line queued behind the running one. */
 export interface QueuedCommand {
@@ -26,7 +24,8 @@ const harmless = new Set(['RETR', 'TOP', 'LIST', 'UIDL', 'STAT', 'NOOP', 'DELE']
 const readKey = (message: MaildropMessage) => `${message.headerPrefix ?? ''}\0${message.blobKey}`;
 
 export class RetrReadAhead {
-  private readonly ahead = new ReadAhead(READ_AHEAD);
+  /** Bodies read ahead of their RETR and not yet sent: the session's read-ahead bound, as FETCH's (1 MiB). */
+  private readonly ahead = new ReadAhead(SESSION_READ_AHEAD);
   /** Read-ahead results by blob key and header prefix (copies of one blob read once), in the order scheduled. */
   private readonly scheduled = new Map<string, ScheduledRead>();
 

@@ -1,7 +1,7 @@
 // RFC 3501 §6.4.5 FETCH and §6.4.8 UID FETCH; RFC 7162 §3.1.4 CHANGEDSINCE and MODSEQ.
 // A body section fetched without .PEEK sets \Seen first (unless the mailbox is read-only), and
 // the new flags go out in the same FETCH response.
-import { ReadAhead, SESSION_READ_AHEAD, type ReadAheadLimits } from '../../../core/read-ahead.ts';
+import { ReadAhead, SESSION_READ_AHEAD } from '../../../core/read-ahead.ts';
 import type { MessageItem, MessageState } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import { BlobLiteral, ComputedLiteral, needsMessageItem, renderFetch } from '../fetch-response.ts';
@@ -16,14 +16,6 @@ import { Literal, serialize, withoutNul } from '../wire/writer.ts';
 const FETCH_BATCH = 100;
 /** Response bytes gathered before they are written: one write per run, but never a whole large response. */
 const MAX_GATHERED_OCTETS = 64 * 1024;
-/**
- * Small body data read ahead of its turn, within the session's read-ahead bound (1 MiB,
- * core/read-ahead.ts); how many reads are in flight at once is the session's read budget
- * (core/blob-read-budget.ts). Bodies above STREAM_ABOVE_OCTETS are never read ahead: each is
- * streamed when its turn comes (docs/decisions/0011-read-path.md).
- */
-const READ_AHEAD: ReadAheadLimits = SESSION_READ_AHEAD;
-
 const setsSeen = (a: FetchAttribute) => ((a.kind === 'BODY[]' || a.kind === 'BINARY[]') && !a.peek) || a.kind === 'RFC822' || a.kind === 'RFC822.TEXT';
 
 /** One part of a response as written: bytes, a literal read ahead (length known or not), or a stream. */
@@ -59,7 +51,11 @@ export async function fetch(command: CommandOf<'FETCH'>, ctx: CommandContext, st
   const markSeen = !view.readOnly && attributes.some(setsSeen);
   if (markSeen && !attributes.some((a) => a.kind === 'FLAGS')) attributes = [...attributes, { kind: 'FLAGS' }];
   const options = { uid: command.uid, modseq: ctx.enabled.has('CONDSTORE'), account: state.account };
-  const readAhead = new ReadAhead(READ_AHEAD);
+  // Small body data is read ahead of its turn within the session's bound (1 MiB,
+  // core/read-ahead.ts); how many reads run at once is the session's read budget
+  // (core/blob-read-budget.ts). Bodies above STREAM_ABOVE_OCTETS are streamed when their turn
+  // comes, never read ahead (docs/decisions/0011-read-path.md).
+  const readAhead = new ReadAhead(SESSION_READ_AHEAD);
   /** A batch's items: for the first, those loaded early that it names, and the rest now. */
   const loadItems = async (batch: number[]): Promise<MessageItem[]> => {
     const named = new Set(batch);
