@@ -105,17 +105,20 @@ export class DynamoMessages {
    */
   async listMessageStates(mailboxId: string, uidNext: number, options: { fromUid?: number } = {}): Promise<MessageState[]> {
     const from = Math.max(1, options.fromUid ?? 1);
-    return readSegments(uidSegments(from, uidNext - 1), async (segment) => {
-      const items = await queryAll(this.doc, {
-        TableName: this.tables.messages,
-        KeyConditionExpression: 'mailboxId = :m AND #uid BETWEEN :from AND :last',
-        ProjectionExpression: STATE_PROJECTION,
-        ExpressionAttributeNames: STATE_NAMES,
-        ExpressionAttributeValues: { ':m': mailboxId, ':from': segment.from, ':last': segment.to },
-        ConsistentRead: true,
-      });
-      return items.map(toState);
+    return readSegments(uidSegments(from, uidNext - 1), (segment) => this.queryStates(mailboxId, segment.from, segment.to));
+  }
+
+  /** The states of UIDs from..to (inclusive), tombstones included, in UID order: one Query, every page. */
+  private async queryStates(mailboxId: string, from: number, to: number): Promise<MessageState[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tables.messages,
+      KeyConditionExpression: 'mailboxId = :m AND #uid BETWEEN :from AND :last',
+      ProjectionExpression: STATE_PROJECTION,
+      ExpressionAttributeNames: STATE_NAMES,
+      ExpressionAttributeValues: { ':m': mailboxId, ':from': from, ':last': to },
+      ConsistentRead: true,
     });
+    return items.map(toState);
   }
 
   /**
@@ -140,7 +143,8 @@ export class DynamoMessages {
         this.missingIndexCache.add(this.tables.messages);
       }
     }
-    const all = await this.listMessageStates(mailboxId, Number.MAX_SAFE_INTEGER);
+    // No uidNext is at hand here, so no segments: the whole key range, in one Query.
+    const all = await this.queryStates(mailboxId, 1, Number.MAX_SAFE_INTEGER);
     return all.filter((s) => s.modSeq > sinceModSeq).sort((a, b) => a.modSeq - b.modSeq);
   }
 
