@@ -38,9 +38,11 @@ export interface TableDefinition {
  * messages: pk mailboxId, sk uid (number). Expunged messages stay as tombstones
  *   (so a UID is never reused) and expire through `expiresAt`.
  *   GSI byModSeq (mailboxId, modSeq) with only the state fields: "what changed since modseq M"
- *   (new messages, flag changes, tombstones) for IMAP resynchronisation (RFC 7162 §3.1).
- * deliveries: idempotency records, pk `<inboundId>#<mailboxId>`, expire through `expiresAt`.
- * blobrefs: reference counts of raw blobs, pk blobKey.
+ *   (flag changes, tombstones) for IMAP resynchronisation (RFC 7162 §3.1). Sparse: a new message
+ *   carries `createdModSeq` and gets `modSeq` at its first change (core/store/records.ts).
+ * deliveries: outbound queue records and junk verdicts, expire through `expiresAt`.
+ * blobrefs: reference counts of raw blobs, pk blobKey, with the delivery claims of the blob's
+ *   inbound deliveries (core/store/delivery-claims.ts).
  */
 export const TABLES = {
   directory: {

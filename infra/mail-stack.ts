@@ -184,11 +184,10 @@ export class MailStack extends Stack {
     // DELETE of a mailbox removes its messages in batches; the change feed for resync and IDLE.
     allowItemOperations(mailboxRole, tables.messages, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'BatchWriteItem', 'Query']);
     for (const index of TABLES.messages.globalIndexes) allowQueryIndex(mailboxRole, tables.messages, index.indexName);
-    // APPEND, COPY, MOVE and RENAME INBOX file through core/store/filing.ts, which keeps an
-    // idempotency record per (delivery, mailbox): read them (BatchGet), then record candidate UIDs
-    // and the UID (a GetItem when a concurrent writer recorded first).
-    allowItemOperations(mailboxRole, tables.deliveries, ['GetItem', 'BatchGetItem', 'UpdateItem']);
-    allowItemOperations(mailboxRole, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
+    // APPEND, COPY, MOVE and RENAME INBOX file through core/store/filing.ts: the delivery claim on
+    // the blob's reference item with ADD refs +1 (read when a retried APPEND finds it made), and
+    // ADD refs -1 at expunge (docs/decisions/0024-sparse-index-and-delivery-claims.md).
+    allowItemOperations(mailboxRole, tables.blobrefs, ['GetItem', 'UpdateItem']);
 
     // --- functions ---
     const consumer = (id: string, name: 'inbound' | 'relay', entry: string, extraEnv: Record<string, string> = {}) => new QueueConsumer(this, id, {
@@ -209,16 +208,18 @@ export class MailStack extends Stack {
     allowItemOperations(inboundFn, tables.directory, ['BatchGetItem']); // recipient, alias and catch-all lookup
     allowJunkModel(inboundFn, tables.directory, ['GetItem']); // the account's junk model: head, and body when not cached
     // Filing (core/store/filing.ts): the INBOX name claims and \Junk use claims of a batch in one
-    // BatchGetItem, UID/modseq reservation on the mailbox item, the message put (a get and a
-    // tombstone only when a concurrent writer races), the delivery records (read in one BatchGetItem);
+    // BatchGetItem, UID/modseq reservation on the mailbox item, the message put (a get, and a
+    // tombstone put at a UID left empty, only when writers race or a redelivery finds its claim);
     // an account with no use claim yet has its mailboxes listed once and the claim written (an update),
     // docs/decisions/0027-one-quarantine-path.md.
     allowItemOperations(inboundFn, tables.mailboxes, ['BatchGetItem', 'UpdateItem', 'Query']);
-    allowItemOperations(inboundFn, tables.messages, ['GetItem', 'PutItem', 'UpdateItem']);
-    // Delivery records (`<delivery>#<mailbox>`), junk verdicts (`junk#<delivery>#<account>`) and
-    // outbound records (`outbound#<id>`, core/outbound/enqueue.ts claim).
-    allowItemOperations(inboundFn, tables.deliveries, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem']);
-    allowItemOperations(inboundFn, tables.blobrefs, ['UpdateItem']); // ADD refs +1/-1
+    allowItemOperations(inboundFn, tables.messages, ['GetItem', 'PutItem']);
+    // Junk verdicts (`junk#<delivery>#<account>`) and outbound records (`outbound#<id>`,
+    // core/outbound/enqueue.ts claim).
+    allowItemOperations(inboundFn, tables.deliveries, ['GetItem', 'PutItem', 'UpdateItem']);
+    // Delivery claims with ADD refs +1 (read when a redelivery finds one made), ADD refs -1
+    // (docs/decisions/0024-sparse-index-and-delivery-claims.md).
+    allowItemOperations(inboundFn, tables.blobrefs, ['GetItem', 'UpdateItem']);
     allowSendMessage(inboundFn, queue('outbound').queue); // remote recipients and alias forwards
     allowReadSecretValue(inboundFn, srsSecret); // the SRS key: forwards' senders, bounces back through them
 

@@ -1,27 +1,31 @@
 // Filing a message into a mailbox: invariants 2 (exactly once per delivery key and mailbox) and 3
 // (UIDs ascending, never reused, never visible out of order) of docs/ARCHITECTURE.md, by the
-// protocol of docs/decisions/0003-uid-protocol.md.
+// protocol of docs/decisions/0003-uid-protocol.md with batches (0019) and delivery claims (0024).
 import { randomUUID } from 'node:crypto';
-import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KeyedSerialiser } from './keyed-serialiser.ts';
-import { batchGetAll, isConditionFailure } from './dynamo.ts';
+import { isConditionFailure } from './dynamo.ts';
 import type { DynamoBlobReferences } from './blob-refs.ts';
+import { claimAttribute, DeliveryClaims, type DeliveryClaim } from './delivery-claims.ts';
 import type { DynamoUsageCounters } from './usage.ts';
 import type { DynamoMailboxes, FilingTarget } from './mailboxes.ts';
 import type { MailboxCounters } from './mailbox-counters.ts';
-import type { DynamoMessages } from './messages.ts';
-import { DELIVERY_RECORD_SECONDS, encodeIndex, getItem, nowSeconds, type Item, type Tables } from './records.ts';
+import { encodeIndex, getItem, nowSeconds, TOMBSTONE_SECONDS, type Item, type Tables } from './records.ts';
 import type { MessageIndex } from '../mime/types.ts';
 import { StoreError, type FileRequest, type FileResult } from './types.ts';
 
 /** A writer that keeps losing the UID race this often is facing something other than contention. */
 const MAX_FILE_ATTEMPTS = 1000;
+/** Steps of resolving someone else's claim (each a read or a conditional write) before giving up for a redelivery. */
+const MAX_CLAIM_STEPS = 16;
 
 /** Test hooks that stop a writer at the points the concurrency tests need. */
 export interface FilingHooks {
   /** After UIDs are reserved for a round of messages, before anything of theirs is written. */
   readonly afterReserve?: (uids: readonly number[]) => Promise<void> | void;
-  /** After the message item is written at `uid`, before the delivery is recorded and uidNext advances. */
+  /** After the delivery's claim points at `uid`, before the message item is put there. */
+  readonly beforeMessagePut?: (uid: number) => Promise<void> | void;
+  /** After the message item is written at `uid`, before uidNext advances past it. */
   readonly afterMessagePut?: (uid: number) => Promise<void> | void;
 }
 
@@ -30,14 +34,31 @@ interface Filing {
   /** Its place in the caller's list. */
   readonly at: number;
   readonly request: FileRequest;
-  readonly deliveryPk: string;
-  /** The message item without uid and modSeq: the MIME index encoded once, whatever the rounds. */
+  /** The attribute of the blob's reference item holding this delivery's claim; null when no claim is kept (a fresh key). */
+  readonly claim: string | null;
+  /** The message item without uid and modseq: the MIME index encoded once, whatever the rounds. */
   readonly body: Item;
-  /** Whether a message of this call may exist: the blob reference and usage are given back only when surely not. */
-  own: 'none' | 'maybe' | 'live';
+  /** The UID this writer's claim points at (set or taken over by it); null before it has one. */
+  claimedUid: number | null;
+  /**
+   * Whether this writer counted the message's blob reference and usage, and keeps them: it made
+   * the claim (or may have: a write whose answer was lost counts high), or, without a claim, it
+   * counted the reference itself ('bare', given back unless a message may have landed).
+   */
+  counted: 'no' | 'claim' | 'bare' | 'unknown';
+  /** Whether a put of this writer may have left a message: the bare reference is then kept. */
+  landed: boolean;
 }
 
-/** What one conditional put at a reserved UID found. */
+/** What claiming the reserved UID for a message found. */
+type ClaimOutcome =
+  /** The claim points at the reserved UID: put the message there. */
+  | { readonly kind: 'put' }
+  /** The delivery is filed already, at `uid`. */
+  | { readonly kind: 'duplicate'; readonly uid: number }
+  | { readonly kind: 'failed'; readonly error: unknown };
+
+/** What the round knows of one reserved UID after its put (or its absence). */
 type SlotOutcome =
   /** Ours (also when the SDK retried a put whose answer was lost). */
   | 'written'
@@ -47,11 +68,10 @@ type SlotOutcome =
   | 'lost'
   /** Taken, by whom is unknown (the read failed): this message fails, the UID is occupied. */
   | 'occupied'
+  /** Nothing of ours was put here (a duplicate found by its claim, a failure before the put). */
+  | 'vacant'
   /** Nothing is known to be at the UID: uidNext may not pass it. */
   | 'unresolved';
-
-/** The delivery record of a request in its mailbox (core/resources.ts: deliveries). */
-const deliveryPkOf = (request: FileRequest, mailbox: Pick<FilingTarget, 'id'>) => `${request.deliveryKey}#${mailbox.id}`;
 
 const fulfilled = (value: FileResult): PromiseSettledResult<FileResult> => ({ status: 'fulfilled', value });
 const rejected = (reason: unknown): PromiseSettledResult<FileResult> => ({ status: 'rejected', reason });
@@ -63,54 +83,18 @@ export class DynamoFiling {
    * the DynamoDB requests per message (bench/ingest.ts: from ~9 to ~30 with 4 records at once).
    */
   private readonly filingQueue = new KeyedSerialiser();
+  private readonly claims: DeliveryClaims;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: Tables,
     private readonly mailboxes: DynamoMailboxes,
     private readonly counters: MailboxCounters,
-    private readonly messages: DynamoMessages,
     private readonly blobRefs: DynamoBlobReferences,
     private readonly usage: DynamoUsageCounters,
     private readonly hooks: FilingHooks = {},
-  ) {}
-
-
-  /** Sets the delivery record's uid unless another writer set a different one first; returns the recorded uid. */
-  private async recordDelivery(deliveryPk: string, uid: number): Promise<number> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.deliveries,
-          Key: { pk: deliveryPk },
-          UpdateExpression: 'SET uid = :uid, expiresAt = :exp',
-          ConditionExpression: 'attribute_not_exists(uid) OR uid = :uid',
-          ExpressionAttributeValues: { ':uid': uid, ':exp': nowSeconds() + DELIVERY_RECORD_SECONDS },
-        }),
-      );
-      return uid;
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      const record = await getItem(this.doc, this.tables.deliveries, { pk: deliveryPk });
-      return record!.uid as number;
-    }
-  }
-
-  /**
-   * Step 1: has this delivery been filed already? The record's uid answers directly; otherwise a
-   * writer may have died after writing its message but before recording it, so each candidate UID
-   * it announced is checked for a message carrying this delivery key. `record` is the delivery
-   * record as read (strongly consistent) for the whole call.
-   */
-  private async findFiledDelivery(record: Item | null, deliveryPk: string, mailboxId: string, deliveryKey: string): Promise<number | null> {
-    if (!record) return null;
-    if (typeof record.uid === 'number') return record.uid;
-    const candidates = [...((record.candidates as Set<number> | undefined) ?? [])].sort((a, b) => a - b);
-    for (const uid of candidates) {
-      const message = await getItem(this.doc, this.tables.messages, { mailboxId, uid });
-      if (message && message.deliveryKey === deliveryKey && !message.lostRace) return this.recordDelivery(deliveryPk, uid);
-    }
-    return null;
+  ) {
+    this.claims = new DeliveryClaims(doc, tables);
   }
 
   async fileMessage(request: FileRequest): Promise<FileResult> {
@@ -121,9 +105,9 @@ export class DynamoFiling {
 
   /**
    * Files several messages, each as fileMessage would (invariants 2 and 3), with round trips shared
-   * (docs/decisions/0019-batch-uid-allocation.md): one read of the INBOX claims and one of the
-   * delivery records for the whole call; per mailbox one usage update, one reservation of
-   * consecutive UIDs, the puts in parallel, one advance of uidNext. Settles per message, in order.
+   * (docs/decisions/0019-batch-uid-allocation.md): one read of the INBOX claims for the whole call;
+   * per mailbox one usage update, one reservation of consecutive UIDs, the claims and the puts in
+   * parallel, one advance of uidNext. Settles per message, in order.
    */
   async fileMessages(requests: readonly FileRequest[]): Promise<Array<PromiseSettledResult<FileResult>>> {
     const results: Array<PromiseSettledResult<FileResult>> = new Array(requests.length);
@@ -134,14 +118,6 @@ export class DynamoFiling {
     });
     const entries = [...groups.values()].map((ats) => ({ ats, group: ats.map((at) => requests[at]!) }));
     const targets = await this.mailboxes.mailboxesForFiling(entries.map((e) => e.group[0]!));
-    // The delivery records of every mailbox in one read, before the per-mailbox queue: a filing of
-    // the same key by this process meanwhile is then caught by the conditional record (a duplicate,
-    // its second copy a tombstone), as between processes.
-    const keys = new Map<string, Item>();
-    entries.forEach(({ group }, g) => {
-      const target = targets[g]!;
-      if (target.status === 'fulfilled') for (const r of group) keys.set(deliveryPkOf(r, target.value), { pk: deliveryPkOf(r, target.value) });
-    });
     // The MIME index is encoded once per message, however many mailboxes it goes to.
     const encodings = new Map<MessageIndex, Item | Error>();
     const encode = (index: MessageIndex): Item => {
@@ -157,16 +133,13 @@ export class DynamoFiling {
       if (encoded instanceof Error) throw encoded;
       return encoded;
     };
-    const recordsRead = batchGetAll(this.doc, this.tables.deliveries, [...keys.values()], { consistentRead: true }).then((found) => new Map(found.map((r) => [r.pk as string, r])));
-    recordsRead.catch(() => undefined); // awaited per group below, where a failure settles the group
     await Promise.all(
       entries.map(async ({ ats, group }, g) => {
         let settled: Array<PromiseSettledResult<FileResult>>;
         try {
           const target = targets[g]!;
           if (target.status === 'rejected') throw target.reason;
-          const records = await recordsRead;
-          settled = await this.filingQueue.run(target.value.id, () => this.fileGroup(target.value, group, records, encode));
+          settled = await this.filingQueue.run(target.value.id, () => this.fileGroup(target.value, group, encode));
         } catch (err) {
           settled = group.map(() => rejected(err));
         }
@@ -176,41 +149,21 @@ export class DynamoFiling {
     return results;
   }
 
-  /** Messages for one mailbox: the filed ones answered as duplicates, the new ones filed together. */
+  /** Messages for one mailbox; one delivery key twice in one call files once, the later ones answer as its duplicates. */
   private async fileGroup(
     mailbox: FilingTarget,
     requests: readonly FileRequest[],
-    records: ReadonlyMap<string, Item>,
     encode: (index: MessageIndex) => Item,
   ): Promise<Array<PromiseSettledResult<FileResult>>> {
     const out: Array<PromiseSettledResult<FileResult> | undefined> = new Array(requests.length);
-    // One delivery key twice in one call files once; the later ones answer as its duplicates.
     const firstAt = new Map<string, number>();
     requests.forEach((r, at) => firstAt.set(r.deliveryKey, firstAt.get(r.deliveryKey) ?? at));
-    const unique = [...firstAt.values()];
-    const pkOf = (request: FileRequest) => deliveryPkOf(request, mailbox);
-    const fresh: number[] = [];
-    await Promise.all(
-      unique.map(async (at) => {
-        const request = requests[at]!;
-        try {
-          const filed = await this.findFiledDelivery(records.get(pkOf(request)) ?? null, pkOf(request), mailbox.id, request.deliveryKey);
-          if (filed === null) return void fresh.push(at);
-          // The earlier writer may have died before advancing uidNext past its message, which would
-          // stay hidden until some other message came to this mailbox: finish its step (not needed
-          // when the counter read with the mailbox has moved past it already).
-          if (filed >= mailbox.uidNext) await this.counters.advanceUidNext(mailbox.account, mailbox.id, filed);
-          out[at] = fulfilled({ mailboxId: mailbox.id, uid: filed, duplicate: true });
-        } catch (err) {
-          out[at] = rejected(err);
-        }
-      }),
-    );
-    if (fresh.length > 0) await this.fileNew(mailbox, fresh.sort((a, b) => a - b).map((at) => ({ at, request: requests[at]! })), out, encode);
+    const unique = [...firstAt.values()].sort((a, b) => a - b);
+    await this.fileNew(mailbox, unique.map((at) => ({ at, request: requests[at]! })), out, encode);
     return requests.map((request, at) => {
       const first = firstAt.get(request.deliveryKey)!;
-      if (first === at) return out[at]!;
-      const result = out[first]!;
+      const result = out[first] ?? rejected(new StoreError('conflict', 'Not filed'));
+      if (first === at) return result;
       return result.status === 'fulfilled' ? fulfilled({ ...result.value, duplicate: true }) : result;
     });
   }
@@ -229,7 +182,7 @@ export class DynamoFiling {
         filings.push({
           at,
           request,
-          deliveryPk: deliveryPkOf(request, mailbox),
+          claim: request.freshKey ? null : claimAttribute(request.deliveryKey, mailbox.id),
           body: {
             mailboxId: mailbox.id,
             deliveryKey: request.deliveryKey,
@@ -242,132 +195,224 @@ export class DynamoFiling {
             ...encode(request.index),
             ...(request.headerPrefix ? { headerPrefix: request.headerPrefix } : {}),
           },
-          own: 'none',
+          claimedUid: null,
+          counted: 'no',
+          landed: false,
         });
       } catch (err) {
         out[at] = rejected(err);
       }
     }
-    // Counted before the messages exist: a writer dying here leaves one reference too many
-    // (the blob is kept), never one too few (a blob expired under a live message).
-    const retained = await Promise.allSettled(filings.map((f) => this.blobRefs.retainBlob(f.request.blobKey)));
-    const counted = filings.filter((f, i) => {
-      const result = retained[i]!;
-      if (result.status === 'rejected') out[f.at] = rejected(result.reason);
-      return result.status === 'fulfilled';
-    });
-    // The account's usage follows the same rule: counted before the puts, given back with the
-    // reference, so only the writer whose message lives keeps it, and a crash counts high
-    // (the quota bites a message early) rather than low (a redelivery of a message whose
-    // writer died after its put is a duplicate and would never count it).
+    // The account's usage is counted before any message exists, and given back at the end for the
+    // messages whose reference this writer does not hold (their claim was someone else's, or none
+    // was made), so a crash counts high (the quota bites a message early), never low.
     let usageCounted = false;
     try {
-      await this.usage.addUsage(owner, counted.reduce((sum, f) => sum + f.request.size, 0));
+      await this.usage.addUsage(owner, filings.reduce((sum, f) => sum + f.request.size, 0));
       usageCounted = true;
-      let pending = counted;
+      let pending: readonly Filing[] = filings;
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt >= MAX_FILE_ATTEMPTS) throw new StoreError('conflict', 'Could not allocate a UID; too much contention');
         pending = await this.fileRound(mailbox, writer, pending, out);
       }
     } catch (err) {
-      for (const f of counted) out[f.at] ??= rejected(err);
+      for (const f of filings) out[f.at] ??= rejected(err);
     } finally {
-      const givenBack = counted.filter((f) => f.own === 'none');
-      await Promise.all(givenBack.map((f) => this.blobRefs.releaseBlob(f.request.blobKey).catch(() => undefined)));
-      const bytes = givenBack.reduce((sum, f) => sum + f.request.size, 0);
+      // A bare reference whose message surely never landed is given back (0004: counted before the put).
+      const bare = filings.filter((f) => f.counted === 'bare' && !f.landed);
+      await Promise.all(bare.map((f) => this.blobRefs.releaseBlob(f.request.blobKey).then(() => (f.counted = 'no')).catch(() => undefined)));
+      const bytes = filings.filter((f) => f.counted === 'no').reduce((sum, f) => sum + f.request.size, 0);
       if (usageCounted && bytes > 0) await this.usage.addUsage(owner, -bytes).catch(() => undefined);
     }
   }
 
   /**
-   * One round: reserve consecutive UIDs for `pending`, announce each as a candidate of its
-   * delivery, put all messages at once (each conditional on its UID being free), record the
-   * deliveries, then move uidNext past every UID now known to hold an item. Returns the messages
-   * whose UID someone else took, for the next round.
+   * One round: reserve consecutive UIDs for `pending`, claim each for its delivery (counting the
+   * blob reference with a new claim), put the messages at once (each conditional on its UID being
+   * free), fill the UIDs left vacant below them, then move uidNext past every UID now known to hold
+   * an item. Returns the messages whose UID someone else took, for the next round.
    */
   private async fileRound(mailbox: FilingTarget, writer: string, pending: readonly Filing[], out: Array<PromiseSettledResult<FileResult> | undefined>): Promise<Filing[]> {
     const owner = mailbox.account;
     const { uid: first, modSeq: last } = await this.counters.reserveRange(owner, mailbox.id, pending.length);
     const slot = (j: number) => ({ uid: first + j, modSeq: last - pending.length + 1 + j });
     await this.hooks.afterReserve?.(pending.map((_, j) => slot(j).uid));
+    const claimed = await Promise.all(pending.map((f, j) => this.claimSlot(mailbox, writer, f, slot(j).uid)));
     const outcomes = await Promise.all(
       pending.map(async (f, j): Promise<SlotOutcome> => {
+        const claim = claimed[j]!;
+        if (claim.kind === 'duplicate') {
+          out[f.at] = fulfilled({ mailboxId: mailbox.id, uid: claim.uid, duplicate: true });
+          return 'vacant';
+        }
+        if (claim.kind === 'failed') {
+          out[f.at] = rejected(claim.error);
+          return 'vacant';
+        }
         const { uid, modSeq } = slot(j);
         try {
-          await this.doc.send(
-            new UpdateCommand({
-              TableName: this.tables.deliveries,
-              Key: { pk: f.deliveryPk },
-              UpdateExpression: 'ADD candidates :uid SET expiresAt = :exp',
-              ExpressionAttributeValues: { ':uid': new Set([uid]), ':exp': nowSeconds() + DELIVERY_RECORD_SECONDS },
-            }),
-          );
+          await this.hooks.beforeMessagePut?.(uid);
         } catch (err) {
+          // As when the writer dies here: the claim stands with nothing at its UID.
           out[f.at] = rejected(err);
           return 'unresolved';
         }
-        f.own = 'maybe';
-        try {
-          await this.doc.send(
-            new PutCommand({
-              TableName: this.tables.messages,
-              Item: { ...f.body, uid, modSeq, createdAt: new Date().toISOString() },
-              ConditionExpression: 'attribute_not_exists(uid)',
-            }),
-          );
-          return 'written';
-        } catch (err) {
-          if (!isConditionFailure(err)) {
+        const outcome = await this.putMessage(mailbox, writer, f, uid, modSeq, out);
+        if (outcome === 'written') {
+          try {
+            await this.hooks.afterMessagePut?.(uid);
+          } catch (err) {
+            // As when the writer dies here: the message stays hidden, uidNext stops below it.
             out[f.at] = rejected(err);
             return 'unresolved';
           }
         }
-        // Taken. It may be our own put whose response was lost and retried by the SDK, or a
-        // concurrent writer of the same delivery: either way this delivery is at `uid`.
-        let holder: Item | null;
-        try {
-          holder = await getItem(this.doc, this.tables.messages, { mailboxId: mailbox.id, uid });
-        } catch (err) {
-          out[f.at] = rejected(err);
-          return 'occupied';
-        }
-        if (holder?.writer === writer) return 'written';
-        f.own = 'none';
-        return holder?.deliveryKey === f.request.deliveryKey && !holder.lostRace ? 'duplicate' : 'lost';
+        if (outcome === 'written' || outcome === 'duplicate') out[f.at] = fulfilled({ mailboxId: mailbox.id, uid, duplicate: outcome === 'duplicate' });
+        return outcome;
       }),
     );
-    // A message whose recording failed stays hidden, as when its writer dies there: uidNext stops below it.
-    const stopped = pending.map(() => false);
+    // A vacant UID below a message put in this round would hide that message until some later
+    // writer filled it: fill it now with a tombstone (never shown: it carries no message).
+    const lastTried = outcomes.findLastIndex((o) => o !== 'vacant');
     await Promise.all(
-      pending.map(async (f, j) => {
-        const { uid } = slot(j);
-        const outcome = outcomes[j]!;
-        if (outcome !== 'written' && outcome !== 'duplicate') return;
-        try {
-          if (outcome === 'written') {
-            f.own = 'live';
-            await this.hooks.afterMessagePut?.(uid);
-          }
-          const recorded = await this.recordDelivery(f.deliveryPk, uid);
-          if (outcome === 'written' && recorded !== uid) {
-            // A concurrent writer of the same delivery recorded first: ours becomes a tombstone.
-            // A fresh modseq, not the put's: a session that already saw the put at its modseq asks
-            // the byModSeq index only for changes above it, and must still learn of this tombstone.
-            await this.messages.tombstone(mailbox.id, uid, await this.counters.allocateModSeq(owner, mailbox.id), { lostRace: true });
-            f.own = 'none';
-          }
-          out[f.at] = fulfilled({ mailboxId: mailbox.id, uid: recorded, duplicate: outcome === 'duplicate' || recorded !== uid });
-        } catch (err) {
-          out[f.at] = rejected(err);
-          stopped[j] = true;
-        }
+      outcomes.map(async (outcome, j) => {
+        if (outcome !== 'vacant' || j > lastTried) return;
+        outcomes[j] = (await this.vacate(mailbox.id, slot(j).uid, slot(j).modSeq)) ? 'lost' : 'unresolved';
       }),
     );
     // Every UID of the range up to the first unresolved one now holds an item (ours, someone
     // else's, a tombstone): uidNext may pass them all at once (invariant 3).
     let held = 0;
-    while (held < pending.length && outcomes[held] !== 'unresolved' && !stopped[held]) held++;
+    while (held < pending.length && outcomes[held] !== 'unresolved' && outcomes[held] !== 'vacant') held++;
     if (held > 0) await this.counters.advanceUidNextTo(owner, mailbox.id, first, first + held);
-    return pending.filter((_, j) => outcomes[j] === 'lost');
+    // A duplicate above uidNext: its writer died before moving uidNext past it, which would keep
+    // it hidden until some other message came to this mailbox. Finish that step.
+    const stranded = [...new Set(claimed.flatMap((c) => (c.kind === 'duplicate' && c.uid >= first + held ? [c.uid] : [])))].sort((a, b) => a - b);
+    for (const uid of stranded) await this.counters.advanceUidNext(owner, mailbox.id, uid);
+    return pending.filter((_, j) => outcomes[j] === 'lost' && claimed[j]!.kind === 'put');
+  }
+
+  /**
+   * Makes this delivery's claim point at `uid` (docs/decisions/0024-sparse-index-and-delivery-claims.md).
+   * A new claim counts the blob reference in the same write. A claim that exists already points at
+   * the UID an earlier attempt chose: if the delivery's message is there, it is a duplicate; if
+   * someone else's item is there, the claim is stale and is moved here; if nothing is there, the
+   * earlier writer may still be about to put, so that UID is first filled with a tombstone (the
+   * earlier put then fails its condition) and the claim moved. A message of a delivery can land only
+   * at the UID its claim points at, and a claim leaves a UID only once that UID is filled, so a
+   * delivery lives at most once.
+   */
+  private async claimSlot(mailbox: FilingTarget, writer: string, f: Filing, uid: number): Promise<ClaimOutcome> {
+    const mine: DeliveryClaim = { uid, writer };
+    try {
+      if (f.claim === null) {
+        // No claim kept (a fresh key): the reference alone, counted once per message of this call.
+        if (f.counted === 'no') {
+          f.counted = 'unknown';
+          await this.blobRefs.retainBlob(f.request.blobKey);
+          f.counted = 'bare';
+        }
+        return { kind: 'put' };
+      }
+      let standing: DeliveryClaim | null;
+      if (f.claimedUid === null) {
+        f.counted = 'unknown';
+        if (await this.claims.create(f.request.blobKey, f.claim, mine)) {
+          f.counted = 'claim';
+          f.claimedUid = uid;
+          return { kind: 'put' };
+        }
+        f.counted = 'no';
+      } else if (await this.claims.move(f.request.blobKey, f.claim, f.claimedUid, mine)) {
+        f.claimedUid = uid;
+        return { kind: 'put' };
+      }
+      standing = await this.claims.read(f.request.blobKey, f.claim);
+      // Our own first claim, whose answer was lost and whose retry by the SDK found it made.
+      if (f.counted === 'no' && f.claimedUid === null && standing?.writer === writer && standing.uid === uid) f.counted = 'claim';
+      for (let step = 0; step < MAX_CLAIM_STEPS; step++) {
+        if (!standing) throw new StoreError('conflict', 'Delivery claim vanished');
+        // Claimed at this very UID (by a writer of the same delivery that reserved it too): whoever
+        // puts first files it, the other finds it there.
+        if (standing.uid === uid) {
+          f.claimedUid = uid;
+          return { kind: 'put' };
+        }
+        const holder = await getItem(this.doc, this.tables.messages, { mailboxId: mailbox.id, uid: standing.uid });
+        if (holder && holder.deliveryKey === f.request.deliveryKey && !holder.lostRace) return { kind: 'duplicate', uid: standing.uid };
+        // Nothing there: fill it, so no earlier writer can land there any more. If that fails, something landed: look again.
+        if (!holder && !(await this.vacate(mailbox.id, standing.uid, null))) continue;
+        if (await this.claims.move(f.request.blobKey, f.claim, standing.uid, mine)) {
+          f.claimedUid = uid;
+          return { kind: 'put' };
+        }
+        standing = await this.claims.read(f.request.blobKey, f.claim);
+      }
+      throw new StoreError('conflict', 'Delivery claimed by concurrent writers; try again');
+    } catch (error) {
+      return { kind: 'failed', error };
+    }
+  }
+
+  /** Puts the message at `uid`, conditional on the UID being free, and says what is there now. */
+  private async putMessage(
+    mailbox: FilingTarget,
+    writer: string,
+    f: Filing,
+    uid: number,
+    modSeq: number,
+    out: Array<PromiseSettledResult<FileResult> | undefined>,
+  ): Promise<SlotOutcome> {
+    f.landed = true;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.messages,
+          // `createdModSeq`, not `modSeq`: a new message has no byModSeq entry (core/store/records.ts).
+          Item: { ...f.body, uid, createdModSeq: modSeq, createdAt: new Date().toISOString() },
+          ConditionExpression: 'attribute_not_exists(uid)',
+        }),
+      );
+      return 'written';
+    } catch (err) {
+      if (!isConditionFailure(err)) {
+        out[f.at] = rejected(err);
+        return 'unresolved';
+      }
+    }
+    // Taken. It may be our own put whose response was lost and retried by the SDK, or a
+    // writer of the same delivery that reserved this UID too: either way the delivery is here.
+    let holder: Item | null;
+    try {
+      holder = await getItem(this.doc, this.tables.messages, { mailboxId: mailbox.id, uid });
+    } catch (err) {
+      out[f.at] = rejected(err);
+      return 'occupied';
+    }
+    if (holder?.writer === writer) return 'written';
+    if (holder?.deliveryKey === f.request.deliveryKey && !holder.lostRace) return 'duplicate';
+    // Someone else's: nothing of ours landed here.
+    f.landed = false;
+    return 'lost';
+  }
+
+  /**
+   * Fills a UID nobody filled with a tombstone that carries no message, so uidNext may pass it and
+   * no late put can land there. True when an item is there now (this one or another).
+   */
+  private async vacate(mailboxId: string, uid: number, createdModSeq: number | null): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.messages,
+          Item: { mailboxId, uid, expunged: true, vacant: true, expiresAt: nowSeconds() + TOMBSTONE_SECONDS, ...(createdModSeq === null ? {} : { createdModSeq }) },
+          ConditionExpression: 'attribute_not_exists(uid)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return true;
+      return false;
+    }
   }
 }

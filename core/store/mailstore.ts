@@ -46,7 +46,7 @@ export class DynamoMailStore implements MessageStore {
     this.mailboxes = new DynamoMailboxes(doc, tables, this.blobRefs, this.usage);
     this.counters = new MailboxCounters(doc, tables);
     this.messages = new DynamoMessages(doc, tables, this.mailboxes, this.counters, this.blobRefs, this.usage);
-    this.filing = new DynamoFiling(doc, tables, this.mailboxes, this.counters, this.messages, this.blobRefs, this.usage, options.hooks);
+    this.filing = new DynamoFiling(doc, tables, this.mailboxes, this.counters, this.blobRefs, this.usage, options.hooks);
   }
 
   // ---- mailboxes (mailboxes.ts) ----------------------------------------------------------

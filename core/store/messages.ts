@@ -11,8 +11,11 @@ import {
   accountKey,
   BY_MODSEQ_INDEX,
   getItem,
+  INDEX_STATE_NAMES,
+  INDEX_STATE_PROJECTION,
   isLive,
   isMissingIndex,
+  modSeqOf,
   nowSeconds,
   STATE_NAMES,
   STATE_PROJECTION,
@@ -133,8 +136,8 @@ export class DynamoMessages {
           TableName: this.tables.messages,
           IndexName: BY_MODSEQ_INDEX,
           KeyConditionExpression: 'mailboxId = :m AND #modSeq > :since',
-          ProjectionExpression: STATE_PROJECTION,
-          ExpressionAttributeNames: STATE_NAMES,
+          ProjectionExpression: INDEX_STATE_PROJECTION,
+          ExpressionAttributeNames: INDEX_STATE_NAMES,
           ExpressionAttributeValues: { ':m': mailboxId, ':since': sinceModSeq },
         });
         return items.map(toState);
@@ -143,9 +146,17 @@ export class DynamoMessages {
         this.missingIndexCache.add(this.tables.messages);
       }
     }
-    // No uidNext is at hand here, so no segments: the whole key range, in one Query.
-    const all = await this.queryStates(mailboxId, 1, Number.MAX_SAFE_INTEGER);
-    return all.filter((s) => s.modSeq > sinceModSeq).sort((a, b) => a.modSeq - b.modSeq);
+    // No uidNext is at hand here, so no segments: the whole key range, in one Query; kept are the
+    // items the index would hold, those carrying `modSeq` (changed since filed).
+    const all = await queryAll(this.doc, {
+      TableName: this.tables.messages,
+      KeyConditionExpression: 'mailboxId = :m',
+      ProjectionExpression: STATE_PROJECTION,
+      ExpressionAttributeNames: STATE_NAMES,
+      ExpressionAttributeValues: { ':m': mailboxId },
+      ConsistentRead: true,
+    });
+    return all.filter((item) => typeof item.modSeq === 'number' && item.modSeq > sinceModSeq).map(toState).sort((a, b) => a.modSeq - b.modSeq);
   }
 
   async getMessages(mailboxId: string, uids: readonly number[]): Promise<MessageItem[]> {
@@ -168,7 +179,8 @@ export class DynamoMessages {
       for (;;) {
         const item = await getItem(this.doc, this.tables.messages, { mailboxId, uid });
         if (!item || !isLive(item)) break;
-        if (options.unchangedSince !== undefined && (item.modSeq as number) > options.unchangedSince) {
+        const old = modSeqOf(item);
+        if (options.unchangedSince !== undefined && old > options.unchangedSince) {
           modified.push(uid);
           break;
         }
@@ -182,14 +194,17 @@ export class DynamoMessages {
         // RFC 7162 §3.1: a store that changes nothing need not bump the mod-sequence.
         if (next.length === current.length && next.every((f) => current.includes(f))) break;
         const modSeq = await this.counters.freshModSeq(owner, mailboxId);
+        // Setting `modSeq` gives the message its byModSeq entry: other sessions learn of the change
+        // there (core/store/records.ts). Unchanged since read: the same `modSeq`, or still none.
+        const unchanged = item.modSeq === undefined ? 'attribute_not_exists(modSeq)' : 'modSeq = :old';
         try {
           await this.doc.send(
             new UpdateCommand({
               TableName: this.tables.messages,
               Key: { mailboxId, uid },
               UpdateExpression: 'SET flags = :flags, modSeq = :ms',
-              ConditionExpression: 'modSeq = :old AND expunged = :f',
-              ExpressionAttributeValues: { ':flags': next, ':ms': modSeq, ':old': item.modSeq, ':f': false },
+              ConditionExpression: `${unchanged} AND expunged = :f`,
+              ExpressionAttributeValues: { ':flags': next, ':ms': modSeq, ':f': false, ...(item.modSeq === undefined ? {} : { ':old': item.modSeq }) },
             }),
           );
           updated.push({ uid, flags: next, modSeq });

@@ -13,8 +13,6 @@ export type Item = Record<string, unknown>;
 
 /** Tombstones outlive any writer that could still hold a stale uidNext (invariant 3). */
 export const TOMBSTONE_SECONDS = 400 * 24 * 3600;
-/** Delivery records outlive SQS retention plus a DLQ redrive (14 days). */
-export const DELIVERY_RECORD_SECONDS = 30 * 24 * 3600;
 /** Above this JSON size the MIME index is stored gzipped, keeping items under DynamoDB's 400 KB. */
 const INDEX_INLINE_LIMIT = 300_000;
 const INDEX_STORED_LIMIT = 360_000;
@@ -76,7 +74,7 @@ export function toMessage(item: Item): MessageItem {
     size: item.size as number,
     internalDate: item.internalDate as string,
     flags: (item.flags as string[] | undefined) ?? [],
-    modSeq: item.modSeq as number,
+    modSeq: modSeqOf(item),
     index: decodeIndex(item),
     expunged: Boolean(item.expunged),
     savedAt: (item.createdAt as string | undefined) ?? null,
@@ -86,16 +84,30 @@ export function toMessage(item: Item): MessageItem {
 
 export const isLive = (item: Item) => !item.expunged;
 
-/** The index of core/resources.ts that answers "what changed since modseq M". */
+/**
+ * The index of core/resources.ts that answers "what changed since modseq M". It is sparse
+ * (docs/decisions/0024-sparse-index-and-delivery-claims.md): a message is filed with its modseq in
+ * `createdModSeq`, outside the index key, and gets `modSeq` (an index entry) only when it changes
+ * (flags, expunge). Readers learn of new messages from the UID range above the uidNext they know
+ * (invariant 3), so the index need only hold changes to messages that may already be known.
+ */
 export const BY_MODSEQ_INDEX = 'byModSeq';
-export const STATE_PROJECTION = '#uid, #flags, #modSeq, #size, #internalDate, #expunged';
-export const STATE_NAMES = { '#uid': 'uid', '#flags': 'flags', '#modSeq': 'modSeq', '#size': 'size', '#internalDate': 'internalDate', '#expunged': 'expunged' };
+/** The item's mod-sequence (RFC 7162 §3.1): of its last change, else of its filing; 0 for a hole's tombstone. */
+export const modSeqOf = (item: Item): number => (item.modSeq as number | undefined) ?? (item.createdModSeq as number | undefined) ?? 0;
+/** The state fields of a message item in the base table. */
+export const STATE_PROJECTION = '#uid, #flags, #modSeq, #createdModSeq, #size, #internalDate, #expunged';
+export const STATE_NAMES = {
+  '#uid': 'uid', '#flags': 'flags', '#modSeq': 'modSeq', '#createdModSeq': 'createdModSeq', '#size': 'size', '#internalDate': 'internalDate', '#expunged': 'expunged',
+};
+/** The same from the byModSeq index, whose entries all carry `modSeq` (and which projects no `createdModSeq`). */
+export const INDEX_STATE_PROJECTION = '#uid, #flags, #modSeq, #size, #internalDate, #expunged';
+export const INDEX_STATE_NAMES = { '#uid': 'uid', '#flags': 'flags', '#modSeq': 'modSeq', '#size': 'size', '#internalDate': 'internalDate', '#expunged': 'expunged' };
 
 export function toState(item: Item): MessageState {
   return {
     uid: item.uid as number,
     flags: (item.flags as string[] | undefined) ?? [],
-    modSeq: (item.modSeq as number | undefined) ?? 0,
+    modSeq: modSeqOf(item),
     size: (item.size as number | undefined) ?? 0,
     internalDate: (item.internalDate as string | undefined) ?? new Date(0).toISOString(),
     expunged: Boolean(item.expunged),

@@ -174,6 +174,11 @@ export interface FileRequest {
   readonly index: MessageIndex;
   /** This copy's own header lines (core/header-prefix.ts), kept by COPY and MOVE. */
   readonly headerPrefix?: string | null;
+  /**
+   * The delivery key was made for this call and is never filed again (COPY, MOVE): no delivery
+   * claim is kept for it, only the blob reference is counted (core/store/delivery-claims.ts).
+   */
+  readonly freshKey?: boolean;
 }
 
 export interface FileResult {
@@ -254,8 +259,10 @@ export interface MessageStore extends MailStore {
    */
   listMessageStates(mailboxId: string, uidNext: number, options?: { fromUid?: number }): Promise<MessageState[]>;
   /**
-   * Message states whose modSeq is above `sinceModSeq` (new messages, flag changes, tombstones),
-   * in modSeq order, from the byModSeq index. Eventually consistent: a change already counted in
+   * Changes to filed messages (flag changes, tombstones) whose modSeq is above `sinceModSeq`, in
+   * modSeq order, from the byModSeq index. A message unchanged since it was filed is not there
+   * (the index is sparse: core/store/records.ts): new messages are read by UID range above the
+   * uidNext a reader knows (listMessageStates). Eventually consistent: a change already counted in
    * the mailbox's highestModSeq may be missing for a while (see core/store/resync.ts
    * for how a reader copes), and a message changed twice shows only its latest state. UIDs at or
    * above the mailbox's uidNext may appear; callers leave them out.

@@ -24,6 +24,7 @@ export async function copyMessages(
         account,
         mailbox: target.name,
         deliveryKey: `imap-copy:${randomUUID()}`,
+        freshKey: true,
         blobKey: message.blobKey,
         size: message.size,
         internalDate: message.internalDate,

@@ -71,12 +71,12 @@ const NEEDED_OFF_THIS_RUN: Record<Role, Record<string, string>> = {
   },
   mailbox: {
     's3:AbortMultipartUpload bucket': 'an APPEND over 5 MiB is a multipart upload (lib-storage), aborted when it fails',
-    'dynamodb:GetItem table deliveries': 'filing: a concurrent writer of the same delivery recorded first, and its uid is read',
+    'dynamodb:GetItem table blobrefs': 'filing: a delivery found claimed (an APPEND retried) has its claim read',
     'dynamodb:BatchGetItem table mailboxes': 'filing into INBOX (APPEND, COPY or MOVE to INBOX) finds it by its name claim',
   },
   inbound: {
-    'dynamodb:GetItem table messages': 'fileMessage: the UID was taken (a writer whose put response was lost, a concurrent writer) or a redelivery finds candidates but no recorded uid: the holder is read',
-    'dynamodb:UpdateItem table messages': 'fileMessage: a concurrent writer of the same delivery recorded first, so this writer\'s message becomes a tombstone',
+    'dynamodb:GetItem table messages': 'fileMessage: the UID was taken (a writer whose put response was lost, a concurrent writer) or a redelivery finds its delivery claimed: the holder is read',
+    'dynamodb:GetItem table blobrefs': 'fileMessage: a redelivery finds its delivery claimed and reads the claim',
     ...eventSourceGrants('inbound'),
   },
   relay: {

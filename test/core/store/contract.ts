@@ -3,9 +3,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ResourceNames } from '../../../core/config.ts';
-import { createStore, StoreError, type Store } from '../../../core/store/index.ts';
+import { createStore, StoreError, type FileResult, type Store } from '../../../core/store/index.ts';
 import { fakeIndex, fileRequest } from './fixtures.ts';
 
 export interface StoreWorld {
@@ -279,6 +279,81 @@ export function storeContract(label: string, startWorld: () => Promise<StoreWorl
         assert.equal(await store.mailStore.blobReferences('raw/2026/11/02/crash-1.eml'), 1);
       });
 
+      test('a writer that died after claiming a UID but before its put: the redelivery files the message once', async () => {
+        await store.mailStore.createMailbox(account, 'Notes');
+        const crashing = createStore(world.doc, world.tables, {
+          hooks: { beforeMessagePut: () => Promise.reject(new Error('simulated crash')) },
+        });
+        await assert.rejects(crashing.mailStore.fileMessage(fileRequest(account, 'claim-1', { mailbox: 'Notes' })), /simulated crash/);
+        assert.deepEqual(await store.mailStore.listMessages(account, 'Notes'), []);
+        // The claim (and the blob reference it counted) stands, pointing at a UID with nothing there.
+        assert.equal(await store.mailStore.blobReferences('raw/2026/11/02/claim-1.eml'), 1);
+        const redelivered = await store.mailStore.fileMessage(fileRequest(account, 'claim-1', { mailbox: 'Notes' }));
+        assert.equal(redelivered.duplicate, false);
+        const listed = await store.mailStore.listMessages(account, 'Notes');
+        assert.deepEqual(listed.map((m) => m.uid), [redelivered.uid], 'filed once and visible');
+        assert.deepEqual(await store.mailStore.fileMessage(fileRequest(account, 'claim-1', { mailbox: 'Notes' })), { ...redelivered, duplicate: true });
+        assert.equal(await store.mailStore.blobReferences('raw/2026/11/02/claim-1.eml'), 1, 'counted once, by the first claim');
+        const next = await store.mailStore.fileMessage(fileRequest(account, 'claim-2', { mailbox: 'Notes' }));
+        assert.equal(next.uid, redelivered.uid + 1);
+        assert.deepEqual((await store.mailStore.listMessages(account, 'Notes')).map((m) => m.uid), [redelivered.uid, next.uid]);
+      });
+
+      test('a stalled writer whose claim a redelivery took over cannot land its copy afterwards', async () => {
+        let calls = 0;
+        let reached!: () => void;
+        const atPut = new Promise<void>((resolve) => (reached = resolve));
+        let resume!: () => void;
+        const gate = new Promise<void>((resolve) => (resume = resolve));
+        const stalling = createStore(world.doc, world.tables, {
+          hooks: { beforeMessagePut: () => (++calls === 2 && reached(), gate) },
+        });
+        await store.mailStore.createMailbox(account, 'Stalled');
+        // A batch of two hangs between its claims (UIDs 1 and 2) and its puts.
+        const first = stalling.mailStore.fileMessages(['stall-1', 'stall-2'].map((key) => fileRequest(account, key, { mailbox: 'Stalled' })));
+        await atPut;
+        // SQS redelivers the second alone: it reserves UID 1, finds its claim at the empty UID 2,
+        // fills UID 2 with a tombstone so the stalled put can never land there, and takes the claim.
+        const second = await store.mailStore.fileMessage(fileRequest(account, 'stall-2', { mailbox: 'Stalled' }));
+        assert.deepEqual([second.uid, second.duplicate], [1, false]);
+        resume();
+        const late = await first;
+        assert.ok(late.every((r) => r.status === 'fulfilled'));
+        const [one, two] = late.map((r) => (r as PromiseFulfilledResult<FileResult>).value);
+        assert.deepEqual(two, { ...second, duplicate: true }, 'the late writer finds the delivery where the claim now points');
+        assert.equal(one!.duplicate, false);
+        const live = await store.mailStore.listMessages(account, 'Stalled');
+        assert.deepEqual(live.map((m) => [m.uid, m.index.envelope.subject]), [[1, 'message stall-2'], [one!.uid, 'message stall-1']]);
+        assert.ok(one!.uid > 2, 'UID 2 holds the tombstone, never a message');
+        assert.equal((await store.mailStore.getMailbox(account, 'Stalled'))!.uidNext, one!.uid + 1);
+        assert.equal(await store.mailStore.blobReferences('raw/2026/11/02/stall-2.eml'), 1);
+        assert.equal(await store.mailStore.blobReferences('raw/2026/11/02/stall-1.eml'), 1);
+      });
+
+      test('blob references never undercount: one per message, a duplicate adds none, COPY-like fresh keys count and give back', async () => {
+        const ms = store.mailStore;
+        await ms.createMailbox(account, 'Refs');
+        const blobKey = 'raw/2026/11/02/refs-shared.eml';
+        const a = await ms.fileMessage(fileRequest(account, 'refs-1', { mailbox: 'Refs', blobKey }));
+        const b = await ms.fileMessage(fileRequest(account, 'refs-1', { mailbox: 'INBOX', blobKey }));
+        assert.equal(await ms.blobReferences(blobKey), 2, 'two mailboxes, two messages');
+        await ms.fileMessage(fileRequest(account, 'refs-1', { mailbox: 'Refs', blobKey }));
+        assert.equal(await ms.blobReferences(blobKey), 2, 'a redelivery counts nothing');
+        const copy = await ms.fileMessage(fileRequest(account, 'refs-copy', { mailbox: 'Refs', blobKey, freshKey: true }));
+        assert.equal(await ms.blobReferences(blobKey), 3);
+        await rejectsWith(ms.fileMessage(fileRequest(account, 'refs-gone', { mailbox: 'Nope', blobKey, freshKey: true })), 'not-found');
+        assert.equal(await ms.blobReferences(blobKey), 3, 'nothing counted for a mailbox that does not exist');
+        assert.deepEqual(await ms.expunge(account, a.mailboxId, [a.uid, copy.uid]), [a.uid, copy.uid]);
+        assert.equal(await ms.blobReferences(blobKey), 1);
+        assert.ok(!orphans.includes(blobKey));
+        assert.deepEqual(await ms.expunge(account, b.mailboxId, [b.uid]), [b.uid]);
+        assert.equal(await ms.blobReferences(blobKey), 0);
+        assert.ok(orphans.includes(blobKey));
+        // Expunged, then redelivered: still the one delivery, not filed again.
+        assert.deepEqual(await ms.fileMessage(fileRequest(account, 'refs-1', { mailbox: 'Refs', blobKey })), { ...a, duplicate: true });
+        assert.deepEqual(await ms.listMessages(account, 'Refs'), []);
+      });
+
       test('flags with mod-sequences, UNCHANGEDSINCE, expunge leaves a tombstone and the UID is never reused', async () => {
         const ms = store.mailStore;
         const a = await ms.fileMessage(fileRequest(account, 'f1', { mailbox: 'Drafts' }));
@@ -334,28 +409,41 @@ export function storeContract(label: string, startWorld: () => Promise<StoreWorl
         assert.equal((await store.mailStore.fileMessage(fileRequest(account, 'race-1', { mailbox: 'Trash' }))).uid, live[0]!.uid);
       });
 
-      test('listStateChanges: new messages, flag changes and tombstones above a modseq (byModSeq index)', async () => {
+      test('listStateChanges: flag changes and tombstones above a modseq; a new message writes no byModSeq entry', async () => {
         const ms = store.mailStore;
         const mailbox = await ms.createMailbox(account, 'Changes');
         const one = await ms.fileMessage(fileRequest(account, 'ch1', { mailbox: 'Changes', size: 111 }));
         const two = await ms.fileMessage(fileRequest(account, 'ch2', { mailbox: 'Changes' }));
         const three = await ms.fileMessage(fileRequest(account, 'ch3', { mailbox: 'Changes' }));
-        const all = await ms.listStateChanges(mailbox.id, 0);
-        assert.deepEqual(all.map((s) => s.uid), [one.uid, two.uid, three.uid]);
-        assert.deepEqual(all[0], { uid: one.uid, flags: [], modSeq: all[0]!.modSeq, size: 111, internalDate: '2026-11-02T10:00:00.000Z', expunged: false });
+        // New messages are learnt from the UID range above a reader's uidNext, not from the index.
+        assert.deepEqual(await ms.listStateChanges(mailbox.id, 0), [], 'no index entry for a message unchanged since filed');
+        const raw = await world.doc.send(new GetCommand({ TableName: world.tables.messages, Key: { mailboxId: mailbox.id, uid: one.uid }, ConsistentRead: true }));
+        assert.equal(raw.Item!.modSeq, undefined, 'the index key is not set by filing');
+        // Their mod-sequences still ascend, read from the base table.
+        const states = await ms.listMessageStates(mailbox.id, Number.MAX_SAFE_INTEGER);
+        assert.deepEqual(states.map((s) => s.uid), [one.uid, two.uid, three.uid]);
+        assert.deepEqual(states[0], { uid: one.uid, flags: [], modSeq: states[0]!.modSeq, size: 111, internalDate: '2026-11-02T10:00:00.000Z', expunged: false });
+        assert.ok(states[0]!.modSeq > 0 && states.every((s, i) => i === 0 || s.modSeq > states[i - 1]!.modSeq));
+        assert.equal((await ms.getMessages(mailbox.id, [two.uid]))[0]!.modSeq, states[1]!.modSeq);
         const mark = (await ms.getMailboxById(account, mailbox.id))!.highestModSeq;
-        assert.deepEqual(await ms.listStateChanges(mailbox.id, mark), [], 'nothing above the current highestModSeq');
+        assert.ok(mark >= states[2]!.modSeq);
 
         const flagged = await ms.setFlags(account, mailbox.id, [one.uid], { op: 'add', flags: ['\\Flagged'] });
+        assert.ok(flagged.updated[0]!.modSeq > mark);
         await ms.expunge(account, mailbox.id, [two.uid]);
         const four = await ms.fileMessage(fileRequest(account, 'ch4', { mailbox: 'Changes' }));
         const changes = await ms.listStateChanges(mailbox.id, mark);
-        // In modSeq order; the flag change replaced uid 1's entry, the expunge left a tombstone.
-        assert.deepEqual(changes.map((s) => [s.uid, s.expunged, s.flags]), [[one.uid, false, ['\\Flagged']], [two.uid, true, []], [four.uid, false, []]]);
+        // In modSeq order: the flag change gave uid 1 its entry, the expunge left a tombstone; the new uid 4 has none.
+        assert.deepEqual(changes.map((s) => [s.uid, s.expunged, s.flags]), [[one.uid, false, ['\\Flagged']], [two.uid, true, []]]);
         assert.equal(changes[0]!.modSeq, flagged.updated[0]!.modSeq);
         assert.ok(changes.every((s, i) => i === 0 || s.modSeq > changes[i - 1]!.modSeq));
         assert.ok(changes.every((s) => s.modSeq > mark));
-        assert.deepEqual((await ms.listStateChanges(mailbox.id, changes[1]!.modSeq)).map((s) => s.uid), [four.uid]);
+        assert.deepEqual(await ms.listStateChanges(mailbox.id, changes[1]!.modSeq), []);
+        assert.ok((await ms.listMessageStates(mailbox.id, Number.MAX_SAFE_INTEGER)).find((s) => s.uid === four.uid)!.modSeq > changes[1]!.modSeq);
+        // A flag change on a message never changed before is conditional on it still having no entry.
+        const again = await ms.setFlags(account, mailbox.id, [three.uid], { op: 'add', flags: ['\\Seen'] }, { unchangedSince: states[2]!.modSeq });
+        assert.deepEqual(again.updated.map((u) => u.uid), [three.uid]);
+        assert.deepEqual((await ms.listStateChanges(mailbox.id, changes[1]!.modSeq)).map((s) => [s.uid, s.flags]), [[three.uid, ['\\Seen']]]);
       });
 
       test('a large MIME index is stored compressed and read back intact', async () => {
