@@ -64,6 +64,13 @@ export class JunkModelCache {
 }
 
 export class JunkModelStore {
+  /**
+   * Loads under way, by account: the copies of one inbound batch are judged at once, and all of
+   * them for one account share one read of its head (a strongly consistent read per message was
+   * the largest read cost of filing, bench/ingest.ts).
+   */
+  private readonly loading = new Map<string, Promise<StoredJunkModel | null>>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: { readonly directory: string; readonly deliveries: string },
@@ -78,7 +85,16 @@ export class JunkModelStore {
    * The account's current model: one GetItem of the head, and one of the body unless the cache
    * holds that body already. An account never trained costs the head read only and gets null.
    */
-  async load(account: string): Promise<StoredJunkModel | null> {
+  load(account: string): Promise<StoredJunkModel | null> {
+    const key = account.toLowerCase();
+    const underway = this.loading.get(key);
+    if (underway) return underway;
+    const loaded = this.loadNow(account).finally(() => this.loading.delete(key));
+    this.loading.set(key, loaded);
+    return loaded;
+  }
+
+  private async loadNow(account: string): Promise<StoredJunkModel | null> {
     const pk = junkPk(account);
     for (let attempt = 0; attempt < 3; attempt++) {
       const head = await this.get(this.tables.directory, { pk, sk: HEAD });

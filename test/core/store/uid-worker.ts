@@ -2,7 +2,8 @@
 // mailbox, as a separate process, one fileMessage call per key or, with `batch`, fileMessages calls
 // of that many keys (as the inbound function files an SQS batch). With `stallKey` set it stops for
 // good at `stallAt` of the call filing that key, announces `stalled <uid>`, and waits to be killed:
-//   put (default): right after writing a message, before recording it and advancing uidNext;
+//   put (default): right after writing a message, before advancing uidNext;
+//   claim: after claiming a UID for a message, before putting it there;
 //   reserve: after reserving UIDs for the call's messages, before writing anything.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -15,7 +16,7 @@ interface WorkerJob {
   account: string;
   keys: string[];
   stallKey?: string;
-  stallAt?: 'put' | 'reserve';
+  stallAt?: 'put' | 'claim' | 'reserve';
   batch?: number;
 }
 
@@ -33,6 +34,7 @@ const stall = (uid: number) => {
 const { mailStore } = createStore(doc, job.tables, {
   hooks: {
     afterMessagePut: (uid) => ((job.stallAt ?? 'put') === 'put' ? stall(uid) : undefined),
+    beforeMessagePut: (uid) => (job.stallAt === 'claim' ? stall(uid) : undefined),
     afterReserve: (uids) => (job.stallAt === 'reserve' ? stall(uids[0]!) : undefined),
   },
 });
