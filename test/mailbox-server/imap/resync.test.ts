@@ -151,3 +151,27 @@ test('the mailbox deleted under the session reads as every message expunged', as
   await store.mailStore.deleteMailbox(account, 'Gone');
   assert.deepEqual(text(await view.sync(store.mailStore, sync)), ['* 2 EXPUNGE', '* 1 EXPUNGE']);
 });
+
+test('new messages have no index entry yet settle the view at once; a first flag change on one is seen by another session', async () => {
+  const mailbox = await mailboxWith('Sparse', 2);
+  const lag = laggingIndex(store.mailStore);
+  const view = await MailboxView.open(lag.store, mailbox, false, { now: () => 0 });
+  assert.deepEqual(await store.mailStore.listStateChanges(mailbox.id, 0), [], 'filing writes no byModSeq entry');
+
+  // Another session flags a message never changed since it was filed: that change is indexed.
+  const flagged = await store.mailStore.setFlags(account, mailbox.id, [1], { op: 'add', flags: ['\\Flagged'] });
+  assert.deepEqual((await store.mailStore.listStateChanges(mailbox.id, 0)).map((s) => [s.uid, s.modSeq]), [[1, flagged.updated[0]!.modSeq]]);
+  assert.deepEqual(text(await view.sync(lag.store, sync)), ['* 1 FETCH (FLAGS (\\Flagged) UID 1)']);
+
+  // A new message: read by UID range; its modseq, seen there, lets the watermark pass it at once.
+  await store.mailStore.fileMessage(fileRequest(account, 'Sparse-3', { mailbox: 'Sparse' }));
+  assert.deepEqual(text(await view.sync(lag.store, sync)), ['* 3 EXISTS']);
+  assert.equal(view.settledModSeq, (await store.mailStore.getMailbox(account, 'Sparse'))!.highestModSeq);
+  lag.reset();
+  assert.deepEqual(text(await view.sync(lag.store, sync)), []);
+  assert.deepEqual(lag.calls, { getMailboxById: 1, listStateChanges: 0, listMessageStates: 0 }, 'settled: one GetItem');
+
+  // And its first flag change, made elsewhere, reaches this session through the index.
+  await store.mailStore.setFlags(account, mailbox.id, [3], { op: 'add', flags: ['\\Seen'] });
+  assert.deepEqual(text(await view.sync(lag.store, sync)), ['* 3 FETCH (FLAGS (\\Seen) UID 3)']);
+});
