@@ -48,6 +48,8 @@ interface Filing {
   counted: 'no' | 'claim' | 'bare' | 'unknown';
   /** Whether a put of this writer may have left a message: the bare reference is then kept. */
   landed: boolean;
+  /** Why the bare reference could not be counted. */
+  countError?: unknown;
 }
 
 /** What claiming the reserved UID for a message found. */
@@ -206,18 +208,26 @@ export class DynamoFiling {
     // The account's usage is counted before any message exists, and given back at the end for the
     // messages whose reference this writer does not hold (their claim was someone else's, or none
     // was made), so a crash counts high (the quota bites a message early), never low.
+    // It goes out with the first reservation (one round trip for both), and is awaited before any claim.
     let usageCounted = false;
+    const usageAdded = this.usage.addUsage(owner, filings.reduce((sum, f) => sum + f.request.size, 0)).then(() => void (usageCounted = true));
+    usageAdded.catch(() => undefined);
+    // A message filed without a claim (a fresh key) counts its blob reference on its own, with the
+    // same round trip; a failure to count fails that message alone (claimSlot).
+    const bareCounted = Promise.all(filings.filter((f) => f.claim === null).map((f) => this.countBareReference(f)));
+    const counted = Promise.all([usageAdded, bareCounted]).then(() => undefined);
+    counted.catch(() => undefined);
     try {
-      await this.usage.addUsage(owner, filings.reduce((sum, f) => sum + f.request.size, 0));
-      usageCounted = true;
       let pending: readonly Filing[] = filings;
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt >= MAX_FILE_ATTEMPTS) throw new StoreError('conflict', 'Could not allocate a UID; too much contention');
-        pending = await this.fileRound(mailbox, writer, pending, out);
+        pending = await this.fileRound(mailbox, writer, pending, out, counted);
       }
     } catch (err) {
       for (const f of filings) out[f.at] ??= rejected(err);
     } finally {
+      await counted.catch(() => undefined);
+      await bareCounted;
       // A bare reference whose message surely never landed is given back (0004: counted before the put).
       const bare = filings.filter((f) => f.counted === 'bare' && !f.landed);
       await Promise.all(bare.map((f) => this.blobRefs.releaseBlob(f.request.blobKey).then(() => (f.counted = 'no')).catch(() => undefined)));
@@ -232,9 +242,15 @@ export class DynamoFiling {
    * free), fill the UIDs left vacant below them, then move uidNext past every UID now known to hold
    * an item. Returns the messages whose UID someone else took, for the next round.
    */
-  private async fileRound(mailbox: FilingTarget, writer: string, pending: readonly Filing[], out: Array<PromiseSettledResult<FileResult> | undefined>): Promise<Filing[]> {
+  private async fileRound(
+    mailbox: FilingTarget,
+    writer: string,
+    pending: readonly Filing[],
+    out: Array<PromiseSettledResult<FileResult> | undefined>,
+    counted: Promise<void>,
+  ): Promise<Filing[]> {
     const owner = mailbox.account;
-    const { uid: first, modSeq: last } = await this.counters.reserveRange(owner, mailbox.id, pending.length);
+    const [{ uid: first, modSeq: last }] = await Promise.all([this.counters.reserveRange(owner, mailbox.id, pending.length), counted]);
     const slot = (j: number) => ({ uid: first + j, modSeq: last - pending.length + 1 + j });
     await this.hooks.afterReserve?.(pending.map((_, j) => slot(j).uid));
     const claimed = await Promise.all(pending.map((f, j) => this.claimSlot(mailbox, writer, f, slot(j).uid)));
@@ -306,12 +322,8 @@ export class DynamoFiling {
     const mine: DeliveryClaim = { uid, writer };
     try {
       if (f.claim === null) {
-        // No claim kept (a fresh key): the reference alone, counted once per message of this call.
-        if (f.counted === 'no') {
-          f.counted = 'unknown';
-          await this.blobRefs.retainBlob(f.request.blobKey);
-          f.counted = 'bare';
-        }
+        // No claim kept (a fresh key): the reference alone, counted before the first round.
+        if (f.counted !== 'bare') throw f.countError;
         return { kind: 'put' };
       }
       let standing: DeliveryClaim | null;
@@ -351,6 +363,17 @@ export class DynamoFiling {
       throw new StoreError('conflict', 'Delivery claimed by concurrent writers; try again');
     } catch (error) {
       return { kind: 'failed', error };
+    }
+  }
+
+  /** Counts the blob reference of a message filed without a claim; never rejects (the error is kept for claimSlot). */
+  private async countBareReference(f: Filing): Promise<void> {
+    f.counted = 'unknown';
+    try {
+      await this.blobRefs.retainBlob(f.request.blobKey);
+      f.counted = 'bare';
+    } catch (err) {
+      f.countError = err;
     }
   }
 

@@ -57,6 +57,8 @@ export interface ResyncClock {
  *      as last seen and W = H, nothing changed: that one request is the whole cost.
  *   2. New messages: one strongly consistent Query of the base table for UIDs in [uidNext, U). Every
  *      UID below U already has its item, so EXISTS is complete and in order whatever the index says.
+ *      This read is also where the modseqs of new messages are seen: a message unchanged since it
+ *      was filed has no index entry (docs/decisions/0024-sparse-index-and-delivery-claims.md).
  *   3. Changes to known messages: one Query of the byModSeq index for modSeq > W. The index is
  *      eventually consistent: a change counted in H may be missing because its writer has not
  *      written yet, or the index has not caught up, or never (a modseq taken and abandoned, or

@@ -27,6 +27,10 @@ export async function requireQuotaRoom(ctx: CommandContext, account: string, byt
 const BLOB_PUTS_AT_ONCE = 8;
 
 export async function append(command: CommandOf<'APPEND'>, ctx: CommandContext, state: UserState): Promise<Completion> {
+  // The quota is read while the mailbox is looked up (two reads, one round trip); its answer is
+  // still given after the mailbox's and the messages' own.
+  const quota = requireQuotaRoom(ctx, state.account, command.messages.reduce((n, m) => n + m.message.length, 0));
+  quota.catch(() => undefined);
   const target = await resolveMailbox(ctx, state.account, command.mailbox, 'TRYCREATE');
   // RFC 3502 §4: all or none. Everything that can refuse a message is asked before anything is written.
   for (const { message, utf8 } of command.messages) {
@@ -34,7 +38,7 @@ export async function append(command: CommandOf<'APPEND'>, ctx: CommandContext, 
     if (message.length === 0) throw no('Empty message', 'CANNOT');
     if (message.includes(0)) throw no('NUL octets must be sent in a Content-Transfer-Encoding (RFC 2045)', 'UNKNOWN-CTE');
   }
-  await requireQuotaRoom(ctx, state.account, command.messages.reduce((n, m) => n + m.message.length, 0));
+  await quota;
   const now = new Date();
   const stored = command.messages.map((m) => ({ ...m, id: randomUUID(), blobKey: '' }));
   for (let i = 0; i < stored.length; i += BLOB_PUTS_AT_ONCE) {
@@ -55,6 +59,8 @@ export async function append(command: CommandOf<'APPEND'>, ctx: CommandContext, 
         account: state.account,
         mailbox: target.name,
         deliveryKey: `imap-append:${m.id}`,
+        // Made for this command alone: no retry files it again, so no delivery claim is kept.
+        freshKey: true,
         blobKey: m.blobKey,
         size: m.message.length,
         internalDate: (m.date?.instant ?? now).toISOString(),
