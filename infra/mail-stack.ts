@@ -178,8 +178,8 @@ export class MailStack extends Stack {
     allowJunkModel(mailboxRole, tables.directory, ['PutItem', 'UpdateItem', 'DeleteItem']);
     // Mailbox items (CREATE, DELETE, RENAME, SUBSCRIBE, LIST), UID/modseq reservation, usage counters,
     // and the POP3 maildrop lock (a conditional put, renewed, deleted at QUIT).
-    // Filing into INBOX finds it by its name claim in a BatchGetItem (core/store/mailboxes.ts mailboxesForFiling).
-    allowItemOperations(mailboxRole, tables.mailboxes, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
+    // Filing (APPEND, COPY, MOVE) names the mailbox the command resolved, so it reads none itself.
+    allowItemOperations(mailboxRole, tables.mailboxes, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
     // Messages: FETCH and SEARCH read (BatchGet for ranges), STORE/EXPUNGE update, APPEND/COPY/MOVE put,
     // DELETE of a mailbox removes its messages in batches; the change feed for resync and IDLE.
     allowItemOperations(mailboxRole, tables.messages, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'BatchWriteItem', 'Query']);

@@ -17,6 +17,8 @@ export interface FilingDestination {
   readonly account: string;
   readonly mailbox: string;
   readonly specialUse?: SpecialUse;
+  /** The mailbox's id, when the caller has just resolved it: nothing is read (FileRequest.mailboxId). */
+  readonly mailboxId?: string;
 }
 
 export class DynamoMailboxes {
@@ -178,11 +180,13 @@ export class DynamoMailboxes {
    * requireMailbox would have. uidNext is then unknown (0). Other names are read as requireMailbox reads them.
    * A destination by special use (Junk for a junk copy) is found by its use claim in the same
    * BatchGetItem, so it costs no request of its own (docs/decisions/0027-one-quarantine-path.md).
+   * A mailbox whose id the caller gives (it has just resolved the name) is not read at all, for the
+   * same reason as INBOX: a mailbox deleted since is refused by the UID reservation.
    */
   async mailboxesForFiling(wanted: readonly FilingDestination[]): Promise<Array<PromiseSettledResult<FilingTarget>>> {
     const parsed = wanted.map((w) => {
       try {
-        return { owner: accountKey(w.account), name: normaliseMailboxName(w.mailbox), use: w.specialUse };
+        return { owner: accountKey(w.account), name: normaliseMailboxName(w.mailbox), use: w.specialUse, id: w.mailboxId };
       } catch (err) {
         return err as Error;
       }
@@ -190,7 +194,7 @@ export class DynamoMailboxes {
     const claimKey = (pk: string, sk: string) => `${pk}\u0000${sk}`;
     const claimKeys = new Map<string, Item>();
     for (const p of parsed) {
-      if (p instanceof Error) continue;
+      if (p instanceof Error || p.id) continue;
       if (isInbox(p.name)) claimKeys.set(claimKey(p.owner, nameSk(p.name)), { pk: p.owner, sk: nameSk(p.name) });
       if (p.use) claimKeys.set(claimKey(p.owner, useSk(p.use)), { pk: p.owner, sk: useSk(p.use) });
     }
@@ -200,6 +204,7 @@ export class DynamoMailboxes {
       parsed.map(async (p): Promise<PromiseSettledResult<FilingTarget>> => {
         try {
           if (p instanceof Error) throw p;
+          if (p.id) return { status: 'fulfilled', value: { account: p.owner, id: p.id, uidNext: 0 } };
           if (p.use) {
             const id = await this.specialUseMailboxId(p.owner, p.use, claims.get(claimKey(p.owner, useSk(p.use))));
             if (id) return { status: 'fulfilled', value: { account: p.owner, id, uidNext: 0 } };

@@ -164,6 +164,11 @@ export interface FileRequest {
   readonly mailbox: string;
   /** The account's mailbox of this special use (RFC 6154) instead, whatever it is named; `mailbox` when it has none. */
   readonly specialUse?: SpecialUse;
+  /**
+   * The mailbox's id, when the caller has just resolved the name (APPEND, COPY): filing then skips
+   * the lookup. A mailbox deleted since is refused as not-found all the same (the UID reservation).
+   */
+  readonly mailboxId?: string;
   /** Idempotency key: the same key filed twice into one mailbox gives one message. */
   readonly deliveryKey: string;
   readonly blobKey: string;

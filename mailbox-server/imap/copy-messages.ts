@@ -23,6 +23,7 @@ export async function copyMessages(
       const filed = await store.fileMessage({
         account,
         mailbox: target.name,
+        mailboxId: target.id,
         deliveryKey: `imap-copy:${randomUUID()}`,
         freshKey: true,
         blobKey: message.blobKey,

@@ -72,7 +72,6 @@ const NEEDED_OFF_THIS_RUN: Record<Role, Record<string, string>> = {
   mailbox: {
     's3:AbortMultipartUpload bucket': 'an APPEND over 5 MiB is a multipart upload (lib-storage), aborted when it fails',
     'dynamodb:GetItem table blobrefs': 'filing: a delivery found claimed (an APPEND retried) has its claim read',
-    'dynamodb:BatchGetItem table mailboxes': 'filing into INBOX (APPEND, COPY or MOVE to INBOX) finds it by its name claim',
   },
   inbound: {
     'dynamodb:GetItem table messages': 'fileMessage: the UID was taken (a writer whose put response was lost, a concurrent writer) or a redelivery finds its delivery claimed: the holder is read',

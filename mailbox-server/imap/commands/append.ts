@@ -58,6 +58,7 @@ export async function append(command: CommandOf<'APPEND'>, ctx: CommandContext, 
       const filed = await ctx.services.store.fileMessage({
         account: state.account,
         mailbox: target.name,
+        mailboxId: target.id,
         deliveryKey: `imap-append:${m.id}`,
         // Made for this command alone: no retry files it again, so no delivery claim is kept.
         freshKey: true,

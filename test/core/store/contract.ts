@@ -354,6 +354,19 @@ export function storeContract(label: string, startWorld: () => Promise<StoreWorl
         assert.deepEqual(await ms.listMessages(account, 'Refs'), []);
       });
 
+      test('a caller that has just resolved the mailbox passes its id: no lookup, and still not-found once deleted or for another account', async () => {
+        const ms = store.mailStore;
+        const box = await ms.createMailbox(account, 'Resolved');
+        const filed = await ms.fileMessage(fileRequest(account, 'resolved-1', { mailbox: 'Resolved', mailboxId: box.id }));
+        assert.deepEqual([filed.mailboxId, filed.uid], [box.id, 1]);
+        const other = `other-${randomUUID().slice(0, 6)}@${account.split('@')[1]}`;
+        await store.directory.addAccount(other, 'pw-other');
+        await rejectsWith(ms.fileMessage(fileRequest(other, 'resolved-2', { mailbox: 'Resolved', mailboxId: box.id })), 'not-found');
+        await ms.deleteMailbox(account, 'Resolved');
+        await rejectsWith(ms.fileMessage(fileRequest(account, 'resolved-3', { mailbox: 'Resolved', mailboxId: box.id })), 'not-found');
+        assert.equal(await ms.blobReferences('raw/2026/11/02/resolved-3.eml'), 0);
+      });
+
       test('flags with mod-sequences, UNCHANGEDSINCE, expunge leaves a tombstone and the UID is never reused', async () => {
         const ms = store.mailStore;
         const a = await ms.fileMessage(fileRequest(account, 'f1', { mailbox: 'Drafts' }));
