@@ -293,7 +293,7 @@ export class DynamoFiling {
     await Promise.all(
       outcomes.map(async (outcome, j) => {
         if (outcome !== 'vacant' || j > lastTried) return;
-        outcomes[j] = (await this.vacate(mailbox.id, slot(j).uid, slot(j).modSeq)) ? 'lost' : 'unresolved';
+        outcomes[j] = (await this.vacate(mailbox.id, slot(j).uid, slot(j).modSeq)) instanceof Error ? 'unresolved' : 'lost';
       }),
     );
     // Every UID of the range up to the first unresolved one now holds an item (ours, someone
@@ -352,8 +352,13 @@ export class DynamoFiling {
         }
         const holder = await getItem(this.doc, this.tables.messages, { mailboxId: mailbox.id, uid: standing.uid });
         if (holder && holder.deliveryKey === f.request.deliveryKey && !holder.lostRace) return { kind: 'duplicate', uid: standing.uid };
-        // Nothing there: fill it, so no earlier writer can land there any more. If that fails, something landed: look again.
-        if (!holder && !(await this.vacate(mailbox.id, standing.uid, null))) continue;
+        // Nothing there: fill it, so no earlier writer can land there any more. If something landed
+        // meanwhile (it may be this delivery's message), look again.
+        if (!holder) {
+          const vacated = await this.vacate(mailbox.id, standing.uid, null);
+          if (vacated === 'taken') continue;
+          if (vacated instanceof Error) throw vacated;
+        }
         if (await this.claims.move(f.request.blobKey, f.claim, standing.uid, mine)) {
           f.claimedUid = uid;
           return { kind: 'put' };
@@ -421,9 +426,10 @@ export class DynamoFiling {
 
   /**
    * Fills a UID nobody filled with a tombstone that carries no message, so uidNext may pass it and
-   * no late put can land there. True when an item is there now (this one or another).
+   * no late put can land there: 'filled' by this tombstone, 'taken' by an item already there, or
+   * the error that left it unknown.
    */
-  private async vacate(mailboxId: string, uid: number, createdModSeq: number | null): Promise<boolean> {
+  private async vacate(mailboxId: string, uid: number, createdModSeq: number | null): Promise<'filled' | 'taken' | Error> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -432,10 +438,10 @@ export class DynamoFiling {
           ConditionExpression: 'attribute_not_exists(uid)',
         }),
       );
-      return true;
+      return 'filled';
     } catch (err) {
-      if (isConditionFailure(err)) return true;
-      return false;
+      if (isConditionFailure(err)) return 'taken';
+      return err instanceof Error ? err : new Error(String(err));
     }
   }
 }

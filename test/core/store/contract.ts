@@ -330,6 +330,43 @@ export function storeContract(label: string, startWorld: () => Promise<StoreWorl
         assert.equal(await store.mailStore.blobReferences('raw/2026/11/02/stall-1.eml'), 1);
       });
 
+      test('a redelivery about to fill an empty claimed UID finds the stalled writer landed there first: a duplicate, not a second copy', async () => {
+        let calls = 0;
+        let reached!: () => void;
+        const atPut = new Promise<void>((resolve) => (reached = resolve));
+        let resume!: () => void;
+        const gate = new Promise<void>((resolve) => (resume = resolve));
+        let landed!: () => void;
+        const secondLanded = new Promise<void>((resolve) => (landed = resolve));
+        const stalling = createStore(world.doc, world.tables, {
+          hooks: { beforeMessagePut: () => (++calls === 2 && reached(), gate), afterMessagePut: (uid) => void (uid === 2 && landed()) },
+        });
+        // The redelivery's client lets the stalled writer land at UID 2 just before its tombstone goes there.
+        const racing = new Proxy(world.doc, {
+          get(target, prop) {
+            if (prop !== 'send') return Reflect.get(target, prop, target);
+            return async (command: { input: { TableName?: string; Item?: Record<string, unknown> } }) => {
+              const item = command.input.Item;
+              if (command.input.TableName === world.tables.messages && item?.vacant && item.uid === 2) {
+                resume();
+                await secondLanded;
+              }
+              return target.send(command as never);
+            };
+          },
+        });
+        await store.mailStore.createMailbox(account, 'Raced');
+        const first = stalling.mailStore.fileMessages(['race-a', 'race-b'].map((key) => fileRequest(account, key, { mailbox: 'Raced' })));
+        await atPut;
+        const second = await createStore(racing, world.tables).mailStore.fileMessage(fileRequest(account, 'race-b', { mailbox: 'Raced' }));
+        assert.deepEqual([second.uid, second.duplicate], [2, true]);
+        const late = await first;
+        assert.deepEqual(late.map((r) => (r as PromiseFulfilledResult<FileResult>).value).map((r) => [r.uid, r.duplicate]), [[1, false], [2, false]]);
+        const live = await store.mailStore.listMessages(account, 'Raced');
+        assert.deepEqual(live.map((m) => [m.uid, m.index.envelope.subject]), [[1, 'message race-a'], [2, 'message race-b']]);
+        assert.equal(await store.mailStore.blobReferences('raw/2026/11/02/race-b.eml'), 1);
+      });
+
       test('blob references never undercount: one per message, a duplicate adds none, COPY-like fresh keys count and give back', async () => {
         const ms = store.mailStore;
         await ms.createMailbox(account, 'Refs');
