@@ -21,7 +21,7 @@ export const DEFAULT_MAILBOX_HEAD_LIMITS: MailboxHeadLimits = { freshMs: 50, max
  * Store methods that change nothing; every other method of the store (filing, flags, expunge,
  * mailbox create/rename/delete, and any added later) counts as a write and invalidates.
  */
-const READS = new Set(['getMailbox', 'listMailboxes', 'listMessages', 'getUsage', 'listMessageStates', 'listStateChanges', 'getMessages']);
+export const STORE_READS: ReadonlySet<string> = new Set(['getMailbox', 'listMailboxes', 'listMessages', 'getUsage', 'listMessageStates', 'listStateChanges', 'getMessages']);
 
 interface Head {
   readonly value: Promise<Mailbox | null>;
@@ -54,7 +54,7 @@ export class SharedMailboxHeads {
       get: (target, property) => {
         if (property === 'getMailboxById') return (account: string, mailboxId: string) => this.head(target, account, mailboxId);
         const value = Reflect.get(target, property) as unknown;
-        if (typeof value !== 'function' || typeof property !== 'string' || READS.has(property)) {
+        if (typeof value !== 'function' || typeof property !== 'string' || STORE_READS.has(property)) {
           return typeof value === 'function' ? value.bind(target) : value;
         }
         return async (...args: unknown[]) => {

@@ -30,6 +30,7 @@ import { announceReady, drainOnSignals } from '../core/service-process.ts';
 import { DEFAULT_IDLE_KEEPALIVE_MS, startImapServer, type ImapListener } from './imap/server.ts';
 import { startPop3Server } from './pop3/server.ts';
 import { SharedMailboxHeads } from './mailbox-heads.ts';
+import { MailboxStates } from './mailbox-states.ts';
 
 const port = z.coerce.number().int().min(-1).max(65535);
 const envSchema = z
@@ -64,8 +65,11 @@ async function main(): Promise<void> {
   });
   const { directory } = store;
   // Every session of both protocols on one store, so a mailbox's head read is shared by the
-  // syncs of all sessions on it and any write through it is seen at once (mailbox-heads.ts).
-  const mailStore = new SharedMailboxHeads().wrap(store.mailStore);
+  // syncs of all sessions on it and any write through it is seen at once (mailbox-heads.ts), and
+  // the message states of a mailbox open in several sessions are one copy, synced once for all
+  // (mailbox-states.ts, docs/decisions/0025-shared-mailbox-states.md).
+  const mailboxStates = new MailboxStates();
+  const mailStore = mailboxStates.wrap(new SharedMailboxHeads().wrap(store.mailStore));
   // One throttle for both protocols (core/login-failures.ts, as the SMTP edge uses), so a guesser
   // cannot alternate between them.
   const throttle = new LoginFailureCounter();
@@ -88,6 +92,7 @@ async function main(): Promise<void> {
   const appendLimit = env.IMAP_MAX_APPEND_BYTES ?? config.mail.maxMessageBytes;
   const imap = await startImapServer({
     store: mailStore,
+    mailboxStates,
     directory,
     blobs,
     blobReads,

@@ -7,13 +7,17 @@ import type { BodyCache } from '../../core/body-cache.ts';
 import type { Directory, MessageStore } from '../../core/store/types.ts';
 import type { LoginThrottle } from '../../core/login.ts';
 import type { ServiceLog } from '../../core/log.ts';
+import type { MailboxStates } from '../mailbox-states.ts';
 import type { MailboxPoller } from './mailbox-poller.ts';
 import type { ImapJunkTraining } from './junk-training.ts';
 import type { SessionState } from './state.ts';
 import type { ImapCommand, ImapCommandName } from './wire/ast.ts';
 
 export interface ImapServices {
+  /** The store through `mailboxStates` (MailboxStates.wrap). */
   readonly store: MessageStore;
+  /** Message states of the mailboxes sessions have open, shared by the task's sessions (../mailbox-states.ts). */
+  readonly mailboxStates: MailboxStates;
   readonly directory: Pick<Directory, 'verifyPassword' | 'quotaUsage'>;
   /** Blob writes (APPEND); reads go through the session's share of `blobReads` (CommandContext.blobs). */
   readonly blobs: Pick<BlobStore, 'put'>;

@@ -3,9 +3,12 @@
 // that yields untagged EXISTS / RECENT / EXPUNGE / FETCH FLAGS at the points the session allows (§5.2,
 // §7.4.1). \Recent (§2.3.2) is per session: a read-write view claims the new UIDs it is first to see
 // (core/store/recent.ts); a read-only one shows as recent what nobody has claimed, claiming nothing.
-import { ModSeqWatermark, type ResyncClock } from '../../core/store/resync.ts';
+// The message states themselves are the task's, shared by every session on the mailbox
+// (../mailbox-states.ts); a view keeps only what is its own and what it showed before a change.
+import type { ResyncClock } from '../../core/store/resync.ts';
 import { FIRST_UID, type RecentClaim } from '../../core/store/recent.ts';
 import type { Mailbox, MessageState, MessageStore } from '../../core/store/types.ts';
+import { SharedMailbox, type MailboxStateListener } from '../mailbox-states.ts';
 import type { MailboxMark } from './mailbox-poller.ts';
 import { compactSequenceSet } from './sequence-set.ts';
 import { atom, statusLine, untagged, type ImapValue } from './wire/writer.ts';
@@ -27,15 +30,19 @@ export type ViewClock = ResyncClock;
 
 /**
  * Incremental resynchronisation (RFC 3501 §5.2 / RFC 7162 §3.1): the protocol and its watermark
- * are core/store/resync.ts; this class keeps the client's numbering and merges what the store answers.
+ * are core/store/resync.ts, run once per task for every session on the mailbox by SharedMailbox;
+ * this class keeps the client's numbering and turns what changed since its last sync into responses.
  */
-export class MailboxView {
+export class MailboxView implements MailboxStateListener {
   /** UIDs in message sequence order as the client knows them: msn = index + 1. */
   private uids: number[];
   /** RFC 5182 §2.1 search result variable, as UIDs; a new view (SELECT, EXAMINE) starts empty. */
   savedSearch: ReadonlySet<number> = new Set();
-  /** Last known state of each UID in `uids` (an expunged one keeps its last state until announced). */
-  private readonly states = new Map<number, MessageState>();
+  /**
+   * The state this client was last shown of each of its messages whose shared state has changed
+   * since (an expunged one keeps its last state until announced); every other message shows as shared.
+   */
+  private readonly shown = new Map<number, MessageState>();
   /** UIDs that are \Recent in this session (RFC 3501 §2.3.2); shown in their flags, never stored. */
   private readonly recent = new Set<number>();
   /** False for an IMAP4rev2 session (RFC 9051 has no \Recent): it claims none and shows none. */
@@ -47,40 +54,59 @@ export class MailboxView {
   /** Expunged in the store, not yet announced to this client. */
   private readonly pendingExpunge = new Set<number>();
   private uidNext: number;
-  /** highestModSeq as last read (what HIGHESTMODSEQ reports) and how far the view is settled. */
-  private readonly watermark: ModSeqWatermark;
+  /** highestModSeq as of this view's last sync (what HIGHESTMODSEQ reports). */
+  private highestModSeq: number;
   /** The last sync found the mailbox deleted. */
   private gone = false;
+  private released = false;
 
   private constructor(
     readonly mailbox: Mailbox,
     readonly readOnly: boolean,
-    states: MessageState[],
+    private readonly shared: SharedMailbox,
     recent: (uid: number) => boolean,
-    clock: ViewClock,
   ) {
-    const live = states.filter((s) => !s.expunged);
-    this.uids = live.map((s) => s.uid);
-    for (const s of live) if (recent(s.uid)) this.recent.add(s.uid);
-    for (const s of live) this.states.set(s.uid, this.withRecent(s));
-    for (const s of live) for (const flag of s.flags) if (!flag.startsWith('\\')) this.keywords.add(flag);
+    this.uids = [];
+    for (const s of shared.statesBetween(FIRST_UID, shared.uidNext)) {
+      if (s.expunged) continue;
+      this.uids.push(s.uid);
+      if (recent(s.uid)) this.recent.add(s.uid);
+      for (const flag of s.flags) if (!flag.startsWith('\\')) this.keywords.add(flag);
+    }
     this.announcedRecent = this.recent.size;
-    this.uidNext = mailbox.uidNext;
-    this.watermark = new ModSeqWatermark(mailbox.highestModSeq, states.map((s) => s.modSeq), clock);
+    this.uidNext = shared.uidNext;
+    this.highestModSeq = shared.highestModSeq;
   }
 
-  /** Reads the mailbox item first, then the messages below its uidNext (a gap-free prefix, invariant 3). */
+  /** A view over states of its own (no other session shares them): reads the mailbox's states below its uidNext. */
   static async open(store: MessageStore, mailbox: Mailbox, readOnly: boolean, clock: ViewClock = {}): Promise<MailboxView> {
     const [states, recent] = await Promise.all([store.listMessageStates(mailbox.id, mailbox.uidNext), MailboxView.recentAtOpen(store, mailbox, readOnly)]);
-    return MailboxView.fromStates(mailbox, readOnly, states, clock, recent);
+    const shared = new SharedMailbox(mailbox, states, clock, { generation: 0 });
+    shared.reserve();
+    return MailboxView.attach(shared, mailbox, readOnly, recent);
   }
 
-  /** A view over states read as `open` reads them (tombstones included), for a caller that needs them too (QRESYNC). */
-  static fromStates(mailbox: Mailbox, readOnly: boolean, states: MessageState[], clock: ViewClock = {}, recent: ((uid: number) => boolean) | null = () => false): MailboxView {
-    const view = new MailboxView(mailbox, readOnly, states, recent ?? (() => false), clock);
-    // null: a session without \Recent (IMAP4rev2), which must not claim it from others either.
+  /**
+   * A view over shared states reserved for it (MailboxStates.open), as they stand now. `recent`
+   * null: a session without \Recent (IMAP4rev2), which must not claim it from others either.
+   */
+  static attach(shared: SharedMailbox, mailbox: Mailbox, readOnly: boolean, recent: ((uid: number) => boolean) | null): MailboxView {
+    const view = new MailboxView(mailbox, readOnly, shared, recent ?? (() => false));
     view.showsRecent = recent !== null;
+    shared.attach(view, true);
     return view;
+  }
+
+  /** The session leaves the mailbox (another SELECT, CLOSE, UNSELECT, logout, disconnect). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.shared.detach(this);
+  }
+
+  /** MailboxStateListener: what this client saw of a message before the shared state moved on. */
+  beforeChange(uid: number, previous: MessageState): void {
+    if (!this.shown.has(uid) && this.msnOf(uid) > 0) this.shown.set(uid, previous);
   }
 
   /**
@@ -157,12 +183,12 @@ export class MailboxView {
   }
 
   get modSeq(): number {
-    return this.watermark.highestModSeq;
+    return this.highestModSeq;
   }
 
   /** Every change at or below this modseq is in the view (for tests and diagnostics). */
   get settledModSeq(): number {
-    return this.watermark.settled;
+    return this.shared.settledModSeq;
   }
 
   /**
@@ -171,8 +197,8 @@ export class MailboxView {
    */
   get watchMark(): MailboxMark | undefined {
     if (this.gone) return null;
-    if (this.watermark.behind) return undefined;
-    return { uidNext: this.uidNext, highestModSeq: this.watermark.highestModSeq };
+    if (this.shared.behind) return undefined;
+    return { uidNext: this.uidNext, highestModSeq: this.highestModSeq };
   }
 
   /** UIDs in sequence order (a copy). */
@@ -199,7 +225,14 @@ export class MailboxView {
   }
 
   stateOf(uid: number): MessageState | undefined {
-    return this.states.get(uid);
+    if (this.msnOf(uid) === 0) return undefined;
+    const state = this.shown.get(uid) ?? this.shared.state(uid);
+    return state && this.withRecent(state);
+  }
+
+  /** Every state the task holds of this mailbox, tombstones included, in UID order (QRESYNC at SELECT). */
+  storedStates(): MessageState[] {
+    return this.shared.all();
   }
 
   isExpunged(uid: number): boolean {
@@ -208,71 +241,68 @@ export class MailboxView {
 
   /** Records this session's own flag change so it is not announced back as someone else's. */
   noteFlags(uid: number, flags: string[], modSeq: number): void {
-    const state = this.states.get(uid);
-    if (state && modSeq > state.modSeq) this.states.set(uid, this.withRecent({ ...state, flags, modSeq }));
+    if (this.msnOf(uid) === 0) return;
+    const known = this.shown.get(uid) ?? this.shared.state(uid);
+    if (!known || modSeq <= known.modSeq) return;
+    const current = this.shared.state(uid);
+    // The shared state is this change (the task applies its own at once): nothing left to show.
+    if (current && !current.expunged && current.modSeq === modSeq) this.shown.delete(uid);
+    else this.shown.set(uid, { ...known, flags, modSeq });
   }
 
   /**
-   * Brings the view up to date and returns the untagged responses to send, in order.
-   * One GetItem when nothing changed; otherwise a Query of new UIDs and a Query of the changes since
-   * the watermark (core/store/resync.ts), never a re-read of the whole mailbox.
+   * Brings the view up to date and returns the untagged responses to send, in order. The shared
+   * states sync first (one GetItem when nothing changed, shared by the task's sessions; otherwise
+   * a Query of new UIDs and one of the changes since the watermark, core/store/resync.ts, never a
+   * re-read of the whole mailbox); then this view diffs against them without a request.
    */
   async sync(store: MessageStore, options: SyncOptions): Promise<Buffer[]> {
-    const current = await store.getMailboxById(this.mailbox.account, this.mailbox.id);
+    await this.shared.sync(store);
     const out: Buffer[] = [];
     const flagChanges = new Set<number>();
     let grew = false;
     const addedUids: number[] = [];
-    this.gone = !current;
-    if (!current) {
+    this.gone = this.shared.gone;
+    if (this.gone) {
       // A mailbox deleted under us reads as empty: every message is expunged.
       for (const uid of this.uids) this.pendingExpunge.add(uid);
     } else {
-      this.watermark.observe(current.highestModSeq);
-      const newUids = current.uidNext > this.uidNext;
-      if (newUids || this.watermark.behind) {
-        const queriedAt = this.watermark.queryTime();
-        const [changes, added, claim] = await Promise.all([
-          this.watermark.behind ? store.listStateChanges(this.mailbox.id, this.watermark.settled) : Promise.resolve([]),
-          newUids ? store.listMessageStates(this.mailbox.id, current.uidNext, { fromUid: this.uidNext }) : Promise.resolve([]),
-          newUids && !this.readOnly && this.showsRecent ? MailboxView.claimRecent(store, current, current.uidNext) : null,
-        ]);
-        const isRecent = !this.showsRecent ? () => false : claim ? (uid: number) => uid >= claim.from && uid < claim.to : (uid: number) => uid >= (current.recentUpTo ?? FIRST_UID);
-        // Known messages: the newest state wins; a tombstone is final whatever its modseq.
-        for (const fresh of changes) {
-          if (fresh.uid >= this.uidNext) continue; // new UIDs come from the consistent read below
-          const known = this.states.get(fresh.uid);
-          if (!known || this.pendingExpunge.has(fresh.uid)) continue;
-          if (fresh.expunged) {
-            this.pendingExpunge.add(fresh.uid);
-            continue;
-          }
-          if (fresh.modSeq <= known.modSeq) continue;
-          const shown = this.withRecent(fresh);
-          if (!sameFlags(shown.flags, known.flags)) flagChanges.add(fresh.uid);
-          this.states.set(fresh.uid, shown);
+      const upTo = this.shared.uidNext;
+      this.highestModSeq = this.shared.highestModSeq;
+      const head = this.shared.head;
+      const newUids = upTo > this.uidNext;
+      const claim = newUids && !this.readOnly && this.showsRecent ? await MailboxView.claimRecent(store, head, upTo) : null;
+      const isRecent = !this.showsRecent ? () => false : claim ? (uid: number) => uid >= claim.from && uid < claim.to : (uid: number) => uid >= (head.recentUpTo ?? FIRST_UID);
+      // Known messages whose shared state moved on since this client was shown them.
+      for (const [uid, before] of this.shown) {
+        if (this.pendingExpunge.has(uid)) continue;
+        const current = this.shared.state(uid);
+        if (!current) continue;
+        if (current.expunged) {
+          // A tombstone is final whatever its modseq; the last state stays until announced.
+          this.pendingExpunge.add(uid);
+          continue;
         }
-        // New messages, in UID order; the index may hold a newer state of one of them.
-        const newest = new Map(changes.filter((c) => c.uid >= this.uidNext).map((c) => [c.uid, c]));
-        for (const state of added) {
-          const later = newest.get(state.uid);
-          const fresh = later && (later.modSeq > state.modSeq || later.expunged) ? later : state;
-          if (fresh.expunged) continue;
-          this.uids.push(fresh.uid);
-          if (isRecent(fresh.uid)) this.recent.add(fresh.uid);
-          addedUids.push(fresh.uid);
-          this.states.set(fresh.uid, this.withRecent(fresh));
-          grew = true;
-        }
-        if (newUids) this.uidNext = current.uidNext;
-        this.watermark.advance([...changes, ...added].map((c) => c.modSeq), queriedAt);
+        // The shared state is older than what this session wrote and showed: wait for it.
+        if (current.modSeq < before.modSeq) continue;
+        this.shown.delete(uid);
+        if (!sameFlags(current.flags, before.flags)) flagChanges.add(uid);
       }
+      // New messages, in UID order.
+      for (const state of this.shared.statesBetween(this.uidNext, upTo)) {
+        if (state.expunged) continue;
+        this.uids.push(state.uid);
+        if (isRecent(state.uid)) this.recent.add(state.uid);
+        addedUids.push(state.uid);
+        grew = true;
+      }
+      if (newUids) this.uidNext = upTo;
     }
     if (options.allowExpunge && this.pendingExpunge.size > 0 && options.qresync) {
       // RFC 7162 §3.2.10: one VANISHED with the UIDs; sequence numbers shift as for EXPUNGE.
       const gone = this.uids.filter((uid) => this.pendingExpunge.has(uid));
       if (gone.length > 0) out.push(untagged(atom('VANISHED'), atom(compactSequenceSet(gone))));
-      for (const uid of gone) this.states.delete(uid);
+      for (const uid of gone) this.shown.delete(uid);
       this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
       this.pendingExpunge.clear();
     }
@@ -282,7 +312,7 @@ export class MailboxView {
         const uid = this.uids[i]!;
         if (!this.pendingExpunge.has(uid)) continue;
         out.push(untagged(i + 1, atom('EXPUNGE')));
-        this.states.delete(uid);
+        this.shown.delete(uid);
         this.recent.delete(uid);
       }
       this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
@@ -290,7 +320,7 @@ export class MailboxView {
     }
     // New keywords are announced before the FETCH (or the EXISTS) that shows them.
     const shown = [...flagChanges, ...addedUids].filter((uid) => !this.pendingExpunge.has(uid));
-    out.push(...this.announceKeywords(shown.map((uid) => this.states.get(uid)?.flags ?? [])));
+    out.push(...this.announceKeywords(shown.map((uid) => this.stateOf(uid)?.flags ?? [])));
     for (const uid of [...flagChanges].sort((a, b) => a - b)) {
       const msn = this.msnOf(uid);
       if (msn === 0 || this.pendingExpunge.has(uid)) continue;
@@ -305,7 +335,7 @@ export class MailboxView {
 
   /** (FLAGS (...) UID n [MODSEQ (m)]) of an unsolicited flag update; UID included so clients can match it. */
   flagsResponse(uid: number, condstore: boolean): ImapValue[] {
-    const state = this.states.get(uid)!;
+    const state = this.stateOf(uid)!;
     const items: ImapValue[] = [atom('FLAGS'), state.flags.map(atom), atom('UID'), uid];
     if (condstore) items.push(atom('MODSEQ'), [state.modSeq]);
     return items;

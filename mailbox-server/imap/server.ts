@@ -12,6 +12,7 @@ import { ConnectionsPerAddress, DEFAULT_CONNECTIONS_PER_ADDRESS } from '../../co
 import type { ImapServices } from './context.ts';
 import { silentLog, type ServiceLog } from '../../core/log.ts';
 import { startLineListeners, type LineListener } from '../line-protocol/listeners.ts';
+import { MailboxStates } from '../mailbox-states.ts';
 import { MailboxPoller } from './mailbox-poller.ts';
 import { ImapSession, type ImapSessionLimits } from './session.ts';
 import { defaultImapWireLimits, preLoginImapWireLimits, type ImapWireLimits } from './wire/limits.ts';
@@ -26,6 +27,11 @@ export type ImapListener = LineListener;
 
 export interface ImapServerOptions {
   readonly store: MessageStore;
+  /**
+   * Message states shared by every session of the task (../mailbox-states.ts); one is made if
+   * absent. `store` is used through it (MailboxStates.wrap, which leaves a store it wrapped as it is).
+   */
+  readonly mailboxStates?: MailboxStates;
   readonly directory: Pick<Directory, 'verifyPassword' | 'quotaUsage'>;
   readonly blobs: Pick<BlobStore, 'put' | 'getRange' | 'getStream'>;
   /** S3 reads in flight per process and per session, shared with POP3; one with the defaults over `blobs` is made if absent. */
@@ -83,8 +89,10 @@ export async function startImapServer(options: ImapServerOptions): Promise<ImapS
   };
   const preLoginConnections = options.preLoginConnections ?? new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS);
   const log = options.log ?? silentLog;
+  const mailboxStates = options.mailboxStates ?? new MailboxStates();
   const services: ImapServices = {
-    store: options.store,
+    store: mailboxStates.wrap(options.store),
+    mailboxStates,
     directory: options.directory,
     blobs: options.blobs,
     blobReads: options.blobReads ?? new BlobReadBudget(options.blobs),

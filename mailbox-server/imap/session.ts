@@ -161,6 +161,8 @@ export class ImapSession {
   private setState(state: SessionState): void {
     const loggedIn = this.state.kind === 'notAuthenticated' && (state.kind === 'authenticated' || state.kind === 'selected');
     if (state.kind === 'notAuthenticated' && this.state.kind !== 'notAuthenticated') this.loggedOut();
+    // The task's shared states of a mailbox are kept only while some session has it selected.
+    if (this.state.kind === 'selected' && !(state.kind === 'selected' && state.view === this.state.view)) this.state.view.release();
     this.state = state;
     if (!loggedIn) return;
     this.preLogin = false;
@@ -431,6 +433,7 @@ export class ImapSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.state.kind === 'selected') this.state.view.release();
     this.state = { kind: 'logout' };
     this.clocks.stop();
     if (this.preLogin) this.options.preLoginSlot.release();

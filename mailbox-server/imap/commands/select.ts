@@ -29,13 +29,29 @@ export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx:
   if (command.condstore) ctx.enabled.add('CONDSTORE');
   const mailbox = await resolveMailbox(ctx, state.account, command.mailbox);
   const readOnly = command.name === 'EXAMINE';
-  // Tombstones included: QRESYNC reads its VANISHED (EARLIER) from them.
-  const [states, recent] = await Promise.all([
-    ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext),
+  // The task's states of the mailbox (../../mailbox-states.ts): read once, or, when another session
+  // has it open, brought up to date from the head just read. Tombstones included: QRESYNC reads
+  // its VANISHED (EARLIER) from them.
+  const [shared, recent] = await Promise.all([
+    ctx.services.mailboxStates.open(ctx.services.store, mailbox),
     // RFC 9051 has no \Recent: a rev2 session neither shows it nor claims it from rev1 sessions.
     rev2 ? null : MailboxView.recentAtOpen(ctx.services.store, mailbox, readOnly),
   ]);
-  const view = MailboxView.fromStates(mailbox, readOnly, states, {}, recent);
+  const view = MailboxView.attach(shared, mailbox, readOnly, recent);
+  try {
+    await announce(command, ctx, state, view);
+  } catch (err) {
+    view.release();
+    throw err;
+  }
+  ctx.setState({ kind: 'selected', account: state.account, view });
+  return { text: `${command.name} completed`, code: readOnly ? 'READ-ONLY' : 'READ-WRITE' };
+}
+
+/** The untagged responses of SELECT and EXAMINE (RFC 3501 §6.3.1, RFC 7162 §3.2.5, RFC 9051 §6.3.2). */
+async function announce(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx: CommandContext, state: UserState, view: MailboxView): Promise<void> {
+  const rev2 = isRev2(ctx.enabled);
+  const { mailbox } = view;
   let firstUnseen = 0;
   view.allUids().forEach((uid, i) => {
     if (firstUnseen === 0 && !view.stateOf(uid)!.flags.includes('\\Seen')) firstUnseen = i + 1;
@@ -52,8 +68,6 @@ export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx:
     // RFC 8474 §4.1
     statusLine(null, 'OK', 'Ok', `MAILBOXID (${mailbox.id})`),
     ...listed,
-    ...(command.qresync ? qresyncResponses(view, states, command.qresync) : []),
+    ...(command.qresync ? qresyncResponses(view, view.storedStates(), command.qresync) : []),
   );
-  ctx.setState({ kind: 'selected', account: state.account, view });
-  return { text: `${command.name} completed`, code: readOnly ? 'READ-ONLY' : 'READ-WRITE' };
 }
