@@ -143,9 +143,10 @@ export class SharedMailbox {
   /**
    * Brings the states up to date: the consistency check (the mailbox head, shared per task by
    * mailbox-heads.ts), then only what it shows has changed. `head`: a mailbox item the caller has
-   * just read (SELECT's), used instead of reading it again.
+   * just read (SELECT's), used instead of reading it again. `onHead` hears the head this call reads,
+   * before the queries it leads to (not called when the call joins a sync already running).
    */
-  async sync(store: MessageStore, head?: Mailbox): Promise<void> {
+  async sync(store: MessageStore, head?: Mailbox, onHead?: (current: Mailbox) => void): Promise<void> {
     for (;;) {
       const wanted = this.writes.generation;
       const running = this.running;
@@ -158,7 +159,7 @@ export class SharedMailbox {
       await running.promise;
       if (!head || this.covers(head)) return;
     }
-    const promise = this.resync(store, head);
+    const promise = this.resync(store, head, onHead);
     const run = { promise, generation: this.writes.generation };
     this.running = run;
     try {
@@ -186,12 +187,13 @@ export class SharedMailbox {
   }
 
   /** The protocol of core/store/resync.ts, once for every session on the mailbox. */
-  private async resync(store: MessageStore, given?: Mailbox): Promise<void> {
+  private async resync(store: MessageStore, given?: Mailbox, onHead?: (current: Mailbox) => void): Promise<void> {
     const current = given ?? (await store.getMailboxById(this.account, this.id));
     if (!current) {
       this.gone = true;
       return;
     }
+    onHead?.(current);
     if (current.uidNext >= this.head.uidNext) this.head = current;
     this.watermark.observe(current.highestModSeq);
     const from = this.nextUid;

@@ -257,7 +257,13 @@ export class MailboxView implements MailboxStateListener {
    * re-read of the whole mailbox); then this view diffs against them without a request.
    */
   async sync(store: MessageStore, options: SyncOptions): Promise<Buffer[]> {
-    await this.shared.sync(store);
+    // A read-write view claims the new UIDs' \Recent (core/store/recent.ts) beside the queries
+    // that read them, as soon as the head shows them.
+    const claims = !this.readOnly && this.showsRecent;
+    let early: { readonly upTo: number; readonly claim: Promise<RecentClaim> } | null = null;
+    await this.shared.sync(store, undefined, (head) => {
+      if (claims && head.uidNext > this.uidNext) early = { upTo: head.uidNext, claim: MailboxView.claimRecent(store, head, head.uidNext) };
+    });
     const out: Buffer[] = [];
     const flagChanges = new Set<number>();
     let grew = false;
@@ -267,11 +273,13 @@ export class MailboxView implements MailboxStateListener {
       // A mailbox deleted under us reads as empty: every message is expunged.
       for (const uid of this.uids) this.pendingExpunge.add(uid);
     } else {
-      const upTo = this.shared.uidNext;
+      const started = early as { readonly upTo: number; readonly claim: Promise<RecentClaim> } | null;
+      // UIDs past a claim made early wait for the next sync, which claims them.
+      const upTo = started ? Math.min(started.upTo, this.shared.uidNext) : this.shared.uidNext;
       this.highestModSeq = this.shared.highestModSeq;
       const head = this.shared.head;
       const newUids = upTo > this.uidNext;
-      const claim = newUids && !this.readOnly && this.showsRecent ? await MailboxView.claimRecent(store, head, upTo) : null;
+      const claim = started ? await started.claim : newUids && claims ? await MailboxView.claimRecent(store, head, upTo) : null;
       const isRecent = !this.showsRecent ? () => false : claim ? (uid: number) => uid >= claim.from && uid < claim.to : (uid: number) => uid >= (head.recentUpTo ?? FIRST_UID);
       // Known messages whose shared state moved on since this client was shown them.
       for (const [uid, before] of this.shown) {
