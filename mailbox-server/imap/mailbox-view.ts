@@ -104,6 +104,20 @@ export class MailboxView implements MailboxStateListener {
     this.shared.detach(this);
   }
 
+  /**
+   * Keeps the shared states of this view's mailbox after the view is released, until the function
+   * returned is called: a SELECT from a selected state holds the old mailbox's while it opens the
+   * new one, so re-selecting the same mailbox costs the consistency check, not a re-read.
+   */
+  retainShared(): () => void {
+    this.shared.reserve();
+    let held = true;
+    return () => {
+      if (held) this.shared.unreserve();
+      held = false;
+    };
+  }
+
   /** MailboxStateListener: what this client saw of a message before the shared state moved on. */
   beforeChange(uid: number, previous: MessageState): void {
     if (!this.shown.has(uid) && this.msnOf(uid) > 0) this.shown.set(uid, previous);

@@ -24,9 +24,20 @@ export async function openMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx:
   const rev2 = isRev2(ctx.enabled);
   // RFC 7162 §3.2.11, RFC 9051 §7.1: [CLOSED] separates the old mailbox's responses from the new one's.
   if (state.kind === 'selected' && (ctx.enabled.has('QRESYNC') || rev2)) await ctx.send(statusLine(null, 'OK', 'Previous mailbox closed', 'CLOSED'));
-  // §6.3.1: a SELECT that fails leaves the session authenticated, with no mailbox selected.
-  ctx.setState({ kind: 'authenticated', account: state.account });
+  // The mailbox left stays shared while the new one opens: it may be the same one.
+  const retained = state.kind === 'selected' ? state.view.retainShared() : null;
+  try {
+    // §6.3.1: a SELECT that fails leaves the session authenticated, with no mailbox selected.
+    ctx.setState({ kind: 'authenticated', account: state.account });
+    return await selectMailbox(command, ctx, state);
+  } finally {
+    retained?.();
+  }
+}
+
+async function selectMailbox(command: CommandOf<'SELECT' | 'EXAMINE'>, ctx: CommandContext, state: UserState): Promise<Completion> {
   if (command.condstore) ctx.enabled.add('CONDSTORE');
+  const rev2 = isRev2(ctx.enabled);
   const mailbox = await resolveMailbox(ctx, state.account, command.mailbox);
   const readOnly = command.name === 'EXAMINE';
   // The task's states of the mailbox (../../mailbox-states.ts): read once, or, when another session

@@ -59,6 +59,23 @@ test('a second session selecting a mailbox the task has open reads no message st
   assert.equal(await statesRead(new MailboxStates()), 0, 'shared: the consistency check only');
 });
 
+test('re-selecting the selected mailbox reads no message states; the mailbox left for another is dropped', async () => {
+  await w.deliver(BOB.user, sampleMessage('again'), { mailbox: 'Sent' });
+  const states = new MailboxStates();
+  const c = await session(await task(states), BOB);
+  try {
+    await c.command('SELECT Sent');
+    w.world.counter.counts.clear();
+    const lines = await c.command('SELECT Sent');
+    assert.match(lines.at(-1)!, /OK \[READ-WRITE\]/);
+    assert.equal(count('DynamoDB.Query'), 0, 'the consistency check only');
+    await c.command('EXAMINE INBOX');
+    assert.equal(states.mailboxes, 1, 'Sent is no longer held');
+  } finally {
+    c.close();
+  }
+});
+
 test('a single UID FETCH of a message read before costs at most the mailbox head read: no item read, no S3 request', async () => {
   const uid = await w.deliver(ALICE.user, sampleMessage('cached', 'x'.repeat(10_000)));
   const port = await task(new MailboxStates(), { bodyCache: new BodyCache() });
