@@ -28,6 +28,7 @@ import { EMULATOR_CREDENTIALS, startEmulators, type Emulators } from '../local/e
 import { startSqsEventSource } from '../local/runner.ts';
 import { startImapServer } from '../mailbox-server/imap/server.ts';
 import { SharedMailboxHeads } from '../mailbox-server/mailbox-heads.ts';
+import { MailboxStates } from '../mailbox-server/mailbox-states.ts';
 import { startPop3Server } from '../mailbox-server/pop3/server.ts';
 import type { InboundAuthenticationOptions } from '../smtp-edge/authentication.ts';
 import { startSmtpEdge } from '../smtp-edge/server.ts';
@@ -167,17 +168,18 @@ export function startInboundFunction(
 
 /**
  * One mailbox-server task on `clients`: its own body cache, verified-credential cache (unless
- * `credentialCache: false`) and shared mailbox heads, IMAP and POP3 sharing them.
+ * `credentialCache: false`), shared mailbox heads and shared mailbox states, IMAP and POP3 sharing them.
  */
 export async function startMailboxTask(clients: AwsClients, resources: ResourceNames, options: { credentialCache?: boolean; blobReads?: BlobReadLimits } = {}) {
   const created = createStore(clients, resources, options.credentialCache === false ? {} : { verifiedCredentials: new VerifiedCredentialCache() });
-  const mailStore = new SharedMailboxHeads().wrap(created.mailStore);
+  const mailboxStates = new MailboxStates();
+  const mailStore = mailboxStates.wrap(new SharedMailboxHeads().wrap(created.mailStore));
   const blobs = new BlobStore(clients.s3, resources.bucket);
   const shared = {
     directory: created.directory, store: mailStore, blobs, blobReads: new BlobReadBudget(blobs, options.blobReads ?? DEFAULT_BLOB_READ_LIMITS),
     bodyCache: new BodyCache(), throttle: new LoginFailureCounter(), preLoginConnections: new ConnectionsPerAddress(10_000), tls: tlsFor('localhost'),
   };
-  const imap = await startImapServer({ ...shared, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }] });
+  const imap = await startImapServer({ ...shared, mailboxStates, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }] });
   try {
     const pop3 = await startPop3Server({ ...shared, locks: new DynamoMaildropLocks(clients.doc, resources.tables), ports: { plain: 0, tls: null } });
     return {
