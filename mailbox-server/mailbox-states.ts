@@ -285,11 +285,6 @@ export class MailboxStates {
     return { count: this.parts.size, bytes: this.partBytes };
   }
 
-  /** The shared states of a mailbox open in some session, if any. */
-  find(mailboxId: string): SharedMailbox | undefined {
-    return this.byId.get(mailboxId);
-  }
-
   /**
    * The states of `mailbox` (a head just read), reserved for one view to attach: shared and
    * synced when another session has it open (the consistency check, no re-read), else read once.
