@@ -8,7 +8,9 @@ import { BodyCache } from '../../../core/body-cache.ts';
 import { SharedMailboxHeads } from '../../../mailbox-server/mailbox-heads.ts';
 import { MailboxStates } from '../../../mailbox-server/mailbox-states.ts';
 import type { ImapServerOptions } from '../../../mailbox-server/imap/server.ts';
+import type { Mailbox, MessageStore } from '../../../core/store/types.ts';
 import { eventually } from '../../helpers/eventually.ts';
+import { fileRequest } from '../../core/store/fixtures.ts';
 import { ALICE, BOB, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
 
 let w: ImapWorld;
@@ -165,4 +167,42 @@ test('held states and item parts are bounded: a mailbox is dropped with its last
   } finally {
     c.close();
   }
+});
+
+test('a sync that began before a write of the task ended is not joined after it: the writer sees its own write', async () => {
+  // The real store, with the answer of a head read held back until `release`: the read itself is
+  // made before the write, as a slow network would deliver it.
+  let held: Promise<void> | null = null;
+  let release = () => undefined as void;
+  const slow = new Proxy(w.store.mailStore, {
+    get(target, property) {
+      if (property !== 'getMailboxById') return Reflect.get(target, property, target);
+      return (account: string, id: string) => {
+        const read = target.getMailboxById(account, id);
+        const gate = held;
+        return gate ? read.then(async (m: Mailbox | null) => (await gate, m)) : read;
+      };
+    },
+  }) as MessageStore;
+  const states = new MailboxStates();
+  const store = states.wrap(slow);
+  const inbox = (await store.getMailbox(BOB.user, 'INBOX'))!;
+  const shared = await states.open(store, inbox);
+  const listener = { beforeChange() {} };
+  shared.attach(listener, true);
+  try {
+    held = new Promise<void>((resolve) => (release = resolve));
+    const before = shared.sync(store);
+    const filed = await store.fileMessage(fileRequest(BOB.user, `own-write-${Date.now()}`));
+    held = null;
+    const after = shared.sync(store);
+    release();
+    await before;
+    await after;
+    assert.ok(shared.uidNext > filed.uid, `uidNext ${shared.uidNext} shows UID ${filed.uid}`);
+    assert.equal(shared.state(filed.uid)?.expunged, false);
+  } finally {
+    shared.detach(listener);
+  }
+  assert.equal(states.mailboxes, 0);
 });
