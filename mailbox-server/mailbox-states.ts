@@ -335,6 +335,17 @@ export class MailboxStates {
   }
 
   /**
+   * The states below `mailbox`'s uidNext (a head just read), tombstones included, when some session
+   * of the task has it open: brought up to date from that head, without a re-read. Null otherwise.
+   */
+  async statesOf(store: MessageStore, mailbox: Mailbox): Promise<MessageState[] | null> {
+    const entry = this.byId.get(mailbox.id);
+    if (!entry || entry.account !== mailbox.account) return null;
+    await entry.sync(store, mailbox);
+    return entry.gone ? null : [...entry.statesBetween(1, mailbox.uidNext)];
+  }
+
+  /**
    * The store as every session of the task should use it: item reads answered from the parts
    * already read and the shared states; flag changes applied to the shared states at once; and
    * every write counted, so a sync that began before it ended is not joined after it.

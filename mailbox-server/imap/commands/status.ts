@@ -1,7 +1,7 @@
 // RFC 3501 §6.3.10 STATUS, with RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 7889 APPENDLIMIT,
 // RFC 9051 DELETED (no RECENT for an IMAP4rev2 session, ../rev2.ts), RFC 9208 §4.1.4 DELETED-STORAGE. Counts come from the projection of message states (no MIME index read).
 import { FIRST_UID } from '../../../core/store/recent.ts';
-import type { Mailbox } from '../../../core/store/types.ts';
+import type { Mailbox, MessageState } from '../../../core/store/types.ts';
 import type { CommandContext, CommandOf, Completion } from '../context.ts';
 import type { MailboxView } from '../mailbox-view.ts';
 import { mailboxNameValue, utf8Names } from '../names.ts';
@@ -15,7 +15,7 @@ import { storageUnits } from './quota.ts';
 /** The untagged STATUS response of one mailbox; shared with LIST-STATUS. */
 export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, items: readonly StatusItem[], selected?: MailboxView): Promise<Buffer> {
   const needsMessages = items.some((i) => i === 'MESSAGES' || i === 'RECENT' || i === 'UNSEEN' || i === 'SIZE' || i === 'DELETED' || i === 'DELETED-STORAGE');
-  const live = needsMessages ? (await ctx.services.store.listMessageStates(mailbox.id, mailbox.uidNext)).filter((s) => !s.expunged) : [];
+  const live = needsMessages ? (await messageStates(ctx, mailbox)).filter((s) => !s.expunged) : [];
   const values: ImapValue[] = [];
   for (const item of items) {
     values.push(atom(item));
@@ -59,6 +59,12 @@ export async function statusResponse(ctx: CommandContext, mailbox: Mailbox, item
     }
   }
   return untagged(atom('STATUS'), mailboxNameValue(mailbox.name, utf8Names(ctx.enabled)), values);
+}
+
+/** The task's shared states when a session has the mailbox open (../../mailbox-states.ts), else a read of them. */
+async function messageStates(ctx: CommandContext, mailbox: Mailbox): Promise<MessageState[]> {
+  const { store, mailboxStates } = ctx.services;
+  return (await mailboxStates.statesOf(store, mailbox)) ?? store.listMessageStates(mailbox.id, mailbox.uidNext);
 }
 
 export async function status(command: CommandOf<'STATUS'>, ctx: CommandContext, state: UserState): Promise<Completion> {

@@ -206,3 +206,25 @@ test('a sync that began before a write of the task ended is not joined after it:
   }
   assert.equal(states.mailboxes, 0);
 });
+
+test('STATUS of a mailbox another session has open reads no message states, and counts what changed', async () => {
+  await w.deliver(ALICE.user, sampleMessage('seen'), { mailbox: 'Trash', flags: ['\\Seen'] });
+  const unseen = await w.deliver(ALICE.user, sampleMessage('unseen'), { mailbox: 'Trash' });
+  const port = await task(new MailboxStates());
+  const a = await session(port);
+  const b = await session(port);
+  try {
+    await a.command('SELECT Trash');
+    w.world.counter.counts.clear();
+    const first = await b.command('STATUS Trash (MESSAGES UNSEEN)');
+    assert.ok(first.includes('* STATUS "Trash" (MESSAGES 2 UNSEEN 1)'), first.join(' | '));
+    assert.equal(count('DynamoDB.Query'), 0);
+    await a.command(`UID STORE ${unseen} +FLAGS (\\Seen)`);
+    assert.ok((await b.command('STATUS Trash (MESSAGES UNSEEN)')).includes('* STATUS "Trash" (MESSAGES 2 UNSEEN 0)'));
+    a.close();
+    await eventually(async () => (await b.command('STATUS Trash (MESSAGES)')).includes('* STATUS "Trash" (MESSAGES 2)') && count('DynamoDB.Query') > 0, 'a read of its own once nobody has it open', 5_000, 20);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
