@@ -2,7 +2,7 @@
 // watch it (RFC 7162 §3.1 semantics at DynamoDB's costs): how long a writer may take to land a
 // change after taking its mod-sequence, and when a reader may trust that nothing below lands any more.
 // Writers use freshModSeq (core/store/messages.ts); readers keep a ModSeqWatermark
-// (mailbox-server/imap/mailbox-view.ts).
+// (mailbox-server/mailbox-states.ts, one per open mailbox per task, shared by its sessions).
 
 /**
  * A change to an existing message is written within this long of taking its mod-sequence, or it
