@@ -25,6 +25,9 @@ export interface SyncOptions {
   readonly qresync?: boolean;
 }
 
+/** A \Recent claim sent as soon as a sync's head read showed new UIDs, and how far it reaches. */
+type EarlyClaim = { readonly upTo: number; readonly claim: Promise<RecentClaim> };
+
 /** Tests: a clock and a settle time to simulate a lagging index without sleeping for seconds. */
 export type ViewClock = ResyncClock;
 
@@ -274,7 +277,7 @@ export class MailboxView implements MailboxStateListener {
     // A read-write view claims the new UIDs' \Recent (core/store/recent.ts) beside the queries
     // that read them, as soon as the head shows them.
     const claims = !this.readOnly && this.showsRecent;
-    let early: { readonly upTo: number; readonly claim: Promise<RecentClaim> } | null = null;
+    let early: EarlyClaim | null = null;
     await this.shared.sync(store, undefined, (head) => {
       if (claims && head.uidNext > this.uidNext) early = { upTo: head.uidNext, claim: MailboxView.claimRecent(store, head, head.uidNext) };
     });
@@ -287,7 +290,8 @@ export class MailboxView implements MailboxStateListener {
       // A mailbox deleted under us reads as empty: every message is expunged.
       for (const uid of this.uids) this.pendingExpunge.add(uid);
     } else {
-      const started = early as { readonly upTo: number; readonly claim: Promise<RecentClaim> } | null;
+      // (A cast: the compiler cannot see the callback above assign it.)
+      const started = early as EarlyClaim | null;
       // UIDs past a claim made early wait for the next sync, which claims them.
       const upTo = started ? Math.min(started.upTo, this.shared.uidNext) : this.shared.uidNext;
       this.highestModSeq = this.shared.highestModSeq;
