@@ -5,6 +5,8 @@
 // Postfix → LMTP → Dovecot. And the emulators' own speed, which bounds ours with the model off.
 // Each figure is { ours, anchor, ratio, unit, latencyModel } (bench/README.md).
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { dollarsPerMessage, PRICES_AS_OF, type RequestCost } from './aws-prices.ts';
+import { CapacityCounter, countCapacity } from './capacity.ts';
 import { createAwsClients, destroyAwsClients, RequestCounter, type AwsClients } from '../core/aws.ts';
 import type { LatencyModel } from '../core/aws/latency.ts';
 import { BlobReadBudget, DEFAULT_BLOB_READ_LIMITS } from '../core/blob-read-budget.ts';
@@ -47,6 +49,24 @@ interface Side {
   fresh(options?: { credentialCache?: boolean }): Promise<{ imap: number; pop3: number }>;
   /** AWS requests our servers have made so far (0 for Dovecot). */
   requests(): number;
+  /** Requests by operation and DynamoDB capacity units so far, for the cost line (ours only). */
+  cost?(): RequestCost;
+}
+
+/** Dollars per million messages of what `run` read, from the requests and units it made. */
+async function costed<T>(side: Side, into: Record<string, number>, name: string, messages: number, run: () => Promise<T>): Promise<T> {
+  if (!side.cost) return run();
+  const before = side.cost();
+  const result = await run();
+  const after = side.cost();
+  const requests: Record<string, number> = {};
+  for (const [op, n] of Object.entries(after.requests)) {
+    const delta = (n - (before.requests[op] ?? 0)) / messages;
+    if (delta > 0) requests[op] = delta;
+  }
+  const dynamo = { wru: (after.dynamo.wru - before.dynamo.wru) / messages, rru: (after.dynamo.rru - before.dynamo.rru) / messages };
+  into[name] = +(dollarsPerMessage({ requests, dynamo }).total * 1_000_000).toFixed(3);
+  return result;
 }
 
 /** AWS requests per operation of the figures, for what bounds them (requests × the model's medians). */
@@ -112,6 +132,8 @@ async function pop3RetrAll(port: number, messages: number): Promise<number> {
 }
 
 interface Retrieval {
+  /** Dollars per million messages read, by how they were read (AWS requests and units, bench/aws-prices.ts). */
+  dollarsPerMillion: Record<string, number>;
   pop3Cold: number;
   pop3Warm: number;
   fetchCold: number;
@@ -122,8 +144,10 @@ interface Retrieval {
 
 async function retrieval(side: Side, o: AgainstDovecotOptions, requests: RequestsPerOperation): Promise<Retrieval> {
   const uids = Array.from({ length: Math.min(o.samples, o.messages) }, (_, i) => 1 + Math.floor((i * o.messages) / Math.min(o.samples, o.messages)));
+  const dollarsPerMillion: Record<string, number> = {};
   const popServer = await side.fresh();
-  const pop3Cold = await counted(side, requests, 'POP3 RETR, first read (whole session)', o.messages, () => pop3RetrAll(popServer.pop3, o.messages));
+  const pop3Cold = await costed(side, dollarsPerMillion, 'POP3 RETR, first read (login, list, RETR each)', o.messages, () =>
+    counted(side, requests, 'POP3 RETR, first read (whole session)', o.messages, () => pop3RetrAll(popServer.pop3, o.messages)));
   const pop3Warm = await counted(side, requests, 'POP3 RETR, warm (whole session)', o.messages, () => pop3RetrAll(popServer.pop3, o.messages));
 
   const uncachedServer = await side.fresh();
@@ -133,7 +157,8 @@ async function retrieval(side: Side, o: AgainstDovecotOptions, requests: Request
 
   const c = await imapSession((await side.fresh()).imap);
   let started = performance.now();
-  await counted(side, requests, 'FETCH 1:N cold, per message', o.messages, () => command(c, 'f1', `FETCH 1:${o.messages} BODY.PEEK[]`));
+  await costed(side, dollarsPerMillion, 'IMAP FETCH 1:N BODY[], first read', o.messages, () =>
+    counted(side, requests, 'FETCH 1:N cold, per message', o.messages, () => command(c, 'f1', `FETCH 1:${o.messages} BODY.PEEK[]`)));
   const fetchCold = rate(o.messages, started);
   started = performance.now();
   await counted(side, requests, 'FETCH 1:N warm, per message', o.messages, () => command(c, 'f2', `FETCH 1:${o.messages} BODY.PEEK[]`));
@@ -141,7 +166,7 @@ async function retrieval(side: Side, o: AgainstDovecotOptions, requests: Request
   const uidFetchCachedMs = p50(await counted(side, requests, 'UID FETCH, cached', uids.length, () => timedEach(uids.length, (i) => command(c, `c${i}`, `UID FETCH ${uids[i]} BODY.PEEK[]`))));
   await command(c, 'o', 'LOGOUT');
   c.close();
-  return { pop3Cold, pop3Warm, fetchCold, fetchWarm, uidFetchCachedMs, uidFetchUncachedMs };
+  return { dollarsPerMillion, pop3Cold, pop3Warm, fetchCold, fetchWarm, uidFetchCachedMs, uidFetchUncachedMs };
 }
 
 interface Commands {
@@ -282,11 +307,14 @@ interface OurWorld extends Pick<BenchEmulators, 'aws' | 'resources' | 'inboundQu
 
 function ourSide(world: OurWorld, latency: LatencyModel | null, counter: RequestCounter): Side & { clients: AwsClients } {
   const clients = createAwsClients({ ...world.aws, latency }, counter);
+  const capacity = new CapacityCounter();
+  countCapacity(clients.dynamodb, capacity, world.resources.tables.messages);
   world.cleanups.push(() => destroyAwsClients(clients));
   return {
     name: `ours (${modelName(latency)})`,
     clients,
     requests: () => counter.total(),
+    cost: () => ({ requests: counter.snapshot(), dynamo: { wru: capacity.writeUnits, rru: capacity.readUnits } }),
     // Each call stands for a task of its own.
     async fresh(options = {}) {
       const task = await startMailboxTask(clients, world.resources, options);
@@ -394,6 +422,7 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
     const world: OurWorld = { ...emulators, cleanups };
     const requests: Record<string, Record<string, number>> = {};
     const requestsPerOperation: Record<string, RequestsPerOperation> = {};
+    const retrievalDollarsPerMillion: Record<string, Record<string, number>> = {};
     for (const latency of [null, o.latency]) {
       const model = modelName(latency);
       const counter = new RequestCounter();
@@ -402,6 +431,7 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
       const perOperation: RequestsPerOperation = {};
       requestsPerOperation[model] = perOperation;
       const r = await retrieval(side, o, perOperation);
+      retrievalDollarsPerMillion[model] = r.dollarsPerMillion;
       phase(`ours (${model}): single commands`);
       const c = await commands(side, o, perOperation);
       phase(`ours (${model}): mixed load`);
@@ -440,7 +470,7 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
       figure('emulator: DynamoDB GetItem, p50', 'ms', emulator.getItemMs, null, 'off'),
       figure(`emulator: message states of the ${o.selectMailbox}-message mailbox (SELECT's Queries), p50`, 'ms', emulator.statesMs, null, 'off'),
     );
-    return { options: o, figures, requests, requestsPerOperation };
+    return { options: o, figures, requests, requestsPerOperation, retrievalDollarsPerMillion, pricesAsOf: PRICES_AS_OF };
   } catch (error) {
     for (const log of anchorLogs) console.error(log().slice(-4000));
     throw error;
@@ -459,4 +489,6 @@ export function printAgainstDovecot(result: Awaited<ReturnType<typeof runAgainst
   printFigures(result.figures);
   for (const [model, counts] of Object.entries(result.requests)) console.log(`AWS requests of our servers (${model}):`, counts);
   for (const [model, counts] of Object.entries(result.requestsPerOperation)) console.log(`AWS requests per operation (${model}):`, counts);
+  const prices = `on-demand requests, ${result.pricesAsOf.region}, prices of ${result.pricesAsOf.date}`;
+  for (const [model, dollars] of Object.entries(result.retrievalDollarsPerMillion)) console.log(`Dollars per million messages of ${o.sizeBytes} B read (${model}; ${prices}):`, dollars);
 }
