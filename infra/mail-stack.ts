@@ -211,7 +211,7 @@ export class MailStack extends Stack {
     // BatchGetItem, UID/modseq reservation on the mailbox item, the message put (a get, and a
     // tombstone put at a UID left empty, only when writers race or a redelivery finds its claim);
     // an account with no use claim yet has its mailboxes listed once and the claim written (an update),
-    // docs/decisions/0027-one-quarantine-path.md.
+    // docs/decisions/0026-one-quarantine-path.md.
     allowItemOperations(inboundFn, tables.mailboxes, ['BatchGetItem', 'UpdateItem', 'Query']);
     allowItemOperations(inboundFn, tables.messages, ['GetItem', 'PutItem']);
     // Junk verdicts (`junk#<delivery>#<account>`) and outbound records (`outbound#<id>`,

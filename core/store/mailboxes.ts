@@ -179,7 +179,7 @@ export class DynamoMailboxes {
    * removal that crashed) names a deleted item, which the UID reservation refuses as not-found, as
    * requireMailbox would have. uidNext is then unknown (0). Other names are read as requireMailbox reads them.
    * A destination by special use (Junk for a junk copy) is found by its use claim in the same
-   * BatchGetItem, so it costs no request of its own (docs/decisions/0027-one-quarantine-path.md).
+   * BatchGetItem, so it costs no request of its own (docs/decisions/0026-one-quarantine-path.md).
    * A mailbox whose id the caller gives (it has just resolved the name) is not read at all, for the
    * same reason as INBOX: a mailbox deleted since is refused by the UID reservation.
    */

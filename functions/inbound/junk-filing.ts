@@ -1,5 +1,5 @@
 // Where one filed copy goes, INBOX or the account's Junk: the one place that decides it
-// (docs/decisions/0015-junk-filter.md, 0027-one-quarantine-path.md). The edge's DMARC quarantine,
+// (docs/decisions/0015-junk-filter.md, 0026-one-quarantine-path.md). The edge's DMARC quarantine,
 // then the junk filter's verdict, recorded so a redelivery files the same way; Junk is the
 // mailbox of special use \Junk (RFC 6154) whatever the user named it, and INBOX when there is none.
 import type { InboundEvent } from '../../core/contracts.ts';

@@ -386,7 +386,7 @@ describe('least privilege', () => {
     // The junk model is read through its own statement, fenced to `junk#` partition keys.
     const junkReads = allowed.filter((s) => mentions(s, stack.storage.tables.directory) && actions([s]).includes('dynamodb:GetItem'));
     assert.deepEqual(junkReads.map((s) => s.Condition), [{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['junk#*'] } }]);
-    // Query lists the mailboxes of an account with no \Junk use claim yet (docs/decisions/0027-one-quarantine-path.md).
+    // Query lists the mailboxes of an account with no \Junk use claim yet (docs/decisions/0026-one-quarantine-path.md).
     assert.deepEqual(dynamoOn(allowed, 'mailboxes'), ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], 'finds INBOX and Junk and reserves UIDs; creates and deletes no mailbox');
     assert.deepEqual(dynamoOn(allowed, 'messages'), ['dynamodb:GetItem', 'dynamodb:PutItem']);
     assert.deepEqual(dynamoOn(allowed, 'deliveries'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], 'junk verdicts and outbound records');
