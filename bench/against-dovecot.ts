@@ -423,15 +423,23 @@ export async function runAgainstDovecot(options: AgainstDovecotOptions) {
     const requests: Record<string, Record<string, number>> = {};
     const requestsPerOperation: Record<string, RequestsPerOperation> = {};
     const retrievalDollarsPerMillion: Record<string, Record<string, number>> = {};
-    for (const latency of [null, o.latency]) {
-      const model = modelName(latency);
+    // Both passes read first, then both write: the writes of one pass (STORE, the mixed load,
+    // deliveries) would otherwise leave the next pass's reads a mailbox that changed seconds ago,
+    // whose sessions keep asking the index until the changes settle (core/store/resync.ts).
+    const passes = [null, o.latency].map((latency) => {
       const counter = new RequestCounter();
-      const side = ourSide(world, latency, counter);
+      return { latency, model: modelName(latency), counter, side: ourSide(world, latency, counter), perOperation: {} as RequestsPerOperation };
+    });
+    const retrieved = new Map<string, Retrieval>();
+    for (const { model, side, perOperation } of passes) {
       phase(`ours (${model}): retrieval`);
-      const perOperation: RequestsPerOperation = {};
       requestsPerOperation[model] = perOperation;
       const r = await retrieval(side, o, perOperation);
       retrievalDollarsPerMillion[model] = r.dollarsPerMillion;
+      retrieved.set(model, r);
+    }
+    for (const { model, side, perOperation, counter } of passes) {
+      const r = retrieved.get(model)!;
       phase(`ours (${model}): single commands`);
       const c = await commands(side, o, perOperation);
       phase(`ours (${model}): mixed load`);
