@@ -72,6 +72,7 @@ export class SharedMailbox {
     return this.head.id;
   }
 
+  // Mirrored by MailboxView's getters on purpose (mailbox-server/imap/mailbox-view.ts).
   get uidNext(): number {
     return this.nextUid;
   }

@@ -33,42 +33,24 @@ export class DeliveryClaims {
    * another writer of the same delivery): the reference stays counted once, with the first claim.
    */
   async create(blobKey: string, attribute: string, claim: DeliveryClaim): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.blobrefs,
-          Key: { pk: blobKey },
-          UpdateExpression: 'SET #c = :claim ADD refs :one',
-          ConditionExpression: 'attribute_not_exists(#c)',
-          ExpressionAttributeNames: { '#c': attribute },
-          ExpressionAttributeValues: { ':claim': claim, ':one': 1 },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.updateIf({
+      Key: { pk: blobKey },
+      UpdateExpression: 'SET #c = :claim ADD refs :one',
+      ConditionExpression: 'attribute_not_exists(#c)',
+      ExpressionAttributeNames: { '#c': attribute },
+      ExpressionAttributeValues: { ':claim': claim, ':one': 1 },
+    });
   }
 
   /** Moves a claim from UID `from` to `claim.uid`; false when it no longer stands at `from`. The reference is not counted again. */
   async move(blobKey: string, attribute: string, from: number, claim: DeliveryClaim): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.blobrefs,
-          Key: { pk: blobKey },
-          UpdateExpression: 'SET #c = :claim',
-          ConditionExpression: '#c.#uid = :from',
-          ExpressionAttributeNames: NAMES(attribute),
-          ExpressionAttributeValues: { ':claim': claim, ':from': from },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.updateIf({
+      Key: { pk: blobKey },
+      UpdateExpression: 'SET #c = :claim',
+      ConditionExpression: '#c.#uid = :from',
+      ExpressionAttributeNames: NAMES(attribute),
+      ExpressionAttributeValues: { ':claim': claim, ':from': from },
+    });
   }
 
   /** The claim as it stands (strongly consistent), or null. */
@@ -83,5 +65,16 @@ export class DeliveryClaims {
       }),
     );
     return (got.Item?.[attribute] as DeliveryClaim | undefined) ?? null;
+  }
+
+  /** One conditional update of the blob's reference item: true if it was made, false if its condition failed. */
+  private async updateIf(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.tables.blobrefs, ...input }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 }

@@ -87,6 +87,8 @@ export class DynamoFiling {
   private readonly filingQueue = new KeyedSerialiser();
   private readonly claims: DeliveryClaims;
 
+  // The same collaborators as DynamoMessages (core/store/messages.ts), on purpose: filing and
+  // changing filed messages both move the mailbox counters, usage and blob references.
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: Tables,

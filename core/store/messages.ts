@@ -31,6 +31,7 @@ export class DynamoMessages {
   /** Tables found without the byModSeq index (see listStateChanges); a cache of a fact about the table. */
   private readonly missingIndexCache = new Set<string>();
 
+  // The same collaborators as DynamoFiling (core/store/filing.ts), on purpose (see there).
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: Tables,

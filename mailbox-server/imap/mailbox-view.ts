@@ -182,6 +182,9 @@ export class MailboxView implements MailboxStateListener {
     return grew ? this.flagListResponses() : [];
   }
 
+  // These getters mirror SharedMailbox's (mailbox-server/mailbox-states.ts) on purpose: a view
+  // answers with what it has announced to its client, the shared copy with what the store holds.
+
   /** Messages \Recent in this session (RFC 3501 §7.3.2 RECENT). */
   get recentCount(): number {
     return this.recent.size;
