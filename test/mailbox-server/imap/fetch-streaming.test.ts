@@ -9,6 +9,7 @@ import type { BlobStore } from '../../../core/blobs.ts';
 import { STREAM_ABOVE_OCTETS } from '../../../mailbox-server/imap/fetch-response.ts';
 import { BulkClient, literals } from './helpers/bulk-client.ts';
 import { ALICE, RawImap, sampleMessage, startImapWorld, type ImapWorld } from './helpers/imap-world.ts';
+import { eventually } from '../../helpers/eventually.ts';
 
 const MB = 1024 * 1024;
 
@@ -139,14 +140,15 @@ describe('FETCH streams large bodies', () => {
     reset();
     client.socket.pause();
     client.socket.write('b UID FETCH 1 (BODY.PEEK[])\r\n');
-    // Wait until the server has pulled what the socket buffers can hold and stopped.
-    let pulled = -1;
-    for (let i = 0; i < 100; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+    // Wait until the server has pulled what the socket buffers can hold and stopped: no event
+    // says "stopped", so two looks 50 ms apart that agree stand for it.
+    let last = -1;
+    const pulled = await eventually(() => {
       const now = spy.streams[0]?.pulled ?? 0;
-      if (now > 0 && now === pulled) break;
-      pulled = now;
-    }
+      const stopped = now > 0 && now === last;
+      last = now;
+      return stopped ? now : undefined;
+    }, 'the S3 read to stall while the client reads nothing', 5_000, 50);
     t.diagnostic(`pulled from S3 while the client read nothing: ${pulled} of ${raw.length} octets`);
     assert.ok(pulled > 0, 'the stream started');
     assert.ok(pulled < raw.length / 2, `pulled ${pulled} of ${raw.length} octets while the client read nothing`);
