@@ -12,6 +12,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ServiceLog } from '../../core/log.ts';
 import { createSelfSignedCertificate, type TlsCredentials } from '../../core/tls.ts';
 import { watchCertificateFiles } from '../../core/tls-reload.ts';
+import { SocketReader } from '../helpers/socket-reader.ts';
 import { startImapWorld, type ImapWorld } from '../mailbox-server/imap/helpers/imap-world.ts';
 import { startPop3Rig, type Pop3Rig } from '../mailbox-server/pop3/helpers.ts';
 import { startEdgeWorld, startSubmissionEdge, type EdgeWorld } from '../smtp-edge/helpers.ts';
@@ -22,23 +23,14 @@ const certificate = (name: string): TlsCredentials => {
 };
 const fingerprint = (credentials: TlsCredentials) => new X509Certificate(credentials.cert).fingerprint256;
 
-/** Reads from `socket` until the text received matches `done`; rejects after 10 s. */
+/** One reader per socket (test/helpers/socket-reader.ts), kept for the socket's life. */
+const readers = new WeakMap<Socket, SocketReader>();
+
+/** Reads from `socket` through the first match of `done`; rejects after 10 s. */
 function readUntil(socket: Socket, done: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => finish(new Error(`no ${done} within 10 s; got ${JSON.stringify(text)}`)), 10_000);
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      if (done.test(text)) finish(null);
-    };
-    const finish = (err: Error | null) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      if (err) reject(err);
-      else resolve(text);
-    };
-    socket.on('data', onData);
-  });
+  let reader = readers.get(socket);
+  if (!reader) readers.set(socket, (reader = new SocketReader(socket)));
+  return reader.through(done, 10_000);
 }
 
 function handshake(options: { port: number } | { socket: Socket }): Promise<TLSSocket> {
@@ -130,12 +122,12 @@ describe('a replaced certificate', () => {
   });
 
   it('IMAP: an open IMAPS session keeps working; new IMAPS and STARTTLS connections see the new one', async (t) => {
-    const open = await implicitTls(imap.tlsPort, /^\* OK/m);
+    const open = await implicitTls(imap.tlsPort, /^\* OK.*\r\n/m);
     t.after(() => open.destroy());
     assert.equal(presented(open), fingerprint(before_));
     imap.server.replaceTls(renewed);
-    assert.match(await exchange(open, 'a1 NOOP\r\n', /^a1 /m), /^a1 OK/m, 'the session opened before the swap goes on');
-    const fresh = await implicitTls(imap.tlsPort, /^\* OK/m);
+    assert.match(await exchange(open, 'a1 NOOP\r\n', /^a1 .*\r\n/m), /^a1 OK/m, 'the session opened before the swap goes on');
+    const fresh = await implicitTls(imap.tlsPort, /^\* OK.*\r\n/m);
     t.after(() => fresh.destroy());
     assert.equal(presented(fresh), fingerprint(renewed));
     const upgraded = await starttls(imap.port, [[null, /^\* OK.*\r\n/m], ['a STARTTLS\r\n', /^a OK.*\r\n/m]]);
@@ -145,12 +137,12 @@ describe('a replaced certificate', () => {
 
   it('POP3: an open POP3S session keeps working; new POP3S and STLS connections see the new one', async (t) => {
     const server = await pop3.server({ tls: before_ });
-    const open = await implicitTls(server.ports.tls!, /^\+OK/m);
+    const open = await implicitTls(server.ports.tls!, /^\+OK.*\r\n/m);
     t.after(() => open.destroy());
     assert.equal(presented(open), fingerprint(before_));
     server.replaceTls(renewed);
     assert.match(await exchange(open, 'NOOP\r\n', /\r\n/), /^[+-]/, 'the session opened before the swap still answers');
-    const fresh = await implicitTls(server.ports.tls!, /^\+OK/m);
+    const fresh = await implicitTls(server.ports.tls!, /^\+OK.*\r\n/m);
     t.after(() => fresh.destroy());
     assert.equal(presented(fresh), fingerprint(renewed));
     const upgraded = await starttls(server.ports.plain!, [[null, /^\+OK.*\r\n/m], ['STLS\r\n', /^\+OK.*\r\n/m]]);
@@ -160,12 +152,12 @@ describe('a replaced certificate', () => {
 
   it('SMTP: an open submissions session keeps working; new 465 and STARTTLS connections see the new one', async (t) => {
     const server = await startSubmissionEdge(t, edge, { tls: before_ });
-    const open = await implicitTls(server.submissions, /^220 /m);
+    const open = await implicitTls(server.submissions, /^220 .*\r\n/m);
     t.after(() => open.destroy());
     assert.equal(presented(open), fingerprint(before_));
     server.replaceTls(renewed);
     assert.match(await exchange(open, 'EHLO client.test\r\n', /^250 .*\r\n/m), /^250/m, 'the session opened before the swap goes on');
-    const fresh = await implicitTls(server.submissions, /^220 /m);
+    const fresh = await implicitTls(server.submissions, /^220 .*\r\n/m);
     t.after(() => fresh.destroy());
     assert.equal(presented(fresh), fingerprint(renewed));
     const upgraded = await starttls(server.mx, [[null, /^220 .*\r\n/m], ['EHLO client.test\r\n', /^250 .*\r\n/m], ['STARTTLS\r\n', /^220 .*\r\n/m]]);
