@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, type SupervisorEvent } from '../../local/supervisor.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { connectSocket, SocketReader } from '../helpers/socket-reader.ts';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-component.ts', import.meta.url));
 const superviseFakes = fileURLToPath(new URL('./fixtures/supervise-fakes.ts', import.meta.url));
@@ -26,14 +26,11 @@ async function gone(pids: number[], timeoutMs: number): Promise<void> {
   await eventually(() => !pids.some(alive), `processes ${pids.join(', ')} to exit`, timeoutMs, 50);
 }
 
-function greeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let data = '';
-    socket.on('data', (d) => (data += d));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-  });
+/** Everything the program on `port` sends before it closes the connection. */
+async function greeting(port: number): Promise<string> {
+  const reader = new SocketReader(await connectSocket(port));
+  await reader.take(() => -1, 'the end of the connection', 10_000);
+  return reader.unread;
 }
 
 function quietSupervisor(events: SupervisorEvent[] = [], lines: string[] = []) {
