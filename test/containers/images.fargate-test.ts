@@ -15,7 +15,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { coreConfigToEnv } from '../../core/config.ts';
 import { createStore } from '../../core/store/index.ts';
@@ -25,6 +25,7 @@ import { startTestWorld, type TestWorld } from '../helpers/emulators.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { buildImage, ensureNodeStandIn, globalArgs, podman, podmanEnv } from './podman.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { connectSocket, SocketReader } from '../helpers/socket-reader.ts';
 
 const EDGE_IMAGE = 'localhost/mail-test/smtp-edge';
 const MAILBOX_IMAGE = 'localhost/mail-test/mailbox-server';
@@ -213,33 +214,17 @@ async function inside(container: Container): Promise<{ uid: string; rootWritable
 }
 
 /** A TLS session on an implicit-TLS port, past the greeting. */
-function tlsSession(port: number, greeting: RegExp): Promise<{ socket: TLSSocket; say(line: string, answer: RegExp): Promise<string> }> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    let waiting: { answer: RegExp; done: (t: string) => void } | null = null;
-    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
-    socket.once('error', reject);
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      if (waiting && waiting.answer.test(text)) {
-        const { done } = waiting;
-        waiting = null;
-        done(text);
-        text = '';
-      }
-    });
-    waiting = {
-      answer: greeting,
-      done: () => resolve({
-        socket,
-        say: (line, answer) => new Promise<string>((done, fail) => {
-          const timer = setTimeout(() => fail(new Error(`no ${answer} after ${line.trim()}`)), 15_000);
-          waiting = { answer, done: (t) => { clearTimeout(timer); done(t); } };
-          socket.write(line);
-        }),
-      }),
-    };
-  });
+async function tlsSession(port: number, greeting: RegExp): Promise<{ socket: TLSSocket; say(line: string, answer: RegExp): Promise<string> }> {
+  const socket = (await connectSocket(port, { tls: true })) as TLSSocket;
+  const reader = new SocketReader(socket);
+  await reader.through(greeting, 15_000);
+  return {
+    socket,
+    say: (line, answer) => {
+      socket.write(line);
+      return reader.through(answer, 15_000);
+    },
+  };
 }
 
 /**
