@@ -26,6 +26,21 @@ export interface MailboxStateListener {
   beforeChange(uid: number, previous: MessageState): void;
 }
 
+/**
+ * Messages a sync of an open mailbox found new (never its first load), handed to whoever wants to
+ * read ahead for the sessions that will now be told of them (./prefetch.ts).
+ */
+export interface NewMessages {
+  readonly mailboxId: string;
+  /** Their states, in UID order, tombstones left out. */
+  readonly states: readonly MessageState[];
+  /** Reads their items through the task's item parts, so a FETCH that follows reads none. */
+  loadItems(uids: readonly number[]): Promise<MessageItem[]>;
+}
+
+/** Told of new messages during a sync: must return at once and never throw. */
+export type NewMessagesListener = (found: NewMessages) => void;
+
 /** What writes through the task's store have ended so far: a resync started before the last one may miss it. */
 interface WriteCount {
   readonly generation: number;
@@ -57,6 +72,7 @@ export class SharedMailbox {
     clock: ResyncClock,
     private readonly writes: WriteCount,
     private readonly onUnused: (entry: SharedMailbox) => void = () => undefined,
+    private readonly onNew: (store: MessageStore, states: readonly MessageState[]) => void = () => undefined,
   ) {
     this.head = mailbox;
     this.nextUid = mailbox.uidNext;
@@ -220,6 +236,8 @@ export class SharedMailbox {
     }
     if (current.uidNext > this.nextUid) this.nextUid = current.uidNext;
     this.watermark.advance([...changes, ...added].map((c) => c.modSeq), queriedAt);
+    const found = added.map((state) => this.states.get(state.uid) ?? state).filter((state) => !state.expunged);
+    if (found.length > 0) this.onNew(store, found);
   }
 
   private append(state: MessageState): void {
@@ -265,6 +283,8 @@ export class MailboxStates {
   constructor(
     limits: Partial<MailboxStateLimits> = {},
     private readonly clock: ResyncClock = {},
+    /** Told of the new messages each sync finds (the task's prefetch, ./prefetch.ts); none if absent. */
+    private readonly onNewMessages: NewMessagesListener | null = null,
   ) {
     this.limits = { ...DEFAULT_MAILBOX_STATE_LIMITS, ...limits };
   }
@@ -311,15 +331,23 @@ export class MailboxStates {
     }
     if (this.states + mailbox.uidNext - 1 > this.limits.maxStates) {
       // Over the bound: a copy for this session alone, dropped with its view.
-      const own = new SharedMailbox(mailbox, await store.listMessageStates(mailbox.id, mailbox.uidNext), this.clock, this.writes);
+      const states = await store.listMessageStates(mailbox.id, mailbox.uidNext);
+      const own = new SharedMailbox(mailbox, states, this.clock, this.writes, undefined, (from, found) => this.tellNew(from, mailbox.id, found));
       own.reserve();
       return own;
     }
     const slot: Slot = {
       loading: store.listMessageStates(mailbox.id, mailbox.uidNext).then((states) => {
-        const entry = new SharedMailbox(mailbox, states, this.clock, this.writes, (unused) => {
-          if (this.slots.get(key) === slot && slot.entry === unused) this.drop(key, slot);
-        });
+        const entry = new SharedMailbox(
+          mailbox,
+          states,
+          this.clock,
+          this.writes,
+          (unused) => {
+            if (this.slots.get(key) === slot && slot.entry === unused) this.drop(key, slot);
+          },
+          (store, found) => this.tellNew(store, mailbox.id, found),
+        );
         slot.entry = entry;
         this.byId.set(mailbox.id, entry);
         return entry;
@@ -374,6 +402,16 @@ export class MailboxStates {
     });
     this.wrapped.add(proxy);
     return proxy;
+  }
+
+  private tellNew(store: MessageStore, mailboxId: string, states: readonly MessageState[]): void {
+    if (!this.onNewMessages) return;
+    const wrapped = this.wrap(store);
+    try {
+      this.onNewMessages({ mailboxId, states, loadItems: (uids) => wrapped.getMessages(mailboxId, uids) });
+    } catch {
+      // A listener is only told; its failure is not the sync's.
+    }
   }
 
   private drop(key: string, slot: Slot): void {

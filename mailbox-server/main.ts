@@ -9,6 +9,8 @@
 //   IMAP_MAX_APPEND_BYTES (APPENDLIMIT, default MAIL_MAX_MESSAGE_BYTES).
 //   IMAP_IDLE_KEEPALIVE_SECONDS (`* OK Still here` during IDLE, default 120; below the load balancer's idle timeout).
 //   MAILBOX_BODY_CACHE_BYTES: memory for message bytes already read (default 64 MiB; 0 keeps none).
+//   MAILBOX_PREFETCH_MESSAGES: new small messages of an open mailbox read into that cache per sync
+//   that finds them (default 32; 0 turns prefetch off, as does a cache of 0).
 import { z } from 'zod';
 import { createAwsClients, destroyAwsClients } from '../core/aws.ts';
 import { BlobReadBudget } from '../core/blob-read-budget.ts';
@@ -31,6 +33,7 @@ import { DEFAULT_IDLE_KEEPALIVE_MS, startImapServer, type ImapListener } from '.
 import { startPop3Server } from './pop3/server.ts';
 import { SharedMailboxHeads } from './mailbox-heads.ts';
 import { MailboxStates } from './mailbox-states.ts';
+import { DEFAULT_PREFETCH_LIMITS, NewMessagePrefetch } from './prefetch.ts';
 
 const port = z.coerce.number().int().min(-1).max(65535);
 const envSchema = z
@@ -44,6 +47,7 @@ const envSchema = z
     IMAP_MAX_APPEND_BYTES: z.coerce.number().int().positive().optional(),
     IMAP_IDLE_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(1740).default(DEFAULT_IDLE_KEEPALIVE_MS / 1000),
     MAILBOX_BODY_CACHE_BYTES: z.coerce.number().int().nonnegative().default(DEFAULT_BODY_CACHE_LIMITS.maxBytes),
+    MAILBOX_PREFETCH_MESSAGES: z.coerce.number().int().nonnegative().default(DEFAULT_PREFETCH_LIMITS.perSync),
   })
   .superRefine(checkTlsEnvironment);
 
@@ -64,23 +68,26 @@ async function main(): Promise<void> {
     verifiedCredentials: new VerifiedCredentialCache(),
   });
   const { directory } = store;
-  // Every session of both protocols on one store, so a mailbox's head read is shared by the
-  // syncs of all sessions on it and any write through it is seen at once (mailbox-heads.ts), and
-  // the message states of a mailbox open in several sessions are one copy, synced once for all
-  // (mailbox-states.ts, docs/decisions/0025-shared-mailbox-states.md).
-  const mailboxStates = new MailboxStates();
-  const mailStore = mailboxStates.wrap(new SharedMailboxHeads().wrap(store.mailStore));
-  // One throttle for both protocols (core/login-failures.ts, as the SMTP edge uses), so a guesser
-  // cannot alternate between them.
-  const throttle = new LoginFailureCounter();
-  // Unauthenticated connections per client address, counted across IMAP and POP3 together.
-  const preLoginConnections = new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS);
   // S3 reads in flight (FETCH bodies, SEARCH texts, RETR/TOP), per session and for the process
   // as a whole, kept below the S3 client's socket pool so no session can take all of it.
   const blobReads = new BlobReadBudget(blobs);
   // Message bytes this task has read, for every session of both protocols (blobs never change,
   // so nothing is invalidated); a hit costs no S3 request and no read slot.
   const bodyCache = new BodyCache({ ...DEFAULT_BODY_CACHE_LIMITS, maxBytes: env.MAILBOX_BODY_CACHE_BYTES });
+  // New small messages are read into that cache when a sync finds them, before the sessions told
+  // of them ask (prefetch.ts, docs/decisions/0011-read-path.md).
+  const prefetch = new NewMessagePrefetch(bodyCache, blobReads, { perSync: env.MAILBOX_PREFETCH_MESSAGES });
+  // Every session of both protocols on one store, so a mailbox's head read is shared by the
+  // syncs of all sessions on it and any write through it is seen at once (mailbox-heads.ts), and
+  // the message states of a mailbox open in several sessions are one copy, synced once for all
+  // (mailbox-states.ts, docs/decisions/0025-shared-mailbox-states.md).
+  const mailboxStates = new MailboxStates({}, {}, prefetch.newMessages);
+  const mailStore = mailboxStates.wrap(new SharedMailboxHeads().wrap(store.mailStore));
+  // One throttle for both protocols (core/login-failures.ts, as the SMTP edge uses), so a guesser
+  // cannot alternate between them.
+  const throttle = new LoginFailureCounter();
+  // Unauthenticated connections per client address, counted across IMAP and POP3 together.
+  const preLoginConnections = new ConnectionsPerAddress(DEFAULT_CONNECTIONS_PER_ADDRESS);
 
   // What users sort into and out of Junk teaches their junk filter (docs/decisions/0015-junk-filter.md).
   const junkTrainer = new JunkTrainer(new JunkModelStore(clients.doc, config.resources.tables), blobs, config.mail.hostname);
@@ -134,8 +141,13 @@ async function main(): Promise<void> {
     log,
   });
   announceReady({ ports });
-  // Trainings still running after the last session finish before the clients go.
-  drainOnSignals(log, () => Promise.all([imap.close(), pop3.close()]).then(() => junkTraining.settled()), () => {
+  // No prefetch starts once the drain begins; trainings still running after the last session, and
+  // prefetch reads already sent, finish before the clients go.
+  drainOnSignals(log, async () => {
+    prefetch.close();
+    await Promise.all([imap.close(), pop3.close()]);
+    await Promise.all([junkTraining.settled(), prefetch.settled()]);
+  }, () => {
     tlsRenewal.stop();
     destroyAwsClients(clients);
   });
