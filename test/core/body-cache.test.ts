@@ -61,14 +61,16 @@ test('keyed by blob and range; a range above maxEntryBytes is not kept; replacin
   const cache = new BodyCache({ maxBytes: 10_000, maxEntryBytes: 1000 });
   cache.set('a', 0, 10, bytes(10, 0x31));
   assert.equal(cache.get('a', 0, 11), undefined);
-  assert.equal(cache.get('a', 1, 10), undefined);
+  assert.deepEqual(cache.get('a', 1, 10), bytes(9, 0x31), 'inside a range held from the start');
+  cache.set('c', 5, 10, bytes(5));
+  assert.equal(cache.get('c', 6, 10), undefined, 'inside a range held from elsewhere: not looked for');
   assert.equal(cache.get('b', 0, 10), undefined);
   assert.deepEqual(cache.get('a', 0, 10), bytes(10, 0x31));
   cache.set('big', 0, 1001, bytes(1001));
   assert.equal(cache.get('big', 0, 1001), undefined);
   cache.set('a', 0, 10, bytes(10, 0x32));
-  assert.equal(cache.bytes, 10);
-  assert.equal(cache.size, 1);
+  assert.equal(cache.bytes, 15);
+  assert.equal(cache.size, 2);
 });
 
 test('over(): a held range costs no read; concurrent misses of one range make one read; large ranges pass through', async () => {
@@ -110,4 +112,21 @@ test('a failed read is not kept, and the next ask reads again', async () => {
   await assert.rejects(reads.getRange('k', 0, 10), /503/);
   assert.deepEqual(await reads.getRange('k', 0, 10), bytes(10));
   assert.equal(calls, 2);
+});
+
+test('a range inside one held from the blob\'s start is answered from it, until that one is evicted', async () => {
+  const cache = new BodyCache({ maxBytes: 3_000, maxEntryBytes: 2_000 });
+  const { blobs, reads } = countingReads();
+  const session = cache.over(blobs);
+  const whole = await session.getRange('m', 0, 1_500);
+  assert.deepEqual(await session.getRange('m', 100, 400), whole.subarray(100, 400));
+  assert.deepEqual(cache.get('m', 0, 1_500), whole);
+  assert.deepEqual(reads, ['m 0-1500'], 'the header block, the text, a part: all inside the whole message');
+  await session.getRange('m', 1_000, 1_600);
+  assert.deepEqual(reads.at(-1), 'm 1000-1600', 'running past what is held: read');
+  cache.set('other', 0, 2_000, bytes(2_000));
+  assert.equal(cache.get('m', 0, 1_500), undefined, 'the least recently used went');
+  await session.getRange('m', 100, 400);
+  assert.deepEqual(reads.at(-1), 'm 100-400', 'and with it what it answered');
+  assert.ok(cache.bytes <= 3_000);
 });

@@ -200,3 +200,21 @@ test('a prefetch that fails (an S3 error) is ignored: the session goes on and it
     prefetch.close();
   }
 });
+
+test('after the prefetch, the header fields a client lists new mail by, and the text, are read from the prefetched message', async () => {
+  const { port, prefetch } = await task();
+  const c = await selected(port, 'Sent');
+  try {
+    const uid = await idleUntilExists(c, () => w.deliver(ALICE.user, sampleMessage('listed', 't'.repeat(3_000)), { mailbox: 'Sent' }));
+    await prefetch.settled();
+    w.world.counter.counts.clear();
+    const header = await c.command(`UID FETCH ${uid} (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (From Subject Date)])`);
+    assert.ok(header.some((l) => l.includes('Subject: listed')), header.join(' | '));
+    const text = await c.command(`UID FETCH ${uid} BODY.PEEK[TEXT]`);
+    assert.ok(text.some((l) => l.includes('t'.repeat(3_000))));
+    assert.equal(count('S3.GetObject'), 0, counted());
+  } finally {
+    c.close();
+    prefetch.close();
+  }
+});
