@@ -29,6 +29,7 @@ import { startSqsEventSource } from '../local/runner.ts';
 import { startImapServer } from '../mailbox-server/imap/server.ts';
 import { SharedMailboxHeads } from '../mailbox-server/mailbox-heads.ts';
 import { MailboxStates } from '../mailbox-server/mailbox-states.ts';
+import { NewMessagePrefetch } from '../mailbox-server/prefetch.ts';
 import { startPop3Server } from '../mailbox-server/pop3/server.ts';
 import type { InboundAuthenticationOptions } from '../smtp-edge/authentication.ts';
 import { startSmtpEdge } from '../smtp-edge/server.ts';
@@ -172,12 +173,16 @@ export function startInboundFunction(
  */
 export async function startMailboxTask(clients: AwsClients, resources: ResourceNames, options: { credentialCache?: boolean; blobReads?: BlobReadLimits } = {}) {
   const created = createStore(clients, resources, options.credentialCache === false ? {} : { verifiedCredentials: new VerifiedCredentialCache() });
-  const mailboxStates = new MailboxStates();
-  const mailStore = mailboxStates.wrap(new SharedMailboxHeads().wrap(created.mailStore));
   const blobs = new BlobStore(clients.s3, resources.bucket);
+  const blobReads = new BlobReadBudget(blobs, options.blobReads ?? DEFAULT_BLOB_READ_LIMITS);
+  const bodyCache = new BodyCache();
+  // As mailbox-server/main.ts composes it: new small messages prefetched into the body cache.
+  const prefetch = new NewMessagePrefetch(bodyCache, blobReads);
+  const mailboxStates = new MailboxStates({}, {}, prefetch.newMessages);
+  const mailStore = mailboxStates.wrap(new SharedMailboxHeads().wrap(created.mailStore));
   const shared = {
-    directory: created.directory, store: mailStore, blobs, blobReads: new BlobReadBudget(blobs, options.blobReads ?? DEFAULT_BLOB_READ_LIMITS),
-    bodyCache: new BodyCache(), throttle: new LoginFailureCounter(), preLoginConnections: new ConnectionsPerAddress(10_000), tls: tlsFor('localhost'),
+    directory: created.directory, store: mailStore, blobs, blobReads,
+    bodyCache, throttle: new LoginFailureCounter(), preLoginConnections: new ConnectionsPerAddress(10_000), tls: tlsFor('localhost'),
   };
   const imap = await startImapServer({ ...shared, mailboxStates, hostname: 'bench', listeners: [{ name: 'imap', port: 0, host: '127.0.0.1', implicitTls: false }] });
   try {
@@ -186,8 +191,10 @@ export async function startMailboxTask(clients: AwsClients, resources: ResourceN
       imap: imap.ports.imap!,
       pop3: pop3.ports.plain!,
       async close() {
+        prefetch.close();
         await imap.close();
         await pop3.close();
+        await prefetch.settled();
       },
     };
   } catch (error) {
