@@ -81,14 +81,6 @@ export class MailboxView implements MailboxStateListener {
     this.highestModSeq = shared.highestModSeq;
   }
 
-  /** A view over states of its own (no other session shares them): reads the mailbox's states below its uidNext. */
-  static async open(store: MessageStore, mailbox: Mailbox, readOnly: boolean, clock: ViewClock = {}): Promise<MailboxView> {
-    const [states, recent] = await Promise.all([store.listMessageStates(mailbox.id, mailbox.uidNext), MailboxView.recentAtOpen(store, mailbox, readOnly)]);
-    const shared = new SharedMailbox(mailbox, states, clock, { generation: 0 });
-    shared.reserve();
-    return MailboxView.attach(shared, mailbox, readOnly, recent);
-  }
-
   /**
    * A view over shared states reserved for it (MailboxStates.open), as they stand now. `recent`
    * null: a session without \Recent (IMAP4rev2), which must not claim it from others either.

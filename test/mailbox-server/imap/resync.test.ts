@@ -4,9 +4,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStore, type DynamoMailStore, type MessageStore, type Store } from '../../../core/store/index.ts';
-import { MailboxView } from '../../../mailbox-server/imap/mailbox-view.ts';
+import { MailboxView, type ViewClock } from '../../../mailbox-server/imap/mailbox-view.ts';
+import { SharedMailbox } from '../../../mailbox-server/mailbox-states.ts';
+import type { Mailbox } from '../../../core/store/types.ts';
 import { startTestWorld, type TestWorld } from '../../helpers/emulators.ts';
 import { fileRequest } from '../../core/store/fixtures.ts';
+
+/** A view over states of its own, as MailboxStates gives a session when it shares none, on a test clock. */
+async function openView(store: MessageStore, mailbox: Mailbox, readOnly: boolean, clock: ViewClock = {}): Promise<MailboxView> {
+  const [states, recent] = await Promise.all([store.listMessageStates(mailbox.id, mailbox.uidNext), MailboxView.recentAtOpen(store, mailbox, readOnly)]);
+  const shared = new SharedMailbox(mailbox, states, clock, { generation: 0 });
+  shared.reserve();
+  return MailboxView.attach(shared, mailbox, readOnly, recent);
+}
 
 /** The store as a session sees it, with an index that has not yet caught up on `hidden` modseqs. */
 function laggingIndex(store: DynamoMailStore) {
@@ -59,7 +69,7 @@ test('a flag change the index has not caught up on is announced once it appears,
   const mailbox = await mailboxWith('Lag1', 3);
   const lag = laggingIndex(store.mailStore);
   let now = 0;
-  const view = await MailboxView.open(lag.store, mailbox, false, { now: () => now, settleMs: 3000 });
+  const view = await openView(lag.store, mailbox, false, { now: () => now, settleMs: 3000 });
   assert.equal(view.settledModSeq, mailbox.highestModSeq, 'deliveries only: every modseq seen at SELECT');
 
   const { updated } = await store.mailStore.setFlags(account, mailbox.id, [2], { op: 'add', flags: ['\\Flagged'] });
@@ -80,7 +90,7 @@ test('a flag change the index has not caught up on is announced once it appears,
 test('new messages are announced in UID order even when the index lags behind them (consistent read of new UIDs)', async () => {
   const mailbox = await mailboxWith('Lag2', 2);
   const lag = laggingIndex(store.mailStore);
-  const view = await MailboxView.open(lag.store, mailbox, false, { now: () => 0 });
+  const view = await openView(lag.store, mailbox, false, { now: () => 0 });
   for (let i = 3; i <= 4; i++) await store.mailStore.fileMessage(fileRequest(account, `Lag2-${i}`, { mailbox: 'Lag2' }));
   const changes = await store.mailStore.listStateChanges(mailbox.id, mailbox.highestModSeq);
   for (const c of changes) lag.hidden.add(c.modSeq);
@@ -94,7 +104,7 @@ test('an expunge hidden by the lag is announced later; a superseded modseq settl
   const mailbox = await mailboxWith('Lag3', 3);
   const lag = laggingIndex(store.mailStore);
   let now = 0;
-  const view = await MailboxView.open(lag.store, mailbox, false, { now: () => now, settleMs: 3000 });
+  const view = await openView(lag.store, mailbox, false, { now: () => now, settleMs: 3000 });
 
   // Expunged, but the index does not show the tombstone yet.
   await store.mailStore.expunge(account, mailbox.id, [1]);
@@ -133,7 +143,7 @@ test('a change landing late, inside the settle time, below a modseq already seen
   const mailbox = await mailboxWith('Lag4', 2);
   const lag = laggingIndex(store.mailStore);
   let now = 0;
-  const view = await MailboxView.open(lag.store, mailbox, false, { now: () => now, settleMs: 3000 });
+  const view = await openView(lag.store, mailbox, false, { now: () => now, settleMs: 3000 });
   // Writer A takes modseq M and stalls (hidden: not yet written); writer B takes M+1 and lands.
   const a = await store.mailStore.setFlags(account, mailbox.id, [1], { op: 'add', flags: ['\\Seen'] });
   lag.hidden.add(a.updated[0]!.modSeq);
@@ -147,7 +157,7 @@ test('a change landing late, inside the settle time, below a modseq already seen
 
 test('the mailbox deleted under the session reads as every message expunged', async () => {
   const mailbox = await mailboxWith('Gone', 2);
-  const view = await MailboxView.open(store.mailStore, mailbox, false);
+  const view = await openView(store.mailStore, mailbox, false);
   await store.mailStore.deleteMailbox(account, 'Gone');
   assert.deepEqual(text(await view.sync(store.mailStore, sync)), ['* 2 EXPUNGE', '* 1 EXPUNGE']);
 });
@@ -155,7 +165,7 @@ test('the mailbox deleted under the session reads as every message expunged', as
 test('new messages have no index entry yet settle the view at once; a first flag change on one is seen by another session', async () => {
   const mailbox = await mailboxWith('Sparse', 2);
   const lag = laggingIndex(store.mailStore);
-  const view = await MailboxView.open(lag.store, mailbox, false, { now: () => 0 });
+  const view = await openView(lag.store, mailbox, false, { now: () => 0 });
   assert.deepEqual(await store.mailStore.listStateChanges(mailbox.id, 0), [], 'filing writes no byModSeq entry');
 
   // Another session flags a message never changed since it was filed: that change is indexed.
